@@ -1,0 +1,218 @@
+"""The channel interface and registry: how `channels/*` adapters plug into the core.
+
+A channel turns its protocol into the core's three verbs — identify the contact, append to a
+conversation, enqueue a task — through the ChannelContext it is given, and turns an agent's reply
+back into its protocol in `deliver`. The core knows channels only through this module: which ones
+run comes from config (`[channels.NAME] enabled = true`), never from code naming them.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import importlib
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from aiohttp import web
+
+from gateway.config import ChannelConfig, Config, ConfigError
+from gateway.core import contacts, conversations
+from gateway.db import schema as t
+from gateway.events.bus import DomainEvent, record_event
+from gateway.keys import CHANNELS, CONFIG, DB, EVENTS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """An agent's reply for a channel to send out."""
+
+    tenant_id: str
+    conversation_id: str
+    contact_id: str
+    message: dict[str, Any]
+
+
+class ChannelContext:
+    """What the core offers a running channel. Each verb commits its own transaction and
+    publishes the resulting events, so a channel never touches realtime or webhooks."""
+
+    def __init__(self, app: web.Application, name: str, settings: ChannelConfig) -> None:
+        self._app = app
+        self.name = name
+        self.settings = settings
+
+    async def _publish(self, events: list[DomainEvent]) -> None:
+        await self._app[EVENTS].publish(*events)
+
+    async def tenant_ids(self) -> list[str]:
+        """The active tenants this channel serves (all, when the config lists none)."""
+        stmt = sa.select(t.tenants.c.id).where(t.tenants.c.status == "active")
+        if self.settings.tenants:
+            stmt = stmt.where(t.tenants.c.slug.in_(self.settings.tenants))
+        async with self._app[DB].connect() as conn:
+            return list((await conn.execute(stmt)).scalars())
+
+    async def identify_contact(self, tenant_id: str, kind: str, value: str, *, name: str = "") -> str:
+        async with self._app[DB].begin() as conn:
+            found = await contacts.identify_contact(conn, tenant_id, kind, value, name=name)
+        await self._publish(found.events)
+        return found.contact_id
+
+    async def open_conversation(self, tenant_id: str, contact_id: str, *, subject: str = "", queue_id: str | None = None,
+                                attributes: dict[str, Any] | None = None) -> str:
+        async with self._app[DB].begin() as conn:
+            conversation_id, event = await conversations.open_conversation(
+                conn, tenant_id, contact_id, self.name, subject=subject, queue_id=queue_id, attributes=attributes,
+                actor=f"channel:{self.name}",
+            )
+        await self._publish([event])
+        return conversation_id
+
+    async def append(self, tenant_id: str, conversation_id: str, *, body_text: str, body_html: str | None = None,
+                     author_type: conversations.AuthorType = "contact", author_id: str | None = None,
+                     client_id: str | None = None, kind: conversations.MessageKind = "message",
+                     meta: dict[str, Any] | None = None) -> conversations.Appended:
+        async with self._app[DB].begin() as conn:
+            appended = await conversations.append_message(
+                conn, tenant_id, conversation_id, kind=kind, author_type=author_type, author_id=author_id,
+                body_text=body_text, body_html=body_html, client_id=client_id, meta=meta,
+            )
+        await self._publish(appended.events)
+        return appended
+
+    async def enqueue_task(self, tenant_id: str, conversation_id: str, *, queue_id: str | None = None, priority: int = 0,
+                           required_skills: dict[str, int] | None = None, sla_seconds: int | None = None) -> str:
+        async with self._app[DB].begin() as conn:
+            task_id, events = await conversations.enqueue_task(
+                conn, tenant_id, conversation_id, self.name, queue_id=queue_id, priority=priority,
+                required_skills=required_skills, sla_seconds=sla_seconds,
+            )
+        await self._publish(events)
+        return task_id
+
+
+class Channel(abc.ABC):
+    """One adapter in `channels/NAME/`; its module exposes `create_channel(settings) -> Channel`."""
+
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    async def start(self, ctx: ChannelContext) -> None:
+        """Begin intake (connect mailboxes, listen for SIP...). Must return once started."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Stop intake and release everything; called on shutdown."""
+
+    @abc.abstractmethod
+    async def deliver(self, reply: OutboundMessage) -> None:
+        """Send an agent's reply out. Raise DeliveryError when it could not be sent."""
+
+
+class DeliveryError(Exception):
+    pass
+
+
+def _load_channel(config: Config, name: str, settings: ChannelConfig) -> Channel:
+    module_name = getattr(settings, "module", None) or f"channels.{name}"
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(config.source, f"channels.{name}", f"no channel module {module_name!r} ({exc})") from None
+    factory = getattr(module, "create_channel", None)
+    if factory is None:
+        raise ConfigError(config.source, f"channels.{name}", f"{module_name} has no create_channel(settings)")
+    try:
+        channel = factory(settings)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(config.source, f"channels.{name}", str(exc)) from None
+    if not isinstance(channel, Channel) or channel.name != name:
+        raise ConfigError(config.source, f"channels.{name}", f"{module_name}.create_channel did not return the {name!r} channel")
+    return channel
+
+
+class ChannelRegistry:
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+        self.channels: dict[str, Channel] = {}
+        self._contexts: dict[str, ChannelContext] = {}
+        self._deliveries: set[asyncio.Task[None]] = set()
+
+    def load(self, config: Config) -> None:
+        for name, settings in config.channels.items():
+            if settings.enabled:
+                self.channels[name] = _load_channel(config, name, settings)
+                self._contexts[name] = ChannelContext(self._app, name, settings)
+
+    async def start(self) -> None:
+        for name, channel in self.channels.items():
+            await channel.start(self._contexts[name])
+            log.info("channel started", extra={"channel": name})
+
+    async def stop(self) -> None:
+        if self._deliveries:  # let replies already handed over finish going out
+            await asyncio.wait(self._deliveries, timeout=10)
+        for name, channel in reversed(list(self.channels.items())):
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("channel failed to stop", extra={"channel": name})
+
+    async def on_event(self, event: DomainEvent) -> None:
+        """Hand an agent's reply to the channel its conversation lives on, in the background so
+        a slow mail or SIP server never holds up the agent's request."""
+        if event.type != "message.created" or event.tenant_id is None:
+            return
+        message = event.data["message"]
+        if message["kind"] != "message" or message["author_type"] != "agent":
+            return
+        task = asyncio.create_task(self._deliver(event, message))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, event: DomainEvent, message: dict[str, Any]) -> None:
+        async with self._app[DB].connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(t.conversations.c.channel, t.conversations.c.contact_id, t.tenants.c.slug)
+                    .join(t.tenants, t.tenants.c.id == t.conversations.c.tenant_id)
+                    .where(t.conversations.c.id == event.conversation_id, t.conversations.c.tenant_id == event.tenant_id)
+                )
+            ).first()
+        if row is None or row.channel not in self.channels:
+            return
+        context = self._contexts[row.channel]
+        if context.settings.tenants and row.slug not in context.settings.tenants:
+            return
+        reply = OutboundMessage(event.tenant_id, event.conversation_id or "", row.contact_id, message)
+        try:
+            await self.channels[row.channel].deliver(reply)
+        except Exception as exc:  # the agent must see that the reply did not go out
+            log.warning("reply delivery failed", extra={"channel": row.channel, "error": str(exc)})
+            async with self._app[DB].begin() as conn:
+                failed = await record_event(
+                    conn, "message.delivery_failed", event.tenant_id,
+                    {"conversation_id": event.conversation_id, "message_id": message["id"], "error": str(exc)[:500]},
+                    conversation_id=event.conversation_id, actor=f"channel:{row.channel}",
+                )
+            await self._app[EVENTS].publish(failed)
+
+
+async def channels_ctx(app: web.Application) -> Any:
+    registry = app[CHANNELS]
+    app[EVENTS].subscribe(registry.on_event)
+    await registry.start()
+    yield
+    await registry.stop()
+
+
+def setup_channels(app: web.Application) -> None:
+    registry = ChannelRegistry(app)
+    registry.load(app[CONFIG])  # bad channel config stops the start before anything runs
+    app[CHANNELS] = registry
+    app.cleanup_ctx.append(channels_ctx)

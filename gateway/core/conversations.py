@@ -1,0 +1,209 @@
+"""Conversations, messages and tasks: the core's verbs that every channel and the API use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.core.html import sanitise_html
+from gateway.core.upsert import insert_ignoring_conflicts
+from gateway.db import schema as t
+from gateway.db.schema import new_id, utcnow
+from gateway.events.bus import DomainEvent, record_event
+
+MessageKind = Literal["message", "note", "system"]
+AuthorType = Literal["contact", "agent", "system"]
+MAX_BODY_CHARS = 100_000
+
+
+def conversation_json(row: Any, contact_name: str = "") -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "tenant_id": row.tenant_id,
+        "channel": row.channel,
+        "status": row.status,
+        "subject": row.subject,
+        "contact": {"id": row.contact_id, "name": contact_name},
+        "queue_id": row.queue_id,
+        "assignee_id": row.assignee_id,
+        "attributes": row.attributes,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+        "last_message_at": row.last_message_at.isoformat() if row.last_message_at else None,
+    }
+
+
+def message_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "conversation_id": row.conversation_id,
+        "client_id": row.client_id,
+        "kind": row.kind,
+        "author_type": row.author_type,
+        "author_id": row.author_id,
+        "body_text": row.body_text,
+        "body_html": row.body_html,
+        "meta": row.meta,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+async def open_conversation(
+    conn: AsyncConnection,
+    tenant_id: str,
+    contact_id: str,
+    channel: str,
+    *,
+    subject: str = "",
+    queue_id: str | None = None,
+    attributes: dict[str, Any] | None = None,
+    actor: str | None = None,
+) -> tuple[str, DomainEvent]:
+    now = utcnow()
+    conversation_id = new_id()
+    await conn.execute(
+        sa.insert(t.conversations).values(
+            id=conversation_id,
+            tenant_id=tenant_id,
+            contact_id=contact_id,
+            channel=channel,
+            status="open",
+            subject=subject[:500],
+            queue_id=queue_id,
+            attributes=attributes or {},
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    row = (await conn.execute(sa.select(t.conversations).where(t.conversations.c.id == conversation_id))).one()
+    event = await record_event(
+        conn, "conversation.created", tenant_id, conversation_json(row), conversation_id=conversation_id, actor=actor
+    )
+    return conversation_id, event
+
+
+@dataclass(frozen=True)
+class Appended:
+    message: dict[str, Any]
+    created: bool  # False: this client_id was already stored; `message` is the stored one
+    events: list[DomainEvent]
+
+
+async def append_message(
+    conn: AsyncConnection,
+    tenant_id: str,
+    conversation_id: str,
+    *,
+    kind: MessageKind,
+    author_type: AuthorType,
+    author_id: str | None,
+    body_text: str,
+    body_html: str | None = None,
+    client_id: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Appended:
+    """Store a message once per client_id (a retried send returns the first copy)."""
+    now = utcnow()
+    values = {
+        "id": new_id(),
+        "tenant_id": tenant_id,
+        "conversation_id": conversation_id,
+        "client_id": client_id,
+        "kind": kind,
+        "author_type": author_type,
+        "author_id": author_id,
+        "body_text": body_text[:MAX_BODY_CHARS],
+        "body_html": sanitise_html(body_html) if body_html else None,
+        "meta": meta or {},
+        "created_at": now,
+    }
+    if client_id is None:
+        await conn.execute(sa.insert(t.messages).values(**values))
+        inserted = True
+    else:
+        inserted = await insert_ignoring_conflicts(conn, t.messages, values, ["conversation_id", "client_id"])
+    if not inserted:
+        row = (
+            await conn.execute(
+                sa.select(t.messages).where(t.messages.c.conversation_id == conversation_id, t.messages.c.client_id == client_id)
+            )
+        ).one()
+        return Appended(message_json(row), False, [])
+    stamp = {"updated_at": now} if kind == "note" else {"updated_at": now, "last_message_at": now}
+    await conn.execute(sa.update(t.conversations).where(t.conversations.c.id == conversation_id).values(**stamp))
+    row = (await conn.execute(sa.select(t.messages).where(t.messages.c.id == values["id"]))).one()
+    message = message_json(row)
+    event = await record_event(
+        conn,
+        "message.created",
+        tenant_id,
+        {"conversation_id": conversation_id, "message": message},
+        conversation_id=conversation_id,
+        actor=f"{author_type}:{author_id}" if author_id else author_type,
+        # Notes are for staff; everything else in the conversation is the customer's too.
+        audience="internal" if kind == "note" else "public",
+    )
+    return Appended(message, True, [event])
+
+
+async def enqueue_task(
+    conn: AsyncConnection,
+    tenant_id: str,
+    conversation_id: str,
+    channel: str,
+    *,
+    queue_id: str | None = None,
+    priority: int = 0,
+    required_skills: dict[str, int] | None = None,
+    sla_seconds: int | None = None,
+) -> tuple[str, list[DomainEvent]]:
+    """Create a queued task for a conversation. The preferred agent is the last one who served
+    this contact. Routing (a later issue) picks queued tasks up from the task.queued event."""
+    now = utcnow()
+    task_id = new_id()
+    contact_id = (
+        await conn.execute(sa.select(t.conversations.c.contact_id).where(t.conversations.c.id == conversation_id))
+    ).scalar_one()
+    preferred = (
+        await conn.execute(
+            sa.select(t.conversations.c.assignee_id)
+            .where(
+                t.conversations.c.tenant_id == tenant_id,
+                t.conversations.c.contact_id == contact_id,
+                t.conversations.c.assignee_id.is_not(None),
+            )
+            .order_by(t.conversations.c.updated_at.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    await conn.execute(
+        sa.insert(t.tasks).values(
+            id=task_id,
+            tenant_id=tenant_id,
+            conversation_id=conversation_id,
+            channel=channel,
+            queue_id=queue_id,
+            priority=max(0, min(9, priority)),
+            required_skills=required_skills or {},
+            preferred_agent_id=preferred,
+            state="queued",
+            sla_seconds=sla_seconds,
+            created_at=now,
+            enqueued_at=now,
+            updated_at=now,
+        )
+    )
+    await conn.execute(
+        sa.insert(t.task_events).values(tenant_id=tenant_id, task_id=task_id, type="queued", data={}, created_at=now)
+    )
+    event = await record_event(
+        conn,
+        "task.queued",
+        tenant_id,
+        {"task_id": task_id, "channel": channel, "queue_id": queue_id, "priority": priority},
+        conversation_id=conversation_id,
+    )
+    return task_id, [event]

@@ -1,0 +1,116 @@
+"""Domain events. Every state change is recorded in SQL in the same transaction as the change
+(and, in that transaction, queued for the tenant's webhooks: an outbox), then published after
+commit to in-process listeners — the realtime layer, webhooks worker, metrics, later routing.
+Channels and API handlers only ever record and publish; they never call listeners directly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.db import schema as t
+from gateway.db.schema import new_id, utcnow
+
+log = logging.getLogger(__name__)
+
+# Who may see an event pushed live: "internal" stays with the tenant's staff; "public" also
+# reaches the visitor of that conversation (a chat message, never an internal note).
+Audience = Literal["internal", "public"]
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    id: int
+    type: str
+    tenant_id: str | None
+    data: dict[str, Any]
+    created_at: datetime
+    conversation_id: str | None = None
+    actor: str | None = None
+    audience: Audience = "internal"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "tenant_id": self.tenant_id,
+            "conversation_id": self.conversation_id,
+            "actor": self.actor,
+            "created_at": self.created_at.isoformat(),
+            "data": self.data,
+        }
+
+
+async def record_event(
+    conn: AsyncConnection,
+    type: str,
+    tenant_id: str | None,
+    data: dict[str, Any],
+    *,
+    conversation_id: str | None = None,
+    actor: str | None = None,
+    audience: Audience = "internal",
+) -> DomainEvent:
+    """Persist an event inside the caller's transaction and queue its webhook deliveries."""
+    now = utcnow()
+    event_id = (
+        await conn.execute(
+            sa.insert(t.events)
+            .values(tenant_id=tenant_id, type=type, conversation_id=conversation_id, actor=actor, data=data, created_at=now)
+            .returning(t.events.c.id)
+        )
+    ).scalar_one()
+    if tenant_id is not None:
+        hooks = (
+            await conn.execute(
+                sa.select(t.webhooks.c.id, t.webhooks.c.event_types).where(
+                    t.webhooks.c.tenant_id == tenant_id, t.webhooks.c.active.is_(True)
+                )
+            )
+        ).all()
+        deliveries = [
+            {
+                "id": new_id(),
+                "tenant_id": tenant_id,
+                "webhook_id": hook.id,
+                "event_id": event_id,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for hook in hooks
+            if not hook.event_types or type in hook.event_types
+        ]
+        if deliveries:
+            await conn.execute(sa.insert(t.webhook_deliveries), deliveries)
+    return DomainEvent(event_id, type, tenant_id, data, now, conversation_id, actor, audience)
+
+
+Listener = Callable[[DomainEvent], Awaitable[None]]
+
+
+@dataclass
+class EventBus:
+    """In-process fan-out after commit. A failing listener is logged and never blocks the others
+    or the caller."""
+
+    listeners: list[Listener] = field(default_factory=list)
+
+    def subscribe(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
+    async def publish(self, *events: DomainEvent) -> None:
+        for event in events:
+            results = await asyncio.gather(*(listener(event) for listener in self.listeners), return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    log.error("event listener failed", exc_info=result, extra={"event_type": event.type})

@@ -1,0 +1,52 @@
+"""The browser-facing pages: the agent inbox, the visitor widget script and the demo site.
+What the front-end build emits lives in static/dist (built by `npm run build`, not committed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+DIST_DIR = STATIC_DIR / "dist"
+
+_NOT_BUILT = (
+    "<!doctype html><meta charset=utf-8><title>WECC</title>"
+    "<p>The browser assets are not built yet. Run <code>make run</code> (or <code>npm ci &amp;&amp; npm run build</code>) "
+    "and reload.</p>"
+)
+
+
+def _page(path: Path) -> web.StreamResponse:
+    if not (DIST_DIR / "inbox.js").is_file():
+        return web.Response(text=_NOT_BUILT, content_type="text/html", status=503)
+    return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+
+async def inbox(request: web.Request) -> web.StreamResponse:
+    return _page(STATIC_DIR / "inbox" / "index.html")
+
+
+async def demo(request: web.Request) -> web.StreamResponse:
+    return _page(STATIC_DIR / "demo" / "index.html")
+
+
+async def widget_script(request: web.Request) -> web.StreamResponse:
+    path = DIST_DIR / "widget.js"
+    if not path.is_file():
+        raise web.HTTPServiceUnavailable(text="widget not built: run npm run build")
+    # Short cache: tenants embed this URL once and must get fixes without editing their sites.
+    return web.FileResponse(path, headers={"Cache-Control": "public, max-age=300"})
+
+
+async def root(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/inbox/")
+
+
+def setup_pages(app: web.Application) -> None:
+    app.router.add_get("/", root)
+    app.router.add_get("/inbox/", inbox)
+    app.router.add_get("/demo/", demo)
+    app.router.add_get("/widget.js", widget_script)
+    DIST_DIR.mkdir(parents=True, exist_ok=True)  # add_static wants the folder before the build ran
+    app.router.add_static("/static/dist/", DIST_DIR)
