@@ -20,7 +20,7 @@ from gateway.db.engine import create_engine
 from gateway.db.migrate import migrate
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.events.bus import EventBus
-from gateway.keys import CONFIG, DB, EVENTS, LIMITER, REDIS, SESSIONS
+from gateway.keys import API, CONFIG, DB, EVENTS, LIMITER, REDIS, SESSIONS
 from gateway.logs import request_id_middleware
 from gateway.ops.health import setup_health
 from gateway.ops.metrics import metrics_middleware, setup_metrics
@@ -93,6 +93,7 @@ def create_app(config: Config) -> web.Application:
     setup_channels(app)
     setup_health(app)
     setup_metrics(app)
-    build_api().install(app)
+    app[API] = build_api()
+    app[API].install(app)
     setup_pages(app)
     return app

@@ -12,9 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.config import Config
 
 if TYPE_CHECKING:
+    from gateway.api.registry import ApiRegistry
     from gateway.channel import ChannelRegistry
+    import socketio
+
     from gateway.auth.sessions import SessionStore
     from gateway.events.bus import EventBus
+    from gateway.events.webhooks import WebhookWorker
     from gateway.ops.metrics import Metrics
     from gateway.ratelimit import RateLimiter
 
@@ -26,3 +30,6 @@ LIMITER = web.AppKey("limiter", "RateLimiter")
 EVENTS = web.AppKey("events", "EventBus")
 METRICS = web.AppKey("metrics", "Metrics")
 CHANNELS = web.AppKey("channels", "ChannelRegistry")
+SOCKETS = web.AppKey("sockets", "socketio.AsyncServer")
+WEBHOOKS = web.AppKey("webhooks", "WebhookWorker")
+API = web.AppKey("api", "ApiRegistry")

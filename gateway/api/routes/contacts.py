@@ -118,7 +118,7 @@ def register(api: ApiRegistry) -> None:
                query=ContactQuery, response=Page[ContactOut])
     async def list_contacts(call: Call) -> BaseModel:
         query: ContactQuery = call.query
-        c = t.contacts
+        c = t.contacts.c
         stmt = sa.select(c.id).where(call.user.tenant_filter(c.tenant_id, CONTACTS_READ), c.merged_into_id.is_(None))
         if query.tenant_id:
             stmt = stmt.where(c.tenant_id == query.tenant_id)
@@ -198,7 +198,7 @@ def register(api: ApiRegistry) -> None:
                tag="contacts", query=PageQuery, response=Page[ConversationOut], errors=(404,))
     async def contact_history(call: Call) -> BaseModel:
         query: PageQuery = call.query
-        c = t.conversations
+        c = t.conversations.c
         async with call.app[DB].connect() as conn:
             contact = await _load(conn, call.user, call.path("contact_id"), CONTACTS_READ)
             stmt = select_conversations(call.user, CONVERSATIONS_READ).where(c.contact_id == contact.id, c.tenant_id == contact.tenant_id)

@@ -138,7 +138,7 @@ def register(api: ApiRegistry) -> None:
                tag="conversations", query=ConversationQuery, response=Page[ConversationOut])
     async def list_conversations(call: Call) -> BaseModel:
         query: ConversationQuery = call.query
-        c = t.conversations
+        c = t.conversations.c
         stmt = select_conversations(call.user, CONVERSATIONS_READ)
         if query.tenant_id:
             stmt = stmt.where(c.tenant_id == query.tenant_id)
@@ -224,15 +224,15 @@ def register(api: ApiRegistry) -> None:
                tag="conversations", query=MessageQuery, response=Page[MessageOut], errors=(404,))
     async def list_messages(call: Call) -> BaseModel:
         query: MessageQuery = call.query
-        m = t.messages
+        m = t.messages.c
         async with call.app[DB].connect() as conn:
             row = await load_conversation(conn, call.user, call.path("conversation_id"), CONVERSATIONS_READ)
-            stmt = sa.select(m).where(m.c.conversation_id == row.id, m.c.tenant_id == row.tenant_id)
+            stmt = sa.select(t.messages).where(m.conversation_id == row.id, m.tenant_id == row.tenant_id)
             if query.kind:
-                stmt = stmt.where(m.c.kind == query.kind)
+                stmt = stmt.where(m.kind == query.kind)
             if query.cursor:
-                stmt = stmt.where(m.c.id > decode_cursor(query.cursor, 1)[0])
-            rows = (await conn.execute(stmt.order_by(m.c.id).limit(query.limit + 1))).all()
+                stmt = stmt.where(m.id > decode_cursor(query.cursor, 1)[0])
+            rows = (await conn.execute(stmt.order_by(m.id).limit(query.limit + 1))).all()
         items = [MessageOut.model_validate(r._asdict()) for r in rows[: query.limit]]
         return Page[MessageOut](items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > query.limit else None)
 
