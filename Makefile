@@ -31,7 +31,7 @@ $(STAMP_JS): package.json package-lock.json
 
 assets: $(ASSETS)
 
-$(ASSETS): $(STAMP_JS) $(shell find widget static/inbox -type f 2>/dev/null) $(wildcard build/*)
+$(ASSETS): $(STAMP_JS) $(shell find widget static/inbox -type f 2>/dev/null) static/build.mjs
 	npm run --silent build
 
 # Debian packages the integration tests drive (browsers, mail and SIP servers come with later

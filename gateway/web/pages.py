@@ -32,7 +32,7 @@ async def demo(request: web.Request) -> web.StreamResponse:
 
 
 async def widget_script(request: web.Request) -> web.StreamResponse:
-    path = DIST_DIR / "widget.js"
+    path = DIST_DIR / request.path.lstrip("/")
     if not path.is_file():
         raise web.HTTPServiceUnavailable(text="widget not built: run npm run build")
     # Short cache: tenants embed this URL once and must get fixes without editing their sites.
@@ -48,5 +48,6 @@ def setup_pages(app: web.Application) -> None:
     app.router.add_get("/inbox/", inbox)
     app.router.add_get("/demo/", demo)
     app.router.add_get("/widget.js", widget_script)
+    app.router.add_get("/widget.js.map", widget_script)
     DIST_DIR.mkdir(parents=True, exist_ok=True)  # add_static wants the folder before the build ran
     app.router.add_static("/static/dist/", DIST_DIR)

@@ -1,0 +1,103 @@
+// The inbox's only door to the REST API (/api/v1). Same-origin cookies carry the session; every
+// state-changing request also carries the CSRF token the gateway handed out at login or /auth/me.
+
+const BASE = "/api/v1";
+const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+let csrfToken = null;
+let onUnauthorized = null;
+
+export function setCsrfToken(token) {
+  csrfToken = token || null;
+}
+
+/** Called when an authenticated request gets 401 (the session ended elsewhere or expired). */
+export function setUnauthorizedHandler(handler) {
+  onUnauthorized = handler;
+}
+
+export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status, 0 for a network failure
+   * @param {string} code the gateway's stable error code ("network_error", "http_error" when it sent none)
+   * @param {string} message the gateway's human message ("" when it sent none)
+   */
+  constructor(status, code, message, { retryAfter = null, details = null } = {}) {
+    super(message || code);
+    this.status = status;
+    this.code = code;
+    this.serverMessage = message;
+    this.retryAfter = retryAfter;
+    this.details = details;
+  }
+}
+
+/** A message fit to show a person: the gateway's own message when it gave one, else a translated fallback. */
+export function describeError(err, t) {
+  if (err instanceof ApiError) {
+    if (err.serverMessage) return err.serverMessage;
+    if (err.status === 0) return t("error.network");
+    return t("error.http", { status: err.status });
+  }
+  return String(err?.message ?? err);
+}
+
+function parseRetryAfter(value) {
+  if (!value) return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/**
+ * @param {string} method
+ * @param {string} path under /api/v1, e.g. "/conversations"
+ * @param {{query?: Record<string, string|number|null|undefined>, body?: unknown, signal?: AbortSignal, auth?: boolean}} [opts]
+ *   auth=false: a 401 is an answer (login, /auth/me), not a lost session.
+ */
+export async function request(method, path, { query, body, signal, auth = true } = {}) {
+  const url = new URL(BASE + path, location.origin);
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, String(value));
+  }
+  const headers = { Accept: "application/json" };
+  const init = { method, headers, credentials: "same-origin", signal };
+  if (STATE_CHANGING.has(method)) {
+    headers["Content-Type"] = "application/json";
+    if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
+    init.body = JSON.stringify(body ?? {});
+  }
+
+  let response;
+  try {
+    response = await fetch(url.pathname + url.search, init);
+  } catch (err) {
+    if (err?.name === "AbortError") throw err;
+    throw new ApiError(0, "network_error", "");
+  }
+
+  let data = null;
+  if ((response.headers.get("Content-Type") || "").includes("json")) {
+    data = await response.json().catch(() => null);
+  }
+  if (response.ok) return data;
+
+  const error = new ApiError(response.status, data?.code || "http_error", typeof data?.message === "string" ? data.message : "", {
+    retryAfter: parseRetryAfter(response.headers.get("Retry-After")),
+    details: data?.details ?? null,
+  });
+  if (response.status === 401 && auth && onUnauthorized) onUnauthorized(error);
+  throw error;
+}
+
+export const api = {
+  me: (signal) => request("GET", "/auth/me", { signal, auth: false }),
+  login: (email, password) => request("POST", "/auth/login", { body: { email, password }, auth: false }),
+  logout: () => request("POST", "/auth/logout", { auth: false }),
+  listConversations: (query, signal) => request("GET", "/conversations", { query, signal }),
+  listMessages: (conversationId, query, signal) =>
+    request("GET", `/conversations/${encodeURIComponent(conversationId)}/messages`, { query, signal }),
+  sendMessage: (conversationId, { body_text, kind, client_id }) =>
+    request("POST", `/conversations/${encodeURIComponent(conversationId)}/messages`, { body: { body_text, kind, client_id } }),
+};

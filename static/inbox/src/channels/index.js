@@ -1,0 +1,13 @@
+// The channels the inbox knows. Each later channel (email threads, voice call controls, fax pages,
+// co-browsing) registers its own renderers here — in its own module — instead of editing the shell.
+import { registerChannel } from "./registry.js";
+
+registerChannel("chat", { icon: "chat" });
+// Until their issues land these render as text threads with the default composer.
+registerChannel("email", { icon: "email" });
+registerChannel("voice", { icon: "voice" });
+registerChannel("sip", { icon: "sip" });
+registerChannel("callback", { icon: "callback" });
+registerChannel("fax", { icon: "fax" });
+
+export { getChannel, listChannels, channelLabel, registerChannel } from "./registry.js";

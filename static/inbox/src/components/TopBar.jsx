@@ -1,0 +1,45 @@
+import { useT } from "../i18n.js";
+import { Icon } from "./Icon.jsx";
+import { LanguageSwitch } from "./LanguageSwitch.jsx";
+
+export const PRESENCE_VALUES = ["available", "away", "offline"];
+
+/** Product name, live-connection state, the agent's presence, language, and sign-out. */
+export function TopBar({ user, presence, onPresenceChange, realtimeState, lang, onLangChange, onLogout }) {
+  const t = useT();
+  const realtimeText = t(`realtime.${realtimeState}`);
+  return (
+    <header class="topbar">
+      <div class="brand">
+        <Icon name="inbox" size={22} />
+        <span>
+          {t("app.name")} <span class="brand-sub">{t("app.inbox")}</span>
+        </span>
+      </div>
+      <div class="topbar-right">
+        <span class={`live live-${realtimeState}`} title={t("realtime.title", { state: realtimeText })} role="status">
+          <span class="live-dot" aria-hidden="true" />
+          <span class="live-text">{realtimeText}</span>
+        </span>
+        <label class={`presence presence-${presence}`}>
+          <span class="presence-dot" aria-hidden="true" />
+          <span class="visually-hidden">{t("presence.label")}</span>
+          <select value={presence} onChange={(e) => onPresenceChange(e.currentTarget.value)}>
+            {PRESENCE_VALUES.map((p) => (
+              <option key={p} value={p}>
+                {t(`presence.${p}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <LanguageSwitch lang={lang} onChange={onLangChange} />
+        <span class="user-name" title={t("topbar.signedInAs", { name: user.name || user.email })}>
+          {user.name || user.email}
+        </span>
+        <button type="button" class="button button-quiet" onClick={onLogout} aria-label={t("topbar.logout")}>
+          <Icon name="logout" size={16} /> <span class="hide-narrow">{t("topbar.logout")}</span>
+        </button>
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,130 @@
+// Message threads, one per opened conversation, kept for the session so that switching back is
+// instant and a reply still being sent (or failed) isn't lost when the agent looks elsewhere.
+import { useCallback, useRef, useState } from "preact/hooks";
+import { api, describeError } from "./api.js";
+import { byCreatedAsc, uuid } from "./util.js";
+
+export const EMPTY_THREAD = { items: [], loading: false, loaded: false, error: null, nextCursor: null, loadingEarlier: false };
+const PAGE = 50;
+
+/**
+ * Merges server messages into a thread: one entry per id; a server copy of a message sent from
+ * here (same client_id) replaces its local placeholder; oldest first.
+ */
+export function mergeMessages(items, incoming) {
+  const byId = new Map(items.map((m) => [m.id, m]));
+  for (const msg of incoming) {
+    if (!msg || msg.id == null) continue;
+    if (msg.client_id) byId.delete(`local:${msg.client_id}`);
+    byId.set(msg.id, { ...byId.get(msg.id), ...msg });
+  }
+  return [...byId.values()].sort(byCreatedAsc);
+}
+
+export function useThreads({ user, t }) {
+  const [threads, setThreads] = useState(() => new Map());
+  const inflight = useRef(new Map()); // conversation id → AbortController of its first-page load
+
+  const update = useCallback((conversationId, fn) => {
+    setThreads((prev) => {
+      const next = new Map(prev);
+      next.set(conversationId, fn(prev.get(conversationId) ?? EMPTY_THREAD));
+      return next;
+    });
+  }, []);
+
+  /** Loads (or refreshes) the newest page, merging into what is already shown. */
+  const load = useCallback(
+    (conversationId) => {
+      inflight.current.get(conversationId)?.abort();
+      const ctrl = new AbortController();
+      inflight.current.set(conversationId, ctrl);
+      update(conversationId, (th) => ({ ...th, loading: !th.loaded, error: null }));
+      api.listMessages(conversationId, { limit: PAGE }, ctrl.signal).then(
+        (res) =>
+          update(conversationId, (th) => ({
+            ...th,
+            loading: false,
+            loaded: true,
+            items: mergeMessages(th.items, res?.items ?? []),
+            // Keep the cursor of older pages already walked; else start from this page's.
+            nextCursor: th.loaded ? th.nextCursor : (res?.next_cursor ?? null),
+          })),
+        (err) => {
+          if (err?.name === "AbortError") return;
+          update(conversationId, (th) => ({ ...th, loading: false, error: describeError(err, t) }));
+        },
+      );
+    },
+    [update, t],
+  );
+
+  const loadEarlier = useCallback(
+    (conversationId, cursor) => {
+      if (!cursor) return;
+      update(conversationId, (th) => ({ ...th, loadingEarlier: true }));
+      api.listMessages(conversationId, { limit: PAGE, cursor }).then(
+        (res) =>
+          update(conversationId, (th) => ({
+            ...th,
+            loadingEarlier: false,
+            items: mergeMessages(th.items, res?.items ?? []),
+            nextCursor: res?.next_cursor ?? null,
+          })),
+        (err) => update(conversationId, (th) => ({ ...th, loadingEarlier: false, error: describeError(err, t) })),
+      );
+    },
+    [update, t],
+  );
+
+  /** A message pushed by the server (message.created). */
+  const receive = useCallback((conversationId, message) => update(conversationId, (th) => ({ ...th, items: mergeMessages(th.items, [message]) })), [update]);
+
+  /**
+   * Sends a reply or note. It shows at once as "sending"; the server's copy replaces it. client_id makes
+   * a resend after a failure idempotent on the server.
+   */
+  const send = useCallback(
+    (conversationId, { body_text, kind }, clientId = uuid()) => {
+      const localId = `local:${clientId}`;
+      const placeholder = {
+        id: localId,
+        client_id: clientId,
+        kind,
+        author_type: "agent",
+        author_id: user.id,
+        body_text,
+        created_at: new Date().toISOString(),
+        _pending: true,
+      };
+      update(conversationId, (th) => ({ ...th, items: [...th.items.filter((m) => m.id !== localId), placeholder] }));
+      api.sendMessage(conversationId, { body_text, kind, client_id: clientId }).then(
+        (res) => {
+          const msg = res?.message ?? res;
+          if (msg && msg.id != null) {
+            receive(conversationId, { ...msg, client_id: msg.client_id ?? clientId });
+          } else {
+            // Accepted without a body: keep the text, drop the spinner; message.created brings the real one.
+            update(conversationId, (th) => ({ ...th, items: th.items.map((m) => (m.id === localId ? { ...m, _pending: false } : m)) }));
+          }
+        },
+        (err) =>
+          update(conversationId, (th) => ({
+            ...th,
+            items: th.items.map((m) => (m.id === localId ? { ...m, _pending: false, _failed: true, _error: describeError(err, t) } : m)),
+          })),
+      );
+    },
+    [update, receive, user.id, t],
+  );
+
+  const resend = useCallback(
+    (conversationId, clientId) => {
+      const msg = threads.get(conversationId)?.items.find((m) => m.id === `local:${clientId}`);
+      if (msg) send(conversationId, { body_text: msg.body_text, kind: msg.kind }, clientId);
+    },
+    [threads, send],
+  );
+
+  return { threads, load, loadEarlier, receive, send, resend };
+}

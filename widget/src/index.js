@@ -1,0 +1,74 @@
+// Entry of the visitor widget (static/dist/widget.js, served by the gateway at /widget.js).
+// Embedded by one tag on a business's site:
+//   <script src="https://GATEWAY/widget.js" data-tenant="WIDGET_KEY" async></script>
+// It draws itself inside a Shadow DOM, so the page's CSS can't reach in and ours can't leak out.
+import { h, render } from "preact";
+import css from "./styles.css";
+import { findScriptTag, readConfig } from "./config.js";
+import { visitorId } from "./visitor-id.js";
+import { pickLanguage, strings } from "./i18n.js";
+import { createConnection } from "./connection.js";
+import { registerView } from "./views/registry.jsx";
+import { StatusView } from "./views/status.jsx";
+import { Widget } from "./shell.jsx";
+
+registerView("status", StatusView);
+
+// The host element's own box: !important so page rules can't move or hide it. Set through the CSSOM
+// (not a style attribute) so a page's Content-Security-Policy without 'unsafe-inline' still allows it.
+const HOST_STYLE = {
+  all: "initial",
+  position: "fixed",
+  right: "0",
+  bottom: "0",
+  width: "0",
+  height: "0",
+  "z-index": "2147483000",
+  display: "block",
+};
+
+/** Constructable style sheets are exempt from CSP's inline-style rule; older browsers get a <style>. */
+function adoptStyles(root) {
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    root.adoptedStyleSheets = [sheet];
+  } catch (e) {
+    const style = document.createElement("style");
+    style.textContent = css;
+    root.appendChild(style);
+  }
+}
+
+function mount(config) {
+  if (typeof Element.prototype.attachShadow !== "function") {
+    console.warn("[wecc] this browser has no Shadow DOM; the help widget is not shown");
+    return;
+  }
+  const host = document.createElement("wecc-widget");
+  for (const [property, value] of Object.entries(HOST_STYLE)) host.style.setProperty(property, value, "important");
+  const root = host.attachShadow({ mode: "open" });
+  adoptStyles(root);
+  const container = document.createElement("div");
+  root.appendChild(container);
+  document.body.appendChild(host);
+
+  const lang = pickLanguage(config.lang);
+  const connection = createConnection({ origin: config.origin, widgetKey: config.widgetKey, visitorId: visitorId(config.widgetKey) });
+  render(h(Widget, { t: strings(lang), lang, connection }), container);
+}
+
+function start() {
+  // document.currentScript is only set while this file first runs: read the tag now.
+  const config = readConfig(findScriptTag());
+  if (!config) {
+    console.error('[wecc] widget.js needs its tag to carry data-tenant="YOUR_WIDGET_KEY"');
+    return;
+  }
+  if (window.__wecc_widget_loaded) return; // the tag was included twice
+  window.__wecc_widget_loaded = true;
+  if (document.body) mount(config);
+  else document.addEventListener("DOMContentLoaded", () => mount(config), { once: true });
+}
+
+start();
