@@ -20,12 +20,15 @@ from gateway.db.engine import create_engine
 from gateway.db.migrate import migrate
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.events.bus import EventBus
-from gateway.keys import API, CONFIG, DB, EVENTS, LIMITER, REDIS, SESSIONS
+from gateway.events.webhooks import setup_webhooks
+from gateway.keys import API, CONFIG, FILES, DB, EVENTS, LIMITER, REDIS, SESSIONS
 from gateway.logs import request_id_middleware
 from gateway.ops.health import setup_health
 from gateway.ops.metrics import metrics_middleware, setup_metrics
 from gateway.ratelimit import RateLimiter
+from gateway.realtime.server import setup_realtime
 from gateway.seed import seed_demo
+from gateway.storage.files import FileStore
 from gateway.web.pages import setup_pages
 
 log = logging.getLogger(__name__)
@@ -43,7 +46,10 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     url = config.redis.url
     if not url:
         embedded = EmbeddedRedis(config.data_dir)
-        await embedded.start()
+        try:
+            await embedded.start()
+        except RuntimeError as exc:
+            raise ConfigError(config.source, "redis.url", f"the embedded redis-server did not start: {exc}") from None
         app[EMBEDDED_REDIS] = embedded
         url = embedded.url
     redis = Redis.from_url(url, decode_responses=True, health_check_interval=30)
@@ -87,10 +93,13 @@ def create_app(config: Config) -> web.Application:
         middlewares=[request_id_middleware, metrics_middleware, error_middleware, auth_middleware],
     )
     app[CONFIG] = config
+    app[FILES] = FileStore(config.data_dir / "files")
     app[EVENTS] = EventBus()
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(database_ctx)
     setup_channels(app)
+    setup_realtime(app)
+    setup_webhooks(app)
     setup_health(app)
     setup_metrics(app)
     app[API] = build_api()

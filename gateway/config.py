@@ -81,6 +81,35 @@ class WebhookConfig(_Section):
     first_retry_seconds: float = Field(5.0, gt=0)
     timeout_seconds: float = Field(10.0, gt=0)
     poll_seconds: float = Field(1.0, gt=0)
+    # Deliveries in flight at once per process.
+    concurrency: int = Field(10, ge=1, le=200)
+    # False: refuse targets that are (or resolve to) loopback, private, link-local, multicast or
+    # reserved addresses, at creation and again at each delivery (SSRF guard).
+    allow_private_addresses: bool = False
+
+
+class RealtimeConfig(_Section):
+    # The Redis pub/sub channel the socket.io servers share. Pub/sub ignores the database index,
+    # so deployments sharing one Redis server need different channels.
+    channel: str = Field("wecc:socketio", min_length=1, max_length=200)
+    # Largest socket.io message a client may send.
+    max_message_bytes: int = Field(131_072, ge=1024)
+    # Visitors' events: at most this many per window, per visitor and per IP address.
+    visitor_events_per_window: int = Field(60, ge=1)
+    visitor_events_per_ip_window: int = Field(600, ge=1)
+    visitor_window_seconds: int = Field(60, ge=1)
+
+
+class UploadConfig(_Section):
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    # Content types accepted from agents and visitors; each is checked against the file's bytes.
+    allowed_types: list[str] = Field(
+        default_factory=lambda: [
+            "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain", "text/csv",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ]
+    )
 
 
 class LoggingConfig(_Section):
@@ -117,6 +146,8 @@ class Config(_Section):
     redis: RedisConfig = Field(default_factory=RedisConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
+    realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
+    uploads: UploadConfig = Field(default_factory=UploadConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)

@@ -14,13 +14,13 @@ from gateway.config import Config
 if TYPE_CHECKING:
     from gateway.api.registry import ApiRegistry
     from gateway.channel import ChannelRegistry
-    import socketio
-
     from gateway.auth.sessions import SessionStore
     from gateway.events.bus import EventBus
     from gateway.events.webhooks import WebhookWorker
     from gateway.ops.metrics import Metrics
     from gateway.ratelimit import RateLimiter
+    from gateway.realtime.server import SocketServer
+    from gateway.storage.files import FileStore
 
 CONFIG = web.AppKey("config", Config)
 DB = web.AppKey("db", AsyncEngine)
@@ -30,6 +30,7 @@ LIMITER = web.AppKey("limiter", "RateLimiter")
 EVENTS = web.AppKey("events", "EventBus")
 METRICS = web.AppKey("metrics", "Metrics")
 CHANNELS = web.AppKey("channels", "ChannelRegistry")
-SOCKETS = web.AppKey("sockets", "socketio.AsyncServer")
+SOCKETS = web.AppKey("sockets", "SocketServer")
 WEBHOOKS = web.AppKey("webhooks", "WebhookWorker")
 API = web.AppKey("api", "ApiRegistry")
+FILES = web.AppKey("files", "FileStore")

@@ -76,6 +76,8 @@ class Operation:
     status: int
     auth: AuthMode
     errors: tuple[int, ...]
+    # Takes multipart/form-data with a "file" part and these optional text parts (JSON schemas).
+    upload: dict[str, Any] | None
 
 
 def _validation_details(exc: ValidationError) -> list[dict[str, str]]:
@@ -131,10 +133,11 @@ class ApiRegistry:
         status: int = 200,
         auth: AuthMode = "user",
         errors: tuple[int, ...] = (),
+        upload: dict[str, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.operations.append(
-                Operation(method.upper(), path, handler, summary, tag, body, query, response, status, auth, errors)
+                Operation(method.upper(), path, handler, summary, tag, body, query, response, status, auth, errors, upload)
             )
             return handler
 
@@ -199,7 +202,7 @@ class ApiRegistry:
             else:
                 responses["204" if op.status == 200 else str(op.status)] = {"description": "done, no body"}
             error_codes = set(op.errors) | ({401, 403} if op.auth == "user" else set())
-            if op.body or op.query:
+            if op.body or op.query or op.upload is not None:
                 error_codes.add(422)
             for code in sorted(error_codes):
                 responses[str(code)] = {
@@ -215,6 +218,12 @@ class ApiRegistry:
             }
             if op.body:
                 entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(op.body)}}}
+            if op.upload is not None:
+                entry["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}, **op.upload},
+                }}}}
             if op.auth == "user":
                 entry["security"] = [{"session": []}, {"token": []}]
             paths.setdefault(self.prefix + op.path, {})[op.method.lower()] = entry

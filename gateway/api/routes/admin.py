@@ -12,7 +12,7 @@ from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.api.errors import ApiError, not_found
-from gateway.api.models import Input, Items
+from gateway.api.models import Input, Items, Page, PageQuery, decode_cursor, encode_cursor
 from gateway.api.registry import ApiRegistry, Call
 from gateway.api.routes.tenants import seats_used
 from gateway.audit import audit
@@ -154,6 +154,7 @@ def _token_out(row: Any) -> TokenOut:
 
 
 def register(api: ApiRegistry) -> None:  # noqa: C901 - one flat list of routes reads best
+    register_audit(api)
     # ---- members ----
     @api.route("GET", "/tenants/{tenant_id}/members", summary="The tenant's agents, supervisors and admins", tag="admin",
                response=Items[MemberOut], errors=(404,))
@@ -375,3 +376,33 @@ def register(api: ApiRegistry) -> None:  # noqa: C901 - one flat list of routes 
             if result.rowcount == 0:
                 raise not_found("API token")
             await audit(conn, "api_token.revoked", principal=call.user, tenant_id=tenant_id, target_type="api_token", target_id=token_id)
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    action: str
+    actor_user_id: str | None
+    actor_token_id: str | None
+    target_type: str | None
+    target_id: str | None
+    data: dict[str, Any]
+    ip: str | None
+    created_at: datetime
+
+
+def register_audit(api: ApiRegistry) -> None:
+    @api.route("GET", "/tenants/{tenant_id}/audit-log", summary="Who changed what in the tenant, newest first", tag="admin",
+               query=PageQuery, response=Page[AuditEntryOut], errors=(404,))
+    async def audit_log(call: Call) -> BaseModel:
+        tenant_id = call.path("tenant_id")
+        call.user.require(tenant_id, ADMIN, "tenant")
+        query: PageQuery = call.query
+        a = t.audit_log.c
+        stmt = sa.select(t.audit_log).where(a.tenant_id == tenant_id)
+        if query.cursor:
+            (before,) = decode_cursor(query.cursor, 1)
+            stmt = stmt.where(a.id < before)
+        async with call.app[DB].connect() as conn:
+            rows = (await conn.execute(stmt.order_by(a.id.desc()).limit(query.limit + 1))).all()
+        items = [AuditEntryOut.model_validate(r._asdict()) for r in rows[: query.limit]]
+        return Page[AuditEntryOut](items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > query.limit else None)

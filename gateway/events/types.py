@@ -1,0 +1,25 @@
+"""The names of the domain events the gateway records: what a tenant can subscribe a webhook to.
+
+Whoever adds a `record_event(conn, "new.type", ...)` adds the name here too, so tenants can choose
+it; webhooks with an empty list receive every event, including ones added later.
+"""
+
+from __future__ import annotations
+
+EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        "agent.presence_changed",
+        "contact.created",
+        "contact.merged",
+        "contact.updated",
+        "conversation.created",
+        "conversation.updated",
+        "message.created",
+        "message.delivery_failed",
+        "task.queued",
+    }
+)
+
+
+def unknown_event_types(names: list[str]) -> list[str]:
+    return sorted(set(names) - EVENT_TYPES)

@@ -1,0 +1,69 @@
+"""Pushes domain events to socket.io rooms. The only code that emits to clients: channels and API
+handlers record and publish events, and this listener on the event bus decides who hears them.
+
+Socket event name = event type, payload = event data, routed as follows:
+  /agent       tenant:{tid}        conversation.*, task.*, contact.*
+  /agent       conversation:{cid}  message.* (internal notes included)
+  /supervisor  tenant:{tid}        every event
+  /visitor     conversation:{cid} and visitor:{tid}:{vid} of the conversation's contact
+                                   public events only, reduced to their visitor form
+
+Why the visitor rooms as well: a conversation opened after the visitor connected (or on another
+gateway process) has a room the visitor's socket has not joined, and one process cannot make a
+socket on another process join a room it knows no sid for. The visitor room is joined at connect
+and is keyed by what the conversation's contact is known by, so emitting to
+[conversation room + the contact's visitor rooms] reaches the visitor wherever they are connected;
+socket.io sends a client in several of those rooms the event once. The emit itself travels to the
+other processes through the Redis manager.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import socketio
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.db import schema as t
+from gateway.events.bus import DomainEvent
+from gateway.realtime import agent, supervisor, visitor
+from gateway.realtime.rooms import conversation_room, tenant_room, visitor_room
+from gateway.realtime.visibility import visitor_payload
+
+log = logging.getLogger(__name__)
+
+AGENT_TENANT_EVENTS = ("conversation.", "task.", "contact.")
+AGENT_CONVERSATION_EVENTS = ("message.",)
+
+
+class Forwarder:
+    def __init__(self, server: socketio.AsyncServer, engine: AsyncEngine) -> None:
+        self._server = server
+        self._engine = engine
+        self.closed = False
+
+    async def on_event(self, event: DomainEvent) -> None:
+        if self.closed or event.tenant_id is None:
+            return
+        emit = self._server.emit
+        if event.type.startswith(AGENT_TENANT_EVENTS):
+            await emit(event.type, event.data, to=tenant_room(event.tenant_id), namespace=agent.NAMESPACE)
+        if event.type.startswith(AGENT_CONVERSATION_EVENTS) and event.conversation_id:
+            await emit(event.type, event.data, to=conversation_room(event.conversation_id), namespace=agent.NAMESPACE)
+        await emit(event.type, event.data, to=tenant_room(event.tenant_id), namespace=supervisor.NAMESPACE)
+        public = visitor_payload(event)
+        if public is not None and event.conversation_id:
+            rooms = [conversation_room(event.conversation_id)]
+            rooms += [visitor_room(event.tenant_id, v) for v in await self._visitor_ids(event.tenant_id, event.conversation_id)]
+            await emit(event.type, public, to=rooms, namespace=visitor.NAMESPACE)
+
+    async def _visitor_ids(self, tenant_id: str, conversation_id: str) -> list[str]:
+        c, ci = t.conversations, t.contact_identities
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(ci.c.value)
+                .join(c, sa.and_(c.c.contact_id == ci.c.contact_id, c.c.tenant_id == ci.c.tenant_id))
+                .where(c.c.id == conversation_id, c.c.tenant_id == tenant_id, ci.c.kind == "visitor")
+            )
+            return list(rows.scalars())

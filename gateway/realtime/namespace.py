@@ -1,0 +1,58 @@
+"""What the three namespaces share: the application they serve, the connection gauge, a hook
+before every client event (the visitor's rate limit), and a handler crash answered with an error
+ack instead of a silent background-task traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from gateway.keys import METRICS
+from gateway.realtime.payloads import Ack, error
+
+log = logging.getLogger(__name__)
+
+_LIFECYCLE = ("connect", "disconnect")
+
+
+class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    def __init__(self, namespace: str, app: web.Application) -> None:
+        super().__init__(namespace)
+        self.app = app
+
+    def connected(self) -> None:
+        """Call at the very end of a successful on_connect."""
+        self.app[METRICS].socket_connections.labels(self.namespace).inc()
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.app[METRICS].socket_connections.labels(self.namespace).dec()
+
+    async def before_event(self, sid: str, event: str) -> Ack | None:
+        """Runs before every client event: an ack to answer instead, or None to go on."""
+        return None
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        sid = args[0]
+        if not isinstance(event, str):
+            return error("invalid", "the event name must be a string")
+        if event in _LIFECYCLE:
+            # The server runs these while the client is connecting or disconnecting; a connected
+            # client sending an event *named* "connect" or "disconnect" must not reach them.
+            if self.server.manager.is_connected(sid, self.namespace):
+                return error("unknown_event", f"{event!r} is reserved")
+            return await super().trigger_event(event, *args)
+        try:
+            refusal = await self.before_event(sid, event)
+            if refusal is not None:
+                return refusal
+            if not hasattr(self, f"on_{event}"):
+                return error("unknown_event", f"no such event {event[:64]!r}")
+            if len(args) > 2:
+                return error("invalid", "send one payload object")
+            return await super().trigger_event(event, *args)
+        except Exception:
+            log.exception("socket event handler failed", extra={"namespace": self.namespace, "event": event[:64]})
+            return error("internal_error", "something went wrong on our side")

@@ -1,0 +1,69 @@
+"""Incoming socket events are untrusted: each payload is checked for size and shape before a
+handler sees it, and every handler answers with an ack {"ok": true, ...} or
+{"ok": false, "code": <stable code>, "message": <for people>}."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+Ack = dict[str, Any]
+
+# Control events (join, presence, ping) are tiny; chat events will pass a larger limit.
+MAX_CONTROL_BYTES = 4096
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ConversationRef(Payload):
+    conversation_id: str = Field(min_length=1, max_length=64)
+
+
+class Presence(Payload):
+    status: Literal["available", "away", "offline"]
+
+
+class Ping(Payload):
+    pass
+
+
+class VisitorAuth(Payload):
+    widget_key: str = Field(min_length=1, max_length=128)
+    visitor_id: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def ok(**data: Any) -> Ack:
+    return {"ok": True, **data}
+
+
+def error(code: str, message: str, **data: Any) -> Ack:
+    return {"ok": False, "code": code, "message": message, **data}
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}" if where else first["msg"]
+
+
+def parse(model: type[M], data: Any, max_bytes: int = MAX_CONTROL_BYTES) -> M | Ack:
+    """The validated payload, or the error ack to send back. A missing payload counts as {}."""
+    if data is None:
+        data = {}
+    try:
+        size = len(json.dumps(data, separators=(",", ":")))
+    except (TypeError, ValueError):
+        return error("invalid", "the payload is not JSON")
+    if size > max_bytes:
+        return error("invalid", f"the payload is larger than {max_bytes} bytes")
+    if not isinstance(data, dict):
+        return error("invalid", "the payload must be an object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        return error("invalid", _describe(exc))

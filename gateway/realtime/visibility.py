@@ -1,0 +1,35 @@
+"""What a visitor may see of an event. Only public events have a visitor form, and only the types
+listed here: anything else (a new event type, an internal note, message metadata, agent ids) stays
+with the tenant's staff until someone decides otherwise by adding it here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gateway.events.bus import DomainEvent
+
+VISIBLE_MESSAGE_FIELDS = ("id", "client_id", "kind", "author_type", "body_text", "body_html", "created_at")
+
+
+def _message_created(data: dict[str, Any]) -> dict[str, Any] | None:
+    message = data.get("message") or {}
+    if message.get("kind") == "note":  # never, even if someone marks one public by mistake
+        return None
+    return {
+        "conversation_id": data.get("conversation_id"),
+        "message": {name: message.get(name) for name in VISIBLE_MESSAGE_FIELDS},
+    }
+
+
+_PUBLIC_FORMS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
+    "message.created": _message_created,
+}
+
+
+def visitor_payload(event: DomainEvent) -> dict[str, Any] | None:
+    """The event's payload as a visitor receives it, or None when visitors don't get it."""
+    if event.audience != "public" or event.conversation_id is None:
+        return None
+    form = _PUBLIC_FORMS.get(event.type)
+    return form(event.data) if form else None

@@ -1,0 +1,95 @@
+"""/visitor: the widget's live connection. Anonymous and untrusted: it names its tenant by the
+public widget key and itself by a random visitor id (`auth={"widget_key", "visitor_id"}`), is
+accepted only from the tenant's allowed origins, and every event it sends is rate limited per
+visitor and per IP address before any handler runs.
+
+A visitor is in `visitor:{tenant_id}:{visitor_id}` and in `conversation:{id}` for the conversations
+of the contact that owns that visitor identity; it only ever receives the public part of public
+events (see gateway/realtime/visibility.py).
+
+Client events: ping {} -> {"ok": true, "ts": <unix seconds>} (chat events come with the chat issue).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from aiohttp import web
+from socketio.exceptions import ConnectionRefusedError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.core.contacts import find_contact
+from gateway.db import schema as t
+from gateway.keys import CONFIG, DB, LIMITER
+from gateway.realtime.handshake import client_ip, normalise_origin, request_origin
+from gateway.realtime.namespace import GatewayNamespace
+from gateway.realtime.payloads import Ack, Ping, VisitorAuth, error, ok, parse
+from gateway.realtime.rooms import conversation_room, visitor_room
+
+NAMESPACE = "/visitor"
+# Rooms joined at connect; older conversations still reach the visitor through the visitor room.
+MAX_CONVERSATION_ROOMS = 50
+
+
+class VisitorNamespace(GatewayNamespace):
+    def __init__(self, app: web.Application) -> None:
+        super().__init__(NAMESPACE, app)
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        credentials = parse(VisitorAuth, auth if auth is not None else {})
+        if isinstance(credentials, dict):
+            raise ConnectionRefusedError(f"send auth {{widget_key, visitor_id}}: {credentials['message']}")
+        async with self.app[DB].connect() as conn:
+            tenant = (
+                await conn.execute(
+                    sa.select(t.tenants.c.id, t.tenants.c.allowed_origins).where(
+                        t.tenants.c.widget_key == credentials.widget_key, t.tenants.c.status == "active"
+                    )
+                )
+            ).first()
+            if tenant is None:
+                raise ConnectionRefusedError("unknown widget key")
+            origin = request_origin(environ)
+            # No Origin header: not a browser on another site (a server, a native app): allowed.
+            if origin is not None and normalise_origin(origin) not in {o.lower() for o in tenant.allowed_origins}:
+                raise ConnectionRefusedError("this site is not allowed to use this widget; add its origin to the tenant's allowed origins")
+            conversation_ids = await self._conversations(conn, tenant.id, credentials.visitor_id)
+        await self.enter_room(sid, visitor_room(tenant.id, credentials.visitor_id))
+        for conversation_id in conversation_ids:
+            await self.enter_room(sid, conversation_room(conversation_id))
+        await self.save_session(sid, {"tenant_id": tenant.id, "visitor_id": credentials.visitor_id, "ip": client_ip(environ)})
+        self.connected()
+
+    async def _conversations(self, conn: AsyncConnection, tenant_id: str, visitor_id: str) -> list[str]:
+        contact_id = await find_contact(conn, tenant_id, "visitor", visitor_id)
+        if contact_id is None:
+            return []
+        c = t.conversations
+        rows = await conn.execute(
+            sa.select(c.c.id).where(c.c.tenant_id == tenant_id, c.c.contact_id == contact_id)
+            .order_by(c.c.created_at.desc()).limit(MAX_CONVERSATION_ROOMS)
+        )
+        return list(rows.scalars())
+
+    async def before_event(self, sid: str, event: str) -> Ack | None:
+        """The rate limit, for every event this namespace has or will have."""
+        session = await self.get_session(sid)
+        settings = self.app[CONFIG].realtime
+        limiter = self.app[LIMITER]
+        budgets = (
+            (f"sock-visitor:{session['tenant_id']}:{session['visitor_id']}", settings.visitor_events_per_window),
+            (f"sock-ip:{session['ip']}", settings.visitor_events_per_ip_window),
+        )
+        for key, limit in budgets:
+            decision = await limiter.hit(key, limit, settings.visitor_window_seconds)
+            if not decision.allowed:
+                return error("rate_limited", f"too many events; try again in {decision.retry_after} s", retry_after=decision.retry_after)
+        return None
+
+    async def on_ping(self, sid: str, data: Any = None) -> Ack:
+        payload = parse(Ping, data)
+        if isinstance(payload, dict):
+            return payload
+        return ok(ts=time.time())
