@@ -150,8 +150,15 @@ class ChannelRegistry:
                 self._contexts[name] = ChannelContext(self._app, name, settings)
 
     async def start(self) -> None:
+        started: list[Channel] = []
         for name, channel in self.channels.items():
-            await channel.start(self._contexts[name])
+            try:
+                await channel.start(self._contexts[name])
+            except BaseException:
+                for earlier in reversed(started):  # leave nothing half-running behind
+                    await earlier.stop()
+                raise
+            started.append(channel)
             log.info("channel started", extra={"channel": name})
 
     async def stop(self) -> None:

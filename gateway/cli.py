@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import signal
@@ -46,7 +47,12 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     try:
         await runner.setup()  # runs every cleanup_ctx start: Redis, database, migrations...
         site = web.TCPSite(runner, config.server.host, config.server.port, reuse_address=True)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # port taken, or a host that is not an address of this machine
+            key = "server.port" if exc.errno == errno.EADDRINUSE else "server.host"
+            raise ConfigError(config.source, key, f"cannot listen on {config.server.host}:{config.server.port}: "
+                                                  f"{exc.strerror or exc}") from None
         print(_banner(config), flush=True)
         if ready:
             ready.set()

@@ -20,6 +20,8 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class JsonFormatter(logging.Formatter):
+    converter = time.gmtime  # the timestamp is written with a Z: it must be UTC
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
@@ -39,8 +41,20 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """For a terminal: the message, then its fields as key=value."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        fields = {k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRS and not k.startswith("_")}
+        request_id = REQUEST_ID.get()
+        if request_id:
+            fields["request_id"] = request_id
+        if fields:
+            line += " " + " ".join(f"{k}={v}" for k, v in fields.items())
+        return line
 
 
 def configure_logging(level: str, fmt: str) -> None:
@@ -53,6 +67,9 @@ def configure_logging(level: str, fmt: str) -> None:
     root.setLevel(level)
     # aiohttp's own access log would duplicate ours, without the request id.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # Database drivers log SQL parameters at DEBUG — password hashes, webhook secrets: never.
+    for noisy in ("aiosqlite", "asyncpg", "sqlalchemy.engine"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
 
 
 @web.middleware
@@ -72,6 +89,11 @@ async def request_id_middleware(request: web.Request, handler: Any) -> web.Strea
         status = exc.status
         exc.headers["X-Request-Id"] = request_id
         raise
+    except Exception:
+        # Answer here rather than let aiohttp do it: its 500 would carry no request id, and it
+        # logs the error after the request id has left the context.
+        logging.getLogger("wecc").exception("unhandled error", extra={"method": request.method, "path": request.path})
+        return web.Response(status=500, text="500 Internal Server Error", headers={"X-Request-Id": request_id})
     finally:
         logging.getLogger("wecc.access").info(
             "request",

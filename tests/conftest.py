@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +59,9 @@ async def external_redis_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """Runs the test once on SQLite and once on PostgreSQL."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Runs the test once on SQLite and once on PostgreSQL. (A plain fixture: pytest-asyncio
+    cannot set up an async fixture through getfixturevalue from inside a running loop.)"""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'wecc.db'}"
     else:
@@ -68,7 +69,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 
 @pytest.fixture(params=["embedded", "external"])
-async def redis_url(request: pytest.FixtureRequest) -> str:
+def redis_url(request: pytest.FixtureRequest) -> str:
     """Runs the test once on the embedded redis-server and once on the Redis at :6379."""
     return "" if request.param == "embedded" else request.getfixturevalue("external_redis_url")
 

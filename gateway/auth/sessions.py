@@ -56,6 +56,9 @@ class SessionStore:
         if raw is None:
             return None
         data = json.loads(raw)
+        # The user's index must live as long as the session it lists, or "log out everywhere"
+        # misses sessions that slid past the TTL they were created with.
+        await self._redis.expire(_USER_INDEX + data["user_id"], self._ttl)
         return Session(digest, data["user_id"], data["csrf"], data["created_at"])
 
     async def delete(self, session: Session) -> None:

@@ -8,10 +8,24 @@ import re
 import uuid
 from typing import Any
 
+from pathlib import Path
+
+import pytest
+from aiohttp import FormData
+
+from gateway.config import Config
+from tests.conftest import make_config
+
 from gateway.keys import API
 from tests.helpers import Api
 
 ADMIN_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    # Webhooks point at a closed local port: nothing leaves the machine, deliveries just fail.
+    return make_config(tmp_path / "data", webhooks={"allow_private_addresses": True})
 
 
 async def make_tenant(operator: Api, slug: str) -> dict[str, Any]:
@@ -35,17 +49,20 @@ async def make_tenant(operator: Api, slug: str) -> dict[str, Any]:
     await api.post(f"/api/v1/conversations/{conversation['id']}/messages", expect=201,
                    json={"body_text": f"{slug} secret note", "kind": "note"})
     token = await api.post(f"/api/v1/tenants/{tid}/api-tokens", expect=201, json={"name": "t", "scopes": ["contacts:read"]})
+    upload = FormData()
+    upload.add_field("file", f"{slug} secret file".encode(), filename="secret.txt", content_type="text/plain")
+    with_file = await api.post(f"/api/v1/conversations/{conversation['id']}/attachments", expect=201, data=upload)
     ids = {
         "tenant_id": tid, "user_id": admin["user_id"], "skill_id": skill["id"], "queue_id": queue["id"],
         "contact_id": contact["id"], "other_contact_id": other_contact["id"], "conversation_id": conversation["id"],
-        "message_id": message["id"], "token_id": token["id"],
+        "message_id": message["id"], "token_id": token["id"], "attachment_id": with_file["meta"]["attachments"][0]["id"],
     }
     webhook_routes = [op for op in operator.client.app[API].operations if op.path == "/tenants/{tenant_id}/webhooks" and op.method == "POST"]
     if webhook_routes:
-        hook = await api.post(f"/api/v1/tenants/{tid}/webhooks", expect=201, json={"url": f"https://{slug}.example/hook"})
+        hook = await api.post(f"/api/v1/tenants/{tid}/webhooks", expect=201, json={"url": "http://127.0.0.1:9/hook"})
         ids["webhook_id"] = hook["id"]
         ids["delivery_id"] = str(uuid.uuid4())
-    return {"api": api, "ids": ids, "secrets": [f"{slug} secret subject", f"{slug} secret reply", f"{slug} secret note",
+    return {"api": api, "ids": ids, "secrets": [f"{slug} secret file", f"{slug} secret subject", f"{slug} secret reply", f"{slug} secret note",
                                                 f"{slug} customer", f"customer@{slug}.example", admin_email]}
 
 
@@ -63,9 +80,11 @@ def sample_body(method: str, path: str, b: dict[str, str]) -> dict[str, Any] | N
         ("POST", "/tenants/{tenant_id}/queues"): {"name": "intruder"},
         ("PATCH", "/tenants/{tenant_id}/queues/{queue_id}"): {"name": "hijacked"},
         ("POST", "/tenants/{tenant_id}/api-tokens"): {"name": "intruder", "scopes": ["admin"]},
-        ("POST", "/tenants/{tenant_id}/webhooks"): {"url": "https://intruder.example/hook"},
-        ("PATCH", "/tenants/{tenant_id}/webhooks/{webhook_id}"): {"url": "https://intruder.example/hook"},
+        ("POST", "/tenants/{tenant_id}/webhooks"): {"url": "http://127.0.0.1:9/intruder"},
+        ("PATCH", "/tenants/{tenant_id}/webhooks/{webhook_id}"): {"url": "http://127.0.0.1:9/intruder"},
         ("POST", "/tenants/{tenant_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): None,
+        ("POST", "/auth/password"): None,
+        ("PATCH", "/users/{user_id}"): {"status": "disabled"},
         ("POST", "/conversations"): {"tenant_id": b["tenant_id"], "contact_id": b["contact_id"], "channel": "chat"},
         ("PATCH", "/conversations/{conversation_id}"): {"status": "closed"},
         ("POST", "/conversations/{conversation_id}/messages"): {"body_text": "intruder"},
@@ -73,7 +92,7 @@ def sample_body(method: str, path: str, b: dict[str, str]) -> dict[str, Any] | N
         ("PATCH", "/contacts/{contact_id}"): {"name": "hijacked"},
         ("POST", "/contacts/{contact_id}/merge"): {"other_contact_id": b["other_contact_id"]},
     }
-    if method in ("GET", "DELETE"):
+    if method in ("GET", "DELETE") or (method, path) == ("POST", "/conversations/{conversation_id}/attachments"):
         return None
     assert (method, path) in bodies, f"add a sample body for {method} {path} to the isolation test"
     return bodies[(method, path)]
@@ -83,7 +102,8 @@ async def test_every_route_refuses_another_tenants_ids(operator: Api):
     a = await make_tenant(operator, "alpha")
     b = await make_tenant(operator, "bravo")
     intruder: Api = a["api"]  # tenant admin of A: the strongest role short of operator
-    public = {"/auth/login", "/auth/logout", "/auth/me", "/openapi.json"}
+    # Routes about the caller themselves, with no other tenant's ids to try.
+    public = {"/auth/login", "/auth/logout", "/auth/me", "/auth/password", "/openapi.json"}
     checked = 0
     for op in operator.client.app[API].operations:
         if op.path in public or op.auth == "public":
@@ -95,13 +115,19 @@ async def test_every_route_refuses_another_tenants_ids(operator: Api):
         body = sample_body(op.method, op.path, b["ids"])
         if op.method != "GET" and body is None and (op.method, op.path) in {("POST", "/tenants")}:
             continue
-        query = f"?tenant_id={b['ids']['tenant_id']}" if op.method == "GET" and not names else ""
-        resp = await intruder.request(op.method, path + query, json=body)
+        takes_tenant = op.query is not None and "tenant_id" in op.query.model_fields
+        query = f"?tenant_id={b['ids']['tenant_id']}" if op.method == "GET" and takes_tenant else ""
+        if op.upload is not None:
+            payload = FormData()
+            payload.add_field("file", b"intruder", filename="x.txt", content_type="text/plain")
+            resp = await intruder.request(op.method, path, data=payload)
+        else:
+            resp = await intruder.request(op.method, path + query, json=body)
         text = await resp.text()
         where = f"{op.method} {op.path} -> {resp.status} {text[:200]}"
         if names or op.method != "GET":
             assert resp.status in (403, 404), where
-        else:  # a list asked for B's tenant shows nothing of B
+        elif resp.status != 403:  # a list asked for B's tenant shows nothing of B
             assert resp.status == 200, where
             items = (await resp.json())["items"]
             assert all(b["ids"]["tenant_id"] not in (i.get("tenant_id"), i.get("id")) for i in items), where
@@ -116,7 +142,7 @@ async def test_every_route_refuses_another_tenants_ids(operator: Api):
     assert conversation["status"] == "open"
     assert (await owner.get(f"/api/v1/tenants/{tid}"))["name"] == "Bravo Ltd"
     messages = await owner.get(f"/api/v1/conversations/{b['ids']['conversation_id']}/messages")
-    assert [m["body_text"] for m in messages["items"]] == ["bravo secret reply", "bravo secret note"]
+    assert [m["body_text"] for m in messages["items"]] == ["bravo secret reply", "bravo secret note", ""]
     members = await owner.get(f"/api/v1/tenants/{tid}/members")
     assert [m["email"] for m in members["items"]] == ["admin@bravo.example"]
     contacts = await owner.get(f"/api/v1/contacts?tenant_id={tid}")
