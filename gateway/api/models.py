@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,3 +50,20 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != arity or not all(isinstance(v, (str, int)) for v in values):
         raise ApiError(400, "invalid_cursor", "the cursor is not one this API gave out")
     return values
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def page_of(
+    model: type[M],
+    rows: Sequence[Any],
+    limit: int,
+    convert: Callable[[Any], M],
+    key: Callable[[M], tuple[Any, ...]] = lambda item: (item.id,),  # type: ignore[attr-defined]
+) -> Page[M]:
+    """A page from rows fetched with LIMIT limit + 1: the extra row only tells that more follow,
+    and the cursor is the sort key of the last item shown."""
+    items = [convert(row) for row in rows[:limit]]
+    more = len(rows) > limit and bool(items)
+    return Page[model](items=items, next_cursor=encode_cursor(*key(items[-1])) if more else None)  # type: ignore[valid-type]

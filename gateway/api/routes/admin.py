@@ -12,7 +12,7 @@ from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.api.errors import ApiError, not_found
-from gateway.api.models import Input, Items, Page, PageQuery, decode_cursor, encode_cursor
+from gateway.api.models import Input, Items, Page, PageQuery, decode_cursor, page_of
 from gateway.api.registry import ApiRegistry, Call
 from gateway.api.routes.tenants import seats_used
 from gateway.audit import audit
@@ -404,5 +404,4 @@ def register_audit(api: ApiRegistry) -> None:
             stmt = stmt.where(a.id < before)
         async with call.app[DB].connect() as conn:
             rows = (await conn.execute(stmt.order_by(a.id.desc()).limit(query.limit + 1))).all()
-        items = [AuditEntryOut.model_validate(r._asdict()) for r in rows[: query.limit]]
-        return Page[AuditEntryOut](items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > query.limit else None)
+        return page_of(AuditEntryOut, rows, query.limit, lambda r: AuditEntryOut.model_validate(r._asdict()))

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.api.errors import ApiError, not_found
-from gateway.api.models import Input, Page, PageQuery, decode_cursor, encode_cursor
+from gateway.api.models import Input, Page, PageQuery, decode_cursor, encode_cursor, page_of
 from gateway.api.registry import ApiRegistry, Call
 from gateway.api.routes.conversations import ConversationOut, conversation_out, like_pattern, select_conversations
 from gateway.auth.principal import CONTACTS_READ, CONTACTS_WRITE, CONVERSATIONS_READ, Principal
@@ -132,7 +132,8 @@ def register(api: ApiRegistry) -> None:
         async with call.app[DB].connect() as conn:
             ids = (await conn.execute(stmt.order_by(c.id.desc()).limit(query.limit + 1))).scalars().all()
             items = [await _load(conn, call.user, cid, CONTACTS_READ) for cid in ids[: query.limit]]
-        return Page[ContactOut](items=items, next_cursor=encode_cursor(items[-1].id) if len(ids) > query.limit else None)
+        more = len(ids) > query.limit and bool(items)  # contacts load one by one, so no page_of here
+        return Page[ContactOut](items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
 
     @api.route("POST", "/contacts", summary="Create a contact", tag="contacts", body=ContactCreate,
                response=ContactOut, status=201, errors=(404, 409))
@@ -205,5 +206,4 @@ def register(api: ApiRegistry) -> None:
             if query.cursor:
                 stmt = stmt.where(c.id < decode_cursor(query.cursor, 1)[0])
             rows = (await conn.execute(stmt.order_by(c.id.desc()).limit(query.limit + 1))).all()
-        items = [conversation_out(r) for r in rows[: query.limit]]
-        return Page[ConversationOut](items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > query.limit else None)
+        return page_of(ConversationOut, rows, query.limit, conversation_out)

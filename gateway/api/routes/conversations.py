@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.api.errors import ApiError, not_found
-from gateway.api.models import Input, Page, PageQuery, decode_cursor, encode_cursor
+from gateway.api.models import Input, Page, PageQuery, decode_cursor, page_of
 from gateway.api.registry import ApiRegistry, Call
 from gateway.auth.principal import CONVERSATIONS_READ, CONVERSATIONS_WRITE, Principal
 from gateway.core.conversations import append_message, conversation_json, open_conversation
@@ -168,9 +168,7 @@ def register(api: ApiRegistry) -> None:
         stmt = stmt.order_by(c.updated_at.desc(), c.id.desc()).limit(query.limit + 1)
         async with call.app[DB].connect() as conn:
             rows = (await conn.execute(stmt)).all()
-        items = [conversation_out(r) for r in rows[: query.limit]]
-        cursor = encode_cursor(items[-1].updated_at.isoformat(), items[-1].id) if len(rows) > query.limit else None
-        return Page[ConversationOut](items=items, next_cursor=cursor)
+        return page_of(ConversationOut, rows, query.limit, conversation_out, key=lambda c: (c.updated_at.isoformat(), c.id))
 
     @api.route("POST", "/conversations", summary="Start a conversation with a contact (e.g. an outbound e-mail)",
                tag="conversations", body=ConversationCreate, response=ConversationOut, status=201, errors=(404,))
@@ -233,8 +231,7 @@ def register(api: ApiRegistry) -> None:
             if query.cursor:
                 stmt = stmt.where(m.id > decode_cursor(query.cursor, 1)[0])
             rows = (await conn.execute(stmt.order_by(m.id).limit(query.limit + 1))).all()
-        items = [MessageOut.model_validate(r._asdict()) for r in rows[: query.limit]]
-        return Page[MessageOut](items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > query.limit else None)
+        return page_of(MessageOut, rows, query.limit, lambda r: MessageOut.model_validate(r._asdict()))
 
     @api.route("POST", "/conversations/{conversation_id}/messages",
                summary="Reply to the customer or add an internal note; a repeated client_id is stored once",

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
 from gateway.api.errors import ApiError
-from gateway.api.models import Page, PageQuery, decode_cursor, encode_cursor
+from gateway.api.models import Page, PageQuery, decode_cursor, page_of
 from gateway.api.registry import ApiRegistry, Call
 from gateway.auth.principal import ADMIN, SUPERVISE
 from gateway.db import schema as t
@@ -49,12 +49,5 @@ def register(api: ApiRegistry) -> None:
             stmt = stmt.where(e.c.id < last_id)
         async with call.app[DB].connect() as conn:
             rows = (await conn.execute(stmt.order_by(e.c.id.desc()).limit(query.limit + 1))).all()
-        more = len(rows) > query.limit
-        rows = rows[: query.limit]
-        return Page[EventOut](
-            items=[
-                EventOut(id=r.id, type=r.type, conversation_id=r.conversation_id, actor=r.actor, data=r.data, created_at=r.created_at)
-                for r in rows
-            ],
-            next_cursor=encode_cursor(rows[-1].id) if more else None,
-        )
+        return page_of(EventOut, rows, query.limit, lambda r: EventOut(
+            id=r.id, type=r.type, conversation_id=r.conversation_id, actor=r.actor, data=r.data, created_at=r.created_at))

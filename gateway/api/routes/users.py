@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
 from gateway.api.errors import ApiError, not_found
-from gateway.api.models import Input, Page, PageQuery, decode_cursor, encode_cursor
+from gateway.api.models import Input, Page, PageQuery, decode_cursor, page_of
 from gateway.api.registry import ApiRegistry, Call
 from gateway.api.routes.conversations import like_pattern
 from gateway.audit import audit
@@ -82,8 +82,7 @@ def register(api: ApiRegistry) -> None:
             stmt = stmt.where(u.id > decode_cursor(query.cursor, 1)[0])
         async with call.app[DB].connect() as conn:
             rows = (await conn.execute(stmt.order_by(u.id).limit(query.limit + 1))).all()
-        items = [_out(r) for r in rows[: query.limit]]
-        return Page[AccountOut](items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > query.limit else None)
+        return page_of(AccountOut, rows, query.limit, _out)
 
     @api.route("PATCH", "/users/{user_id}", summary="Rename, disable or reset an account (operator)", tag="users",
                body=AccountUpdate, response=AccountOut, errors=(404,))

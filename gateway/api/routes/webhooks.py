@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.api.errors import ApiError, not_found
-from gateway.api.models import Input, Items, Page, PageQuery, decode_cursor, encode_cursor
+from gateway.api.models import Input, Items, Page, PageQuery, decode_cursor, page_of
 from gateway.api.registry import ApiRegistry, Call
 from gateway.audit import audit
 from gateway.auth.principal import ADMIN
@@ -206,9 +206,7 @@ def register(api: ApiRegistry) -> None:
         async with call.app[DB].connect() as conn:
             await _load_webhook(conn, tenant_id, webhook_id)
             rows = (await conn.execute(stmt.order_by(d.c.id.desc()).limit(query.limit + 1))).all()
-        more = len(rows) > query.limit
-        rows = rows[: query.limit]
-        return Page[DeliveryOut](items=[_delivery_out(r) for r in rows], next_cursor=encode_cursor(rows[-1].id) if more else None)
+        return page_of(DeliveryOut, rows, query.limit, _delivery_out)
 
     @api.route("POST", "/tenants/{tenant_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
                summary="Send a failed delivery once more, now", tag="webhooks", response=DeliveryOut, errors=(404, 409))
