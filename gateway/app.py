@@ -27,6 +27,7 @@ from gateway.ops.health import setup_health
 from gateway.ops.metrics import metrics_middleware, setup_metrics
 from gateway.ratelimit import RateLimiter
 from gateway.realtime.server import setup_realtime
+from gateway.routing.service import setup_routing
 from gateway.seed import seed_demo
 from gateway.storage.files import FileStore
 from gateway.web.pages import setup_pages
@@ -97,6 +98,7 @@ def create_app(config: Config) -> web.Application:
     app[EVENTS] = EventBus()
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(database_ctx)
+    setup_routing(app)
     setup_channels(app)
     setup_realtime(app)
     setup_webhooks(app)

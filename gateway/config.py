@@ -100,6 +100,21 @@ class RealtimeConfig(_Section):
     visitor_window_seconds: int = Field(60, ge=1)
 
 
+class RoutingConfig(_Section):
+    # How long an offer rings before it goes to the next agent.
+    ring_seconds: float = Field(20.0, gt=0, le=600)
+    # An agent who misses this many offers in a row is set away.
+    max_missed_offers: int = Field(3, ge=1, le=100)
+    # How long a returning contact's task waits for the agent who served them last.
+    sticky_seconds: float = Field(10.0, ge=0, le=3600)
+    # Wrap-up ends by itself after this long.
+    wrapup_seconds: float = Field(60.0, ge=0, le=86400)
+    # How often each process sweeps offer, stickiness and wrap-up timers.
+    tick_seconds: float = Field(0.25, gt=0, le=10)
+    # Handle time assumed for the wait estimate until a queue has history.
+    default_handle_seconds: float = Field(180.0, gt=0)
+
+
 class UploadConfig(_Section):
     max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     # Content types accepted from agents and visitors; each is checked against the file's bytes.
@@ -147,6 +162,7 @@ class Config(_Section):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
     realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
     uploads: UploadConfig = Field(default_factory=UploadConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from gateway.events.webhooks import WebhookWorker
     from gateway.ops.metrics import Metrics
     from gateway.ratelimit import RateLimiter
+    from gateway.routing.service import RoutingService
     from gateway.realtime.server import SocketServer
     from gateway.storage.files import FileStore
 
@@ -34,3 +35,4 @@ SOCKETS = web.AppKey("sockets", "SocketServer")
 WEBHOOKS = web.AppKey("webhooks", "WebhookWorker")
 API = web.AppKey("api", "ApiRegistry")
 FILES = web.AppKey("files", "FileStore")
+ROUTING = web.AppKey("routing", "RoutingService")

@@ -67,9 +67,9 @@ def configure_logging(level: str, fmt: str) -> None:
     root.setLevel(level)
     # aiohttp's own access log would duplicate ours, without the request id.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    # Database drivers log SQL parameters at DEBUG — password hashes, webhook secrets: never.
+    # Database drivers log SQL and its parameters (password hashes, webhook secrets): never.
     for noisy in ("aiosqlite", "asyncpg", "sqlalchemy.engine"):
-        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @web.middleware

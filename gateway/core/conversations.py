@@ -149,6 +149,21 @@ async def append_message(
     return Appended(message, True, [event])
 
 
+async def default_queue(conn: AsyncConnection, tenant_id: str) -> str:
+    """Where work goes when the channel names no queue: the tenant's first queue, made (as
+    "General") if the tenant has none yet, so every task waits in some queue."""
+    found = (
+        await conn.execute(sa.select(t.queues.c.id).where(t.queues.c.tenant_id == tenant_id).order_by(t.queues.c.id).limit(1))
+    ).scalar_one_or_none()
+    if found:
+        return found
+    await insert_ignoring_conflicts(
+        conn, t.queues, {"id": new_id(), "tenant_id": tenant_id, "name": "General", "settings": {}, "created_at": utcnow()},
+        ["tenant_id", "name"],
+    )
+    return (await conn.execute(sa.select(t.queues.c.id).where(t.queues.c.tenant_id == tenant_id, t.queues.c.name == "General"))).scalar_one()
+
+
 async def enqueue_task(
     conn: AsyncConnection,
     tenant_id: str,
@@ -164,9 +179,23 @@ async def enqueue_task(
     this contact. Routing (a later issue) picks queued tasks up from the task.queued event."""
     now = utcnow()
     task_id = new_id()
-    contact_id = (
-        await conn.execute(sa.select(t.conversations.c.contact_id).where(t.conversations.c.id == conversation_id))
+    contact_id, vip_tier = (
+        await conn.execute(
+            sa.select(t.conversations.c.contact_id, t.contacts.c.vip_tier)
+            .join(t.contacts, t.contacts.c.id == t.conversations.c.contact_id)
+            .where(t.conversations.c.id == conversation_id)
+        )
+    ).one()
+    queue_id = queue_id or await default_queue(conn, tenant_id)
+    # The queue's settings fill in what the channel left open.
+    settings = (
+        await conn.execute(sa.select(t.queues.c.settings).where(t.queues.c.id == queue_id, t.queues.c.tenant_id == tenant_id))
     ).scalar_one()
+    priority = max(priority, int(settings.get("default_priority", 0)))
+    required_skills = settings.get("required_skills") if required_skills is None else required_skills
+    sla_seconds = settings.get("sla_seconds") if sla_seconds is None else sla_seconds
+    # A VIP contact's tier raises the priority (0-9) the channel or queue asked for.
+    priority = max(0, min(9, priority + vip_tier))
     preferred = (
         await conn.execute(
             sa.select(t.conversations.c.assignee_id)
@@ -186,7 +215,7 @@ async def enqueue_task(
             conversation_id=conversation_id,
             channel=channel,
             queue_id=queue_id,
-            priority=max(0, min(9, priority)),
+            priority=priority,
             required_skills=required_skills or {},
             preferred_agent_id=preferred,
             state="queued",

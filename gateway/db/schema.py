@@ -227,7 +227,19 @@ tasks = sa.Table(
     _created(),
     sa.Column("enqueued_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("ended_at", UTCDateTime(), nullable=True),
     sa.Index("ix_tasks_tenant_state", "tenant_id", "state"),
+)
+
+# An agent's presence (the person's, across tenants): routing state lives in Redis, but this is
+# what it is rebuilt from when Redis is lost.
+agent_states = sa.Table(
+    "agent_states",
+    metadata,
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("presence", sa.String(16), nullable=False),  # offline | available | away | busy
+    sa.Column("reason", sa.String(200), nullable=False, server_default=""),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 task_events = sa.Table(

@@ -95,6 +95,20 @@ async def record_event(
     return DomainEvent(event_id, type, tenant_id, data, now, conversation_id, actor, audience)
 
 
+def ephemeral_event(
+    type: str,
+    tenant_id: str,
+    data: dict[str, Any],
+    *,
+    conversation_id: str | None = None,
+    audience: Audience = "internal",
+) -> DomainEvent:
+    """A live update that is derived, not a state change (a queue position, a typing
+    indicator): pushed to listeners like any event, but not recorded and never sent to webhooks.
+    Its id is 0."""
+    return DomainEvent(0, type, tenant_id, data, utcnow(), conversation_id, None, audience)
+
+
 Listener = Callable[[DomainEvent], Awaitable[None]]
 
 

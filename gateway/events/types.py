@@ -15,8 +15,25 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "conversation.created",
         "conversation.updated",
         "message.created",
+        "member.added",
+        "member.removed",
+        "member.updated",
         "message.delivery_failed",
         "task.queued",
+        # routing: one per transition of a task (gateway/routing/service.py)
+        "task.offered",
+        "task.accepted",
+        "task.rejected",
+        "task.offer_timed_out",
+        "task.requeued",
+        "task.wrapup",
+        "task.done",
+        "task.cancelled",
+        "task.abandoned",
+        "task.timed_out",
+        "task.queue_closed",
+        "task.max_wait_reached",
+        "task.overflowed",
     }
 )
 

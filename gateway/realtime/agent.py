@@ -5,7 +5,11 @@
 Client events (each answers with an ack):
   join_conversation  {"conversation_id"}  -> {"ok": true} | {"ok": false, "code": "not_found"}
   leave_conversation {"conversation_id"}  -> {"ok": true}
-  presence           {"status": "available" | "away" | "offline"} -> {"ok": true, "status"}
+  presence           {"status": "available" | "away" | "busy" | "offline", "reason"?} -> {"ok": true, "status"}
+  transfer_task      {"task_id", "queue_id" | "agent_id", "note"?} -> {"ok": true, "task_id"}
+  accept_task / reject_task / wrapup_task / complete_task  {"task_id"}
+                     -> {"ok": true, "task_id"} | {"ok": false, "code": "not_offered" | ...}
+The routing service offers work with the `task.offered` event to `agent:{user_id}`.
 """
 
 from __future__ import annotations
@@ -18,11 +22,11 @@ from socketio.exceptions import ConnectionRefusedError
 
 from gateway.auth.principal import CONVERSATIONS_READ, Principal
 from gateway.db import schema as t
-from gateway.events.bus import record_event
-from gateway.keys import DB, EVENTS
+from gateway.keys import DB, ROUTING
 from gateway.realtime.handshake import is_own_origin, session_token, staff_principal
 from gateway.realtime.namespace import GatewayNamespace
-from gateway.realtime.payloads import Ack, ConversationRef, Presence, error, ok, parse
+from gateway.realtime.payloads import Ack, ConversationRef, Presence, TaskRef, Transfer, error, ok, parse
+from gateway.routing.engine import RoutingConflict
 from gateway.realtime.rooms import agent_room, conversation_room, tenant_room
 
 NAMESPACE = "/agent"
@@ -86,12 +90,48 @@ class AgentNamespace(GatewayNamespace):
         principal = await self._principal(sid)
         if principal is None:
             return error("unauthenticated", "your session has ended; log in again")
-        events = []
-        async with self.app[DB].begin() as conn:
-            for tenant_id in sorted(principal.tenants):
-                events.append(await record_event(
-                    conn, "agent.presence_changed", tenant_id, {"agent_id": principal.user_id, "status": presence.status},
-                    actor=f"user:{principal.user_id}",
-                ))
-        await self.app[EVENTS].publish(*events)
+        assert principal.user_id is not None
+        await self.app[ROUTING].set_presence(principal.user_id, presence.status, presence.reason)
         return ok(status=presence.status)
+
+    async def _task_step(self, sid: str, data: Any, step: str) -> Ack:
+        ref = parse(TaskRef, data)
+        if isinstance(ref, dict):
+            return ref
+        principal = await self._principal(sid)
+        if principal is None or principal.user_id is None:
+            return error("unauthenticated", "your session has ended; log in again")
+        # The engine checks the task is offered to / held by this very agent, which also keeps
+        # every agent to the tenants they serve: nothing is ever offered across tenants.
+        try:
+            await getattr(self.app[ROUTING], step)(ref.task_id, principal.user_id)
+        except RoutingConflict as exc:
+            return error(exc.code, str(exc))
+        return ok(task_id=ref.task_id)
+
+    async def on_transfer_task(self, sid: str, data: Any = None) -> Ack:
+        """{"task_id", "queue_id" | "agent_id", "note"?}: hand held work on, keeping its place."""
+        transfer = parse(Transfer, data)
+        if isinstance(transfer, dict):
+            return transfer
+        principal = await self._principal(sid)
+        if principal is None or principal.user_id is None:
+            return error("unauthenticated", "your session has ended; log in again")
+        try:
+            await self.app[ROUTING].transfer(transfer.task_id, principal.user_id, queue_id=transfer.queue_id,
+                                             agent_id=transfer.agent_id, note=transfer.note)
+        except RoutingConflict as exc:
+            return error(exc.code, str(exc))
+        return ok(task_id=transfer.task_id)
+
+    async def on_accept_task(self, sid: str, data: Any = None) -> Ack:
+        return await self._task_step(sid, data, "accept")
+
+    async def on_reject_task(self, sid: str, data: Any = None) -> Ack:
+        return await self._task_step(sid, data, "reject")
+
+    async def on_wrapup_task(self, sid: str, data: Any = None) -> Ack:
+        return await self._task_step(sid, data, "wrapup")
+
+    async def on_complete_task(self, sid: str, data: Any = None) -> Ack:
+        return await self._task_step(sid, data, "complete")

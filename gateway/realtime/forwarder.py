@@ -2,7 +2,8 @@
 handlers record and publish events, and this listener on the event bus decides who hears them.
 
 Socket event name = event type, payload = event data, routed as follows:
-  /agent       tenant:{tid}        conversation.*, task.*, contact.*
+  /agent       agent:{aid}         task.offered, task.offer_timed_out, task.rejected (to the agent concerned)
+  /agent       tenant:{tid}        conversation.*, contact.*, the other task.* events
   /agent       conversation:{cid}  message.* (internal notes included)
   /supervisor  tenant:{tid}        every event
   /visitor     conversation:{cid} and visitor:{tid}:{vid} of the conversation's contact
@@ -28,12 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.db import schema as t
 from gateway.events.bus import DomainEvent
 from gateway.realtime import agent, supervisor, visitor
-from gateway.realtime.rooms import conversation_room, tenant_room, visitor_room
+from gateway.realtime.rooms import agent_room, conversation_room, tenant_room, visitor_room
 from gateway.realtime.visibility import visitor_payload
 
 log = logging.getLogger(__name__)
 
 AGENT_TENANT_EVENTS = ("conversation.", "task.", "contact.")
+# An offer rings for one agent only; its outcome is theirs too.
+AGENT_PERSONAL_EVENTS = ("task.offered", "task.offer_timed_out", "task.rejected")
 AGENT_CONVERSATION_EVENTS = ("message.",)
 
 
@@ -47,7 +50,10 @@ class Forwarder:
         if self.closed or event.tenant_id is None:
             return
         emit = self._server.emit
-        if event.type.startswith(AGENT_TENANT_EVENTS):
+        if event.type in AGENT_PERSONAL_EVENTS:
+            if event.data.get("agent_id"):
+                await emit(event.type, event.data, to=agent_room(event.data["agent_id"]), namespace=agent.NAMESPACE)
+        elif event.type.startswith(AGENT_TENANT_EVENTS):
             await emit(event.type, event.data, to=tenant_room(event.tenant_id), namespace=agent.NAMESPACE)
         if event.type.startswith(AGENT_CONVERSATION_EVENTS) and event.conversation_id:
             await emit(event.type, event.data, to=conversation_room(event.conversation_id), namespace=agent.NAMESPACE)

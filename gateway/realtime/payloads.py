@@ -25,7 +25,23 @@ class ConversationRef(Payload):
 
 
 class Presence(Payload):
-    status: Literal["available", "away", "offline"]
+    status: Literal["available", "away", "busy", "offline"]
+    reason: str = Field("", max_length=200)  # "busy: in a meeting"
+
+
+class Transfer(Payload):
+    task_id: str = Field(min_length=1, max_length=64)
+    queue_id: str | None = Field(None, min_length=1, max_length=64)
+    agent_id: str | None = Field(None, min_length=1, max_length=64)
+    note: str = Field("", max_length=5000)
+
+
+class TenantRef(Payload):
+    tenant_id: str = Field(min_length=1, max_length=64)
+
+
+class TaskRef(Payload):
+    task_id: str = Field(min_length=1, max_length=64)
 
 
 class Ping(Payload):

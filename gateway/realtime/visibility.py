@@ -22,8 +22,13 @@ def _message_created(data: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def _task_position(data: dict[str, Any]) -> dict[str, Any]:
+    return {name: data.get(name) for name in ("conversation_id", "position", "queue_length", "estimated_wait_seconds")}
+
+
 _PUBLIC_FORMS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
     "message.created": _message_created,
+    "task.position": _task_position,
 }
 
 

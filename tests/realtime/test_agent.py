@@ -96,5 +96,5 @@ async def test_presence_is_recorded_as_an_event_for_each_tenant(
     assert await inbox.call("presence", {"status": "away"}) == {"ok": True, "status": "away"}
 
     page = await agent.get(f"/api/v1/tenants/{tenant_id}/events?type=agent.presence_changed")
-    assert [e["data"] for e in page["items"]] == [{"agent_id": agent.me["user"]["id"], "status": "away"}]
+    assert [e["data"] for e in page["items"]] == [{"agent_id": agent.me["user"]["id"], "status": "away", "reason": ""}]
     assert page["items"][0]["actor"] == f"user:{agent.me['user']['id']}"

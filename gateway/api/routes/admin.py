@@ -22,7 +22,9 @@ from gateway.auth.principal import ADMIN, TOKEN_SCOPES
 from gateway.core.upsert import insert_ignoring_conflicts
 from gateway.db import schema as t
 from gateway.db.schema import new_id, utcnow
-from gateway.keys import DB
+from gateway.events.bus import DomainEvent, record_event
+from gateway.keys import DB, EVENTS
+from gateway.routing.queues import QueueSettings
 from gateway.tenancy import DEFAULT_CAPACITY, SEAT_ROLES
 
 Role = Literal["tenant_admin", "supervisor", "agent"]
@@ -64,12 +66,6 @@ class SkillOut(BaseModel):
 class SkillCreate(Input):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
     description: str = Field("", max_length=500)
-
-
-class QueueSettings(Input):
-    sla_seconds: int = Field(60, ge=1, le=7 * 86400)
-    default_priority: int = Field(0, ge=0, le=9)
-    required_skills: dict[SkillName, int] = Field(default_factory=dict)
 
 
 class QueueOut(BaseModel):
@@ -137,12 +133,31 @@ async def _member(conn: AsyncConnection, tenant_id: str, user_id: str) -> Member
     return MemberOut(user_id=row.user_id, email=row.email, name=row.name, role=row.role, skills=row.skills, capacity=row.capacity)
 
 
+async def _check_queue_settings(conn: AsyncConnection, tenant_id: str, settings: QueueSettings, queue_id: str | None) -> None:
+    await _check_skills(conn, tenant_id, settings.required_skills)
+    if (settings.overflow_after_seconds is None) != (settings.overflow_queue_id is None):
+        raise ApiError(422, "validation_error", "overflow needs both overflow_after_seconds and overflow_queue_id")
+    if settings.overflow_queue_id is not None:
+        if settings.overflow_queue_id == queue_id:
+            raise ApiError(422, "validation_error", "a queue cannot overflow into itself")
+        found = (await conn.execute(sa.select(t.queues.c.id).where(
+            t.queues.c.id == settings.overflow_queue_id, t.queues.c.tenant_id == tenant_id))).first()
+        if found is None:
+            raise ApiError(422, "unknown_queue", "the overflow queue is not one of this tenant's queues")
+
+
 async def _check_seat(conn: AsyncConnection, tenant_id: str, role: str) -> None:
     if role not in SEAT_ROLES:
         return
     limit = (await conn.execute(sa.select(t.tenants.c.seat_limit).where(t.tenants.c.id == tenant_id))).scalar_one()
     if await seats_used(conn, tenant_id) >= limit:
         raise ApiError(409, "seat_limit_reached", f"all {limit} rented seats are taken; ask the center for more")
+
+
+async def _member_event(conn: AsyncConnection, type: str, tenant_id: str, user_id: str, call: Call) -> DomainEvent:
+    """Routing listens: an agent's skills, capacity or tenants changed."""
+    actor = f"user:{call.user.user_id}" if call.user.user_id else f"token:{call.user.token_id}"
+    return await record_event(conn, type, tenant_id, {"user_id": user_id}, actor=actor)
 
 
 def _queue_out(row: Any) -> QueueOut:
@@ -204,7 +219,10 @@ def register(api: ApiRegistry) -> None:  # noqa: C901 - one flat list of routes 
             if not inserted:
                 raise ApiError(409, "already_member", "this account is already a member of the tenant")
             await audit(conn, "member.added", principal=call.user, tenant_id=tenant_id, target_type="user", target_id=user_id, data={"role": body.role})
-            return await _member(conn, tenant_id, user_id)
+            event = await _member_event(conn, "member.added", tenant_id, user_id, call)
+            member = await _member(conn, tenant_id, user_id)
+        await call.app[EVENTS].publish(event)
+        return member
 
     @api.route("PATCH", "/tenants/{tenant_id}/members/{user_id}", summary="Change a member's role, skills or capacity",
                tag="admin", body=MemberUpdate, response=MemberOut, errors=(404, 409))
@@ -215,6 +233,7 @@ def register(api: ApiRegistry) -> None:  # noqa: C901 - one flat list of routes 
         async with call.app[DB].begin() as conn:
             current = await _member(conn, tenant_id, user_id)
             changes: dict[str, Any] = {}
+            events = []
             if body.role is not None and body.role != current.role:
                 if current.role not in SEAT_ROLES:
                     await _check_seat(conn, tenant_id, body.role)
@@ -228,7 +247,10 @@ def register(api: ApiRegistry) -> None:  # noqa: C901 - one flat list of routes 
                 await conn.execute(sa.update(t.memberships).where(
                     t.memberships.c.tenant_id == tenant_id, t.memberships.c.user_id == user_id).values(**changes))
                 await audit(conn, "member.updated", principal=call.user, tenant_id=tenant_id, target_type="user", target_id=user_id, data=changes)
-            return await _member(conn, tenant_id, user_id)
+                events.append(await _member_event(conn, "member.updated", tenant_id, user_id, call))
+            member = await _member(conn, tenant_id, user_id)
+        await call.app[EVENTS].publish(*events)
+        return member
 
     @api.route("DELETE", "/tenants/{tenant_id}/members/{user_id}", summary="Remove a member from the tenant", tag="admin", errors=(404,))
     async def remove_member(call: Call) -> None:
@@ -240,6 +262,8 @@ def register(api: ApiRegistry) -> None:  # noqa: C901 - one flat list of routes 
             if result.rowcount == 0:
                 raise not_found("member")
             await audit(conn, "member.removed", principal=call.user, tenant_id=tenant_id, target_type="user", target_id=user_id)
+            event = await _member_event(conn, "member.removed", tenant_id, user_id, call)
+        await call.app[EVENTS].publish(event)
 
     # ---- skills ----
     @api.route("GET", "/tenants/{tenant_id}/skills", summary="Skills defined for routing", tag="admin",
@@ -289,9 +313,9 @@ def register(api: ApiRegistry) -> None:  # noqa: C901 - one flat list of routes 
         body: QueueCreate = call.body
         queue_id = new_id()
         async with call.app[DB].begin() as conn:
-            await _check_skills(conn, tenant_id, body.settings.required_skills)
+            await _check_queue_settings(conn, tenant_id, body.settings, None)
             if not await insert_ignoring_conflicts(conn, t.queues, {
-                "id": queue_id, "tenant_id": tenant_id, "name": body.name, "settings": body.settings.model_dump(), "created_at": utcnow(),
+                "id": queue_id, "tenant_id": tenant_id, "name": body.name, "settings": body.settings.model_dump(mode="json"), "created_at": utcnow(),
             }, ["tenant_id", "name"]):
                 raise ApiError(409, "queue_exists", f"queue {body.name!r} exists")
             await audit(conn, "queue.created", principal=call.user, tenant_id=tenant_id, target_type="queue", target_id=queue_id)
@@ -315,8 +339,8 @@ def register(api: ApiRegistry) -> None:  # noqa: C901 - one flat list of routes 
                     raise ApiError(409, "queue_exists", f"queue {body.name!r} exists")
                 changes["name"] = body.name
             if body.settings is not None:
-                await _check_skills(conn, tenant_id, body.settings.required_skills)
-                changes["settings"] = body.settings.model_dump()
+                await _check_queue_settings(conn, tenant_id, body.settings, queue_id)
+                changes["settings"] = body.settings.model_dump(mode="json")
             if changes:
                 await conn.execute(sa.update(t.queues).where(where).values(**changes))
                 await audit(conn, "queue.updated", principal=call.user, tenant_id=tenant_id, target_type="queue", target_id=queue_id, data=changes)

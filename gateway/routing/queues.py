@@ -1,0 +1,24 @@
+"""Queue settings: what a tenant admin configures per queue and the routing service acts on."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.routing.hours import BusinessHours
+
+
+class QueueSettings(BaseModel):
+    """A queue's routing settings, as tenant admins set them and routing reads them."""
+
+    model_config = ConfigDict(extra="forbid")
+    sla_seconds: int = Field(60, ge=1, le=7 * 86400)
+    default_priority: int = Field(0, ge=0, le=9)
+    required_skills: dict[str, int] = Field(default_factory=dict)
+    # Opening hours; outside them new work gets a task.queue_closed event its channel acts on.
+    hours: BusinessHours | None = None
+    # After this long in the queue, waiting work moves to the overflow queue (keeping its place).
+    overflow_after_seconds: int | None = Field(None, ge=1, le=7 * 86400)
+    overflow_queue_id: str | None = None
+    # After this long, a task.max_wait_reached event lets the channel offer a way out
+    # (chat: leave a message; voice: a callback).
+    max_wait_seconds: int | None = Field(None, ge=1, le=7 * 86400)

@@ -1,0 +1,467 @@
+"""The durable side of routing. The engine (Redis, Lua) decides atomically across processes; this
+service feeds it from SQL and writes every transition it makes — task state, a task_events row
+and a domain event — in SQL before publishing, so the agent is offered work only once the offer is
+on record. When Redis is lost (or flushed) the engine refuses to act, and the service rebuilds its
+state from SQL in the original order.
+
+Inputs are events: `task.queued` (a channel enqueued work), `member.*` (skills or capacity
+changed); and calls from the inbox's socket: presence, accept, reject, wrap-up, complete. A
+ticker in every process sweeps ring, stickiness and wrap-up timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import sqlalchemy as sa
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.core.conversations import append_message, conversation_json
+from gateway.db import schema as t
+from gateway.db.schema import utcnow
+from gateway.events.bus import DomainEvent, ephemeral_event, record_event
+from gateway.keys import CONFIG, DB, EVENTS, REDIS, ROUTING
+from gateway.routing.engine import RoutingConflict, RoutingEngine, RoutingNotReady
+from gateway.routing.hours import is_open
+from gateway.routing.queues import QueueSettings
+from gateway.routing.model import DEFAULT_BLOCKING, DEFAULT_CAPACITY, AgentSpec, TaskSpec, Transition
+from gateway.routing.wait import RECENT_TASKS, average_handle_seconds, estimate_wait_seconds
+
+log = logging.getLogger(__name__)
+
+ACTIVE_STATES = ("queued", "offered", "assigned", "wrapup")
+# engine transition kind -> (task state afterwards, whether the task keeps its agent)
+_TASK_STATE: dict[str, tuple[str, bool]] = {
+    "offered": ("offered", True),
+    "accepted": ("assigned", True),
+    "rejected": ("queued", False),
+    "offer_timed_out": ("queued", False),
+    "requeued": ("queued", False),
+    "wrapup": ("wrapup", True),
+    "done": ("done", True),
+    "cancelled": ("cancelled", True),
+    "abandoned": ("abandoned", True),
+    "timed_out": ("timed_out", True),
+}
+TERMINAL = ("done", "cancelled", "abandoned", "timed_out")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _ms(value: Any) -> int:
+    return int(value.timestamp() * 1000)
+
+
+class RoutingService:
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.config = app[CONFIG].routing
+        self.engine: RoutingEngine  # made at start, once Redis is up
+        self._ticker: asyncio.Task[None] | None = None
+        self._rebuilding = asyncio.Lock()
+
+    # ---- life cycle ----
+    async def start(self) -> None:
+        self.engine = RoutingEngine(
+            self.app[REDIS], ring_ms=int(self.config.ring_seconds * 1000), max_missed=self.config.max_missed_offers
+        )
+        if await self.engine.is_ready():
+            await self._requeue_missing()
+        else:
+            await self.rebuild()
+        self._ticker = asyncio.create_task(self._tick_forever(), name="routing-ticker")
+
+    async def stop(self) -> None:
+        if self._ticker:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+
+    async def _tick_forever(self) -> None:
+        last_sweep = 0.0
+        while True:
+            await asyncio.sleep(self.config.tick_seconds)
+            try:
+                await self._run(lambda: self.engine.tick(now_ms()))
+                if time.monotonic() - last_sweep >= 1.0:
+                    last_sweep = time.monotonic()
+                    await self.sweep_waits()
+            except Exception:  # a bad tick must not stop routing for good
+                log.exception("routing tick failed")
+
+    async def _run(self, step: Callable[[], Awaitable[list[Transition]]]) -> list[Transition]:
+        """Run one engine step; if Redis lost its state, rebuild from SQL and try once more."""
+        try:
+            transitions = await step()
+        except RoutingNotReady:
+            await self.rebuild()
+            transitions = await step()
+        await self.apply(transitions)
+        return transitions
+
+    # ---- what SQL says ----
+    async def _task_spec(self, conn: AsyncConnection, row: Any) -> TaskSpec:
+        return TaskSpec(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            channel=row.channel,
+            queue_id=row.queue_id,
+            priority=row.priority,
+            enqueued_ms=_ms(row.enqueued_at),
+            skills=dict(row.required_skills),
+            preferred_agent_id=row.preferred_agent_id,
+            sticky_ms=int(self.config.sticky_seconds * 1000) if row.preferred_agent_id else 0,
+        )
+
+    async def _agent_spec(self, conn: AsyncConnection, user_id: str) -> AgentSpec | None:
+        rows = (
+            await conn.execute(
+                sa.select(t.memberships.c.tenant_id, t.memberships.c.skills, t.memberships.c.capacity)
+                .join(t.tenants, t.tenants.c.id == t.memberships.c.tenant_id)
+                .where(t.memberships.c.user_id == user_id, t.tenants.c.status == "active")
+            )
+        ).all()
+        if not rows:
+            return None
+        capacity = dict(DEFAULT_CAPACITY)
+        for channel in capacity:
+            # Capacity is the person's: the largest any of their tenants grants on the channel.
+            capacity[channel] = max(int(row.capacity.get(channel, DEFAULT_CAPACITY[channel])) for row in rows)
+        return AgentSpec(id=user_id, tenants={row.tenant_id: dict(row.skills) for row in rows}, capacity=capacity)
+
+    async def _rules(self, conn: AsyncConnection) -> dict[str, dict[str, tuple[str, ...]]]:
+        rows = (await conn.execute(sa.select(t.tenants.c.id, t.tenants.c.settings))).all()
+        rules = {}
+        for row in rows:
+            blocking = (row.settings or {}).get("blocking")
+            rules[row.id] = {k: tuple(v) for k, v in blocking.items()} if isinstance(blocking, dict) else dict(DEFAULT_BLOCKING)
+        return rules
+
+    async def rebuild(self) -> None:
+        """Replace the engine's state with SQL's: waiting tasks in their original order, work in
+        progress counted against its agents, agents present as they were."""
+        async with self._rebuilding:
+            if await self.engine.is_ready():  # another caller in this process just did it
+                return
+            async with self.app[DB].connect() as conn:
+                task_rows = (
+                    await conn.execute(
+                        sa.select(t.tasks)
+                        .join(t.tenants, t.tenants.c.id == t.tasks.c.tenant_id)
+                        .where(t.tasks.c.state.in_(ACTIVE_STATES), t.tenants.c.status == "active")
+                        .order_by(t.tasks.c.enqueued_at)
+                    )
+                ).all()
+                tasks = [(await self._task_spec(conn, r), r.state, r.assigned_agent_id) for r in task_rows]
+                agent_rows = (await conn.execute(sa.select(t.agent_states))).all()
+                agents = []
+                for row in agent_rows:
+                    spec = await self._agent_spec(conn, row.user_id)
+                    if spec is not None:
+                        agents.append((spec, row.presence, _ms(row.updated_at)))
+                rules = await self._rules(conn)
+            log.info("rebuilding routing state from SQL", extra={"tasks": len(tasks), "agents": len(agents)})
+            transitions = await self.engine.rebuild(tasks=tasks, agents=agents, rules=rules, now_ms=now_ms())
+        await self.apply(transitions)
+
+    async def _requeue_missing(self) -> None:
+        """Tasks queued in SQL by a process that died before telling the engine (enqueue is
+        idempotent, so tasks the engine already has are left as they are)."""
+        async with self.app[DB].connect() as conn:
+            rows = (await conn.execute(sa.select(t.tasks).where(t.tasks.c.state == "queued"))).all()
+            specs = [await self._task_spec(conn, r) for r in rows]
+        for spec in specs:
+            await self._run(lambda spec=spec: self.engine.enqueue(spec, now_ms()))
+
+    # ---- inputs ----
+    async def on_event(self, event: DomainEvent) -> None:
+        if event.type == "task.queued":
+            await self.enqueue(event.data["task_id"])
+        elif event.type in ("member.added", "member.updated", "member.removed"):
+            await self.refresh_agent(event.data["user_id"])
+
+    async def enqueue(self, task_id: str) -> None:
+        async with self.app[DB].connect() as conn:
+            row = (await conn.execute(sa.select(t.tasks).where(t.tasks.c.id == task_id))).one()
+            spec = await self._task_spec(conn, row)
+            settings = await self._queue_settings(conn, row.queue_id)
+        if settings is not None and not is_open(settings.hours, utcnow()):
+            # The task still waits (nothing accepted is dropped); its channel decides what the
+            # customer is offered instead: the chat widget its offline form, a caller a callback.
+            await self._task_event(row, "queue_closed", {"queue_id": row.queue_id})
+        await self._run(lambda: self.engine.enqueue(spec, now_ms()))
+        await self.announce_positions({(spec.tenant_id, spec.queue_id, spec.channel)})
+
+    async def _queue_settings(self, conn: AsyncConnection, queue_id: str | None) -> QueueSettings | None:
+        raw = (await conn.execute(sa.select(t.queues.c.settings).where(t.queues.c.id == queue_id))).scalar_one_or_none()
+        return QueueSettings.model_validate(raw) if raw is not None else None
+
+    async def _task_event(self, row: Any, kind: str, data: dict[str, Any]) -> None:
+        """Record and announce something that happened to a task without changing its state."""
+        async with self.app[DB].begin() as conn:
+            await conn.execute(sa.insert(t.task_events).values(
+                tenant_id=row.tenant_id, task_id=row.id, type=kind, data=data, created_at=utcnow()))
+            event = await record_event(conn, f"task.{kind}", row.tenant_id,
+                                       {"task_id": row.id, "conversation_id": row.conversation_id, "channel": row.channel, **data},
+                                       conversation_id=row.conversation_id, actor="routing")
+        await self.app[EVENTS].publish(event)
+
+    async def sweep_waits(self) -> None:
+        """Overflow and maximum wait, per queue settings. Each happens once per task however
+        many processes sweep: the first to claim it in Redis acts."""
+        async with self.app[DB].connect() as conn:
+            queues = {row.id: QueueSettings.model_validate(row.settings)
+                      for row in (await conn.execute(sa.select(t.queues.c.id, t.queues.c.settings))).all()}
+            watched = {qid: q for qid, q in queues.items() if q.overflow_after_seconds or q.max_wait_seconds}
+            if not watched:
+                return
+            rows = (await conn.execute(sa.select(t.tasks).where(
+                t.tasks.c.queue_id.in_(list(watched)), t.tasks.c.state.in_(("queued", "offered"))))).all()
+        now = utcnow()
+        for row in rows:
+            settings = watched[row.queue_id]
+            waited = (now - row.enqueued_at).total_seconds()
+            if settings.max_wait_seconds and waited >= settings.max_wait_seconds and await self._claim(row.id, "max_wait"):
+                await self._task_event(row, "max_wait_reached", {"queue_id": row.queue_id, "waited_seconds": int(waited)})
+            if (settings.overflow_after_seconds and settings.overflow_queue_id and row.state == "queued"
+                    and waited >= settings.overflow_after_seconds and await self._claim(row.id, f"overflow:{row.queue_id}")):
+                await self._overflow(row, settings.overflow_queue_id)
+
+    async def _claim(self, task_id: str, what: str) -> bool:
+        return bool(await self.app[REDIS].set(f"wecc:rt-once:{what}:{task_id}", "1", nx=True, ex=7 * 86400))
+
+    async def _overflow(self, row: Any, to_queue: str) -> None:
+        async with self.app[DB].begin() as conn:
+            await conn.execute(sa.update(t.tasks).where(t.tasks.c.id == row.id).values(queue_id=to_queue))
+        await self._task_event(row, "overflowed", {"from_queue_id": row.queue_id, "queue_id": to_queue})
+        await self._run(lambda: self.engine.transfer(row.id, now_ms(), queue_id=to_queue))
+
+    async def refresh_agent(self, user_id: str) -> None:
+        async with self.app[DB].connect() as conn:
+            spec = await self._agent_spec(conn, user_id)
+        if spec is None:
+            await self._run(lambda: self.engine.remove_agent(user_id, now_ms()))
+        else:
+            await self._run(lambda: self.engine.upsert_agent(spec, now_ms()))
+
+    async def set_presence(self, user_id: str, presence: str, reason: str = "", actor: str | None = None) -> None:
+        """Record the agent's presence (SQL first: it is what a rebuild restores), tell each of
+        their tenants, then let the engine offer work if they became available."""
+        async with self.app[DB].begin() as conn:
+            spec = await self._agent_spec(conn, user_id)
+            await self._save_presence(conn, user_id, presence, reason)
+            events = await self._presence_events(conn, user_id, presence, reason, actor or f"user:{user_id}")
+        await self.app[EVENTS].publish(*events)
+        if spec is not None:
+            await self._run(lambda: self.engine.upsert_agent(spec, now_ms()))
+        await self._run(lambda: self.engine.set_presence(user_id, presence, now_ms()))
+
+    async def _save_presence(self, conn: AsyncConnection, user_id: str, presence: str, reason: str) -> None:
+        values = {"presence": presence, "reason": reason[:200], "updated_at": utcnow()}
+        updated = await conn.execute(sa.update(t.agent_states).where(t.agent_states.c.user_id == user_id).values(**values))
+        if updated.rowcount == 0:
+            await conn.execute(sa.insert(t.agent_states).values(user_id=user_id, **values))
+
+    async def _presence_events(self, conn: AsyncConnection, user_id: str, presence: str, reason: str, actor: str) -> list[DomainEvent]:
+        tenant_ids = (await conn.execute(sa.select(t.memberships.c.tenant_id).where(t.memberships.c.user_id == user_id))).scalars()
+        return [
+            await record_event(conn, "agent.presence_changed", tid, {"agent_id": user_id, "status": presence, "reason": reason}, actor=actor)
+            for tid in sorted(tenant_ids)
+        ]
+
+    async def accept(self, task_id: str, user_id: str) -> None:
+        await self._run(lambda: self.engine.accept(task_id, user_id, now_ms()))
+
+    async def reject(self, task_id: str, user_id: str) -> None:
+        await self._run(lambda: self.engine.reject(task_id, user_id, now_ms()))
+
+    async def wrapup(self, task_id: str, user_id: str) -> None:
+        auto = int(self.config.wrapup_seconds * 1000)
+        await self._run(lambda: self.engine.wrapup(task_id, user_id, now_ms(), auto))
+
+    async def complete(self, task_id: str, user_id: str) -> None:
+        await self._run(lambda: self.engine.complete(task_id, user_id, now_ms()))
+
+    async def transfer(self, task_id: str, user_id: str, *, queue_id: str | None = None, agent_id: str | None = None,
+                       note: str = "") -> None:
+        """An agent hands work they hold to a queue or a colleague of the same tenant. The task
+        keeps its priority and original place; the note is left on the conversation for the next
+        agent (internal: the customer never sees it)."""
+        if (queue_id is None) == (agent_id is None):
+            raise RoutingConflict("invalid", "transfer to a queue or to an agent")
+        async with self.app[DB].connect() as conn:
+            task = (await conn.execute(sa.select(t.tasks).where(t.tasks.c.id == task_id))).first()
+            if task is None or task.assigned_agent_id != user_id or task.state not in ("offered", "assigned", "wrapup"):
+                raise RoutingConflict("not_yours", "you do not hold this task")
+            if queue_id is not None:
+                found = (await conn.execute(sa.select(t.queues.c.id).where(t.queues.c.id == queue_id, t.queues.c.tenant_id == task.tenant_id))).first()
+            else:
+                found = (await conn.execute(sa.select(t.memberships.c.id).where(
+                    t.memberships.c.user_id == agent_id, t.memberships.c.tenant_id == task.tenant_id))).first()
+            if found is None:
+                raise RoutingConflict("not_found", "no such queue or agent in this tenant")
+        if queue_id is not None:
+            async with self.app[DB].begin() as conn:
+                await conn.execute(sa.update(t.tasks).where(t.tasks.c.id == task_id).values(queue_id=queue_id))
+        if note:
+            async with self.app[DB].begin() as conn:
+                appended = await append_message(conn, task.tenant_id, task.conversation_id, kind="note", author_type="agent",
+                                                author_id=user_id, body_text=note, meta={"transfer": {"queue_id": queue_id, "agent_id": agent_id}})
+            await self.app[EVENTS].publish(*appended.events)
+        await self._run(lambda: self.engine.transfer(task_id, now_ms(), queue_id=queue_id, agent_id=agent_id))
+
+    async def cancel(self, task_id: str, reason: str) -> None:
+        await self._run(lambda: self.engine.cancel(task_id, reason, now_ms()))
+
+    # ---- outputs ----
+    async def apply(self, transitions: list[Transition]) -> None:
+        """Write each transition in SQL, then announce it. Runs in order: an offer's timeout
+        and the next offer land in that order."""
+        if not transitions:
+            return
+        events: list[DomainEvent] = []
+        queues: set[tuple[str, str, str]] = set()
+        async with self.app[DB].begin() as conn:
+            for tr in transitions:
+                events += await self._persist(conn, tr, queues)
+        await self.app[EVENTS].publish(*events)
+        await self.announce_positions(queues)
+
+    async def _persist(self, conn: AsyncConnection, tr: Transition, queues: set[tuple[str, str, str]]) -> list[DomainEvent]:
+        now = utcnow()
+        if tr.kind == "agent_away":
+            assert tr.agent_id is not None
+            await self._save_presence(conn, tr.agent_id, "away", "missed offers")
+            return await self._presence_events(conn, tr.agent_id, "away", "missed offers", "routing")
+        row = (await conn.execute(sa.select(t.tasks).where(t.tasks.c.id == tr.task_id, t.tasks.c.tenant_id == tr.tenant_id))).first()
+        if row is None:
+            log.warning("routing transition for an unknown task", extra={"task_id": tr.task_id, "kind": tr.kind})
+            return []
+        state, keeps_agent = _TASK_STATE[tr.kind]
+        values: dict[str, Any] = {"state": state, "updated_at": now}
+        values["assigned_agent_id"] = tr.agent_id if keeps_agent and tr.agent_id else (row.assigned_agent_id if keeps_agent else None)
+        if state in TERMINAL:
+            values["ended_at"] = now
+        await conn.execute(sa.update(t.tasks).where(t.tasks.c.id == row.id).values(**values))
+        await conn.execute(
+            sa.insert(t.task_events).values(
+                tenant_id=row.tenant_id, task_id=row.id, type=tr.kind, agent_id=tr.agent_id, data=dict(tr.data), created_at=now
+            )
+        )
+        queues.add((row.tenant_id, row.queue_id, row.channel))
+        data = {"task_id": row.id, "conversation_id": row.conversation_id, "channel": row.channel, "queue_id": row.queue_id,
+                "agent_id": tr.agent_id, "state": state, **{k: v for k, v in tr.data.items() if k in ("expires_ms",)}}
+        events = [await record_event(conn, f"task.{tr.kind}", row.tenant_id, data, conversation_id=row.conversation_id, actor="routing")]
+        if tr.kind == "accepted":
+            await conn.execute(
+                sa.update(t.conversations)
+                .where(t.conversations.c.id == row.conversation_id)
+                .values(assignee_id=tr.agent_id, status="open", updated_at=now)
+            )
+            conversation = (
+                await conn.execute(
+                    sa.select(t.conversations, t.contacts.c.name.label("contact_name"))
+                    .join(t.contacts, t.contacts.c.id == t.conversations.c.contact_id)
+                    .where(t.conversations.c.id == row.conversation_id)
+                )
+            ).one()
+            events.append(
+                await record_event(conn, "conversation.updated", row.tenant_id, conversation_json(conversation, conversation.contact_name),
+                                   conversation_id=row.conversation_id, actor="routing")
+            )
+        return events
+
+    async def announce_positions(self, queues: set[tuple[str, str, str]]) -> None:
+        """Tell every waiting contact of the touched queues their place and estimated wait.
+        Positions are derived, not state: they are pushed live, not recorded."""
+        events: list[DomainEvent] = []
+        for tenant_id, queue_id, channel in queues:
+            async with self.app[DB].connect() as conn:
+                waiting = (
+                    await conn.execute(
+                        sa.select(t.tasks.c.id, t.tasks.c.conversation_id).where(
+                            t.tasks.c.tenant_id == tenant_id,
+                            t.tasks.c.queue_id == queue_id,
+                            t.tasks.c.channel == channel,
+                            t.tasks.c.state.in_(("queued", "offered")),  # ringing: still waiting
+                        )
+                    )
+                ).all()
+                if not waiting:
+                    continue
+                handle = average_handle_seconds(await self._recent_handle_seconds(conn, tenant_id, queue_id, channel),
+                                                self.config.default_handle_seconds)
+            slots = await self._slots(tenant_id, channel)
+            for task_id, conversation_id in waiting:
+                place = await self.engine.position(task_id)
+                if place is None:
+                    continue
+                position, length = place
+                events.append(ephemeral_event(
+                    "task.position", tenant_id,
+                    {"task_id": task_id, "conversation_id": conversation_id, "position": position, "queue_length": length,
+                     "estimated_wait_seconds": estimate_wait_seconds(position, slots, handle)},
+                    conversation_id=conversation_id, audience="public",
+                ))
+        await self.app[EVENTS].publish(*events)
+
+    async def _recent_handle_seconds(self, conn: AsyncConnection, tenant_id: str, queue_id: str, channel: str) -> list[float]:
+        accepted = (
+            sa.select(t.task_events.c.task_id, sa.func.max(t.task_events.c.created_at).label("accepted_at"))
+            .where(t.task_events.c.tenant_id == tenant_id, t.task_events.c.type == "accepted")
+            .group_by(t.task_events.c.task_id)
+            .subquery()
+        )
+        rows = (
+            await conn.execute(
+                sa.select(t.tasks.c.ended_at, accepted.c.accepted_at)
+                .join(accepted, accepted.c.task_id == t.tasks.c.id)
+                .where(
+                    t.tasks.c.tenant_id == tenant_id,
+                    t.tasks.c.queue_id == queue_id,
+                    t.tasks.c.channel == channel,
+                    t.tasks.c.state == "done",
+                )
+                .order_by(t.tasks.c.ended_at.desc())
+                .limit(RECENT_TASKS)
+            )
+        ).all()
+        return [(r.ended_at - r.accepted_at).total_seconds() for r in rows if r.ended_at and r.accepted_at]
+
+    async def _slots(self, tenant_id: str, channel: str) -> int:
+        agents = await self.engine.agent_states(tenant_id)
+        return sum(int(a["capacity"].get(channel, 0)) for a in agents.values() if a["presence"] == "available")  # type: ignore[union-attr]
+
+    async def snapshot(self, tenant_id: str) -> dict[str, Any]:
+        """The supervisor's view: per queue waiting and longest wait; agents by presence."""
+        queues = await self.engine.queue_snapshot(tenant_id, now_ms())
+        agents = await self.engine.agent_states(tenant_id)
+        by_presence: dict[str, int] = {}
+        for agent in agents.values():
+            by_presence[str(agent["presence"])] = by_presence.get(str(agent["presence"]), 0) + 1
+        return {"queues": queues, "agents": agents, "agents_by_presence": by_presence}
+
+
+async def routing_ctx(app: web.Application) -> AsyncIterator[None]:
+    service = app[ROUTING]
+    app[EVENTS].subscribe(service.on_event)
+    await service.start()
+    yield
+    await service.stop()
+
+
+def setup_routing(app: web.Application) -> None:
+    """Register after the Redis and database contexts."""
+    app[ROUTING] = RoutingService(app)
+    app.cleanup_ctx.append(routing_ctx)
+
+
+__all__ = ["RoutingConflict", "RoutingService", "setup_routing"]

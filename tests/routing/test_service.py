@@ -1,0 +1,258 @@
+"""Routing end to end on a running gateway: agents go available in the inbox, work offered over
+the socket, accepted, recorded in SQL before anyone hears of it, rebuilt after Redis loses it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timezone
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiohttp.test_utils import TestClient
+
+from gateway.config import Config
+from gateway.core.contacts import identify_contact
+from gateway.core.conversations import enqueue_task, open_conversation
+from gateway.db import schema as t
+from gateway.keys import DB, EVENTS, REDIS, ROUTING
+from tests.conftest import make_config
+from tests.helpers import Api
+from tests.realtime.support import Listener, Sockets, add_member, session_cookie
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(
+        tmp_path / "data",
+        realtime={"channel": f"wecc-test:{uuid.uuid4().hex}"},
+        routing={"ring_seconds": 30.0, "tick_seconds": 0.05, "sticky_seconds": 0.0, "wrapup_seconds": 30.0},
+    )
+
+
+@pytest.fixture
+async def sockets(client: TestClient) -> AsyncIterator[Sockets]:
+    opened = Sockets(str(client.server.make_url("")).rstrip("/"))
+    yield opened
+    await opened.close()
+
+
+async def incoming(app: Any, tenant_id: str, visitor: str, *, priority: int = 0, channel: str = "chat") -> tuple[str, str]:
+    """A visitor starts a chat and the channel queues it, as the chat channel will."""
+    async with app[DB].begin() as conn:
+        contact = await identify_contact(conn, tenant_id, "visitor", visitor)
+        conversation_id, opened = await open_conversation(conn, tenant_id, contact.contact_id, channel)
+        task_id, queued = await enqueue_task(conn, tenant_id, conversation_id, channel, priority=priority)
+    await app[EVENTS].publish(*contact.events, opened, *queued)
+    return conversation_id, task_id
+
+
+async def task_row(app: Any, task_id: str) -> Any:
+    async with app[DB].connect() as conn:
+        return (await conn.execute(sa.select(t.tasks).where(t.tasks.c.id == task_id))).one()
+
+
+async def task_history(app: Any, task_id: str) -> list[str]:
+    async with app[DB].connect() as conn:
+        rows = await conn.execute(sa.select(t.task_events.c.type).where(t.task_events.c.task_id == task_id).order_by(t.task_events.c.id))
+        return list(rows.scalars())
+
+
+async def wait_count(listener: Listener, event: str, count: int, timeout: float = 5.0) -> list[Any]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(listener.got(event)) < count:
+        assert loop.time() < deadline, f"{len(listener.got(event))} {event} of {count}"
+        await asyncio.sleep(0.01)
+    return listener.got(event)
+
+
+async def inbox(sockets: Sockets, api: Api) -> Listener:
+    listener = await sockets.connect("/agent", cookie=session_cookie(api))
+    assert (await listener.call("presence", {"status": "available"}))["ok"]
+    return listener
+
+
+async def test_an_available_agent_is_offered_the_chat_and_takes_it(client, agent: Api, sockets: Sockets):
+    app, tid = client.app, agent.tenant_id()
+    me = await inbox(sockets, agent)
+    conversation_id, task_id = await incoming(app, tid, "visitor-0001")
+    offer = await me.wait_for("task.offered", lambda d: d["task_id"] == task_id)
+    assert offer["agent_id"] == agent.me["user"]["id"] and offer["conversation_id"] == conversation_id
+    # The offer was on record before it was announced.
+    assert (await task_row(app, task_id)).state in ("offered", "assigned")
+    assert (await me.call("accept_task", {"task_id": task_id}))["ok"]
+    row = await task_row(app, task_id)
+    assert (row.state, row.assigned_agent_id) == ("assigned", agent.me["user"]["id"])
+    conversation = await agent.get(f"/api/v1/conversations/{conversation_id}")
+    assert conversation["assignee_id"] == agent.me["user"]["id"]
+    assert (await me.call("accept_task", {"task_id": task_id}))["ok"] is False  # once only
+    assert (await me.call("complete_task", {"task_id": task_id}))["ok"]
+    assert await task_history(app, task_id) == ["queued", "offered", "accepted", "done"]
+    assert (await task_row(app, task_id)).ended_at is not None
+
+
+async def test_offers_go_only_to_the_agent_concerned(client, agent: Api, operator: Api, sockets: Sockets):
+    app, tid = client.app, agent.tenant_id()
+    colleague = await add_member(client, operator, tid, "colleague@demo.example", "agent")
+    busy = await sockets.connect("/agent", cookie=session_cookie(colleague))  # connected but not available
+    me = await inbox(sockets, agent)
+    _, task_id = await incoming(app, tid, "visitor-0002")
+    await me.wait_for("task.offered", lambda d: d["task_id"] == task_id)
+    assert busy.got("task.offered") == []
+    refused = await busy.call("accept_task", {"task_id": task_id})
+    assert refused["ok"] is False
+    assert (await task_row(app, task_id)).state == "offered"
+
+
+async def test_reject_passes_the_chat_on_and_keeps_its_place(client, agent: Api, operator: Api, sockets: Sockets):
+    app, tid = client.app, agent.tenant_id()
+    me = await inbox(sockets, agent)
+    _, first = await incoming(app, tid, "visitor-0003")
+    await me.wait_for("task.offered", lambda d: d["task_id"] == first)
+    colleague = await add_member(client, operator, tid, "colleague@demo.example", "agent")
+    other = await inbox(sockets, colleague)
+    assert (await me.call("reject_task", {"task_id": first}))["ok"]
+    offer = await other.wait_for("task.offered", lambda d: d["task_id"] == first)
+    assert offer["agent_id"] == colleague.me["user"]["id"]
+    assert await task_history(app, first) == ["queued", "offered", "rejected", "offered"]
+
+
+async def test_waiting_visitors_hear_their_place_and_wait(client, agent: Api, sockets: Sockets):
+    app, tid = client.app, agent.tenant_id()
+    visitors = []
+    for n in range(3):
+        vid = f"visitor-10{n:02d}"
+        visitors.append(await sockets.connect("/visitor", auth={"widget_key": "demo-widget-key", "visitor_id": vid}))
+        await incoming(app, tid, vid)
+    # No agent is available: positions 1, 2, 3 and no estimate.
+    for n, visitor in enumerate(visitors):
+        update = await visitor.wait_for("task.position", lambda d, n=n: d["queue_length"] == 3)
+        assert update["position"] == n + 1 and update["estimated_wait_seconds"] is None
+        assert "task_id" not in update  # visitors get their place, not our ids
+    me = await inbox(sockets, agent)  # capacity 3 chats: takes all three, oldest first
+    offered = [d["task_id"] for d in await wait_count(me, "task.offered", 3)]
+    assert len(set(offered)) == 3
+
+
+async def test_routing_state_is_rebuilt_from_sql_when_redis_loses_it(client, agent: Api, sockets: Sockets):
+    app, tid = client.app, agent.tenant_id()
+    tasks = [(await incoming(app, tid, f"visitor-20{n:02d}", priority=p))[1] for n, p in enumerate([0, 5, 0])]
+    await app[REDIS].flushall()
+    # Sessions lived in Redis too: the agent logs in again. The next routing step finds Redis
+    # empty, rebuilds from SQL, then routes.
+    agent = await Api.login(client, agent.me["user"]["email"], "demo-agent")
+    me = await inbox(sockets, agent)
+    order = [d["task_id"] for d in await wait_count(me, "task.offered", 3)]
+    assert order[0] == tasks[1]  # the priority 5 chat first
+    assert sorted(order) == sorted(tasks) and len(order) == 3  # each once
+    for task_id in tasks:
+        assert (await task_row(app, task_id)).state == "offered"
+
+
+async def test_supervisor_snapshot(client, agent: Api, sockets: Sockets):
+    app, tid = client.app, agent.tenant_id()
+    for n in range(2):
+        await incoming(app, tid, f"visitor-30{n:02d}")
+    general = (await agent.get(f"/api/v1/tenants/{tid}/routing/snapshot"))  # the demo agent is a supervisor
+    queue_id = (await task_row(app, (await incoming(app, tid, "visitor-3099"))[1])).queue_id  # the default queue
+    snapshot = await agent.get(f"/api/v1/tenants/{tid}/routing/snapshot")
+    assert snapshot["queues"][queue_id]["waiting"] == 3
+    assert snapshot["queues"][queue_id]["longest_wait_ms"] >= 0
+    assert general["queues"][queue_id]["waiting"] == 2
+    supervisor = await sockets.connect("/supervisor", cookie=session_cookie(agent))
+    live = await supervisor.call("queue_snapshot", {"tenant_id": tid})
+    assert live["ok"] and live["queues"][queue_id]["waiting"] == 3
+    me = await inbox(sockets, agent)
+    for offer in await wait_count(me, "task.offered", 3):  # ringing still counts as waiting
+        assert (await me.call("accept_task", {"task_id": offer["task_id"]}))["ok"]
+    after = await agent.get(f"/api/v1/tenants/{tid}/routing/snapshot")
+    assert after["queues"].get(queue_id, {"waiting": 0})["waiting"] == 0
+    assert after["agents_by_presence"] == {"available": 1}
+    assert len(after["agents"][agent.me["user"]["id"]]["tasks"]) == 3
+
+
+async def test_missing_offers_sets_the_agent_away(client, agent: Api, sockets: Sockets, tmp_path):
+    app, tid = client.app, agent.tenant_id()
+    service = app[ROUTING]
+    service.engine._ring_ms = 100  # ring briefly (the engine passes it with every call)
+    me = await inbox(sockets, agent)
+    for n in range(3):
+        _, task_id = await incoming(app, tid, f"visitor-40{n:02d}")
+        await me.wait_for("task.offer_timed_out", lambda d, t=task_id: d["task_id"] == t)
+    async with app[DB].connect() as conn:
+        presence = (await conn.execute(sa.select(t.agent_states.c.presence).where(t.agent_states.c.user_id == agent.me["user"]["id"]))).scalar_one()
+    assert presence == "away"
+
+
+async def test_transfer_to_a_colleague_with_a_note(client, agent: Api, operator: Api, sockets: Sockets):
+    app, tid = client.app, agent.tenant_id()
+    colleague = await add_member(client, operator, tid, "colleague@demo.example", "agent")
+    me = await inbox(sockets, agent)
+    conversation_id, task_id = await incoming(app, tid, "visitor-5000", priority=4)
+    await me.wait_for("task.offered", lambda d: d["task_id"] == task_id)
+    await me.call("accept_task", {"task_id": task_id})
+    other = await inbox(sockets, colleague)
+    nope = await other.call("transfer_task", {"task_id": task_id, "agent_id": colleague.me["user"]["id"]})
+    assert nope["ok"] is False and nope["code"] == "not_yours"
+    done = await me.call("transfer_task", {"task_id": task_id, "agent_id": colleague.me["user"]["id"], "note": "wants a refund"})
+    assert done["ok"], done
+    await other.wait_for("task.offered", lambda d: d["task_id"] == task_id)
+    await other.call("accept_task", {"task_id": task_id})
+    row = await task_row(app, task_id)
+    assert (row.state, row.assigned_agent_id, row.priority) == ("assigned", colleague.me["user"]["id"], 4)
+    notes = await agent.get(f"/api/v1/conversations/{conversation_id}/messages?kind=note")
+    assert [n["body_text"] for n in notes["items"]] == ["wants a refund"]
+    assert (await agent.get(f"/api/v1/conversations/{conversation_id}"))["assignee_id"] == colleague.me["user"]["id"]
+
+
+async def queue_work(app: Any, tenant_id: str, visitor: str, queue_id: str) -> str:
+    async with app[DB].begin() as conn:
+        contact = await identify_contact(conn, tenant_id, "visitor", visitor)
+        conversation_id, opened = await open_conversation(conn, tenant_id, contact.contact_id, "chat")
+        task_id, queued = await enqueue_task(conn, tenant_id, conversation_id, "chat", queue_id=queue_id)
+    await app[EVENTS].publish(*contact.events, opened, *queued)
+    return task_id
+
+
+async def wait_history(app: Any, task_id: str, kind: str, timeout: float = 10.0) -> list[str]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while kind not in (history := await task_history(app, task_id)):
+        assert loop.time() < deadline, f"no {kind} in {history}"
+        await asyncio.sleep(0.05)
+    return history
+
+
+async def test_closed_queue_keeps_the_work_and_says_so(client, operator: Api, agent: Api):
+    app, tid = client.app, agent.tenant_id()
+    closed = await operator.post(f"/api/v1/tenants/{tid}/queues", expect=201, json={
+        "name": "Night", "settings": {"hours": {"timezone": "UTC", "weekly": {}, "closed_dates": [datetime.now(timezone.utc).date().isoformat()]}}})
+    task_id = await queue_work(app, tid, "visitor-6000", closed["id"])
+    assert await wait_history(app, task_id, "queue_closed") == ["queued", "queue_closed"]
+    assert (await task_row(app, task_id)).state == "queued"  # still waiting: nothing is dropped
+    events = await operator.get(f"/api/v1/tenants/{tid}/events?type=task.queue_closed")
+    assert [e["data"]["task_id"] for e in events["items"]] == [task_id]
+
+
+async def test_long_waits_overflow_and_then_reach_the_fallback(client, operator: Api, agent: Api, sockets: Sockets):
+    app, tid = client.app, agent.tenant_id()
+    backup = await operator.post(f"/api/v1/tenants/{tid}/queues", expect=201, json={"name": "Backup", "settings": {"max_wait_seconds": 1}})
+    first = await operator.post(f"/api/v1/tenants/{tid}/queues", expect=201, json={
+        "name": "First line", "settings": {"overflow_after_seconds": 1, "overflow_queue_id": backup["id"]}})
+    task_id = await queue_work(app, tid, "visitor-7000", first["id"])
+    # The wait counts from the original enqueue, so the backup queue's limit is already passed.
+    assert await wait_history(app, task_id, "max_wait_reached") == ["queued", "overflowed", "requeued", "max_wait_reached"]
+    await asyncio.sleep(1.5)  # more sweeps pass: each happens once only
+    assert await task_history(app, task_id) == ["queued", "overflowed", "requeued", "max_wait_reached"]
+    row = await task_row(app, task_id)
+    assert (row.queue_id, row.state) == (backup["id"], "queued")
+    # It kept its place: the first to be offered when someone comes.
+    me = await inbox(sockets, agent)
+    assert (await me.wait_for("task.offered"))["task_id"] == task_id
+    resp = await operator.request("PATCH", f"/api/v1/tenants/{tid}/queues/{first['id']}", json={
+        "settings": {"overflow_after_seconds": 5, "overflow_queue_id": first["id"]}})
+    assert resp.status == 422
