@@ -11,7 +11,7 @@ from aiohttp import web
 
 from gateway.api.errors import ApiError
 from gateway.api.registry import CSRF_TOKEN, PRINCIPAL, SESSION_AUTH
-from gateway.auth.principal import ROLE_PERMISSIONS, TOKEN_SCOPES, Principal
+from gateway.auth.principal import ROLE_PERMISSIONS, Principal, token_permissions
 from gateway.auth.sessions import COOKIE_NAME
 from gateway.db import schema as t
 from gateway.db.schema import utcnow
@@ -60,7 +60,7 @@ async def _token_principal(app: web.Application, secret: str) -> Principal:
         if row is None:
             raise ApiError(401, "invalid_token", "the API token is unknown or revoked")
         await conn.execute(sa.update(t.api_tokens).where(t.api_tokens.c.id == row.id).values(last_used_at=utcnow()))
-    return Principal(kind="token", token_id=row.id, tenants={row.tenant_id: frozenset(row.scopes) & TOKEN_SCOPES})
+    return Principal(kind="token", token_id=row.id, tenants={row.tenant_id: token_permissions(row.scopes)})
 
 
 @web.middleware

@@ -28,6 +28,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 # What an API token may be granted (server-to-server; a token never acts as an operator).
 TOKEN_SCOPES = ALL_PERMISSIONS
+# Writing implies reading back what was written.
+_IMPLIED = {CONVERSATIONS_WRITE: CONVERSATIONS_READ, CONTACTS_WRITE: CONTACTS_READ}
+
+
+def token_permissions(scopes: list[str]) -> frozenset[str]:
+    granted = set(scopes) & TOKEN_SCOPES
+    return frozenset(granted | {_IMPLIED[s] for s in granted if s in _IMPLIED})
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,6 +37,9 @@ from gateway.routing.wait import RECENT_TASKS, average_handle_seconds, estimate_
 log = logging.getLogger(__name__)
 
 ACTIVE_STATES = ("queued", "offered", "assigned", "wrapup")
+# How often each process looks for queued work the engine lost track of (a process killed
+# between recording a task and routing it).
+RECONCILE_SECONDS = 5.0
 # engine transition kind -> (task state afterwards, whether the task keeps its agent)
 _TASK_STATE: dict[str, tuple[str, bool]] = {
     "offered": ("offered", True),
@@ -86,7 +90,7 @@ class RoutingService:
                 await self._ticker
 
     async def _tick_forever(self) -> None:
-        last_sweep = 0.0
+        last_sweep = last_reconcile = time.monotonic()
         while True:
             await asyncio.sleep(self.config.tick_seconds)
             try:
@@ -94,6 +98,9 @@ class RoutingService:
                 if time.monotonic() - last_sweep >= 1.0:
                     last_sweep = time.monotonic()
                     await self.sweep_waits()
+                if time.monotonic() - last_reconcile >= RECONCILE_SECONDS:
+                    last_reconcile = time.monotonic()
+                    await self._requeue_missing(settled_seconds=RECONCILE_SECONDS)
             except Exception:  # a bad tick must not stop routing for good
                 log.exception("routing tick failed")
 
@@ -172,11 +179,14 @@ class RoutingService:
             transitions = await self.engine.rebuild(tasks=tasks, agents=agents, rules=rules, now_ms=now_ms())
         await self.apply(transitions)
 
-    async def _requeue_missing(self) -> None:
+    async def _requeue_missing(self, settled_seconds: float = 0) -> None:
         """Tasks queued in SQL by a process that died before telling the engine (enqueue is
-        idempotent, so tasks the engine already has are left as they are)."""
+        idempotent, so tasks the engine already has are left as they are). While running, only
+        tasks whose SQL row has not changed for `settled_seconds` are looked at, so a decision
+        the engine just made and SQL is about to record is never undone."""
+        settled = utcnow() - timedelta(seconds=settled_seconds)
         async with self.app[DB].connect() as conn:
-            rows = (await conn.execute(sa.select(t.tasks).where(t.tasks.c.state == "queued"))).all()
+            rows = (await conn.execute(sa.select(t.tasks).where(t.tasks.c.state == "queued", t.tasks.c.updated_at <= settled))).all()
             specs = [await self._task_spec(conn, r) for r in rows]
         for spec in specs:
             await self._run(lambda spec=spec: self.engine.enqueue(spec, now_ms()))

@@ -49,13 +49,14 @@ async def make_tenant(operator: Api, slug: str) -> dict[str, Any]:
     await api.post(f"/api/v1/conversations/{conversation['id']}/messages", expect=201,
                    json={"body_text": f"{slug} secret note", "kind": "note"})
     token = await api.post(f"/api/v1/tenants/{tid}/api-tokens", expect=201, json={"name": "t", "scopes": ["contacts:read"]})
+    task = await api.post(f"/api/v1/conversations/{conversation['id']}/tasks", expect=201, json={"priority": 2})
     upload = FormData()
     upload.add_field("file", f"{slug} secret file".encode(), filename="secret.txt", content_type="text/plain")
     with_file = await api.post(f"/api/v1/conversations/{conversation['id']}/attachments", expect=201, data=upload)
     ids = {
         "tenant_id": tid, "user_id": admin["user_id"], "skill_id": skill["id"], "queue_id": queue["id"],
         "contact_id": contact["id"], "other_contact_id": other_contact["id"], "conversation_id": conversation["id"],
-        "message_id": message["id"], "token_id": token["id"], "attachment_id": with_file["meta"]["attachments"][0]["id"],
+        "message_id": message["id"], "token_id": token["id"], "task_id": task["id"], "attachment_id": with_file["meta"]["attachments"][0]["id"],
     }
     webhook_routes = [op for op in operator.client.app[API].operations if op.path == "/tenants/{tenant_id}/webhooks" and op.method == "POST"]
     if webhook_routes:
@@ -88,6 +89,7 @@ def sample_body(method: str, path: str, b: dict[str, str]) -> dict[str, Any] | N
         ("POST", "/conversations"): {"tenant_id": b["tenant_id"], "contact_id": b["contact_id"], "channel": "chat"},
         ("PATCH", "/conversations/{conversation_id}"): {"status": "closed"},
         ("POST", "/conversations/{conversation_id}/messages"): {"body_text": "intruder"},
+        ("POST", "/conversations/{conversation_id}/tasks"): {"priority": 9},
         ("POST", "/contacts"): {"tenant_id": b["tenant_id"], "name": "intruder"},
         ("PATCH", "/contacts/{contact_id}"): {"name": "hijacked"},
         ("POST", "/contacts/{contact_id}/merge"): {"other_contact_id": b["other_contact_id"]},

@@ -256,3 +256,18 @@ async def test_long_waits_overflow_and_then_reach_the_fallback(client, operator:
     resp = await operator.request("PATCH", f"/api/v1/tenants/{tid}/queues/{first['id']}", json={
         "settings": {"overflow_after_seconds": 5, "overflow_queue_id": first["id"]}})
     assert resp.status == 422
+
+
+async def test_another_system_queues_a_conversation_over_rest(client, agent: Api, operator: Api, sockets: Sockets):
+    app, tid = client.app, agent.tenant_id()
+    token = await operator.post(f"/api/v1/tenants/{tid}/api-tokens", expect=201, json={"name": "crm", "scopes": ["conversations:write", "contacts:write"]})
+    crm = Api(client, token=token["token"])
+    contact = await crm.post("/api/v1/contacts", expect=201, json={"tenant_id": tid, "name": "Case 88"})
+    conversation = await crm.post("/api/v1/conversations", expect=201, json={"tenant_id": tid, "contact_id": contact["id"], "channel": "email"})
+    task = await crm.post(f"/api/v1/conversations/{conversation['id']}/tasks", expect=201, json={"priority": 7})
+    assert (task["state"], task["priority"], task["channel"]) == ("queued", 7, "email")
+    again = await crm.request("POST", f"/api/v1/conversations/{conversation['id']}/tasks", json={})
+    assert again.status == 409 and (await again.json())["details"]["task_id"] == task["id"]
+    me = await inbox(sockets, agent)
+    assert (await me.wait_for("task.offered"))["task_id"] == task["id"]
+    assert (await crm.get(f"/api/v1/tasks/{task['id']}"))["state"] == "offered"

@@ -1,14 +1,22 @@
-"""Routing as supervisors and integrations see it over REST: the live queue snapshot."""
+"""Routing over REST: queue work for a conversation, read a task, and the supervisor's live
+queue snapshot."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.api.errors import ApiError, not_found
 from gateway.api.registry import ApiRegistry, Call
-from gateway.auth.principal import SUPERVISE
-from gateway.keys import ROUTING
+from gateway.api.routes.conversations import load_conversation
+from gateway.auth.principal import CONVERSATIONS_READ, CONVERSATIONS_WRITE, SUPERVISE
+from gateway.core.conversations import enqueue_task
+from gateway.db import schema as t
+from gateway.keys import DB, EVENTS, ROUTING
+from gateway.routing.service import ACTIVE_STATES
 
 
 class QueueView(BaseModel):
@@ -30,9 +38,65 @@ class RoutingSnapshot(BaseModel):
 
 
 def register(api: ApiRegistry) -> None:
+    register_tasks(api)
+
     @api.route("GET", "/tenants/{tenant_id}/routing/snapshot", summary="Queues and agents right now (supervisors)",
                tag="routing", response=RoutingSnapshot, errors=(404,))
     async def routing_snapshot(call: Call) -> Any:
         tenant_id = call.path("tenant_id")
         call.user.require(tenant_id, SUPERVISE, "tenant")
         return RoutingSnapshot.model_validate(await call.app[ROUTING].snapshot(tenant_id))
+
+
+class TaskCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    queue_id: str | None = None  # the tenant's first queue when left out
+    priority: int = Field(0, ge=0, le=9)
+    required_skills: dict[str, int] | None = None  # the queue's when left out
+    sla_seconds: int | None = Field(None, ge=1, le=7 * 86400)
+
+
+class TaskOut(BaseModel):
+    id: str
+    tenant_id: str
+    conversation_id: str
+    channel: str
+    queue_id: str | None
+    priority: int
+    state: str
+    assigned_agent_id: str | None
+    enqueued_at: datetime
+
+
+def register_tasks(api: ApiRegistry) -> None:
+    @api.route("POST", "/conversations/{conversation_id}/tasks",
+               summary="Queue a conversation for an agent (e.g. a case raised by another system)",
+               tag="routing", body=TaskCreate, response=TaskOut, status=201, errors=(404, 409, 422))
+    async def create_task(call: Call) -> TaskOut:
+        body: TaskCreate = call.body
+        async with call.app[DB].begin() as conn:
+            conversation = await load_conversation(conn, call.user, call.path("conversation_id"), CONVERSATIONS_WRITE)
+            open_task = (await conn.execute(sa.select(t.tasks.c.id).where(
+                t.tasks.c.conversation_id == conversation.id, t.tasks.c.state.in_(ACTIVE_STATES)))).first()
+            if open_task is not None:
+                raise ApiError(409, "already_queued", "this conversation already has work waiting or in progress",
+                               details={"task_id": open_task.id})
+            if body.queue_id and (await conn.execute(sa.select(t.queues.c.id).where(
+                    t.queues.c.id == body.queue_id, t.queues.c.tenant_id == conversation.tenant_id))).first() is None:
+                raise not_found("queue")
+            task_id, events = await enqueue_task(
+                conn, conversation.tenant_id, conversation.id, conversation.channel, queue_id=body.queue_id,
+                priority=body.priority, required_skills=body.required_skills, sla_seconds=body.sla_seconds,
+            )
+            row = (await conn.execute(sa.select(t.tasks).where(t.tasks.c.id == task_id))).one()
+        await call.app[EVENTS].publish(*events)
+        return TaskOut.model_validate(row._asdict())
+
+    @api.route("GET", "/tasks/{task_id}", summary="One task and its state", tag="routing", response=TaskOut, errors=(404,))
+    async def get_task(call: Call) -> TaskOut:
+        async with call.app[DB].connect() as conn:
+            row = (await conn.execute(sa.select(t.tasks).where(
+                t.tasks.c.id == call.path("task_id"), call.user.tenant_filter(t.tasks.c.tenant_id, CONVERSATIONS_READ)))).first()
+        if row is None:
+            raise not_found("task")
+        return TaskOut.model_validate(row._asdict())
