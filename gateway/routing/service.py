@@ -115,7 +115,7 @@ class RoutingService:
         return transitions
 
     # ---- what SQL says ----
-    async def _task_spec(self, conn: AsyncConnection, row: Any) -> TaskSpec:
+    def _task_spec(self, row: Any) -> TaskSpec:
         return TaskSpec(
             id=row.id,
             tenant_id=row.tenant_id,
@@ -167,7 +167,7 @@ class RoutingService:
                         .order_by(t.tasks.c.enqueued_at)
                     )
                 ).all()
-                tasks = [(await self._task_spec(conn, r), r.state, r.assigned_agent_id) for r in task_rows]
+                tasks = [(self._task_spec(r), r.state, r.assigned_agent_id) for r in task_rows]
                 agent_rows = (await conn.execute(sa.select(t.agent_states))).all()
                 agents = []
                 for row in agent_rows:
@@ -187,7 +187,7 @@ class RoutingService:
         settled = utcnow() - timedelta(seconds=settled_seconds)
         async with self.app[DB].connect() as conn:
             rows = (await conn.execute(sa.select(t.tasks).where(t.tasks.c.state == "queued", t.tasks.c.updated_at <= settled))).all()
-            specs = [await self._task_spec(conn, r) for r in rows]
+            specs = [self._task_spec(r) for r in rows]
         for spec in specs:
             await self._run(lambda spec=spec: self.engine.enqueue(spec, now_ms()))
 
@@ -201,7 +201,7 @@ class RoutingService:
     async def enqueue(self, task_id: str) -> None:
         async with self.app[DB].connect() as conn:
             row = (await conn.execute(sa.select(t.tasks).where(t.tasks.c.id == task_id))).one()
-            spec = await self._task_spec(conn, row)
+            spec = self._task_spec(row)
             settings = await self._queue_settings(conn, row.queue_id)
         if settings is not None and not is_open(settings.hours, utcnow()):
             # The task still waits (nothing accepted is dropped); its channel decides what the
@@ -357,7 +357,10 @@ class RoutingService:
             return []
         state, keeps_agent = _TASK_STATE[tr.kind]
         values: dict[str, Any] = {"state": state, "updated_at": now}
-        values["assigned_agent_id"] = tr.agent_id if keeps_agent and tr.agent_id else (row.assigned_agent_id if keeps_agent else None)
+        if not keeps_agent:
+            values["assigned_agent_id"] = None  # back in the queue: nobody holds it
+        elif tr.agent_id:
+            values["assigned_agent_id"] = tr.agent_id
         if state in TERMINAL:
             values["ended_at"] = now
         await conn.execute(sa.update(t.tasks).where(t.tasks.c.id == row.id).values(**values))

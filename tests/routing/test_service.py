@@ -259,7 +259,7 @@ async def test_long_waits_overflow_and_then_reach_the_fallback(client, operator:
 
 
 async def test_another_system_queues_a_conversation_over_rest(client, agent: Api, operator: Api, sockets: Sockets):
-    app, tid = client.app, agent.tenant_id()
+    tid = agent.tenant_id()
     token = await operator.post(f"/api/v1/tenants/{tid}/api-tokens", expect=201, json={"name": "crm", "scopes": ["conversations:write", "contacts:write"]})
     crm = Api(client, token=token["token"])
     contact = await crm.post("/api/v1/contacts", expect=201, json={"tenant_id": tid, "name": "Case 88"})
