@@ -3,7 +3,7 @@ handlers record and publish events, and this listener on the event bus decides w
 
 Socket event name = event type, payload = event data, routed as follows:
   /agent       agent:{aid}         task.offered, task.offer_timed_out, task.rejected (to the agent concerned)
-  /agent       tenant:{tid}        conversation.*, contact.*, the other task.* events
+  /agent       tenant:{tid}        conversation.*, contact.*, the other task.* events (not task.position)
   /agent       conversation:{cid}  message.* (internal notes included)
   /supervisor  tenant:{tid}        every event
   /visitor     conversation:{cid} and visitor:{tid}:{vid} of the conversation's contact
@@ -38,6 +38,9 @@ AGENT_TENANT_EVENTS = ("conversation.", "task.", "contact.")
 # An offer rings for one agent only; its outcome is theirs too.
 AGENT_PERSONAL_EVENTS = ("task.offered", "task.offer_timed_out", "task.rejected")
 AGENT_CONVERSATION_EVENTS = ("message.",)
+# A waiting contact's place in line is for that visitor (and supervisors): one event per waiting
+# task each time a queue moves — far too many to send to every agent of the tenant.
+AGENT_SKIPPED_EVENTS = ("task.position",)
 
 
 class Forwarder:
@@ -53,7 +56,7 @@ class Forwarder:
         if event.type in AGENT_PERSONAL_EVENTS:
             if event.data.get("agent_id"):
                 await emit(event.type, event.data, to=agent_room(event.data["agent_id"]), namespace=agent.NAMESPACE)
-        elif event.type.startswith(AGENT_TENANT_EVENTS):
+        elif event.type.startswith(AGENT_TENANT_EVENTS) and event.type not in AGENT_SKIPPED_EVENTS:
             await emit(event.type, event.data, to=tenant_room(event.tenant_id), namespace=agent.NAMESPACE)
         if event.type.startswith(AGENT_CONVERSATION_EVENTS) and event.conversation_id:
             await emit(event.type, event.data, to=conversation_room(event.conversation_id), namespace=agent.NAMESPACE)

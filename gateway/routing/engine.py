@@ -53,16 +53,18 @@ statistics), persistence, events.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
-from gateway.routing.model import CHANNELS, DEFAULT_BLOCKING, AgentSpec, TaskSpec, Transition
+from gateway.routing.model import DEFAULT_BLOCKING, AgentSpec, TaskSpec, Transition
 
 _LUA = Path(__file__).with_name("lua")
 _OPERATIONS = (
@@ -100,9 +102,55 @@ class RoutingNotReady(Exception):
     """The routing state is missing (Redis flushed or lost): the caller must rebuild from SQL."""
 
 
+_DEFINITION = re.compile(r"^local (?:function )?([A-Za-z_][A-Za-z0-9_]*)")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _library_blocks(lib: str) -> tuple[str, list[tuple[str, str]]]:
+    """Split lib.lua into its header and its top-level definitions, in order: (name, text)."""
+    header: list[str] = []
+    blocks: list[list[str]] = []  # [name, text]
+    pending: list[str] = []  # comments and blank lines, attached to what follows
+    for line in lib.splitlines(keepends=True):
+        found = _DEFINITION.match(line)
+        if found:
+            blocks.append([found.group(1), "".join(pending) + line])
+            pending = []
+        elif not line.strip() or line.startswith("--"):
+            pending.append(line)
+        elif blocks and line.startswith((" ", "\t", "end", "}")):  # the body, or what closes it
+            blocks[-1][1] += "".join(pending) + line
+            pending = []
+        else:
+            raise ValueError(f"lib.lua: unexpected top-level line {line!r}")
+        if not blocks:
+            header += pending
+            pending = []
+    return "".join(header), [(name, text) for name, text in blocks]
+
+
+def _words(lua: str) -> set[str]:
+    """Identifiers used in Lua code (comments and string literals left out)."""
+    return set(_WORD.findall(re.sub(r"--[^\n]*|'[^'\n]*'|\"[^\"\n]*\"", "", lua)))
+
+
+@functools.cache
 def script_source(operation: str) -> str:
-    """The full Lua source of one operation: the shared library, then the operation."""
-    return (_LUA / "lib.lua").read_text() + "\n" + (_LUA / f"{operation}.lua").read_text()
+    """The Lua source of one operation: the library definitions it uses (directly or not), in
+    library order, then the operation. Leaving the others out keeps each call cheap: a script
+    re-creates every function it defines on each call."""
+    header, blocks = _library_blocks((_LUA / "lib.lua").read_text())
+    body = (_LUA / f"{operation}.lua").read_text()
+    names = {name for name, _ in blocks}
+    uses = {name: (_words(text) & names) - {name} for name, text in blocks}
+    needed: set[str] = set()
+    todo = list(_words(body) & names)
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo.extend(uses[name])
+    return header + "".join(text for name, text in blocks if name in needed) + "\n" + body
 
 
 def signature(skills: Mapping[str, int]) -> str:
@@ -183,16 +231,26 @@ class RoutingEngine:
         self._ring_ms = ring_ms
         self._max_missed = max_missed
         self._scripts = {name: redis.register_script(script_source(name)) for name in _OPERATIONS}
+        # Auto-pipelining: script calls made while the event loop runs one turn are sent together.
+        self._queued: list[tuple[str, list[str | int], asyncio.Future[Any]]] = []
+        self._sending: set[asyncio.Task[None]] = set()
 
     @property
     def prefix(self) -> str:
         return self._prefix
 
     async def _call(self, operation: str, now_ms: int, *args: str | int) -> Any:
+        """Run one script. Calls made concurrently (in the same turn of the event loop) go to Redis
+        as one pipeline: one round trip for all, each script still atomic on its own, and a
+        caller's own calls stay in order (it awaits each). A call cancelled before it was sent is
+        not sent."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Any] = loop.create_future()
+        if not self._queued:
+            loop.call_soon(self._send_queued)
+        self._queued.append((operation, [self._prefix, int(now_ms), self._ring_ms, self._max_missed, *args], done))
         try:
-            return await self._scripts[operation](
-                keys=[], args=[self._prefix, int(now_ms), self._ring_ms, self._max_missed, *args]
-            )
+            return await done
         except ResponseError as exc:
             message = str(exc)
             if message.startswith("WECC_NOTREADY"):
@@ -201,6 +259,46 @@ class RoutingEngine:
                 _, code, rest = (message.split(" ", 2) + ["", ""])[:3]
                 raise RoutingConflict(code, rest or code) from None
             raise
+
+    def _send_queued(self) -> None:
+        batch = [item for item in self._queued if not item[2].cancelled()]
+        self._queued = []
+        if batch:
+            task = asyncio.ensure_future(self._send(batch))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: list[tuple[str, list[str | int], asyncio.Future[Any]]]) -> None:
+        try:
+            if len(batch) == 1:
+                operation, args, _ = batch[0]
+                results: list[Any] = [await self._run_script(operation, args)]
+            else:
+                pipe = self._redis.pipeline(transaction=False)
+                for operation, args, _ in batch:
+                    pipe.evalsha(self._scripts[operation].sha, 0, *args)
+                results = await pipe.execute(raise_on_error=False)
+                for n, (operation, args, _) in enumerate(batch):
+                    if isinstance(results[n], NoScriptError):  # Redis restarted or SCRIPT FLUSH
+                        results[n] = await self._run_script(operation, args)
+        except Exception as exc:  # noqa: BLE001 - handed to every caller of the batch
+            for _, _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        for (_, _, done), result in zip(batch, results, strict=True):
+            if done.done():
+                continue
+            if isinstance(result, Exception):
+                done.set_exception(result)
+            else:
+                done.set_result(result)
+
+    async def _run_script(self, operation: str, args: list[str | int]) -> Any:
+        try:
+            return await self._scripts[operation](keys=[], args=args)
+        except ResponseError as exc:
+            return exc
 
     async def _run(self, operation: str, now_ms: int, *args: str | int) -> list[Transition]:
         return _transitions(await self._call(operation, now_ms, *args))
@@ -284,6 +382,9 @@ class RoutingEngine:
         made: list[Transition] = []
         for start in range(0, len(task_rows), _BATCH):
             made += await self._run("rebuild", now_ms, token, "tasks", json.dumps(task_rows[start : start + _BATCH]))
+        ids = [row["id"] for row in agent_rows]
+        for start in range(0, len(ids), _BATCH // 5):
+            await self._call("rebuild", now_ms, token, "qualify", json.dumps(ids[start : start + _BATCH // 5]))
         made += await self._run("rebuild", now_ms, token, "finish")
         return made
 
@@ -416,4 +517,4 @@ class RoutingEngine:
         }
 
 
-__all__ = ["CHANNELS", "RoutingConflict", "RoutingEngine", "RoutingNotReady", "signature"]
+__all__ = ["CANCEL_REASONS", "PRESENCES", "RoutingConflict", "RoutingEngine", "RoutingNotReady", "script_source", "signature"]

@@ -40,6 +40,13 @@ ACTIVE_STATES = ("queued", "offered", "assigned", "wrapup")
 # How often each process looks for queued work the engine lost track of (a process killed
 # between recording a task and routing it).
 RECONCILE_SECONDS = 5.0
+# A batch of routing steps whose SQL transaction PostgreSQL aborted (deadlock, serialization
+# failure) is recorded again, up to this many times.
+RECORD_ATTEMPTS = 5
+RETRY_SQLSTATES = ("40P01", "40001")
+# Waiting contacts of one queue hear their place at most this often: each announcement reads and
+# pushes every waiting task of the queue, so it must not run once per routing step.
+POSITION_INTERVAL_SECONDS = 1.0
 # engine transition kind -> (task state afterwards, whether the task keeps its agent)
 _TASK_STATE: dict[str, tuple[str, bool]] = {
     "offered": ("offered", True),
@@ -71,6 +78,8 @@ class RoutingService:
         self.engine: RoutingEngine  # made at start, once Redis is up
         self._ticker: asyncio.Task[None] | None = None
         self._rebuilding = asyncio.Lock()
+        self._announcing: dict[tuple[str, str, str], asyncio.Task[None]] = {}  # queue -> its announcer
+        self._announce_again: set[tuple[str, str, str]] = set()  # changed while being announced
 
     # ---- life cycle ----
     async def start(self) -> None:
@@ -84,10 +93,11 @@ class RoutingService:
         self._ticker = asyncio.create_task(self._tick_forever(), name="routing-ticker")
 
     async def stop(self) -> None:
-        if self._ticker:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+        for task in [self._ticker, *self._announcing.values()]:
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _tick_forever(self) -> None:
         last_sweep = last_reconcile = time.monotonic()
@@ -176,7 +186,9 @@ class RoutingService:
                         agents.append((spec, row.presence, _ms(row.updated_at)))
                 rules = await self._rules(conn)
             log.info("rebuilding routing state from SQL", extra={"tasks": len(tasks), "agents": len(agents)})
-            transitions = await self.engine.rebuild(tasks=tasks, agents=agents, rules=rules, now_ms=now_ms())
+            # Another process may have rebuilt (and routed on) while this one read SQL: its newer
+            # state must not be replaced with this older snapshot.
+            transitions = await self.engine.rebuild(tasks=tasks, agents=agents, rules=rules, now_ms=now_ms(), only_if_missing=True)
         await self.apply(transitions)
 
     async def _requeue_missing(self, settled_seconds: float = 0) -> None:
@@ -337,11 +349,23 @@ class RoutingService:
         and the next offer land in that order."""
         if not transitions:
             return
-        events: list[DomainEvent] = []
-        queues: set[tuple[str, str, str]] = set()
-        async with self.app[DB].begin() as conn:
-            for tr in transitions:
-                events += await self._persist(conn, tr, queues)
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            events: list[DomainEvent] = []
+            queues: set[tuple[str, str, str]] = set()
+            try:
+                async with self.app[DB].begin() as conn:
+                    # Processes record steps of the same tasks concurrently: take the tasks' rows
+                    # in one order, so two of them never wait for each other.
+                    task_ids = sorted({tr.task_id for tr in transitions if tr.task_id})
+                    await conn.execute(sa.select(t.tasks.c.id).where(t.tasks.c.id.in_(task_ids)).order_by(t.tasks.c.id).with_for_update())
+                    for tr in transitions:
+                        events += await self._persist(conn, tr, queues)
+                break
+            except sa.exc.DBAPIError as exc:
+                # The engine has decided: the record must not be dropped for a deadlock.
+                if getattr(exc.orig, "sqlstate", None) not in RETRY_SQLSTATES or attempt == RECORD_ATTEMPTS:
+                    raise
+                log.warning("recording routing steps: retrying", extra={"attempt": attempt, "sqlstate": exc.orig.sqlstate})
         await self.app[EVENTS].publish(*events)
         await self.announce_positions(queues)
 
@@ -356,14 +380,22 @@ class RoutingService:
             log.warning("routing transition for an unknown task", extra={"task_id": tr.task_id, "kind": tr.kind})
             return []
         state, keeps_agent = _TASK_STATE[tr.kind]
-        values: dict[str, Any] = {"state": state, "updated_at": now}
-        if not keeps_agent:
-            values["assigned_agent_id"] = None  # back in the queue: nobody holds it
-        elif tr.agent_id:
-            values["assigned_agent_id"] = tr.agent_id
-        if state in TERMINAL:
-            values["ended_at"] = now
-        await conn.execute(sa.update(t.tasks).where(t.tasks.c.id == row.id).values(**values))
+        # Processes record the engine's steps concurrently, so a step can reach SQL after a later
+        # one (an offer's timeout after the next agent already finished the task). Such a step
+        # joins the history but leaves the task as it is: an ended task stays ended, and the end
+        # of an offer or assignment only counts while the task is still that agent's.
+        if row.state in TERMINAL or (
+                tr.kind in ("rejected", "offer_timed_out", "requeued") and tr.agent_id and row.assigned_agent_id != tr.agent_id):
+            state = row.state
+        else:
+            values: dict[str, Any] = {"state": state, "updated_at": now}
+            if not keeps_agent:
+                values["assigned_agent_id"] = None  # back in the queue: nobody holds it
+            elif tr.agent_id:
+                values["assigned_agent_id"] = tr.agent_id
+            if state in TERMINAL:
+                values["ended_at"] = now
+            await conn.execute(sa.update(t.tasks).where(t.tasks.c.id == row.id).values(**values))
         await conn.execute(
             sa.insert(t.task_events).values(
                 tenant_id=row.tenant_id, task_id=row.id, type=tr.kind, agent_id=tr.agent_id, data=dict(tr.data), created_at=now
@@ -393,37 +425,61 @@ class RoutingService:
         return events
 
     async def announce_positions(self, queues: set[tuple[str, str, str]]) -> None:
-        """Tell every waiting contact of the touched queues their place and estimated wait.
-        Positions are derived, not state: they are pushed live, not recorded."""
+        """Tell every waiting contact of the touched queues their place and estimated wait, in
+        the background. Positions are derived, not state: they are pushed live, not recorded.
+        Per queue, one announcement runs at a time; changes made meanwhile are covered by one
+        more, POSITION_INTERVAL_SECONDS later (so the cost follows time, not routing steps)."""
+        for key in queues:
+            if key in self._announcing:
+                self._announce_again.add(key)
+            else:
+                self._announcing[key] = asyncio.create_task(self._announce_queue(key), name="routing-positions")
+
+    async def _announce_queue(self, key: tuple[str, str, str]) -> None:
+        try:
+            while True:
+                self._announce_again.discard(key)
+                try:
+                    await self._announce_positions_now(*key)
+                except RoutingNotReady:
+                    pass  # Redis lost its state: the next routing step rebuilds it, and announces again
+                except Exception:
+                    log.exception("announcing queue positions failed")
+                await asyncio.sleep(POSITION_INTERVAL_SECONDS)
+                if key not in self._announce_again:
+                    return
+        finally:
+            del self._announcing[key]
+
+    async def _announce_positions_now(self, tenant_id: str, queue_id: str, channel: str) -> None:
         events: list[DomainEvent] = []
-        for tenant_id, queue_id, channel in queues:
-            async with self.app[DB].connect() as conn:
-                waiting = (
-                    await conn.execute(
-                        sa.select(t.tasks.c.id, t.tasks.c.conversation_id).where(
-                            t.tasks.c.tenant_id == tenant_id,
-                            t.tasks.c.queue_id == queue_id,
-                            t.tasks.c.channel == channel,
-                            t.tasks.c.state.in_(("queued", "offered")),  # ringing: still waiting
-                        )
+        async with self.app[DB].connect() as conn:
+            waiting = (
+                await conn.execute(
+                    sa.select(t.tasks.c.id, t.tasks.c.conversation_id).where(
+                        t.tasks.c.tenant_id == tenant_id,
+                        t.tasks.c.queue_id == queue_id,
+                        t.tasks.c.channel == channel,
+                        t.tasks.c.state.in_(("queued", "offered")),  # ringing: still waiting
                     )
-                ).all()
-                if not waiting:
-                    continue
-                handle = average_handle_seconds(await self._recent_handle_seconds(conn, tenant_id, queue_id, channel),
-                                                self.config.default_handle_seconds)
-            slots = await self._slots(tenant_id, channel)
-            for task_id, conversation_id in waiting:
-                place = await self.engine.position(task_id)
-                if place is None:
-                    continue
-                position, length = place
-                events.append(ephemeral_event(
-                    "task.position", tenant_id,
-                    {"task_id": task_id, "conversation_id": conversation_id, "position": position, "queue_length": length,
-                     "estimated_wait_seconds": estimate_wait_seconds(position, slots, handle)},
-                    conversation_id=conversation_id, audience="public",
-                ))
+                )
+            ).all()
+            if not waiting:
+                return
+            handle = average_handle_seconds(await self._recent_handle_seconds(conn, tenant_id, queue_id, channel),
+                                            self.config.default_handle_seconds)
+        slots = await self._slots(tenant_id, channel)
+        for task_id, conversation_id in waiting:
+            place = await self.engine.position(task_id)
+            if place is None:
+                continue
+            position, length = place
+            events.append(ephemeral_event(
+                "task.position", tenant_id,
+                {"task_id": task_id, "conversation_id": conversation_id, "position": position, "queue_length": length,
+                 "estimated_wait_seconds": estimate_wait_seconds(position, slots, handle)},
+                conversation_id=conversation_id, audience="public",
+            ))
         await self.app[EVENTS].publish(*events)
 
     async def _recent_handle_seconds(self, conn: AsyncConnection, tenant_id: str, queue_id: str, channel: str) -> list[float]:

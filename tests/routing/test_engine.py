@@ -547,3 +547,41 @@ async def test_two_concurrent_rebuilds_do_not_corrupt_state(engine: RoutingEngin
     states = await engine.agent_states("acme")
     assert all(len(s["tasks"]) == 1 and s["load"] == {"voice": 1} for s in states.values())
     assert (await engine.queue_snapshot("acme", T0 + 10_000))["sales"]["waiting"] == 300
+
+
+async def test_the_best_qualified_agent_is_found_among_many(engine: RoutingEngine) -> None:
+    """However many free agents lack the skill, the longest idle one who has it gets the task."""
+    unskilled = [AgentSpec(f"gen-{n:03d}", {"acme": {}}) for n in range(150)]
+    skilled_free = [AgentSpec(f"pro-{n:02d}", {"acme": {"tax": 2}}) for n in range(10)]
+    skilled_off = [AgentSpec(f"off-{n:02d}", {"acme": {"tax": 3}}) for n in range(40)]
+    agents = [(spec, "available", T0 + n) for n, spec in enumerate(unskilled)]
+    agents += [(spec, "available", T0 + 1_000 - n) for n, spec in enumerate(skilled_free)]  # pro-09 idle longest
+    agents += [(spec, "offline", T0) for spec in skilled_off]
+    await engine.rebuild(tasks=[], agents=agents, rules={}, now_ms=T0 + 2_000)
+    # 50 qualify, 160 are free: walking the free ones best first finds no fit in 128 -> scoring
+    made = await engine.enqueue(task("tax-1", skills={"tax": 2}), T0 + 2_001)
+    assert offers(made) == [("tax-1", "pro-09")]
+    # only the 40 level-3 agents qualify (all offline): scored directly, nobody
+    assert offers(await engine.enqueue(task("tax-3", skills={"tax": 3}), T0 + 2_002)) == []
+    made = await engine.set_presence("off-07", "available", T0 + 2_003)
+    assert offers(made) == [("tax-3", "off-07")]
+    # pro-09 is busy now: the next longest idle qualified agent
+    made = await engine.enqueue(task("tax-1b", skills={"tax": 1}), T0 + 2_004)
+    assert offers(made) == [("tax-1b", "pro-08")]
+    # no skills: the longest idle of all
+    assert offers(await engine.enqueue(task("any"), T0 + 2_005)) == [("any", "gen-000")]
+
+
+async def test_concurrent_calls_share_round_trips_and_survive_a_script_flush(engine: RoutingEngine, redis: Redis) -> None:
+    """Calls made together go out as one pipeline; each is still its own atomic decision, and a
+    Redis that lost its scripts (restart, SCRIPT FLUSH) gets them again."""
+    await add_agent(engine, "ann", available_at=0, capacity={"chat": 3})
+    await redis.script_flush()
+    made = await asyncio.gather(*(engine.enqueue(task(f"chat-{n}", channel="chat", at=n), T0 + 10) for n in range(5)))
+    assert sorted(t.task_id for r in made for t in r if t.kind == "offered") == ["chat-0", "chat-1", "chat-2"]
+    results = await asyncio.gather(
+        engine.accept("chat-0", "ann", T0 + 20), engine.accept("chat-3", "ann", T0 + 20), return_exceptions=True
+    )
+    assert kinds(results[0]) == ["accepted"]  # type: ignore[arg-type]
+    assert isinstance(results[1], RoutingConflict) and results[1].code == "not_offered"
+    assert await engine.position("chat-3") == (3, 4)  # behind the two still ringing

@@ -27,7 +27,7 @@ import pytest
 import redis as sync_redis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from redis.asyncio import Redis
 
 from gateway.routing.engine import RoutingConflict, RoutingEngine
@@ -100,12 +100,15 @@ class RoutingMachine(RuleBasedStateMachine):
         self.excluded: dict[str, set[str]] = {}
         self.target: dict[str, str] = {}  # transfer target still waiting to be offered the task
         self.wrap_deadline: dict[str, int] = {}
+        self.offer_expires: dict[str, int] = {}
+        self.sticky: dict[str, str] = {}  # task -> the preferred agent it is held for (sticky window)
         self.terminal_seen: Counter[str] = Counter()
         self.forgotten: set[str] = set()  # ended before Redis was lost: the rebuilt engine never knew them
         self.agents: dict[str, AgentSpec] = {}
         self.presence: dict[str, str] = {}
         self.misses: Counter[str] = Counter()
         self.step_made: list[Transition] = []
+        self.to_target: set[str] = set()  # offers made to a transfer target in this step
         self.loads_before: dict[str, Counter[str]] = {}
         self.run(self.engine.rebuild(tasks=[], agents=[], rules=RULES, now_ms=self.now))
 
@@ -137,6 +140,10 @@ class RoutingMachine(RuleBasedStateMachine):
                 assert tr.agent_id not in self.excluded[tid], f"{tr}: excluded"
                 if tid in self.target:
                     assert tr.agent_id == self.target.pop(tid), tr
+                    self.to_target.add(tid)
+                if tid in self.sticky:
+                    assert tr.agent_id == self.sticky.pop(tid), f"{tr}: held for {self.sticky.get(tid)}"
+                self.offer_expires[tid] = int(tr.data["expires_ms"])  # type: ignore[call-overload]
                 assert tr.data["expires_ms"] == self.now + RING
                 self.state[tid], self.agent_of[tid] = "offered", tr.agent_id
             elif tr.kind == "accepted":
@@ -165,6 +172,7 @@ class RoutingMachine(RuleBasedStateMachine):
                     if st_ != "queued" and tr.agent_id != target:
                         self.excluded[tid].add(tr.agent_id)  # type: ignore[arg-type]
                     self.target.pop(tid, None)
+                    self.sticky.pop(tid, None)
                     if target:
                         self.target[tid] = target  # type: ignore[assignment]
                     self.tasks[tid] = dataclasses.replace(self.tasks[tid], queue_id=tr.data["queue_id"])
@@ -183,6 +191,7 @@ class RoutingMachine(RuleBasedStateMachine):
                 self.state[tid] = tr.kind
                 self.terminal_seen[tid] += 1
                 self.target.pop(tid, None)
+                self.sticky.pop(tid, None)
             else:
                 raise AssertionError(f"unknown transition {tr}")
 
@@ -214,6 +223,12 @@ class RoutingMachine(RuleBasedStateMachine):
                 preferred: str | None, sticky: int) -> None:
         self.add_task(tenant, channel, priority, skills, waited, preferred, sticky)
 
+    @rule(tenant=st.sampled_from(TENANTS), channel=st.sampled_from(CHANNELS), priority=st.integers(3, 6),
+          skills=task_skills, preferred=st.sampled_from(AGENTS), sticky=st.sampled_from([0, 15_000]))
+    def enqueue_returning_customer(self, tenant: str, channel: str, priority: int, skills: dict[str, int],
+                                   preferred: str, sticky: int) -> None:
+        self.add_task(tenant, channel, priority, skills, 0, preferred, sticky)
+
     @rule(tenant=st.sampled_from(TENANTS), channel=st.sampled_from(["chat", "chat", "voice", "email"]),
           priorities=st.lists(st.integers(3, 6), min_size=1, max_size=3), skills=task_skills)
     def enqueue_several(self, tenant: str, channel: str, priorities: list[int], skills: dict[str, int]) -> None:
@@ -230,8 +245,31 @@ class RoutingMachine(RuleBasedStateMachine):
                         preferred_agent_id=preferred, sticky_ms=sticky if preferred else 0)
         self.tasks[spec.id], self.state[spec.id], self.agent_of[spec.id] = spec, "queued", None
         self.excluded[spec.id] = set()
-        self.call(self.engine.enqueue(spec, self.now))
+        if self.sticky_holds(spec.id):
+            self.sticky[spec.id] = preferred  # type: ignore[assignment]
+        made = self.run(self.engine.enqueue(spec, self.now))
+        self.apply(made)
+        # the preferred agent gets a new task whenever it may take it
+        if preferred in self.agents and self.state[spec.id] == "offered" and self.agent_of[spec.id] != preferred:
+            assert not self.may_take(preferred, spec.id, {}, self.load(preferred), transfer_target=False), (
+                f"{spec.id} went to {self.agent_of[spec.id]}, not to its free preferred agent {preferred}")
 
+    def sticky_holds(self, tid: str) -> bool:
+        """Is a waiting task held for its preferred agent (the engine's documented rule)?"""
+        spec = self.tasks[tid]
+        pref = spec.preferred_agent_id
+        return bool(
+            pref in self.agents and self.presence[pref] != "offline" and self.now < spec.enqueued_ms + spec.sticky_ms
+            and qualified(self.agents[pref], spec) and pref not in self.excluded[tid]  # type: ignore[index]
+        )
+
+    def end_sticky(self, agent_id: str | None = None) -> None:
+        """Windows held for this agent (or, with None, that are over) that no longer hold."""
+        for tid, pref in list(self.sticky.items()):
+            if (agent_id is None or pref == agent_id) and not self.sticky_holds(tid):
+                del self.sticky[tid]
+
+    @precondition(lambda self: bool(self.tasks))
     @rule(data=st.data())
     def enqueue_again(self, data: st.DataObject) -> None:
         ids = sorted(t for t in self.tasks if t not in self.forgotten)
@@ -246,6 +284,7 @@ class RoutingMachine(RuleBasedStateMachine):
     def upsert(self, agent_id: str, tenants: dict[str, dict[str, int]], capacity: dict[str, int]) -> None:
         self.agents[agent_id] = AgentSpec(id=agent_id, tenants=tenants, capacity=capacity)
         self.presence.setdefault(agent_id, "offline")
+        self.end_sticky(agent_id)
         self.call(self.engine.upsert_agent(self.agents[agent_id], self.now))
 
     @rule(agent_id=st.sampled_from(AGENTS), presence=st.sampled_from(PRESENCES))
@@ -256,10 +295,15 @@ class RoutingMachine(RuleBasedStateMachine):
         if presence == "available" and self.presence[agent_id] != "available":
             self.misses[agent_id] = 0
         self.presence[agent_id] = presence
+        self.end_sticky(agent_id)
         self.call(self.engine.set_presence(agent_id, presence, self.now))
 
     @rule(agent_id=st.sampled_from(AGENTS))
     def remove_agent(self, agent_id: str) -> None:
+        known = self.agents.pop(agent_id, None)
+        self.end_sticky(agent_id)
+        if known:
+            self.agents[agent_id] = known  # still there while the engine lets go of its work
         self.call(self.engine.remove_agent(agent_id, self.now))
         self.agents.pop(agent_id, None)
         self.presence.pop(agent_id, None)
@@ -267,6 +311,7 @@ class RoutingMachine(RuleBasedStateMachine):
         for excluded in self.excluded.values():
             excluded.discard(agent_id)
 
+    @precondition(lambda self: any(s in ("offered",) for s in self.state.values()))
     @rule(data=st.data(), wrong=st.sampled_from([False, False, False, True]))
     def accept(self, data: st.DataObject, wrong: bool) -> None:
         tid = self.pick(data, ("offered", "queued") if wrong else ("offered",))
@@ -278,6 +323,7 @@ class RoutingMachine(RuleBasedStateMachine):
         else:
             self.call(self.engine.accept(tid, self.agent_of[tid], self.now))  # type: ignore[arg-type]
 
+    @precondition(lambda self: any(s in ("offered",) for s in self.state.values()))
     @rule(data=st.data())
     def reject(self, data: st.DataObject) -> None:
         tid = self.pick(data, ("offered",))
@@ -287,14 +333,27 @@ class RoutingMachine(RuleBasedStateMachine):
     @rule(advance=st.sampled_from([0, 1_000, 5_000, 15_000, RING, 30_000]))
     def tick(self, advance: int) -> None:
         self.now += advance
+        self.end_sticky()
         self.call(self.engine.tick(self.now))
 
+    @precondition(lambda self: any(s in ("offered",) for s in self.state.values()))
+    @rule(data=st.data(), auto=st.sampled_from([0, 10_000, 10_000]))
+    def accept_then_wrapup(self, data: st.DataObject, auto: int) -> None:
+        tid = self.pick(data, ("offered",))
+        if tid is not None:
+            agent_id = self.agent_of[tid]
+            self.call(self.engine.accept(tid, agent_id, self.now))  # type: ignore[arg-type]
+            self.routing_rules_hold()
+            self.call(self.engine.wrapup(tid, agent_id, self.now, auto))  # type: ignore[arg-type]
+
+    @precondition(lambda self: any(s in ("assigned",) for s in self.state.values()))
     @rule(data=st.data(), auto=st.sampled_from([0, 10_000]))
     def wrapup(self, data: st.DataObject, auto: int) -> None:
         tid = self.pick(data, ("assigned",))
         if tid is not None:
             self.call(self.engine.wrapup(tid, self.agent_of[tid], self.now, auto))  # type: ignore[arg-type]
 
+    @precondition(lambda self: any(s in ("offered",) for s in self.state.values()))
     @rule(data=st.data())
     def accept_then_complete(self, data: st.DataObject) -> None:
         tid = self.pick(data, ("offered",))
@@ -304,12 +363,14 @@ class RoutingMachine(RuleBasedStateMachine):
             self.routing_rules_hold()
             self.call(self.engine.complete(tid, agent_id, self.now))  # type: ignore[arg-type]
 
+    @precondition(lambda self: any(s in ("assigned", "wrapup") for s in self.state.values()))
     @rule(data=st.data())
     def complete(self, data: st.DataObject) -> None:
         tid = self.pick(data, ("assigned", "wrapup"))
         if tid is not None:
             self.call(self.engine.complete(tid, self.agent_of[tid], self.now))  # type: ignore[arg-type]
 
+    @precondition(lambda self: bool(self.tasks))
     @rule(data=st.data(), reason=st.sampled_from(["abandoned", "cancelled", "timed_out"]))
     def cancel(self, data: st.DataObject, reason: str) -> None:
         tid = self.pick(data, LIVE + TERMINAL_STATES)
@@ -325,6 +386,7 @@ class RoutingMachine(RuleBasedStateMachine):
         else:
             self.call(self.engine.cancel(tid, reason, self.now))
 
+    @precondition(lambda self: any(s in LIVE for s in self.state.values()))
     @rule(data=st.data(), to_queue=st.booleans(), to_agent=st.sampled_from((None,) * 6 + AGENTS))
     def transfer(self, data: st.DataObject, to_queue: bool, to_agent: str | None) -> None:
         tid = self.pick(data, LIVE)
@@ -355,6 +417,10 @@ class RoutingMachine(RuleBasedStateMachine):
             self.excluded[tid] = set()  # exclusions are not restored
         agents = [(spec, self.presence[a], self.now) for a, spec in sorted(self.agents.items())]
         self.misses.clear()
+        self.sticky = {
+            t: self.tasks[t].preferred_agent_id  # type: ignore[misc]
+            for t, st_ in self.state.items() if st_ == "queued" and t not in self.target and self.sticky_holds(t)
+        }
         self.call(self.engine.rebuild(tasks=rows, agents=agents, rules=RULES, now_ms=self.now,
                                       wrapup_deadlines=self.wrap_deadline))
 
@@ -415,26 +481,33 @@ class RoutingMachine(RuleBasedStateMachine):
             if st_ != "queued":
                 assert info is None or info["reserved_for"] is None
                 continue
-            spec = self.tasks[tid]
             if tid in self.target:
                 assert (info["reservation"], info["reserved_for"]) == ("transfer", self.target[tid]), (tid, info)
-            elif info["reservation"] == "sticky":
-                assert info["reserved_for"] == spec.preferred_agent_id
-                assert self.now < spec.enqueued_ms + spec.sticky_ms
+            elif tid in self.sticky:
+                assert (info["reservation"], info["reserved_for"]) == ("sticky", self.sticky[tid]), (tid, info)
             else:
                 assert info["reserved_for"] is None, (tid, info)
+        # timers: nothing is overdue after a tick
+        for tid, st_ in self.state.items():
+            if st_ == "offered":
+                assert self.offer_expires[tid] > self.now, (tid, self.offer_expires[tid], self.now)
+            if st_ == "wrapup" and tid in self.wrap_deadline:
+                assert self.wrap_deadline[tid] > self.now, (tid, self.wrap_deadline[tid], self.now)
 
-    def may_take(self, agent_id: str, tid: str, infos: dict[str, Any], load: Counter[str]) -> bool:
+    def may_take(self, agent_id: str, tid: str, infos: dict[str, Any], load: Counter[str],
+                 transfer_target: bool | None = None) -> bool:
         """Could the agent be given this waiting task now, with this load?"""
-        spec, info = self.tasks[tid], infos[tid]
-        agent = self.agents[agent_id]
+        spec, agent = self.tasks[tid], self.agents[agent_id]
         if self.presence[agent_id] != "available" or agent_id in self.excluded[tid]:
             return False
-        if info["reserved_for"] not in (None, agent_id):
-            return False
+        if transfer_target is None:
+            info = infos[tid]
+            if info["reserved_for"] not in (None, agent_id):
+                return False
+            transfer_target = info["reservation"] == "transfer"
         if spec.tenant_id not in agent.tenants:
             return False
-        if info["reservation"] != "transfer" and not qualified(agent, spec):
+        if not transfer_target and not qualified(agent, spec):
             return False
         if load[spec.channel] >= agent.capacity.get(spec.channel, 0):
             return False
@@ -448,20 +521,28 @@ class RoutingMachine(RuleBasedStateMachine):
                 assert not self.may_take(agent_id, tid, infos, load), f"{agent_id} idles while {tid} waits: {infos[tid]}"
 
     def check_best_task_offered(self, infos: dict[str, Any], made: list[Transition]) -> None:
+        """Each offer of this step was legal when made (qualified, room, not blocked) and went to
+        the best-ranked task the agent could take then."""
+        targeted, self.to_target = self.to_target, set()
         waiting = [t for t, s in self.state.items() if s == "queued"]
+        by_agent: dict[str, list[str]] = {}
         for tr in made:
-            if tr.kind != "offered" or self.state[tr.task_id] == "queued":
-                continue
-            agent_id = tr.agent_id
-            assert agent_id is not None
+            if tr.kind == "offered" and self.state[tr.task_id] == "offered" and self.agent_of[tr.task_id] == tr.agent_id:
+                by_agent.setdefault(tr.agent_id or "", []).append(tr.task_id)
+        for agent_id, offered in by_agent.items():
             if agent_id not in self.agents:
                 continue
-            load = self.load(agent_id)
-            load[self.tasks[tr.task_id].channel] -= 1  # as if it had not been given this one
-            for tid in waiting:
-                if rank(self.tasks[tid]) < rank(self.tasks[tr.task_id]):
-                    assert not self.may_take(agent_id, tid, infos, load), (
-                        f"{agent_id} was offered {tr.task_id} while better {tid} waited")
+            final = self.load(agent_id)
+            for k, tid in enumerate(offered):
+                then = Counter(final)  # the load when this offer was made (offers come after releases)
+                for later in offered[k:]:
+                    then[self.tasks[later].channel] -= 1
+                assert self.may_take(agent_id, tid, infos, then, transfer_target=tid in targeted), (
+                    f"{agent_id} could not take {tid} with load {dict(then)}")
+                for other in waiting:
+                    if rank(self.tasks[other]) < rank(self.tasks[tid]):
+                        assert not self.may_take(agent_id, other, infos, then), (
+                            f"{agent_id} was offered {tid} while better {other} waited")
 
     def check_positions(self, infos: dict[str, Any]) -> None:
         queues: dict[tuple[str, str], list[str]] = {}
@@ -507,7 +588,7 @@ class RoutingMachine(RuleBasedStateMachine):
 
 RoutingMachine.TestCase.settings = settings(
     max_examples=int(os.environ.get("WECC_ROUTING_EXAMPLES", "60")),
-    stateful_step_count=40,
+    stateful_step_count=50,
     deadline=None,
     derandomize=bool(os.environ.get("CI")),
     database=None,

@@ -6,11 +6,10 @@ if not T then return redis.error_reply('WECC_CONFLICT unknown_task unknown task 
 if T.st ~= 'offered' or T.ag ~= aid then
   return redis.error_reply('WECC_CONFLICT not_offered task ' .. T._id .. ' is not offered to ' .. aid)
 end
-local a = agent(aid)
 tset(T, 'st', 'assigned')
 tdel(T, 'exp')
 redis.call('ZREM', P .. 'tm:offer', T._id)
 redis.call('ZREM', qkey(T), T._id)
-aset(a, 'miss', 0)
+redis.call('HSET', P .. 'a:' .. aid, 'miss', '0')
 emit('accepted', T._id, T.tn, aid, {channel = T.ch, queue_id = T.q})
 return result()

@@ -1,4 +1,5 @@
--- WECC routing engine: shared library, concatenated in front of every operation script.
+-- WECC routing engine: shared library. engine.script_source() puts the definitions an operation
+-- uses (directly or not) in front of that operation's script (lua/<operation>.lua).
 --
 -- All routing state lives under one key prefix (ARGV[1]) and changes only through these scripts,
 -- so every decision is atomic however many gateway processes share the Redis. The scripts compute
@@ -19,21 +20,31 @@
 --                                 (tombstone after a terminal state: st tn only, expires after a day)
 --   P.tx:<task>           set     agents excluded from this task (rejected or missed its offer)
 --   P.a:<agent>           hash    pr idle miss  c:<ch> capacity  l:<ch> load  sk:<t> JSON skills in tenant t
---                                 q:<t>|<c> JSON list of signatures the agent qualifies for
---                                 e:<t>|<c> current eligibility score (absent = not eligible)
+--                                 e:<t>|<c> its current score in that eligible set (absent = not eligible)
+--   P.aq:<agent>          hash    <t>|<c> -> JSON list of the signatures the agent qualifies for there
 --   P.at:<agent>          set     the agent's offered/assigned/wrapup tasks (its load)
 --   P.ax:<agent>          set     tasks this agent is excluded from (mirror of tx)
 --   P.r:<agent>           zset    queued tasks reserved for this agent (sticky window or transfer), by rank
 --   P.ta:<t>              set     agents serving tenant t
 --   P.sigs:<t>|<c>        set     signatures seen for (tenant, channel)
 --   P.chs:<t>             set     channels with signatures in tenant t
+--   P.qa:<t>|<c>|<g>      set     agents serving t who qualify for g (changes only with skills/new signatures)
 --   P.w:<t>|<c>|<g>       zset    queued, unreserved tasks, by rank score
 --   P.wh:<t>|<c>          zset    signature -> rank score of the head of its w: set (non-empty sets only)
---   P.e:<t>|<c>|<g>       zset    eligible agents: available, serving t, qualified for g, free capacity on c,
---                                 not blocked by blending; score = load on c * 2^42 + idle_since
+--   P.e:<t>|<c>           zset    eligible agents: available, serving t, free capacity on c, not blocked
+--                                 by blending; score = load on c * 2^42 + idle_since (lower first).
+--                                 One set per (tenant, channel), not per signature, so an agent's
+--                                 change of load or presence costs O(tenants x channels); a task
+--                                 finds its agent by walking e: and testing qa: (or, when few
+--                                 agents qualify, by scoring the qa: members in e:)
 --   P.q:<t>|<queue>       zset    waiting tasks (queued + offered) of one queue, by rank: position()
 --   P.qs:<t>              set     queue ids seen in tenant t
 --   P.tm:offer / tm:sticky / tm:wrap   zset  offer expiries, sticky-window ends, wrap-up deadlines
+--   P.rb:pending          zset    during a rebuild only: the waiting tasks to match, by rank
+--
+-- Matching: a task that arrives (or comes back) looks only at its own e:<t>|<c> set (filtered by
+-- qa:<t>|<c>|<g> and its exclusions); an agent that gains room looks only at the heads of the w:
+-- sets of the signatures it qualifies for, in head order (wh:), and at its r: set.
 --
 -- Rank score of a task = (9 - priority) * 2^41 + enqueued_ms: lower is better (higher priority, then
 -- older). Equal scores are broken by task id.
@@ -127,7 +138,6 @@ local function aset(a, ...)
   for i = 1, #args, 2 do
     args[i + 1] = str(args[i + 1])
     a[args[i]] = args[i + 1]
-    if string.sub(args[i], 1, 2) == 'q:' then a._q = nil end
   end
   redis.call('HSET', P .. 'a:' .. a._id, unpack(args))
 end
@@ -135,7 +145,6 @@ end
 local function adel(a, f)
   if a[f] ~= nil then
     a[f] = nil
-    if string.sub(f, 1, 2) == 'q:' then a._q = nil end
     redis.call('HDEL', P .. 'a:' .. a._id, f)
   end
 end
@@ -144,11 +153,33 @@ local function ahincr(a, f, d)
   a[f] = I(redis.call('HINCRBY', P .. 'a:' .. a._id, f, d))
 end
 
--- The (tenant|channel) combos the agent has a qualification list for, sorted.
-local function combos_of(a)
+-- Tenants the agent serves, sorted.
+local function tenants_of(a)
   local list = {}
   for f, _ in pairs(a) do
-    if string.sub(f, 1, 2) == 'q:' then list[#list + 1] = string.sub(f, 3) end
+    if string.sub(f, 1, 3) == 'sk:' then list[#list + 1] = string.sub(f, 4) end
+  end
+  table.sort(list)
+  return list
+end
+
+-- The (tenant|channel) combos the agent can ever be eligible in: tenants served x channels with
+-- capacity, plus any combo it is still listed in; sorted.
+local function combos_of(a)
+  local list, seen = {}, {}
+  local chans = {}
+  for f, v in pairs(a) do
+    if string.sub(f, 1, 2) == 'c:' and num(v) > 0 then chans[#chans + 1] = string.sub(f, 3) end
+  end
+  for _, t in ipairs(tenants_of(a)) do
+    for _, c in ipairs(chans) do
+      local combo = t .. '|' .. c
+      seen[combo] = true
+      list[#list + 1] = combo
+    end
+  end
+  for f, _ in pairs(a) do
+    if string.sub(f, 1, 2) == 'e:' and not seen[string.sub(f, 3)] then list[#list + 1] = string.sub(f, 3) end
   end
   table.sort(list)
   return list
@@ -159,7 +190,7 @@ local function qsigs(a, combo)
   a._q = a._q or {}
   local e = a._q[combo]
   if e == nil then
-    local raw = a['q:' .. combo]
+    local raw = redis.call('HGET', P .. 'aq:' .. a._id, combo)
     local list = raw and cjson.decode(raw) or {}
     local set = {}
     for _, g in ipairs(list) do set[g] = true end
@@ -264,89 +295,104 @@ local function combo_score(a, tenant, ch)
   return load * TWO42 + num(a.idle)
 end
 
--- Bring the agent's membership (and score) in every eligible set up to date. Only combos whose
--- score changed are touched.
+-- Bring the agent's membership (and score) in the eligible sets up to date: one ZADD or ZREM
+-- per (tenant, channel) whose score changed.
 local function refresh(a)
+  local set, del = {}, {}
   for _, combo in ipairs(combos_of(a)) do
     local t, c = split2(combo)
     local s = combo_score(a, t, c)
     local old = a['e:' .. combo]
     old = old and tonumber(old)
     if s ~= old then
-      local list = qsigs(a, combo)
-      local base = P .. 'e:' .. combo .. '|'
       if s then
         local ss = I(s)
-        for _, g in ipairs(list) do redis.call('ZADD', base .. g, ss, a._id) end
-        aset(a, 'e:' .. combo, ss)
+        redis.call('ZADD', P .. 'e:' .. combo, ss, a._id)
+        a['e:' .. combo] = ss
+        set[#set + 1] = 'e:' .. combo
+        set[#set + 1] = ss
       else
-        for _, g in ipairs(list) do redis.call('ZREM', base .. g, a._id) end
-        adel(a, 'e:' .. combo)
+        redis.call('ZREM', P .. 'e:' .. combo, a._id)
+        a['e:' .. combo] = nil
+        del[#del + 1] = 'e:' .. combo
       end
     end
   end
+  if #set > 0 then redis.call('HSET', P .. 'a:' .. a._id, unpack(set)) end
+  if #del > 0 then redis.call('HDEL', P .. 'a:' .. a._id, unpack(del)) end
 end
 
--- Take the agent out of every eligible set and forget its qualification lists.
+-- Take the agent out of every eligible and qualified set.
 local function drop_qualifications(a)
   for _, combo in ipairs(combos_of(a)) do
     if a['e:' .. combo] then
-      local base = P .. 'e:' .. combo .. '|'
-      for _, g in ipairs((qsigs(a, combo))) do redis.call('ZREM', base .. g, a._id) end
+      redis.call('ZREM', P .. 'e:' .. combo, a._id)
       adel(a, 'e:' .. combo)
     end
-    adel(a, 'q:' .. combo)
   end
+  local raw = redis.call('HGETALL', P .. 'aq:' .. a._id)
+  for i = 1, #raw, 2 do
+    for _, g in ipairs(cjson.decode(raw[i + 1])) do
+      redis.call('SREM', P .. 'qa:' .. raw[i] .. '|' .. g, a._id)
+    end
+  end
+  redis.call('DEL', P .. 'aq:' .. a._id)
+  a._q = nil
 end
 
--- Compute the agent's qualification lists from the signatures seen in the tenants it serves.
-local function tenants_of(a)
-  local list = {}
-  for f, _ in pairs(a) do
-    if string.sub(f, 1, 3) == 'sk:' then list[#list + 1] = string.sub(f, 4) end
-  end
-  table.sort(list)
-  return list
-end
-
+-- Qualify the agent for every signature seen in the tenants it serves.
 local function build_qualifications(a)
   for _, t in ipairs(tenants_of(a)) do
     for _, c in ipairs(redis.call('SMEMBERS', P .. 'chs:' .. t)) do
+      local combo = t .. '|' .. c
       local list = {}
-      local sigs = redis.call('SMEMBERS', P .. 'sigs:' .. t .. '|' .. c)
+      local sigs = redis.call('SMEMBERS', P .. 'sigs:' .. combo)
       table.sort(sigs)
       for _, g in ipairs(sigs) do
-        if qualifies(a, t, parse_sig(g)) then list[#list + 1] = g end
+        if qualifies(a, t, parse_sig(g)) then
+          list[#list + 1] = g
+          redis.call('SADD', P .. 'qa:' .. combo .. '|' .. g, a._id)
+        end
       end
-      if #list > 0 then aset(a, 'q:' .. t .. '|' .. c, cjson.encode(list)) end
+      if #list > 0 then redis.call('HSET', P .. 'aq:' .. a._id, combo, cjson.encode(list)) end
     end
   end
+  a._q = nil
 end
 
 -- A signature seen for the first time in (tenant, channel): every agent of the tenant who
--- qualifies gets it in its list (and joins its eligible set when eligible). O(agents in tenant),
--- once per signature. While a rebuild loads (scan_agents false) qualifications are built later.
+-- qualifies joins its qualified set. O(agents in tenant), once per signature. While a rebuild
+-- loads (scan_agents false) qualifications are built afterwards.
 local function register_sig(t, c, sig, scan_agents)
   if redis.call('SADD', P .. 'sigs:' .. t .. '|' .. c, sig) == 0 then return end
   redis.call('SADD', P .. 'chs:' .. t, c)
   if not scan_agents then return end
   local req = parse_sig(sig)
   local combo = t .. '|' .. c
+  local qkey = P .. 'qa:' .. combo .. '|' .. sig
   for _, aid in ipairs(redis.call('SMEMBERS', P .. 'ta:' .. t)) do
-    local a = agent(aid)
-    if a and qualifies(a, t, req) then
-      local list = {}
-      for _, g in ipairs((qsigs(a, combo))) do list[#list + 1] = g end
-      list[#list + 1] = sig
-      aset(a, 'q:' .. combo, cjson.encode(list))
-      local s = combo_score(a, t, c)
-      if s then
-        redis.call('ZADD', P .. 'e:' .. combo .. '|' .. sig, I(s), aid)
-        if a['e:' .. combo] == nil then
-          -- first list for this combo: the agent may be eligible in it from now on
-          aset(a, 'e:' .. combo, I(s))
+    local a = AG[aid]
+    local ok
+    if a then
+      ok = qualifies(a, t, req)
+    else
+      local raw = redis.call('HGET', P .. 'a:' .. aid, 'sk:' .. t)
+      ok = raw ~= false
+      if ok then
+        local sk = cjson.decode(raw)
+        for _, r in ipairs(req) do
+          local lvl = sk[r[1]]
+          if lvl == nil or lvl < r[2] then ok = false; break end
         end
       end
+    end
+    if ok then
+      redis.call('SADD', qkey, aid)
+      local raw = redis.call('HGET', P .. 'aq:' .. aid, combo)
+      local list = raw and cjson.decode(raw) or {}
+      list[#list + 1] = sig
+      redis.call('HSET', P .. 'aq:' .. aid, combo, cjson.encode(list))
+      if a and a._q then a._q[combo] = nil end
     end
   end
 end
@@ -439,11 +485,14 @@ end
 -- A terminal state: the task leaves every structure; a tombstone remembers the outcome so a
 -- repeated enqueue stays a no-op and a late command gets a clear conflict.
 local function finish(T, kind, agent_id, data)
-  if T.st == 'queued' then unqueue(T) end
-  redis.call('ZREM', qkey(T), T._id)
-  redis.call('ZREM', P .. 'tm:offer', T._id)
-  redis.call('ZREM', P .. 'tm:wrap', T._id)
-  redis.call('ZREM', P .. 'tm:sticky', T._id)
+  if T.st == 'queued' then
+    unqueue(T)
+  elseif T.st == 'offered' then
+    redis.call('ZREM', P .. 'tm:offer', T._id)
+  elseif T.st == 'wrapup' then
+    redis.call('ZREM', P .. 'tm:wrap', T._id)
+  end
+  if T.st == 'queued' or T.st == 'offered' then redis.call('ZREM', qkey(T), T._id) end
   clear_exclusions(T)
   local key = P .. 't:' .. T._id
   redis.call('DEL', key)
@@ -451,6 +500,10 @@ local function finish(T, kind, agent_id, data)
   redis.call('PEXPIRE', key, TOMBSTONE_MS)
   T.st = kind
   emit(kind, T._id, T.tn, agent_id, data)
+end
+
+local function better(id, sc, bid, bsc)
+  return bid == nil or sc < bsc or (sc == bsc and id < bid)
 end
 
 -- Can the agent take this task reserved for it right now?
@@ -463,27 +516,51 @@ local function can_take_reserved(a, T)
 end
 
 -- The agent for a waiting task: the reserved agent if it can take it now; else the preferred
--- agent if eligible and not excluded; else the first eligible agent (least load on the channel,
--- then longest idle) who is not excluded.
+-- agent if eligible, qualified and not excluded; else the first eligible agent (least load on the
+-- channel, then longest idle) who qualifies and is not excluded.
 local function pick_agent(T)
   if T.res then
     local a = agent(T.res)
     if a and can_take_reserved(a, T) then return a end
     return nil
   end
-  local ekey = P .. 'e:' .. T.tn .. '|' .. T.ch .. '|' .. T.sig
-  if T.pref and T.pref ~= '' and redis.call('ZSCORE', ekey, T.pref) and not is_excluded(T, T.pref) then
+  local ekey = P .. 'e:' .. T.tn .. '|' .. T.ch
+  local qual = P .. 'qa:' .. T.tn .. '|' .. T.ch .. '|' .. T.sig
+  local anyone = T.sig == ''
+  if T.pref and T.pref ~= '' and redis.call('ZSCORE', ekey, T.pref)
+      and (anyone or redis.call('SISMEMBER', qual, T.pref) == 1) and not is_excluded(T, T.pref) then
     return agent(T.pref)
   end
-  local start = 0
-  while true do
-    local ids = redis.call('ZRANGE', ekey, start, start + 15)
-    if #ids == 0 then return nil end
-    for _, id in ipairs(ids) do
-      if not is_excluded(T, id) then return agent(id) end
+  local function score_qualified()
+    -- score each qualified agent in the eligible set (one ZMSCORE): O(qualified agents)
+    local ids = redis.call('SMEMBERS', qual)
+    local scores = redis.call('ZMSCORE', ekey, unpack(ids))
+    local bid, bsc = nil, nil
+    for i, id in ipairs(ids) do
+      local sc = scores[i] and tonumber(scores[i])
+      if sc and better(id, sc, bid, bsc) and not is_excluded(T, id) then bid, bsc = id, sc end
     end
-    start = start + 16
+    return bid and agent(bid) or nil
   end
+  local nq = 0
+  if not anyone then
+    nq = redis.call('SCARD', qual)
+    if nq == 0 then return nil end
+    if nq * 4 <= redis.call('ZCARD', ekey) then return score_qualified() end
+  end
+  -- many qualify: walk the eligible agents best first, testing qualification 32 at a time; after
+  -- 128 without a fit, score the qualified ones instead (never a walk over every agent)
+  local start = 0
+  while anyone or start < 128 do
+    local ids = redis.call('ZRANGE', ekey, start, start + 31)
+    if #ids == 0 then return nil end
+    local flags = anyone and nil or redis.call('SMISMEMBER', qual, unpack(ids))
+    for i, id in ipairs(ids) do
+      if (anyone or flags[i] == 1) and not is_excluded(T, id) then return agent(id) end
+    end
+    start = start + 32
+  end
+  return score_qualified()
 end
 
 -- First task of a waiting set the agent is not excluded from, if ranked at most `limit`.
@@ -500,10 +577,6 @@ local function first_open(key, a, limit)
     end
     start = start + 8
   end
-end
-
-local function better(id, sc, bid, bsc)
-  return bid == nil or sc < bsc or (sc == bsc and id < bid)
 end
 
 -- The best-ranked waiting task the agent may take now: over the heads of the waiting sets of the
@@ -610,16 +683,17 @@ end
 
 -- A task as put into Redis from its JSON description (enqueue and rebuild).
 local function create_task(s, scan_agents)
-  local key = P .. 't:' .. s.id
   local sc = (9 - s.p) * 2199023255552 + s.enq
   local stk = 0
   if s.sticky and s.sticky > 0 and s.pref and s.pref ~= '' then stk = s.enq + s.sticky end
-  redis.call('HSET', key, 'tn', s.tn, 'ch', s.ch, 'q', s.q, 'p', I(s.p), 'enq', I(s.enq), 'sc', I(sc),
-    'sig', s.sig, 'pref', s.pref or '', 'stk', I(stk), 'st', 'queued')
+  local T = {_id = s.id, tn = s.tn, ch = s.ch, q = s.q, p = I(s.p), enq = I(s.enq), sc = I(sc), sig = s.sig,
+    pref = s.pref or '', stk = I(stk), st = 'queued'}
+  redis.call('HSET', P .. 't:' .. s.id, 'tn', T.tn, 'ch', T.ch, 'q', T.q, 'p', T.p, 'enq', T.enq, 'sc', T.sc,
+    'sig', T.sig, 'pref', T.pref, 'stk', T.stk, 'st', 'queued')
   redis.call('SADD', P .. 'qs:' .. s.tn, s.q)
   register_sig(s.tn, s.ch, s.sig, scan_agents)
-  TK[s.id] = nil
-  return task(s.id)
+  TK[s.id] = T
+  return T
 end
 
 -- A sticky window reserves the task for its preferred agent while it is open, if that agent is

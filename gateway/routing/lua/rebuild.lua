@@ -3,8 +3,10 @@
 --   ARGV[6] = 'rules'  ARGV[7] = JSON {tenant: {channel: [blocking channels]}} (with "*" = default)
 --   ARGV[6] = 'agents' ARGV[7] = JSON [{id, tenants, capacity, presence, idle}]
 --   ARGV[6] = 'tasks'  ARGV[7] = JSON [{id, tn, ch, q, p, enq, sig, pref, sticky, state, agent, wd}]
---   ARGV[6] = 'finish' qualifications and eligibility of every agent, set the epoch, match every
---                      waiting task best first; returns the offers made
+--   ARGV[6] = 'qualify' ARGV[7] = JSON [agent id]: qualified sets of these agents (after all tasks
+--                      are in, so every signature is known)
+--   ARGV[6] = 'finish' eligibility of every agent, set the epoch, match every waiting task best
+--                      first; returns the offers made
 --   ARGV[6] = 'unlock' release the lock
 local token, step = ARGV[5], ARGV[6]
 local lock = P .. 'lock'
@@ -92,11 +94,17 @@ if step == 'tasks' then
   return result()
 end
 
+if step == 'qualify' then
+  for _, aid in ipairs(cjson.decode(ARGV[7])) do
+    local a = agent(aid)
+    if a then build_qualifications(a) end
+  end
+  return result()
+end
+
 if step == 'finish' then
   for _, aid in ipairs(redis.call('SMEMBERS', P .. 'agents')) do
-    local a = agent(aid)
-    build_qualifications(a)
-    refresh(a)
+    refresh(agent(aid))
   end
   redis.call('SET', P .. 'epoch', I(NOW))
   local pending = redis.call('ZRANGE', P .. 'rb:pending', 0, -1)
