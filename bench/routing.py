@@ -70,6 +70,7 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     return {
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "cpu_model": cpu,
         "cores": os.cpu_count(),
         "memory_gb": round(mem_kb / 1024 / 1024, 1),
@@ -331,6 +332,7 @@ async def main() -> None:
     rng = random.Random(3)
     world = World(engine, rng)
     info = await redis.info("server")
+    host = machine()
     started = time.time()
     print(f"routing bench: {AGENTS} agents, {len(TOPICS) + len(LANGUAGES)} skills, Redis {info.get('redis_version')} "
           f"at {opts.redis}, prefix {prefix}")
@@ -383,7 +385,7 @@ async def main() -> None:
     result = {
         "benchmark": "routing",
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {**machine(), "redis_version": info.get("redis_version")},
+        "machine": {**host, "redis_version": info.get("redis_version")},
         "quick": opts.quick,
         "setup": {"agents": AGENTS, "skills": len(TOPICS) + len(LANGUAGES), "tenants": len(TENANTS),
                   "handle_time_s": HANDLE_S, "connections": POOL,
@@ -405,6 +407,7 @@ async def main() -> None:
             },
         },
         "errors": dict(world.errors),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "wall_time_s": round(time.time() - started, 1),
     }
     out = Path(opts.out)

@@ -45,6 +45,14 @@ Rules (issue 3):
   it; if that agent goes offline or is removed the reservation ends.
 * **Terminal states** (done, abandoned, timed_out, cancelled) are final; a tombstone remembers them
   for a day so a repeated ``enqueue`` is a no-op and late commands get :class:`RoutingConflict`.
+* **Blending rules changed** (``set_tenant_rules``): agents freed by the change are matched by the
+  next ``tick()``, whose transitions carry the offers.
+
+Cost: no decision scans all agents or all tasks. A task looks only at the eligible agents of its
+(tenant, channel), filtered by the agents qualified for its skill signature; an agent that gains
+room looks only at the heads of the waiting sets of the signatures it qualifies for. A change of
+an agent's load or presence costs O(tenants x channels). Calls made concurrently are pipelined
+(one round trip for several scripts). Redis Cluster is not supported: scripts compute key names.
 
 Not here: the estimated wait (the service computes EWT from ``position()`` and its handle-time
 statistics), persistence, events.
@@ -88,6 +96,7 @@ CANCEL_REASONS = ("abandoned", "cancelled", "timed_out")
 _REBUILD_STATES = ("queued", "offered", "assigned", "wrapup")
 _LOCK_MS = 60_000
 _BATCH = 500
+_PIPELINE = 8  # script calls per pipeline at most
 
 
 class RoutingConflict(Exception):
@@ -261,10 +270,11 @@ class RoutingEngine:
             raise
 
     def _send_queued(self) -> None:
-        batch = [item for item in self._queued if not item[2].cancelled()]
+        queued = [item for item in self._queued if not item[2].cancelled()]
         self._queued = []
-        if batch:
-            task = asyncio.ensure_future(self._send(batch))
+        # Small pipelines, sent side by side: a pipeline's callers all wait for its last reply.
+        for start in range(0, len(queued), _PIPELINE):
+            task = asyncio.ensure_future(self._send(queued[start : start + _PIPELINE]))
             self._sending.add(task)
             task.add_done_callback(self._sending.discard)
 

@@ -44,6 +44,9 @@ RECONCILE_SECONDS = 5.0
 # failure) is recorded again, up to this many times.
 RECORD_ATTEMPTS = 5
 RETRY_SQLSTATES = ("40P01", "40001")
+# PostgreSQL advisory lock that fences engine steps against a rebuild (see RoutingService._fence);
+# the migrations use ...0001.
+FENCE_LOCK_KEY = 0x57454343_0002
 # Waiting contacts of one queue hear their place at most this often: each announcement reads and
 # pushes every waiting task of the queue, so it must not run once per routing step.
 POSITION_INTERVAL_SECONDS = 1.0
@@ -115,13 +118,43 @@ class RoutingService:
                 log.exception("routing tick failed")
 
     async def _run(self, step: Callable[[], Awaitable[list[Transition]]]) -> list[Transition]:
-        """Run one engine step; if Redis lost its state, rebuild from SQL and try once more."""
+        """Run one engine step and record what it did; if Redis lost its state, rebuild from SQL
+        and try once more."""
         try:
-            transitions = await step()
+            return await self._fenced_step(step)
         except RoutingNotReady:
             await self.rebuild()
+        return await self._fenced_step(step)
+
+    async def _fence(self, conn: AsyncConnection, *, exclusive: bool) -> None:
+        """PostgreSQL, where processes share the routing state: each engine step holds this lock
+        shared until its transitions are recorded, and a rebuild holds it exclusively while it
+        reads SQL and replaces the state. So a rebuild reads SQL only once every step the engine
+        made before Redis lost it is on record (else an accept recorded just after the rebuild
+        read the task as ringing would be undone, and the task offered to a second agent).
+        SQLite serves one process: nothing to fence."""
+        if conn.dialect.name == "postgresql":
+            lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+            await conn.execute(sa.text(f"SELECT {lock}(:key)"), {"key": FENCE_LOCK_KEY})
+
+    async def _fenced_step(self, step: Callable[[], Awaitable[list[Transition]]]) -> list[Transition]:
+        if self.app[DB].dialect.name != "postgresql":  # one process: nothing to fence
             transitions = await step()
-        await self.apply(transitions)
+            await self.apply(transitions)
+            return transitions
+        transitions: list[Transition] | None = None
+        try:
+            async with self.app[DB].begin() as conn:
+                await self._fence(conn, exclusive=False)
+                transitions = await step()
+                events, queues = await self._record(conn, transitions)
+        except sa.exc.DBAPIError as exc:
+            if transitions is None or getattr(exc.orig, "sqlstate", None) not in RETRY_SQLSTATES:
+                raise
+            await self.apply(transitions)  # the engine has decided: record it again
+            return transitions
+        await self.app[EVENTS].publish(*events)
+        await self.announce_positions(queues)
         return transitions
 
     # ---- what SQL says ----
@@ -168,7 +201,10 @@ class RoutingService:
         async with self._rebuilding:
             if await self.engine.is_ready():  # another caller in this process just did it
                 return
-            async with self.app[DB].connect() as conn:
+            async with self.app[DB].begin() as conn:
+                await self._fence(conn, exclusive=True)  # every step in flight is recorded; new ones wait
+                if await self.engine.is_ready():  # another process rebuilt it meanwhile
+                    return
                 task_rows = (
                     await conn.execute(
                         sa.select(t.tasks)
@@ -185,11 +221,14 @@ class RoutingService:
                     if spec is not None:
                         agents.append((spec, row.presence, _ms(row.updated_at)))
                 rules = await self._rules(conn)
-            log.info("rebuilding routing state from SQL", extra={"tasks": len(tasks), "agents": len(agents)})
-            # Another process may have rebuilt (and routed on) while this one read SQL: its newer
-            # state must not be replaced with this older snapshot.
-            transitions = await self.engine.rebuild(tasks=tasks, agents=agents, rules=rules, now_ms=now_ms(), only_if_missing=True)
-        await self.apply(transitions)
+                log.info("rebuilding routing state from SQL", extra={"tasks": len(tasks), "agents": len(agents)})
+                # only_if_missing: never replace a newer state (rebuilt, and routed on, by another
+                # process) with this snapshot.
+                transitions = await self.engine.rebuild(tasks=tasks, agents=agents, rules=rules, now_ms=now_ms(),
+                                                        only_if_missing=True)
+                events, queues = await self._record(conn, transitions)
+        await self.app[EVENTS].publish(*events)
+        await self.announce_positions(queues)
 
     async def _requeue_missing(self, settled_seconds: float = 0) -> None:
         """Tasks queued in SQL by a process that died before telling the engine (enqueue is
@@ -350,16 +389,9 @@ class RoutingService:
         if not transitions:
             return
         for attempt in range(1, RECORD_ATTEMPTS + 1):
-            events: list[DomainEvent] = []
-            queues: set[tuple[str, str, str]] = set()
             try:
                 async with self.app[DB].begin() as conn:
-                    # Processes record steps of the same tasks concurrently: take the tasks' rows
-                    # in one order, so two of them never wait for each other.
-                    task_ids = sorted({tr.task_id for tr in transitions if tr.task_id})
-                    await conn.execute(sa.select(t.tasks.c.id).where(t.tasks.c.id.in_(task_ids)).order_by(t.tasks.c.id).with_for_update())
-                    for tr in transitions:
-                        events += await self._persist(conn, tr, queues)
+                    events, queues = await self._record(conn, transitions)
                 break
             except sa.exc.DBAPIError as exc:
                 # The engine has decided: the record must not be dropped for a deadlock.
@@ -368,6 +400,18 @@ class RoutingService:
                 log.warning("recording routing steps: retrying", extra={"attempt": attempt, "sqlstate": exc.orig.sqlstate})
         await self.app[EVENTS].publish(*events)
         await self.announce_positions(queues)
+
+    async def _record(self, conn: AsyncConnection, transitions: list[Transition]) -> tuple[list[DomainEvent], set[tuple[str, str, str]]]:
+        events: list[DomainEvent] = []
+        queues: set[tuple[str, str, str]] = set()
+        task_ids = sorted({tr.task_id for tr in transitions if tr.task_id})
+        if task_ids:
+            # Processes record steps of the same tasks concurrently: take the tasks' rows in one
+            # order, so two of them never wait for each other.
+            await conn.execute(sa.select(t.tasks.c.id).where(t.tasks.c.id.in_(task_ids)).order_by(t.tasks.c.id).with_for_update())
+        for tr in transitions:
+            events += await self._persist(conn, tr, queues)
+        return events, queues
 
     async def _persist(self, conn: AsyncConnection, tr: Transition, queues: set[tuple[str, str, str]]) -> list[DomainEvent]:
         now = utcnow()

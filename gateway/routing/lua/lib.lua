@@ -137,6 +137,7 @@ local function aset(a, ...)
   local args = {...}
   for i = 1, #args, 2 do
     args[i + 1] = str(args[i + 1])
+    if a[args[i]] == nil then a._cb = nil end  -- a new field may be a new tenant or channel
     a[args[i]] = args[i + 1]
   end
   redis.call('HSET', P .. 'a:' .. a._id, unpack(args))
@@ -145,6 +146,7 @@ end
 local function adel(a, f)
   if a[f] ~= nil then
     a[f] = nil
+    a._cb = nil
     redis.call('HDEL', P .. 'a:' .. a._id, f)
   end
 end
@@ -166,6 +168,7 @@ end
 -- The (tenant|channel) combos the agent can ever be eligible in: tenants served x channels with
 -- capacity, plus any combo it is still listed in; sorted.
 local function combos_of(a)
+  if a._cb then return a._cb end
   local list, seen = {}, {}
   local chans = {}
   for f, v in pairs(a) do
@@ -182,6 +185,7 @@ local function combos_of(a)
     if string.sub(f, 1, 2) == 'e:' and not seen[string.sub(f, 3)] then list[#list + 1] = string.sub(f, 3) end
   end
   table.sort(list)
+  a._cb = list  -- until its tenants or capacities change (aset/adel of sk:, c:, e: fields)
   return list
 end
 
@@ -297,14 +301,22 @@ end
 
 -- Bring the agent's membership (and score) in the eligible sets up to date: one ZADD or ZREM
 -- per (tenant, channel) whose score changed.
-local function refresh(a)
+local function refresh(a, loaded)
   local set, del = {}, {}
   for _, combo in ipairs(combos_of(a)) do
     local t, c = split2(combo)
-    local s = combo_score(a, t, c)
+    -- more load on channel `loaded` (idle unchanged) can only change that channel's combos and
+    -- the channels it blocks
+    local touched = loaded == nil or c == loaded
+    if not touched then
+      for _, b in ipairs(blockers(t)[c] or {}) do
+        if b == loaded then touched = true; break end
+      end
+    end
+    local s = touched and combo_score(a, t, c) or nil
     local old = a['e:' .. combo]
     old = old and tonumber(old)
-    if s ~= old then
+    if touched and s ~= old then
       if s then
         local ss = I(s)
         redis.call('ZADD', P .. 'e:' .. combo, ss, a._id)
@@ -369,7 +381,7 @@ local function register_sig(t, c, sig, scan_agents)
   if not scan_agents then return end
   local req = parse_sig(sig)
   local combo = t .. '|' .. c
-  local qkey = P .. 'qa:' .. combo .. '|' .. sig
+  local qual = P .. 'qa:' .. combo .. '|' .. sig
   for _, aid in ipairs(redis.call('SMEMBERS', P .. 'ta:' .. t)) do
     local a = AG[aid]
     local ok
@@ -387,7 +399,7 @@ local function register_sig(t, c, sig, scan_agents)
       end
     end
     if ok then
-      redis.call('SADD', qkey, aid)
+      redis.call('SADD', qual, aid)
       local raw = redis.call('HGET', P .. 'aq:' .. aid, combo)
       local list = raw and cjson.decode(raw) or {}
       list[#list + 1] = sig
@@ -456,7 +468,7 @@ local function offer(T, a)
   redis.call('ZADD', P .. 'tm:offer', I(exp), T._id)
   ahincr(a, 'l:' .. T.ch, 1)
   redis.call('SADD', P .. 'at:' .. a._id, T._id)
-  refresh(a)
+  refresh(a, T.ch)
   emit('offered', T._id, T.tn, a._id,
     {expires_ms = exp, channel = T.ch, queue_id = T.q, priority = tonumber(T.p)})
 end
@@ -542,23 +554,22 @@ local function pick_agent(T)
     end
     return bid and agent(bid) or nil
   end
-  local nq = 0
   if not anyone then
-    nq = redis.call('SCARD', qual)
+    local nq = redis.call('SCARD', qual)
     if nq == 0 then return nil end
-    if nq * 4 <= redis.call('ZCARD', ekey) then return score_qualified() end
+    if nq <= 32 then return score_qualified() end
   end
-  -- many qualify: walk the eligible agents best first, testing qualification 32 at a time; after
-  -- 128 without a fit, score the qualified ones instead (never a walk over every agent)
-  local start = 0
-  while anyone or start < 128 do
-    local ids = redis.call('ZRANGE', ekey, start, start + 31)
+  -- walk the eligible agents best first, testing qualification 8, then 32 at a time; after 136
+  -- without a fit, score the qualified ones instead (never a walk over every agent)
+  local start, size = 0, 8
+  while anyone or start < 136 do
+    local ids = redis.call('ZRANGE', ekey, start, start + size - 1)
     if #ids == 0 then return nil end
     local flags = anyone and nil or redis.call('SMISMEMBER', qual, unpack(ids))
     for i, id in ipairs(ids) do
       if (anyone or flags[i] == 1) and not is_excluded(T, id) then return agent(id) end
     end
-    start = start + 32
+    start, size = start + size, 32
   end
   return score_qualified()
 end
@@ -586,12 +597,12 @@ local function best_for_agent(a)
   for _, combo in ipairs(combos_of(a)) do
     local t, c = split2(combo)
     if combo_score(a, t, c) then
-      local _, qset = qsigs(a, combo)
       local whk = P .. 'wh:' .. combo
       local start, done = 0, false
       while not done do
         local heads = redis.call('ZRANGE', whk, start, start + 15, 'WITHSCORES')
         if #heads == 0 then break end
+        local _, qset = qsigs(a, combo)
         for i = 1, #heads, 2 do
           local g, hs = heads[i], tonumber(heads[i + 1])
           if bsc and hs > bsc then done = true; break end
