@@ -25,9 +25,10 @@ from tests.realtime.support import Listener, Sockets, add_member, session_cookie
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
+def config(tmp_path: Path, database_url: str) -> Config:
+    # On SQLite and on PostgreSQL: only PostgreSQL fences engine steps against a rebuild.
     return make_config(
-        tmp_path / "data",
+        tmp_path / "data", database={"url": database_url},
         realtime={"channel": f"wecc-test:{uuid.uuid4().hex}"},
         routing={"ring_seconds": 30.0, "tick_seconds": 0.05, "sticky_seconds": 0.0, "wrapup_seconds": 30.0},
     )
