@@ -252,6 +252,8 @@ task_events = sa.Table(
     sa.Column("agent_id", sa.String(36), nullable=True),
     sa.Column("data", JSONType, nullable=False),
     _created(),
+    # an agent's history: missed-offer streaks after a rebuild, per-agent reports
+    sa.Index("ix_task_events_agent_id_id", "agent_id", "id"),
 )
 
 events = sa.Table(

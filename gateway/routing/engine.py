@@ -65,7 +65,7 @@ import functools
 import json
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -326,6 +326,8 @@ class RoutingEngine:
         rules: dict[str, dict[str, tuple[str, ...]]],
         now_ms: int,
         wrapup_deadlines: Mapping[str, int] | None = None,
+        exclusions: Mapping[str, Iterable[str]] | None = None,
+        missed_offers: Mapping[str, int] | None = None,
         only_if_missing: bool = False,
     ) -> list[Transition]:
         """Replace all routing state under the prefix with what SQL says and match.
@@ -334,8 +336,9 @@ class RoutingEngine:
         a *queued* task with an agent_id is reserved for that agent (a transfer target);
         assigned/wrapup tasks count against their agent's load (an unknown agent: assigned ->
         waiting again, ``requeued``; wrapup -> ``done``). ``wrapup_deadlines``: task id -> absolute
-        auto-done time (a wrap-up without one waits for ``complete``). Exclusions and miss counts
-        are not restored. ``only_if_missing``: do nothing when the state is present (recovery
+        auto-done time (a wrap-up without one waits for ``complete``). ``exclusions``: task id ->
+        agents who rejected or missed it (they are not offered it again); ``missed_offers``: agent
+        id -> offers missed in a row so far. ``only_if_missing``: do nothing when the state is present (recovery
         after ``RoutingNotReady``).
 
         Two processes may call this at once: one takes the lock (SET NX PX) and rebuilds; the other
@@ -351,7 +354,8 @@ class RoutingEngine:
         try:
             if only_if_missing and await self.is_ready():
                 return []
-            return await self._rebuild_locked(token, tasks, agents, rules, now_ms, wrapup_deadlines or {})
+            return await self._rebuild_locked(token, tasks, agents, rules, now_ms, wrapup_deadlines or {},
+                                              exclusions or {}, missed_offers or {})
         finally:
             await self._call("rebuild", now_ms, token, "unlock")
 
@@ -363,19 +367,23 @@ class RoutingEngine:
         rules: Mapping[str, Mapping[str, Sequence[str]]],
         now_ms: int,
         wrapup_deadlines: Mapping[str, int],
+        exclusions: Mapping[str, Iterable[str]],
+        missed_offers: Mapping[str, int],
     ) -> list[Transition]:
         task_rows = []
         for spec, state, agent_id in tasks:
             if state not in _REBUILD_STATES:
                 raise ValueError(f"task {spec.id}: state {state!r} is not live")
             row = _task_json(spec)
-            row.update(state=state, agent=agent_id or "", wd=int(wrapup_deadlines.get(spec.id, 0)))
+            row.update(state=state, agent=agent_id or "", wd=int(wrapup_deadlines.get(spec.id, 0)),
+                       excl=[_check_id("agent", a) for a in sorted(set(exclusions.get(spec.id, ())))])
             task_rows.append(row)
         agent_rows = []
         for agent_spec, presence, idle_since_ms in agents:
             if presence not in PRESENCES:
                 raise ValueError(f"agent {agent_spec.id}: presence {presence!r}")
-            agent_rows.append({**_agent_json(agent_spec), "presence": presence, "idle": int(idle_since_ms)})
+            agent_rows.append({**_agent_json(agent_spec), "presence": presence, "idle": int(idle_since_ms),
+                               "miss": int(missed_offers.get(agent_spec.id, 0))})
         rule_rows = {"*": blocking_rules(DEFAULT_BLOCKING)}
         for tenant, blocking in rules.items():
             rule_rows[_check_id("tenant", tenant)] = blocking_rules(blocking)

@@ -31,6 +31,7 @@ from gateway.keys import CONFIG, DB, EVENTS, REDIS, ROUTING
 from gateway.routing.engine import RoutingConflict, RoutingEngine, RoutingNotReady
 from gateway.routing.hours import is_open
 from gateway.routing.queues import QueueSettings
+from gateway.routing.recovery import missed_offer_streaks, task_history
 from gateway.routing.model import DEFAULT_BLOCKING, DEFAULT_CAPACITY, AgentSpec, TaskSpec, Transition
 from gateway.routing.wait import RECENT_TASKS, average_handle_seconds, estimate_wait_seconds
 
@@ -171,21 +172,26 @@ class RoutingService:
             sticky_ms=int(self.config.sticky_seconds * 1000) if row.preferred_agent_id else 0,
         )
 
-    async def _agent_spec(self, conn: AsyncConnection, user_id: str) -> AgentSpec | None:
-        rows = (
-            await conn.execute(
-                sa.select(t.memberships.c.tenant_id, t.memberships.c.skills, t.memberships.c.capacity)
-                .join(t.tenants, t.tenants.c.id == t.memberships.c.tenant_id)
-                .where(t.memberships.c.user_id == user_id, t.tenants.c.status == "active")
-            )
-        ).all()
-        if not rows:
-            return None
-        capacity = dict(DEFAULT_CAPACITY)
-        for channel in capacity:
-            # Capacity is the person's: the largest any of their tenants grants on the channel.
-            capacity[channel] = max(int(row.capacity.get(channel, DEFAULT_CAPACITY[channel])) for row in rows)
-        return AgentSpec(id=user_id, tenants={row.tenant_id: dict(row.skills) for row in rows}, capacity=capacity)
+    async def _agent_specs(self, conn: AsyncConnection, user_id: str | None = None) -> dict[str, AgentSpec]:
+        """Every agent routing knows (one user, or all): people with a seat in an active tenant."""
+        query = (
+            sa.select(t.memberships.c.user_id, t.memberships.c.tenant_id, t.memberships.c.skills, t.memberships.c.capacity)
+            .join(t.tenants, t.tenants.c.id == t.memberships.c.tenant_id)
+            .where(t.tenants.c.status == "active")
+        )
+        if user_id is not None:
+            query = query.where(t.memberships.c.user_id == user_id)
+        seats: dict[str, list[Any]] = {}
+        for row in (await conn.execute(query)).all():
+            seats.setdefault(row.user_id, []).append(row)
+        specs = {}
+        for uid, rows in seats.items():
+            capacity = dict(DEFAULT_CAPACITY)
+            for channel in capacity:
+                # Capacity is the person's: the largest any of their tenants grants on the channel.
+                capacity[channel] = max(int(row.capacity.get(channel, DEFAULT_CAPACITY[channel])) for row in rows)
+            specs[uid] = AgentSpec(id=uid, tenants={row.tenant_id: dict(row.skills) for row in rows}, capacity=capacity)
+        return specs
 
     async def _rules(self, conn: AsyncConnection) -> dict[str, dict[str, tuple[str, ...]]]:
         rows = (await conn.execute(sa.select(t.tenants.c.id, t.tenants.c.settings))).all()
@@ -197,7 +203,9 @@ class RoutingService:
 
     async def rebuild(self) -> None:
         """Replace the engine's state with SQL's: waiting tasks in their original order, work in
-        progress counted against its agents, agents present as they were."""
+        progress counted against its agents, agents present as they were; a task transferred to
+        an agent still waits for that agent, and what only the history remembers (who rejected or
+        missed what, wrap-up deadlines, missed-offer streaks) is restored too (see recovery)."""
         async with self._rebuilding:
             if await self.engine.is_ready():  # another caller in this process just did it
                 return
@@ -214,18 +222,23 @@ class RoutingService:
                     )
                 ).all()
                 tasks = [(self._task_spec(r), r.state, r.assigned_agent_id) for r in task_rows]
-                agent_rows = (await conn.execute(sa.select(t.agent_states))).all()
-                agents = []
-                for row in agent_rows:
-                    spec = await self._agent_spec(conn, row.user_id)
-                    if spec is not None:
-                        agents.append((spec, row.presence, _ms(row.updated_at)))
+                # Everyone with a seat (a transfer may wait for someone who never logged in);
+                # presence as last recorded, offline for those never seen.
+                states = {row.user_id: row for row in (await conn.execute(sa.select(t.agent_states))).all()}
+                now = now_ms()
+                agents = [
+                    (spec, states[uid].presence, _ms(states[uid].updated_at)) if uid in states else (spec, "offline", now)
+                    for uid, spec in (await self._agent_specs(conn)).items()
+                ]
                 rules = await self._rules(conn)
+                exclusions, wrapup_deadlines = await task_history(conn, task_rows)
+                missed = await missed_offer_streaks(conn, self.config.max_missed_offers)
                 log.info("rebuilding routing state from SQL", extra={"tasks": len(tasks), "agents": len(agents)})
                 # only_if_missing: never replace a newer state (rebuilt, and routed on, by another
                 # process) with this snapshot.
-                transitions = await self.engine.rebuild(tasks=tasks, agents=agents, rules=rules, now_ms=now_ms(),
-                                                        only_if_missing=True)
+                transitions = await self.engine.rebuild(
+                    tasks=tasks, agents=agents, rules=rules, now_ms=now_ms(), wrapup_deadlines=wrapup_deadlines,
+                    exclusions=exclusions, missed_offers=missed, only_if_missing=True)
                 events, queues = await self._record(conn, transitions)
         await self.app[EVENTS].publish(*events)
         await self.announce_positions(queues)
@@ -307,7 +320,7 @@ class RoutingService:
 
     async def refresh_agent(self, user_id: str) -> None:
         async with self.app[DB].connect() as conn:
-            spec = await self._agent_spec(conn, user_id)
+            spec = (await self._agent_specs(conn, user_id)).get(user_id)
         if spec is None:
             await self._run(lambda: self.engine.remove_agent(user_id, now_ms()))
         else:
@@ -317,7 +330,7 @@ class RoutingService:
         """Record the agent's presence (SQL first: it is what a rebuild restores), tell each of
         their tenants, then let the engine offer work if they became available."""
         async with self.app[DB].begin() as conn:
-            spec = await self._agent_spec(conn, user_id)
+            spec = (await self._agent_specs(conn, user_id)).get(user_id)
             await self._save_presence(conn, user_id, presence, reason)
             events = await self._presence_events(conn, user_id, presence, reason, actor or f"user:{user_id}")
         await self.app[EVENTS].publish(*events)
@@ -339,7 +352,17 @@ class RoutingService:
         ]
 
     async def accept(self, task_id: str, user_id: str) -> None:
-        await self._run(lambda: self.engine.accept(task_id, user_id, now_ms()))
+        try:
+            await self._run(lambda: self.engine.accept(task_id, user_id, now_ms()))
+        except RoutingConflict as exc:
+            # Accepting again what this agent already holds succeeds: the inbox retries when the
+            # first answer was lost, e.g. with the process that took the accept. If that process
+            # died before recording it, SQL learns it now.
+            info = await self.engine.task_info(task_id) if exc.code == "not_offered" else None
+            if not info or info["state"] not in ("assigned", "wrapup") or info["agent_id"] != user_id:
+                raise
+            await self.apply([Transition("accepted", task_id, str(info["tenant_id"]), user_id,
+                                         {"channel": info["channel"], "queue_id": info["queue_id"], "recovered": True})])
 
     async def reject(self, task_id: str, user_id: str) -> None:
         await self._run(lambda: self.engine.reject(task_id, user_id, now_ms()))
@@ -423,6 +446,8 @@ class RoutingService:
         if row is None:
             log.warning("routing transition for an unknown task", extra={"task_id": tr.task_id, "kind": tr.kind})
             return []
+        if tr.kind == "accepted" and row.assigned_agent_id == tr.agent_id and row.state in ("assigned", "wrapup", *TERMINAL):
+            return []  # on record already (an accept retried, see accept())
         state, keeps_agent = _TASK_STATE[tr.kind]
         # Processes record the engine's steps concurrently, so a step can reach SQL after a later
         # one (an offer's timeout after the next agent already finished the task). Such a step
@@ -433,7 +458,9 @@ class RoutingService:
             state = row.state
         else:
             values: dict[str, Any] = {"state": state, "updated_at": now}
-            if not keeps_agent:
+            if tr.kind == "requeued" and tr.data.get("to_agent_id"):
+                values["assigned_agent_id"] = tr.data["to_agent_id"]  # waits for the transfer's target
+            elif not keeps_agent:
                 values["assigned_agent_id"] = None  # back in the queue: nobody holds it
             elif tr.agent_id:
                 values["assigned_agent_id"] = tr.agent_id

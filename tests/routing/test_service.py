@@ -21,7 +21,7 @@ from gateway.db import schema as t
 from gateway.keys import DB, EVENTS, REDIS, ROUTING
 from tests.conftest import make_config
 from tests.helpers import Api
-from tests.realtime.support import Listener, Sockets, add_member, session_cookie
+from tests.realtime.support import PASSWORD, Listener, Sockets, add_member, session_cookie
 
 
 @pytest.fixture
@@ -90,7 +90,8 @@ async def test_an_available_agent_is_offered_the_chat_and_takes_it(client, agent
     assert (row.state, row.assigned_agent_id) == ("assigned", agent.me["user"]["id"])
     conversation = await agent.get(f"/api/v1/conversations/{conversation_id}")
     assert conversation["assignee_id"] == agent.me["user"]["id"]
-    assert (await me.call("accept_task", {"task_id": task_id}))["ok"] is False  # once only
+    # Accepting again (the inbox retries when an answer is lost) is fine and records nothing new.
+    assert (await me.call("accept_task", {"task_id": task_id}))["ok"]
     assert (await me.call("complete_task", {"task_id": task_id}))["ok"]
     assert await task_history(app, task_id) == ["queued", "offered", "accepted", "done"]
     assert (await task_row(app, task_id)).ended_at is not None
@@ -152,6 +153,58 @@ async def test_routing_state_is_rebuilt_from_sql_when_redis_loses_it(client, age
     assert sorted(order) == sorted(tasks) and len(order) == 3  # each once
     for task_id in tasks:
         assert (await task_row(app, task_id)).state == "offered"
+
+
+async def test_a_rebuild_restores_what_only_the_history_remembers(client, agent: Api, operator: Api, sockets: Sockets):
+    """Who rejected or missed a chat, a chat transferred to a colleague not yet in, a wrap-up's
+    deadline and a streak of missed offers: after Redis is wiped, routing holds them as before."""
+    app, tid = client.app, agent.tenant_id()
+    engine = app[ROUTING].engine
+    colleague = await add_member(client, operator, tid, "colleague@demo.example", "agent")
+    me_id, other_id = agent.me["user"]["id"], colleague.me["user"]["id"]
+    me = await inbox(sockets, agent)
+
+    async def offered(visitor: str) -> str:
+        _, task_id = await incoming(app, tid, visitor)
+        await me.wait_for("task.offered", lambda d: d["task_id"] == task_id)
+        return task_id
+
+    rejected = await offered("visitor-6000")
+    assert (await me.call("reject_task", {"task_id": rejected}))["ok"]
+    handed = await offered("visitor-6001")
+    assert (await me.call("accept_task", {"task_id": handed}))["ok"]
+    assert (await me.call("transfer_task", {"task_id": handed, "agent_id": other_id}))["ok"]
+    wrapping = await offered("visitor-6002")
+    assert (await me.call("accept_task", {"task_id": wrapping}))["ok"]
+    assert (await me.call("wrapup_task", {"task_id": wrapping}))["ok"]
+    ring_ms, engine._ring_ms = engine._ring_ms, 100
+    missed = await offered("visitor-6003")
+    await me.wait_for("task.offer_timed_out", lambda d: d["task_id"] == missed)
+    engine._ring_ms = ring_ms
+
+    tasks = [rejected, handed, wrapping, missed]
+    before = {task_id: await engine.task_info(task_id) for task_id in tasks}
+    assert before[rejected]["excluded"] == before[missed]["excluded"] == before[handed]["excluded"] == [me_id]
+    assert (before[handed]["state"], before[handed]["reserved_for"]) == ("queued", other_id)
+    assert before[wrapping]["auto_done_at_ms"] is not None
+    agent_before = await engine.agent_info(me_id)
+    assert agent_before is not None and agent_before["missed"] == 1
+
+    await app[REDIS].flushall()
+    await app[ROUTING].rebuild()
+    after = {task_id: await engine.task_info(task_id) for task_id in tasks}
+    for task_id in tasks:
+        assert after[task_id] == before[task_id], (task_id, after[task_id], before[task_id])
+    agent_after = await engine.agent_info(me_id)
+    assert agent_after is not None
+    assert {k: agent_after[k] for k in ("presence", "load", "tasks", "missed")} == \
+        {k: agent_before[k] for k in ("presence", "load", "tasks", "missed")}
+    # The colleague comes in (logging in again: sessions were in Redis too) and gets all three;
+    # the agent who let them go is not offered them again.
+    colleague = await Api.login(client, "colleague@demo.example", PASSWORD)
+    other = await inbox(sockets, colleague)
+    assert sorted(d["task_id"] for d in await wait_count(other, "task.offered", 3)) == sorted([rejected, handed, missed])
+    assert {d["task_id"] for d in me.got("task.offered")} == set(tasks)  # the first offers only
 
 
 async def test_supervisor_snapshot(client, agent: Api, sockets: Sockets):

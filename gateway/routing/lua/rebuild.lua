@@ -1,8 +1,8 @@
 -- rebuild steps, run by the one process holding P.lock (ARGV[5] = its token):
 --   ARGV[6] = 'wipe'   ARGV[7] = SCAN cursor ('0' first): delete the epoch, then every key under the prefix
 --   ARGV[6] = 'rules'  ARGV[7] = JSON {tenant: {channel: [blocking channels]}} (with "*" = default)
---   ARGV[6] = 'agents' ARGV[7] = JSON [{id, tenants, capacity, presence, idle}]
---   ARGV[6] = 'tasks'  ARGV[7] = JSON [{id, tn, ch, q, p, enq, sig, pref, sticky, state, agent, wd}]
+--   ARGV[6] = 'agents' ARGV[7] = JSON [{id, tenants, capacity, presence, idle, miss}]
+--   ARGV[6] = 'tasks'  ARGV[7] = JSON [{id, tn, ch, q, p, enq, sig, pref, sticky, state, agent, wd, excl}]
 --   ARGV[6] = 'qualify' ARGV[7] = JSON [agent id]: qualified sets of these agents (after all tasks
 --                      are in, so every signature is known)
 --   ARGV[6] = 'finish' eligibility of every agent, set the epoch, match every waiting task best
@@ -42,7 +42,7 @@ if step == 'agents' then
   for _, s in ipairs(cjson.decode(ARGV[7])) do
     local key = P .. 'a:' .. s.id
     redis.call('DEL', key)
-    redis.call('HSET', key, 'pr', s.presence, 'idle', I(s.idle), 'miss', '0')
+    redis.call('HSET', key, 'pr', s.presence, 'idle', I(s.idle), 'miss', I(s.miss or 0))
     redis.call('SADD', P .. 'agents', s.id)
     for t, skills in pairs(s.tenants) do
       redis.call('HSET', key, 'sk:' .. t, cjson.encode(skills))
@@ -78,6 +78,7 @@ if step == 'tasks' then
         end
       end
       if not placed then
+        for _, aid in ipairs(s.excl or {}) do exclude(T, aid) end
         -- queued, offered (offers are transient: back to queued) or assigned to an unknown agent
         redis.call('ZADD', qkey(T), T.sc, T._id)
         if s.state == 'queued' and a then
