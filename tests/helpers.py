@@ -54,4 +54,5 @@ class Api:
     get = lambda self, path, expect=200, **kw: self.json("GET", path, expect, **kw)  # noqa: E731
     post = lambda self, path, expect=200, **kw: self.json("POST", path, expect, **kw)  # noqa: E731
     patch = lambda self, path, expect=200, **kw: self.json("PATCH", path, expect, **kw)  # noqa: E731
+    put = lambda self, path, expect=200, **kw: self.json("PUT", path, expect, **kw)  # noqa: E731
     delete = lambda self, path, expect=204, **kw: self.json("DELETE", path, expect, **kw)  # noqa: E731

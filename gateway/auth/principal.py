@@ -48,6 +48,11 @@ class Principal:
     # tenant id -> the user's role there (users only)
     roles: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def actor(self) -> str:
+        """Who did it, as events and the audit log name them."""
+        return f"user:{self.user_id}" if self.user_id else f"token:{self.token_id}"
+
     def can(self, tenant_id: str, permission: str) -> bool:
         return self.is_operator or permission in self.tenants.get(tenant_id, frozenset())
 

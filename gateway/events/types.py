@@ -34,6 +34,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "task.queue_closed",
         "task.max_wait_reached",
         "task.overflowed",
+        "task.skills_changed",
+        "tenant.routing_updated",
     }
 )
 

@@ -30,7 +30,7 @@ Rules (issue 3):
 * **Exclusions.** An agent who rejected or missed a task is never offered that task again, until
   a transfer clears the task's exclusions (the transfer then excludes the agent who had the task,
   unless it is the target, so a transfer never bounces straight back).
-* **Offers.** An offer rings ``ring_ms``; a reject or a timeout puts the task back in its original
+* **Offers.** An offer rings the task's ``ring_ms`` (its tenant's setting) or the engine's; a reject or a timeout puts the task back in its original
   place and offers it to the next agent at once. A miss counts against the agent; ``max_missed``
   misses in a row set it ``away`` (``agent_away``) and withdraw its other ringing offers. Accepting
   resets the count; rejecting is deliberate and neither counts nor resets; becoming available
@@ -43,6 +43,8 @@ Rules (issue 3):
   original ``enqueued_ms``: into another queue (same skills) and/or reserved for one agent (who must
   serve the tenant; skills are not required) until that agent is offered it and takes or rejects
   it; if that agent goes offline or is removed the reservation ends.
+* **Relaxed skills** (``relax``): a task's required skills change; waiting, it keeps its place and
+  is matched again at once (``skills_changed``).
 * **Terminal states** (done, abandoned, timed_out, cancelled) are final; a tombstone remembers them
   for a day so a repeated ``enqueue`` is a no-op and late commands get :class:`RoutingConflict`.
 * **Blending rules changed** (``set_tenant_rules``): agents freed by the change are matched by the
@@ -86,6 +88,7 @@ _OPERATIONS = (
     "complete",
     "cancel",
     "transfer",
+    "relax",
     "tick",
     "set_rules",
     "rebuild",
@@ -170,6 +173,11 @@ def signature(skills: Mapping[str, int]) -> str:
     return ",".join(f"{name}={skills[name]}" for name in sorted(skills))
 
 
+def parse_signature(sig: str) -> dict[str, int]:
+    """The skills of a signature (the inverse of :func:`signature`)."""
+    return {name: int(level) for name, level in (pair.split("=", 1) for pair in sig.split(",") if pair)}
+
+
 def blocking_rules(blocking: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
     """{active channel: channels it blocks} -> {channel: channels whose active work blocks it}."""
     inverted: dict[str, list[str]] = {}
@@ -203,6 +211,7 @@ def _task_json(task: TaskSpec) -> dict[str, Any]:
         "sig": signature(task.skills),
         "pref": task.preferred_agent_id or "",
         "sticky": int(task.sticky_ms),
+        "ring": int(task.ring_ms),
     }
 
 
@@ -441,6 +450,11 @@ class RoutingEngine:
     ) -> list[Transition]:
         return await self._run("transfer", now_ms, task_id, queue_id or "", agent_id or "")
 
+    async def relax(self, task_id: str, skills: Mapping[str, int], now_ms: int) -> list[Transition]:
+        """Change the skills a task requires (``skills_changed``; nothing when they are the same).
+        Waiting, it keeps its place and may be offered at once to an agent who now qualifies."""
+        return await self._run("relax", now_ms, task_id, signature(skills))
+
     async def tick(self, now_ms: int) -> list[Transition]:
         return await self._run("tick", now_ms)
 
@@ -535,4 +549,4 @@ class RoutingEngine:
         }
 
 
-__all__ = ["CANCEL_REASONS", "PRESENCES", "RoutingConflict", "RoutingEngine", "RoutingNotReady", "script_source", "signature"]
+__all__ = ["CANCEL_REASONS", "PRESENCES", "RoutingConflict", "RoutingEngine", "RoutingNotReady", "parse_signature", "script_source", "signature"]

@@ -17,6 +17,7 @@ DEFAULT_BLOCKING: dict[str, tuple[str, ...]] = {"voice": ("chat", "callback"), "
 
 TaskState = Literal["queued", "offered", "assigned", "wrapup", "done", "abandoned", "timed_out", "cancelled"]
 TERMINAL_STATES = ("done", "abandoned", "timed_out", "cancelled")
+ACTIVE_STATES = ("queued", "offered", "assigned", "wrapup")
 Presence = Literal["offline", "available", "away", "busy", "wrapup"]
 
 
@@ -33,6 +34,7 @@ class TaskSpec:
     skills: dict[str, int] = field(default_factory=dict)  # required skill -> minimum level
     preferred_agent_id: str | None = None
     sticky_ms: int = 0  # how long only the preferred agent may be offered the task
+    ring_ms: int = 0  # how long each offer of it rings (its tenant's setting); 0: the engine's default
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ class QueueSettings(BaseModel):
     # After this long in the queue, waiting work moves to the overflow queue (keeping its place).
     overflow_after_seconds: int | None = Field(None, ge=1, le=7 * 86400)
     overflow_queue_id: str | None = None
+    # After this long in the queue, waiting work requires relaxed_skills instead (lower levels, or
+    # fewer skills; {} = none), so more agents may take it; it keeps its place in line.
+    relax_skills_after_seconds: int | None = Field(None, ge=1, le=7 * 86400)
+    relaxed_skills: dict[str, int] | None = None
     # After this long, a task.max_wait_reached event lets the channel offer a way out
     # (chat: leave a message; voice: a callback).
     max_wait_seconds: int | None = Field(None, ge=1, le=7 * 86400)

@@ -28,16 +28,16 @@ from gateway.db import schema as t
 from gateway.db.schema import utcnow
 from gateway.events.bus import DomainEvent, ephemeral_event, record_event
 from gateway.keys import CONFIG, DB, EVENTS, REDIS, ROUTING
-from gateway.routing.engine import RoutingConflict, RoutingEngine, RoutingNotReady
+from gateway.routing.engine import RoutingConflict, RoutingEngine, RoutingNotReady, parse_signature
 from gateway.routing.hours import is_open
 from gateway.routing.queues import QueueSettings
 from gateway.routing.recovery import missed_offer_streaks, task_history
-from gateway.routing.model import DEFAULT_BLOCKING, DEFAULT_CAPACITY, AgentSpec, TaskSpec, Transition
+from gateway.routing.settings import EffectiveRouting, TenantRouting, effective
+from gateway.routing.model import ACTIVE_STATES, DEFAULT_CAPACITY, TERMINAL_STATES, AgentSpec, TaskSpec, Transition
 from gateway.routing.wait import RECENT_TASKS, average_handle_seconds, estimate_wait_seconds
 
 log = logging.getLogger(__name__)
 
-ACTIVE_STATES = ("queued", "offered", "assigned", "wrapup")
 # How often each process looks for queued work the engine lost track of (a process killed
 # between recording a task and routing it).
 RECONCILE_SECONDS = 5.0
@@ -64,7 +64,6 @@ _TASK_STATE: dict[str, tuple[str, bool]] = {
     "abandoned": ("abandoned", True),
     "timed_out": ("timed_out", True),
 }
-TERMINAL = ("done", "cancelled", "abandoned", "timed_out")
 
 
 def now_ms() -> int:
@@ -159,7 +158,18 @@ class RoutingService:
         return transitions
 
     # ---- what SQL says ----
+    @staticmethod
+    def _tasks_with_settings() -> sa.Select[Any]:
+        """Task rows with their tenant's settings (`tenant_settings`), which say how they ring."""
+        return sa.select(t.tasks, t.tenants.c.settings.label("tenant_settings")).join(t.tenants, t.tenants.c.id == t.tasks.c.tenant_id)
+
+    def _tenant_routing(self, tenant_settings: Any) -> EffectiveRouting:
+        return effective(TenantRouting.of(tenant_settings), self.config)
+
     def _task_spec(self, row: Any) -> TaskSpec:
+        """From a row of _tasks_with_settings()."""
+        tenant = TenantRouting.of(row.tenant_settings)
+        routing = effective(tenant, self.config)
         return TaskSpec(
             id=row.id,
             tenant_id=row.tenant_id,
@@ -169,7 +179,9 @@ class RoutingService:
             enqueued_ms=_ms(row.enqueued_at),
             skills=dict(row.required_skills),
             preferred_agent_id=row.preferred_agent_id,
-            sticky_ms=int(self.config.sticky_seconds * 1000) if row.preferred_agent_id else 0,
+            sticky_ms=routing.sticky_ms if row.preferred_agent_id else 0,
+            # the engine's own ring time is the center's default
+            ring_ms=routing.ring_ms if tenant.ring_seconds is not None else 0,
         )
 
     async def _agent_specs(self, conn: AsyncConnection, user_id: str | None = None) -> dict[str, AgentSpec]:
@@ -195,11 +207,7 @@ class RoutingService:
 
     async def _rules(self, conn: AsyncConnection) -> dict[str, dict[str, tuple[str, ...]]]:
         rows = (await conn.execute(sa.select(t.tenants.c.id, t.tenants.c.settings))).all()
-        rules = {}
-        for row in rows:
-            blocking = (row.settings or {}).get("blocking")
-            rules[row.id] = {k: tuple(v) for k, v in blocking.items()} if isinstance(blocking, dict) else dict(DEFAULT_BLOCKING)
-        return rules
+        return {row.id: self._tenant_routing(row.settings).blocking for row in rows}
 
     async def rebuild(self) -> None:
         """Replace the engine's state with SQL's: waiting tasks in their original order, work in
@@ -215,8 +223,7 @@ class RoutingService:
                     return
                 task_rows = (
                     await conn.execute(
-                        sa.select(t.tasks)
-                        .join(t.tenants, t.tenants.c.id == t.tasks.c.tenant_id)
+                        self._tasks_with_settings()
                         .where(t.tasks.c.state.in_(ACTIVE_STATES), t.tenants.c.status == "active")
                         .order_by(t.tasks.c.enqueued_at)
                     )
@@ -250,7 +257,8 @@ class RoutingService:
         the engine just made and SQL is about to record is never undone."""
         settled = utcnow() - timedelta(seconds=settled_seconds)
         async with self.app[DB].connect() as conn:
-            rows = (await conn.execute(sa.select(t.tasks).where(t.tasks.c.state == "queued", t.tasks.c.updated_at <= settled))).all()
+            rows = (await conn.execute(self._tasks_with_settings().where(
+                t.tasks.c.state == "queued", t.tasks.c.updated_at <= settled))).all()
             specs = [self._task_spec(r) for r in rows]
         for spec in specs:
             await self._run(lambda spec=spec: self.engine.enqueue(spec, now_ms()))
@@ -261,10 +269,25 @@ class RoutingService:
             await self.enqueue(event.data["task_id"])
         elif event.type in ("member.added", "member.updated", "member.removed"):
             await self.refresh_agent(event.data["user_id"])
+        elif event.type == "tenant.routing_updated" and event.tenant_id:
+            await self.set_tenant_rules(event.tenant_id)
+
+    async def set_tenant_rules(self, tenant_id: str) -> None:
+        """The tenant's blending rules changed: the engine re-scores its agents (ring, sticky
+        and wrap-up times are read from SQL where they are used)."""
+        async with self.app[DB].connect() as conn:
+            settings = (await conn.execute(sa.select(t.tenants.c.settings).where(t.tenants.c.id == tenant_id))).scalar_one()
+        blocking = self._tenant_routing(settings).blocking
+
+        async def step() -> list[Transition]:
+            await self.engine.set_tenant_rules(tenant_id, blocking)
+            return []  # agents it frees are matched by the next tick
+
+        await self._run(step)
 
     async def enqueue(self, task_id: str) -> None:
         async with self.app[DB].connect() as conn:
-            row = (await conn.execute(sa.select(t.tasks).where(t.tasks.c.id == task_id))).one()
+            row = (await conn.execute(self._tasks_with_settings().where(t.tasks.c.id == task_id))).one()
             spec = self._task_spec(row)
             settings = await self._queue_settings(conn, row.queue_id)
         if settings is not None and not is_open(settings.hours, utcnow()):
@@ -289,12 +312,14 @@ class RoutingService:
         await self.app[EVENTS].publish(event)
 
     async def sweep_waits(self) -> None:
-        """Overflow and maximum wait, per queue settings. Each happens once per task however
-        many processes sweep: the first to claim it in Redis acts."""
+        """Relaxed skills, overflow and maximum wait, per queue settings. Each happens once per
+        task however many processes sweep: the first to claim it in Redis acts (relaxing is
+        idempotent in the engine)."""
         async with self.app[DB].connect() as conn:
             queues = {row.id: QueueSettings.model_validate(row.settings)
                       for row in (await conn.execute(sa.select(t.queues.c.id, t.queues.c.settings))).all()}
-            watched = {qid: q for qid, q in queues.items() if q.overflow_after_seconds or q.max_wait_seconds}
+            watched = {qid: q for qid, q in queues.items()
+                       if q.overflow_after_seconds or q.max_wait_seconds or q.relax_skills_after_seconds}
             if not watched:
                 return
             rows = (await conn.execute(sa.select(t.tasks).where(
@@ -303,6 +328,10 @@ class RoutingService:
         for row in rows:
             settings = watched[row.queue_id]
             waited = (now - row.enqueued_at).total_seconds()
+            relaxed = settings.relaxed_skills
+            if (settings.relax_skills_after_seconds and relaxed is not None and waited >= settings.relax_skills_after_seconds
+                    and dict(row.required_skills) != relaxed):
+                await self._run(lambda row=row, relaxed=relaxed: self.engine.relax(row.id, relaxed, now_ms()))
             if settings.max_wait_seconds and waited >= settings.max_wait_seconds and await self._claim(row.id, "max_wait"):
                 await self._task_event(row, "max_wait_reached", {"queue_id": row.queue_id, "waited_seconds": int(waited)})
             if (settings.overflow_after_seconds and settings.overflow_queue_id and row.state == "queued"
@@ -368,7 +397,10 @@ class RoutingService:
         await self._run(lambda: self.engine.reject(task_id, user_id, now_ms()))
 
     async def wrapup(self, task_id: str, user_id: str) -> None:
-        auto = int(self.config.wrapup_seconds * 1000)
+        async with self.app[DB].connect() as conn:
+            settings = (await conn.execute(sa.select(t.tenants.c.settings).join(t.tasks, t.tasks.c.tenant_id == t.tenants.c.id)
+                                           .where(t.tasks.c.id == task_id))).scalar_one_or_none()
+        auto = self._tenant_routing(settings).wrapup_ms
         await self._run(lambda: self.engine.wrapup(task_id, user_id, now_ms(), auto))
 
     async def complete(self, task_id: str, user_id: str) -> None:
@@ -446,14 +478,25 @@ class RoutingService:
         if row is None:
             log.warning("routing transition for an unknown task", extra={"task_id": tr.task_id, "kind": tr.kind})
             return []
-        if tr.kind == "accepted" and row.assigned_agent_id == tr.agent_id and row.state in ("assigned", "wrapup", *TERMINAL):
+        if tr.kind == "accepted" and row.assigned_agent_id == tr.agent_id and row.state in ("assigned", "wrapup", *TERMINAL_STATES):
             return []  # on record already (an accept retried, see accept())
+        if tr.kind == "skills_changed":
+            # The queue relaxed what it needs: kept on the row, so a rebuild routes it the same.
+            skills = parse_signature(str(tr.data["skills"]))
+            await conn.execute(sa.update(t.tasks).where(t.tasks.c.id == row.id).values(required_skills=skills, updated_at=now))
+            await conn.execute(sa.insert(t.task_events).values(
+                tenant_id=row.tenant_id, task_id=row.id, type=tr.kind, data={"required_skills": skills,
+                                                                          "from_skills": parse_signature(str(tr.data["from_skills"]))},
+                created_at=now))
+            data = {"task_id": row.id, "conversation_id": row.conversation_id, "channel": row.channel, "queue_id": row.queue_id,
+                    "required_skills": skills}
+            return [await record_event(conn, "task.skills_changed", row.tenant_id, data, conversation_id=row.conversation_id, actor="routing")]
         state, keeps_agent = _TASK_STATE[tr.kind]
         # Processes record the engine's steps concurrently, so a step can reach SQL after a later
         # one (an offer's timeout after the next agent already finished the task). Such a step
         # joins the history but leaves the task as it is: an ended task stays ended, and the end
         # of an offer or assignment only counts while the task is still that agent's.
-        if row.state in TERMINAL or (
+        if row.state in TERMINAL_STATES or (
                 tr.kind in ("rejected", "offer_timed_out", "requeued") and tr.agent_id and row.assigned_agent_id != tr.agent_id):
             state = row.state
         else:
@@ -464,7 +507,7 @@ class RoutingService:
                 values["assigned_agent_id"] = None  # back in the queue: nobody holds it
             elif tr.agent_id:
                 values["assigned_agent_id"] = tr.agent_id
-            if state in TERMINAL:
+            if state in TERMINAL_STATES:
                 values["ended_at"] = now
             await conn.execute(sa.update(t.tasks).where(t.tasks.c.id == row.id).values(**values))
         await conn.execute(

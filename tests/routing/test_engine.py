@@ -6,6 +6,7 @@ Time is always passed in (now_ms); nothing here sleeps or measures time.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
@@ -372,6 +373,45 @@ async def test_transfer_to_an_agent_waits_for_that_agent(engine: RoutingEngine) 
     with pytest.raises(RoutingConflict) as err:
         await engine.transfer("call", T0 + 40, agent_id="nobody")
     assert err.value.code == "unknown_agent"
+
+
+async def test_an_agent_given_capacity_on_a_channel_takes_its_waiting_work(engine: RoutingEngine) -> None:
+    # Found by the stateful test: a capacity raised from 0 left the agent out of that channel.
+    # (Busy to capacity on chat, so eligible nowhere when the change arrived.)
+    await add_agent(engine, "ann", capacity={"chat": 1, "voice": 0}, available_at=0)
+    await engine.enqueue(task("chat", channel="chat"), T0 + 5)
+    await engine.accept("chat", "ann", T0 + 6)
+    assert offers(await engine.enqueue(task("call", channel="voice"), T0 + 10)) == []
+    made = await engine.upsert_agent(AgentSpec(id="ann", tenants={"acme": {}}, capacity={"chat": 1, "voice": 1}), T0 + 20)
+    assert offers(made) == [("call", "ann")]
+
+
+async def test_relaxed_skills_let_more_agents_take_a_waiting_task_in_its_place(engine: RoutingEngine) -> None:
+    await add_agent(engine, "junior", skills={"billing": 1}, available_at=0)
+    await engine.enqueue(task("older", skills={"billing": 3}, at=0), T0 + 1)
+    await engine.enqueue(task("newer", skills={"billing": 3}, at=1_000), T0 + 1_000)
+    assert (await engine.task_info("newer"))["state"] == "queued"  # nobody qualifies yet
+    made = await engine.relax("newer", {"billing": 1}, T0 + 30_000)
+    assert kinds(made) == ["skills_changed", "offered"] and offers(made) == [("newer", "junior")]
+    assert (made[0].data["from_skills"], made[0].data["skills"]) == ("billing=3", "billing=1")
+    assert await engine.relax("newer", {"billing": 1}, T0 + 30_001) == []  # the same again: nothing
+    made = await engine.relax("older", {}, T0 + 30_002)
+    assert kinds(made) == ["skills_changed"]  # junior's one call slot is taken
+    assert await engine.position("older") == (1, 2)  # still first in line
+    made = await engine.reject("newer", "junior", T0 + 30_003)
+    assert offers(made) == [("older", "junior")]
+    with pytest.raises(RoutingConflict):
+        await engine.relax("nothing", {}, T0 + 30_004)
+
+
+async def test_a_task_rings_as_long_as_its_tenant_says(engine: RoutingEngine) -> None:
+    await add_agent(engine, "ann", available_at=0)
+    made = await engine.enqueue(dataclasses.replace(task("quick"), ring_ms=5_000), T0 + 10)
+    assert made[0].data["expires_ms"] == T0 + 10 + 5_000
+    assert kinds(await engine.tick(T0 + 5_011))[0] == "offer_timed_out"
+    await add_agent(engine, "bob", available_at=6_000)
+    made = await engine.enqueue(task("default"), T0 + 7_000)
+    assert made[0].data["expires_ms"] == T0 + 7_000 + RING
 
 
 # ---------------------------------------------------------------------------- tenants and views

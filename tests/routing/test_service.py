@@ -325,3 +325,59 @@ async def test_another_system_queues_a_conversation_over_rest(client, agent: Api
     me = await inbox(sockets, agent)
     assert (await me.wait_for("task.offered"))["task_id"] == task["id"]
     assert (await crm.get(f"/api/v1/tasks/{task['id']}"))["state"] == "offered"
+
+
+async def test_a_queue_relaxes_the_skills_it_needs_after_a_while(client, operator: Api, agent: Api, sockets: Sockets):
+    app, tid = client.app, agent.tenant_id()
+    await operator.post(f"/api/v1/tenants/{tid}/skills", expect=201, json={"name": "billing"})
+    await operator.patch(f"/api/v1/tenants/{tid}/members/{agent.me['user']['id']}", json={"skills": {"billing": 1}})
+    bad = await operator.request("POST", f"/api/v1/tenants/{tid}/queues", json={
+        "name": "Half", "settings": {"relax_skills_after_seconds": 5}})
+    assert bad.status == 422 and "relaxed_skills" in (await bad.json())["message"]
+    unknown = await operator.request("POST", f"/api/v1/tenants/{tid}/queues", json={
+        "name": "Typo", "settings": {"relax_skills_after_seconds": 5, "relaxed_skills": {"biling": 1}}})
+    assert unknown.status == 422
+    billing = await operator.post(f"/api/v1/tenants/{tid}/queues", expect=201, json={"name": "Billing", "settings": {
+        "required_skills": {"billing": 3}, "relax_skills_after_seconds": 1, "relaxed_skills": {"billing": 1}}})
+    me = await inbox(sockets, agent)  # billing level 1: not enough at first
+    task_id = await queue_work(app, tid, "visitor-8000", billing["id"])
+    assert (await app[ROUTING].engine.task_info(task_id))["state"] == "queued"
+    offer = await me.wait_for("task.offered", lambda d: d["task_id"] == task_id, timeout=10)
+    assert offer["agent_id"] == agent.me["user"]["id"]
+    assert await task_history(app, task_id) == ["queued", "skills_changed", "offered"]
+    assert (await task_row(app, task_id)).required_skills == {"billing": 1}
+    changed = await operator.get(f"/api/v1/tenants/{tid}/events?type=task.skills_changed")
+    assert [e["data"]["required_skills"] for e in changed["items"]] == [{"billing": 1}]
+
+
+async def test_a_tenant_sets_how_its_work_rings_wraps_up_and_blends(client, operator: Api, agent: Api, sockets: Sockets):
+    app, tid = client.app, agent.tenant_id()
+    path = f"/api/v1/tenants/{tid}/routing/settings"
+    defaults = await agent.get(path)  # supervisors may read them
+    assert defaults["settings"] == {"ring_seconds": None, "sticky_seconds": None, "wrapup_seconds": None, "blocking": None}
+    assert defaults["effective"] == {"ring_seconds": 30.0, "sticky_seconds": 0.0, "wrapup_seconds": 30.0,
+                                     "blocking": {"voice": ["chat", "callback"], "callback": ["chat", "voice"]}}
+    assert (await agent.request("PUT", path, json={"ring_seconds": 5})).status == 403  # only admins change them
+    for wrong in ({"ring_seconds": 1}, {"blocking": {"chat": ["chat"]}}, {"blocking": {"sms": []}}, {"ring": 5}):
+        assert (await operator.request("PUT", path, json=wrong)).status == 422, wrong
+
+    me = await inbox(sockets, agent)
+    _, call = await incoming(app, tid, "visitor-9000", channel="voice")
+    await me.wait_for("task.offered", lambda d: d["task_id"] == call)
+    assert (await me.call("accept_task", {"task_id": call}))["ok"]
+    _, chat = await incoming(app, tid, "visitor-9001")
+    assert (await app[ROUTING].engine.task_info(chat))["state"] == "queued"  # on a call: no chats (the default)
+
+    saved = await operator.put(path, json={"ring_seconds": 5, "wrapup_seconds": 0, "blocking": {}})
+    assert saved["effective"]["ring_seconds"] == 5.0 and saved["effective"]["blocking"] == {}
+    assert (await agent.get(path))["settings"] == {"ring_seconds": 5.0, "sticky_seconds": None, "wrapup_seconds": 0.0, "blocking": {}}
+    # Nothing blocks now: the waiting chat is offered although the call goes on.
+    await me.wait_for("task.offered", lambda d: d["task_id"] == chat)
+    before = int(datetime.now(timezone.utc).timestamp() * 1000)
+    _, another = await incoming(app, tid, "visitor-9002")
+    offer = await me.wait_for("task.offered", lambda d: d["task_id"] == another)
+    assert 5_000 <= offer["expires_ms"] - before < 30_000  # rings 5 s, not the center's 30 s
+    assert (await me.call("wrapup_task", {"task_id": call}))["ok"]
+    assert (await app[ROUTING].engine.task_info(call))["auto_done_at_ms"] is None  # wrap-up until the agent ends it
+    audit = await operator.get(f"/api/v1/tenants/{tid}/audit-log")
+    assert "routing.updated" in [entry["action"] for entry in audit["items"]]

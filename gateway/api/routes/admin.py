@@ -24,6 +24,7 @@ from gateway.db import schema as t
 from gateway.db.schema import new_id, utcnow
 from gateway.events.bus import DomainEvent, record_event
 from gateway.keys import DB, EVENTS
+from gateway.routing.model import ACTIVE_STATES
 from gateway.routing.queues import QueueSettings
 from gateway.tenancy import DEFAULT_CAPACITY, SEAT_ROLES
 
@@ -137,6 +138,10 @@ async def _check_queue_settings(conn: AsyncConnection, tenant_id: str, settings:
     await _check_skills(conn, tenant_id, settings.required_skills)
     if (settings.overflow_after_seconds is None) != (settings.overflow_queue_id is None):
         raise ApiError(422, "validation_error", "overflow needs both overflow_after_seconds and overflow_queue_id")
+    if (settings.relax_skills_after_seconds is None) != (settings.relaxed_skills is None):
+        raise ApiError(422, "validation_error", "relaxing skills needs both relax_skills_after_seconds and relaxed_skills")
+    if settings.relaxed_skills is not None:
+        await _check_skills(conn, tenant_id, settings.relaxed_skills)
     if settings.overflow_queue_id is not None:
         if settings.overflow_queue_id == queue_id:
             raise ApiError(422, "validation_error", "a queue cannot overflow into itself")
@@ -156,8 +161,7 @@ async def _check_seat(conn: AsyncConnection, tenant_id: str, role: str) -> None:
 
 async def _member_event(conn: AsyncConnection, type: str, tenant_id: str, user_id: str, call: Call) -> DomainEvent:
     """Routing listens: an agent's skills, capacity or tenants changed."""
-    actor = f"user:{call.user.user_id}" if call.user.user_id else f"token:{call.user.token_id}"
-    return await record_event(conn, type, tenant_id, {"user_id": user_id}, actor=actor)
+    return await record_event(conn, type, tenant_id, {"user_id": user_id}, actor=call.user.actor)
 
 
 def _queue_out(row: Any) -> QueueOut:
@@ -352,7 +356,7 @@ def register(api: ApiRegistry) -> None:  # noqa: C901 - one flat list of routes 
         call.user.require(tenant_id, ADMIN, "tenant")
         async with call.app[DB].begin() as conn:
             busy = (await conn.execute(sa.select(t.tasks.c.id).where(
-                t.tasks.c.queue_id == queue_id, t.tasks.c.state.in_(["queued", "offered", "assigned", "wrap-up"])).limit(1))).first()
+                t.tasks.c.queue_id == queue_id, t.tasks.c.state.in_(ACTIVE_STATES)).limit(1))).first()
             if busy:
                 raise ApiError(409, "queue_busy", "the queue still has work in it; move or finish it first")
             if (await conn.execute(sa.delete(t.queues).where(t.queues.c.tenant_id == tenant_id, t.queues.c.id == queue_id))).rowcount == 0:

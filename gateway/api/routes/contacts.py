@@ -73,10 +73,6 @@ class MergeInput(Input):
     other_contact_id: str
 
 
-def _actor(principal: Principal) -> str:
-    return f"user:{principal.user_id}" if principal.user_id else f"token:{principal.token_id}"
-
-
 async def _load(conn: AsyncConnection, principal: Principal, contact_id: str, permission: str) -> ContactOut:
     row = (
         await conn.execute(
@@ -147,7 +143,7 @@ def register(api: ApiRegistry) -> None:
                 id=contact_id, tenant_id=body.tenant_id, name=body.name, attributes=body.attributes, vip_tier=body.vip_tier,
                 created_at=now, updated_at=now))
             await _add_identities(conn, body.tenant_id, contact_id, body.identities)
-            event = await record_event(conn, "contact.created", body.tenant_id, {"contact_id": contact_id, "name": body.name}, actor=_actor(call.user))
+            event = await record_event(conn, "contact.created", body.tenant_id, {"contact_id": contact_id, "name": body.name}, actor=call.user.actor)
             out = await _load(conn, call.user, contact_id, CONTACTS_READ)
         await call.app[EVENTS].publish(event)
         return out
@@ -172,7 +168,7 @@ def register(api: ApiRegistry) -> None:
                 await conn.execute(sa.delete(t.contact_identities).where(
                     t.contact_identities.c.contact_id == contact.id, t.contact_identities.c.id.in_(body.remove_identity_ids)))
             await _add_identities(conn, contact.tenant_id, contact.id, body.add_identities)
-            event = await record_event(conn, "contact.updated", contact.tenant_id, {"contact_id": contact.id}, actor=_actor(call.user))
+            event = await record_event(conn, "contact.updated", contact.tenant_id, {"contact_id": contact.id}, actor=call.user.actor)
             out = await _load(conn, call.user, contact.id, CONTACTS_READ)
         await call.app[EVENTS].publish(event)
         return out
@@ -190,7 +186,7 @@ def register(api: ApiRegistry) -> None:
                 raise not_found("contact")  # contacts of two tenants are never merged
             if keep.merged_into_id or other.merged_into_id:
                 raise ApiError(409, "contact_merged", "one of the contacts was already merged")
-            event: DomainEvent = await merge_contacts(conn, keep.tenant_id, keep_id, other_id, _actor(call.user))
+            event: DomainEvent = await merge_contacts(conn, keep.tenant_id, keep_id, other_id, call.user.actor)
             out = await _load(conn, call.user, keep_id, CONTACTS_READ)
         await call.app[EVENTS].publish(event)
         return out

@@ -185,7 +185,7 @@ def register(api: ApiRegistry) -> None:
                 raise not_found("queue")
             conversation_id, event = await open_conversation(
                 conn, body.tenant_id, body.contact_id, body.channel, subject=body.subject, queue_id=body.queue_id,
-                actor=f"user:{call.user.user_id}" if call.user.user_id else f"token:{call.user.token_id}",
+                actor=call.user.actor,
             )
             row = await load_conversation(conn, call.user, conversation_id, CONVERSATIONS_READ)
         await call.app[EVENTS].publish(event)
@@ -212,7 +212,7 @@ def register(api: ApiRegistry) -> None:
                 row = await load_conversation(conn, call.user, row.id, CONVERSATIONS_READ)
                 event = await record_event(
                     conn, "conversation.updated", row.tenant_id, conversation_json(row, row.contact_name),
-                    conversation_id=row.id, actor=f"user:{call.user.user_id}" if call.user.user_id else f"token:{call.user.token_id}",
+                    conversation_id=row.id, actor=call.user.actor,
                 )
         if event:
             await call.app[EVENTS].publish(event)

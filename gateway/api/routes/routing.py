@@ -1,5 +1,5 @@
-"""Routing over REST: queue work for a conversation, read a task, and the supervisor's live
-queue snapshot."""
+"""Routing over REST: queue work for a conversation, read a task, the supervisor's live queue
+snapshot and the tenant's routing settings."""
 
 from __future__ import annotations
 
@@ -10,13 +10,17 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.errors import ApiError, not_found
+from gateway.audit import audit
 from gateway.api.registry import ApiRegistry, Call
 from gateway.api.routes.conversations import load_conversation
-from gateway.auth.principal import CONVERSATIONS_READ, CONVERSATIONS_WRITE, SUPERVISE
+from gateway.auth.principal import ADMIN, CONVERSATIONS_READ, CONVERSATIONS_WRITE, SUPERVISE
+from gateway.config import RoutingConfig
 from gateway.core.conversations import enqueue_task
 from gateway.db import schema as t
-from gateway.keys import DB, EVENTS, ROUTING
-from gateway.routing.service import ACTIVE_STATES
+from gateway.events.bus import record_event
+from gateway.keys import CONFIG, DB, EVENTS, ROUTING
+from gateway.routing.model import ACTIVE_STATES
+from gateway.routing.settings import TenantRouting, effective
 
 
 class QueueView(BaseModel):
@@ -37,8 +41,54 @@ class RoutingSnapshot(BaseModel):
     agents_by_presence: dict[str, int]
 
 
+class EffectiveRoutingOut(BaseModel):
+    ring_seconds: float
+    sticky_seconds: float
+    wrapup_seconds: float  # 0: until the agent ends it
+    blocking: dict[str, list[str]]
+
+
+class RoutingSettingsOut(BaseModel):
+    settings: TenantRouting  # as the tenant set them (null: the center's default)
+    effective: EffectiveRoutingOut  # what routing uses
+
+
+def _settings_out(settings: TenantRouting, center: RoutingConfig) -> RoutingSettingsOut:
+    used = effective(settings, center)
+    return RoutingSettingsOut(settings=settings, effective=EffectiveRoutingOut(
+        ring_seconds=used.ring_ms / 1000, sticky_seconds=used.sticky_ms / 1000, wrapup_seconds=used.wrapup_ms / 1000,
+        blocking={k: list(v) for k, v in used.blocking.items()}))
+
+
 def register(api: ApiRegistry) -> None:
     register_tasks(api)
+
+    @api.route("GET", "/tenants/{tenant_id}/routing/settings", summary="How the tenant's work rings, sticks, wraps up and blends",
+               tag="routing", response=RoutingSettingsOut, errors=(404,))
+    async def get_routing_settings(call: Call) -> RoutingSettingsOut:
+        tenant_id = call.path("tenant_id")
+        call.user.require(tenant_id, SUPERVISE, "tenant")
+        async with call.app[DB].connect() as conn:
+            raw = (await conn.execute(sa.select(t.tenants.c.settings).where(t.tenants.c.id == tenant_id))).scalar_one_or_none()
+        return _settings_out(TenantRouting.of(raw), call.app[CONFIG].routing)
+
+    @api.route("PUT", "/tenants/{tenant_id}/routing/settings", summary="Set the tenant's routing settings (null: the center's default)",
+               tag="routing", body=TenantRouting, response=RoutingSettingsOut, errors=(404, 422))
+    async def put_routing_settings(call: Call) -> RoutingSettingsOut:
+        tenant_id = call.path("tenant_id")
+        call.user.require(tenant_id, ADMIN, "tenant")
+        body: TenantRouting = call.body
+        stored = body.model_dump(mode="json")
+        async with call.app[DB].begin() as conn:
+            raw = (await conn.execute(sa.select(t.tenants.c.settings).where(t.tenants.c.id == tenant_id).with_for_update())).scalar_one_or_none()
+            if raw is None:
+                raise not_found("tenant")
+            await conn.execute(sa.update(t.tenants).where(t.tenants.c.id == tenant_id).values(settings={**raw, "routing": stored}))
+            await audit(conn, "routing.updated", principal=call.user, tenant_id=tenant_id, target_type="tenant", target_id=tenant_id, data=stored)
+            event = await record_event(conn, "tenant.routing_updated", tenant_id, {"tenant_id": tenant_id, "settings": stored},
+                                       actor=call.user.actor)
+        await call.app[EVENTS].publish(event)
+        return _settings_out(body, call.app[CONFIG].routing)
 
     @api.route("GET", "/tenants/{tenant_id}/routing/snapshot", summary="Queues and agents right now (supervisors)",
                tag="routing", response=RoutingSnapshot, errors=(404,))

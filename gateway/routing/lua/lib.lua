@@ -16,7 +16,8 @@
 --   P.rules               hash    tenant -> JSON {channel: [channels whose active work blocks it]}; "*" = default
 --   P.dirty               set     agents whose eligibility grew outside a match (rules changed): tick() matches them
 --   P.agents              set     every agent id
---   P.t:<task>            hash    tn ch q p enq sc sig pref stk st ag exp wd res rk wq
+--   P.t:<task>            hash    tn ch q p enq sc sig pref stk rng st ag exp wd res rk wq (rng: its
+--                                 ring time in ms when not the default)
 --                                 (tombstone after a terminal state: st tn only, expires after a day)
 --   P.tx:<task>           set     agents excluded from this task (rejected or missed its offer)
 --   P.a:<agent>           hash    pr idle miss  c:<ch> capacity  l:<ch> load  sk:<t> JSON skills in tenant t
@@ -137,7 +138,8 @@ local function aset(a, ...)
   local args = {...}
   for i = 1, #args, 2 do
     args[i + 1] = str(args[i + 1])
-    if a[args[i]] == nil then a._cb = nil end  -- a new field may be a new tenant or channel
+    -- a new field may be a new tenant or channel; a capacity going from 0 to more adds a channel
+    if a[args[i]] == nil or string.sub(args[i], 1, 2) == 'c:' then a._cb = nil end
     a[args[i]] = args[i + 1]
   end
   redis.call('HSET', P .. 'a:' .. a._id, unpack(args))
@@ -463,7 +465,7 @@ end
 
 local function offer(T, a)
   unqueue(T)
-  local exp = NOW + RING
+  local exp = NOW + (num(T.rng) > 0 and num(T.rng) or RING)
   tset(T, 'st', 'offered', 'ag', a._id, 'exp', exp)
   redis.call('ZADD', P .. 'tm:offer', I(exp), T._id)
   ahincr(a, 'l:' .. T.ch, 1)
@@ -701,6 +703,7 @@ local function create_task(s, scan_agents)
     pref = s.pref or '', stk = I(stk), st = 'queued'}
   redis.call('HSET', P .. 't:' .. s.id, 'tn', T.tn, 'ch', T.ch, 'q', T.q, 'p', T.p, 'enq', T.enq, 'sc', T.sc,
     'sig', T.sig, 'pref', T.pref, 'stk', T.stk, 'st', 'queued')
+  if s.ring and s.ring > 0 then tset(T, 'rng', I(s.ring)) end
   redis.call('SADD', P .. 'qs:' .. s.tn, s.q)
   register_sig(s.tn, s.ch, s.sig, scan_agents)
   TK[s.id] = T
