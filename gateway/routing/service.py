@@ -38,8 +38,8 @@ from gateway.routing.wait import RECENT_TASKS, average_handle_seconds, estimate_
 
 log = logging.getLogger(__name__)
 
-# How often each process looks for queued work the engine lost track of (a process killed
-# between recording a task and routing it).
+# How often each process looks for what a killed process left behind: queued work the engine
+# never heard of, and steps the engine made that were never recorded.
 RECONCILE_SECONDS = 5.0
 # A batch of routing steps whose SQL transaction PostgreSQL aborted (deadlock, serialization
 # failure) is recorded again, up to this many times.
@@ -114,6 +114,7 @@ class RoutingService:
                 if time.monotonic() - last_reconcile >= RECONCILE_SECONDS:
                     last_reconcile = time.monotonic()
                     await self._requeue_missing(settled_seconds=RECONCILE_SECONDS)
+                    await self._reconcile_held(settled_seconds=RECONCILE_SECONDS)
             except Exception:  # a bad tick must not stop routing for good
                 log.exception("routing tick failed")
 
@@ -383,15 +384,66 @@ class RoutingService:
     async def accept(self, task_id: str, user_id: str) -> None:
         try:
             await self._run(lambda: self.engine.accept(task_id, user_id, now_ms()))
-        except RoutingConflict as exc:
+        except RoutingConflict:
             # Accepting again what this agent already holds succeeds: the inbox retries when the
-            # first answer was lost, e.g. with the process that took the accept. If that process
-            # died before recording it, SQL learns it now.
-            info = await self.engine.task_info(task_id) if exc.code == "not_offered" else None
+            # first answer was lost, e.g. with the process that took the accept.
+            info = await self.engine.task_info(task_id)
             if not info or info["state"] not in ("assigned", "wrapup") or info["agent_id"] != user_id:
                 raise
-            await self.apply([Transition("accepted", task_id, str(info["tenant_id"]), user_id,
-                                         {"channel": info["channel"], "queue_id": info["queue_id"], "recovered": True})])
+            await self._catch_up([task_id])
+
+    async def complete(self, task_id: str, user_id: str) -> None:
+        try:
+            await self._run(lambda: self.engine.complete(task_id, user_id, now_ms()))
+        except RoutingConflict:
+            # The same for finishing: done by a process that died before answering (and maybe
+            # before recording it) is done.
+            async with self.app[DB].connect() as conn:
+                held = (await conn.execute(sa.select(t.tasks.c.id).where(
+                    t.tasks.c.id == task_id, t.tasks.c.assigned_agent_id == user_id,
+                    t.tasks.c.state.in_(("assigned", "wrapup", "done"))))).first()
+            info = await self.engine.task_info(task_id)
+            if held is None or not info or info["state"] != "done":
+                raise
+            await self._catch_up([task_id])
+
+    async def _catch_up(self, task_ids: list[str]) -> None:
+        """Record what the engine did to these tasks that SQL never heard of: a process that made
+        a step died before recording it. Only the steps that matter are caught up — an
+        acceptance, a wrap-up, an ending — as `recovered` transitions; offers are transient and
+        settle with the next step. Recording is idempotent, so a step recorded meanwhile by its
+        own process is not recorded twice."""
+        async with self.app[DB].connect() as conn:
+            rows = (await conn.execute(sa.select(t.tasks).where(t.tasks.c.id.in_(task_ids)))).all()
+        infos = await asyncio.gather(*(self.engine.task_info(row.id) for row in rows))
+        missed: list[Transition] = []
+        for row, info in zip(rows, infos):
+            if not info or row.state in TERMINAL_STATES:
+                continue
+            engine_state = str(info["state"])
+            data: dict[str, object] = {"channel": row.channel, "queue_id": row.queue_id, "recovered": True}
+            if engine_state in TERMINAL_STATES:
+                missed.append(Transition(engine_state, row.id, row.tenant_id, row.assigned_agent_id, data))
+            elif engine_state in ("assigned", "wrapup") and info["agent_id"] and (
+                    row.state != engine_state or row.assigned_agent_id != info["agent_id"]):
+                if row.state not in ("assigned", "wrapup") or row.assigned_agent_id != info["agent_id"]:
+                    missed.append(Transition("accepted", row.id, row.tenant_id, str(info["agent_id"]), data))
+                if engine_state == "wrapup":
+                    missed.append(Transition("wrapup", row.id, row.tenant_id, str(info["agent_id"]),
+                                             {**data, "auto_done_at_ms": info["auto_done_at_ms"] or 0}))
+        if missed:
+            log.warning("recording routing steps a process made but never recorded", extra={"steps": len(missed)})
+            await self.apply(missed)
+
+    async def _reconcile_held(self, settled_seconds: float) -> None:
+        """Live tasks whose SQL row has not changed for a while: catch up with what the engine
+        did to them since (see _catch_up)."""
+        settled = utcnow() - timedelta(seconds=settled_seconds)
+        async with self.app[DB].connect() as conn:
+            ids = list((await conn.execute(sa.select(t.tasks.c.id).where(
+                t.tasks.c.state.in_(ACTIVE_STATES), t.tasks.c.updated_at <= settled))).scalars())
+        for start in range(0, len(ids), 500):
+            await self._catch_up(ids[start:start + 500])
 
     async def reject(self, task_id: str, user_id: str) -> None:
         await self._run(lambda: self.engine.reject(task_id, user_id, now_ms()))
@@ -402,9 +454,6 @@ class RoutingService:
                                            .where(t.tasks.c.id == task_id))).scalar_one_or_none()
         auto = self._tenant_routing(settings).wrapup_ms
         await self._run(lambda: self.engine.wrapup(task_id, user_id, now_ms(), auto))
-
-    async def complete(self, task_id: str, user_id: str) -> None:
-        await self._run(lambda: self.engine.complete(task_id, user_id, now_ms()))
 
     async def transfer(self, task_id: str, user_id: str, *, queue_id: str | None = None, agent_id: str | None = None,
                        note: str = "") -> None:
@@ -478,8 +527,13 @@ class RoutingService:
         if row is None:
             log.warning("routing transition for an unknown task", extra={"task_id": tr.task_id, "kind": tr.kind})
             return []
+        # On record already: a step retried by the agent or caught up after a process died (see
+        # _catch_up) while its own process recorded it too.
         if tr.kind == "accepted" and row.assigned_agent_id == tr.agent_id and row.state in ("assigned", "wrapup", *TERMINAL_STATES):
-            return []  # on record already (an accept retried, see accept())
+            return []
+        if tr.kind in ("wrapup", *TERMINAL_STATES) and row.state == tr.kind and (
+                row.assigned_agent_id == tr.agent_id or tr.data.get("recovered")):
+            return []
         if tr.kind == "skills_changed":
             # The queue relaxed what it needs: kept on the row, so a rebuild routes it the same.
             skills = parse_signature(str(tr.data["skills"]))

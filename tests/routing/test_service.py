@@ -19,6 +19,7 @@ from gateway.core.contacts import identify_contact
 from gateway.core.conversations import enqueue_task, open_conversation
 from gateway.db import schema as t
 from gateway.keys import DB, EVENTS, REDIS, ROUTING
+from gateway.routing.service import now_ms
 from tests.conftest import make_config
 from tests.helpers import Api
 from tests.realtime.support import PASSWORD, Listener, Sockets, add_member, session_cookie
@@ -381,3 +382,33 @@ async def test_a_tenant_sets_how_its_work_rings_wraps_up_and_blends(client, oper
     assert (await app[ROUTING].engine.task_info(call))["auto_done_at_ms"] is None  # wrap-up until the agent ends it
     audit = await operator.get(f"/api/v1/tenants/{tid}/audit-log")
     assert "routing.updated" in [entry["action"] for entry in audit["items"]]
+
+
+async def test_steps_a_dead_process_never_recorded_are_caught_up(client, agent: Api, sockets: Sockets):
+    """A process makes a routing step in Redis and is killed before recording it in SQL."""
+    app, tid = client.app, agent.tenant_id()
+    service, engine, me_id = app[ROUTING], app[ROUTING].engine, agent.me["user"]["id"]
+    me = await inbox(sockets, agent)
+    _, first = await incoming(app, tid, "visitor-9100")
+    await me.wait_for("task.offered", lambda d: d["task_id"] == first)
+    await engine.accept(first, me_id, now_ms())  # ... and the process dies
+    assert (await task_row(app, first)).state == "offered"
+    # The inbox retries on another process: it succeeds, and SQL learns of it.
+    assert (await me.call("accept_task", {"task_id": first}))["ok"]
+    await engine.complete(first, me_id, now_ms())  # ... and that process dies
+    assert (await me.call("complete_task", {"task_id": first}))["ok"]
+    assert await task_history(app, first) == ["queued", "offered", "accepted", "done"]
+
+    # Nobody retries: the reconciler catches up, once however often it runs.
+    _, second = await incoming(app, tid, "visitor-9101")
+    await me.wait_for("task.offered", lambda d: d["task_id"] == second)
+    await engine.accept(second, me_id, now_ms())
+    await engine.wrapup(second, me_id, now_ms(), 60_000)
+    await service._reconcile_held(settled_seconds=0)
+    row = await task_row(app, second)
+    assert (row.state, row.assigned_agent_id) == ("wrapup", me_id)
+    await engine.complete(second, me_id, now_ms())
+    await asyncio.gather(service._reconcile_held(settled_seconds=0), service._reconcile_held(settled_seconds=0))
+    await service._reconcile_held(settled_seconds=0)
+    assert await task_history(app, second) == ["queued", "offered", "accepted", "wrapup", "done"]
+    assert (await task_row(app, second)).state == "done"
