@@ -81,7 +81,8 @@ def config(tmp_path: Path) -> Config:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Callable[..., Awaitable[TestClient]], config: Config) -> TestClient:
+async def client(config: Config, aiohttp_client: Callable[..., Awaitable[TestClient]]) -> TestClient:
+    # config first: its database is set up before the app and dropped only after the app stopped.
     # No shared cookie jar: each logged-in Api keeps its own, so users can act side by side.
     return await aiohttp_client(create_app(config), cookie_jar=DummyCookieJar())
 
