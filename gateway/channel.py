@@ -12,6 +12,7 @@ import abc
 import asyncio
 import importlib
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -23,6 +24,7 @@ from gateway.core import contacts, conversations
 from gateway.db import schema as t
 from gateway.events.bus import DomainEvent, record_event
 from gateway.keys import CHANNELS, CONFIG, DB, EVENTS
+from gateway.routing.model import ACTIVE_STATES
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,24 @@ class OutboundMessage:
     conversation_id: str
     contact_id: str
     message: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class VisitorCall:
+    """Who sent a visitor socket event that a channel handles: the widget's tenant and visitor
+    id (already checked: widget key, allowed origin, rate limit), and a way to put this socket
+    in a conversation's room so it hears that conversation live."""
+
+    tenant_id: str
+    visitor_id: str
+    ip: str
+    join: Callable[[str], Awaitable[None]]
+
+
+# (who, payload) -> the ack {"ok": true, ...} or {"ok": false, "code", "message"}
+VisitorHandler = Callable[[VisitorCall, Any], Awaitable[dict[str, Any]]]
+# Events the /visitor namespace handles itself.
+CORE_VISITOR_EVENTS = frozenset({"connect", "disconnect", "ping"})
 
 
 class ChannelContext:
@@ -96,6 +116,52 @@ class ChannelContext:
         return task_id
 
 
+    # ---- reads a channel needs to answer its own customers ----
+    async def find_contact(self, tenant_id: str, kind: str, value: str) -> str | None:
+        async with self._app[DB].connect() as conn:
+            return await contacts.find_contact(conn, tenant_id, kind, value)
+
+    async def conversation_of(self, tenant_id: str, contact_id: str, conversation_id: str) -> dict[str, Any] | None:
+        """The conversation when it is this contact's on this channel (after merges), else None."""
+        async with self._app[DB].connect() as conn:
+            row = (await conn.execute(sa.select(t.conversations).where(
+                t.conversations.c.id == conversation_id, t.conversations.c.tenant_id == tenant_id,
+                t.conversations.c.channel == self.name))).first()
+            if row is None or await contacts.resolve_contact(conn, tenant_id, row.contact_id) != contact_id:
+                return None
+            return conversations.conversation_json(row)
+
+    async def open_conversation_of(self, tenant_id: str, contact_id: str) -> str | None:
+        """The contact's latest conversation on this channel that is not closed."""
+        async with self._app[DB].connect() as conn:
+            return (await conn.execute(sa.select(t.conversations.c.id).where(
+                t.conversations.c.tenant_id == tenant_id, t.conversations.c.contact_id == contact_id,
+                t.conversations.c.channel == self.name, t.conversations.c.status != "closed",
+            ).order_by(t.conversations.c.created_at.desc()).limit(1))).scalar_one_or_none()
+
+    async def has_open_work(self, tenant_id: str, conversation_id: str) -> bool:
+        """Whether a task for this conversation waits or is being handled."""
+        async with self._app[DB].connect() as conn:
+            return (await conn.execute(sa.select(t.tasks.c.id).where(
+                t.tasks.c.tenant_id == tenant_id, t.tasks.c.conversation_id == conversation_id,
+                t.tasks.c.state.in_(ACTIVE_STATES)).limit(1))).first() is not None
+
+    async def messages(self, tenant_id: str, conversation_id: str, *, before: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The conversation's messages the customer may see (no internal notes), oldest first;
+        `before` (a message id) pages back."""
+        query = sa.select(t.messages).where(
+            t.messages.c.tenant_id == tenant_id, t.messages.c.conversation_id == conversation_id, t.messages.c.kind != "note")
+        if before is not None:
+            query = query.where(t.messages.c.id < before)
+        async with self._app[DB].connect() as conn:
+            rows = (await conn.execute(query.order_by(t.messages.c.id.desc()).limit(limit))).all()
+        return [conversations.message_json(row) for row in reversed(rows)]
+
+    async def live(self, event: DomainEvent) -> None:
+        """Push a live, unrecorded update (typing...) to whoever should hear it."""
+        await self._publish([event])
+
+
 class Channel(abc.ABC):
     """One adapter in `channels/NAME/`; its module exposes `create_channel(settings) -> Channel`."""
 
@@ -112,6 +178,11 @@ class Channel(abc.ABC):
     @abc.abstractmethod
     async def deliver(self, reply: OutboundMessage) -> None:
         """Send an agent's reply out. Raise DeliveryError when it could not be sent."""
+
+    def visitor_events(self) -> Mapping[str, VisitorHandler]:
+        """Socket events this channel answers on the widget's /visitor connection (the chat's
+        messages, later the call's signalling), by event name. None by default."""
+        return {}
 
 
 class DeliveryError(Exception):
@@ -140,14 +211,19 @@ class ChannelRegistry:
     def __init__(self, app: web.Application) -> None:
         self._app = app
         self.channels: dict[str, Channel] = {}
+        self.visitor_handlers: dict[str, VisitorHandler] = {}
         self._contexts: dict[str, ChannelContext] = {}
         self._deliveries: set[asyncio.Task[None]] = set()
 
     def load(self, config: Config) -> None:
         for name, settings in config.channels.items():
             if settings.enabled:
-                self.channels[name] = _load_channel(config, name, settings)
+                channel = self.channels[name] = _load_channel(config, name, settings)
                 self._contexts[name] = ChannelContext(self._app, name, settings)
+                for event, handler in channel.visitor_events().items():
+                    if event in CORE_VISITOR_EVENTS or event in self.visitor_handlers:
+                        raise ConfigError(config.source, f"channels.{name}", f"the visitor event {event!r} is taken")
+                    self.visitor_handlers[event] = handler
 
     async def start(self) -> None:
         started: list[Channel] = []

@@ -166,7 +166,8 @@ class Config(_Section):
     uploads: UploadConfig = Field(default_factory=UploadConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)
-    channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+    # Web chat is on unless the config's [channels] tables leave it out.
+    channels: dict[str, ChannelConfig] = Field(default_factory=lambda: {"chat": ChannelConfig(enabled=True)})
 
     # Not from the file: where it was loaded from, for resolving relative paths and messages.
     source: str = Field("<defaults>", exclude=True)

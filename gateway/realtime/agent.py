@@ -6,6 +6,7 @@ Client events (each answers with an ack):
   join_conversation  {"conversation_id"}  -> {"ok": true} | {"ok": false, "code": "not_found"}
   leave_conversation {"conversation_id"}  -> {"ok": true}
   presence           {"status": "available" | "away" | "busy" | "offline", "reason"?} -> {"ok": true, "status"}
+  typing             {"conversation_id", "typing": bool} -> {"ok": true} (the customer sees it)
   transfer_task      {"task_id", "queue_id" | "agent_id", "note"?} -> {"ok": true, "task_id"}
   accept_task / reject_task / wrapup_task / complete_task  {"task_id"}
                      -> {"ok": true, "task_id"} | {"ok": false, "code": "not_offered" | ...}
@@ -22,10 +23,11 @@ from socketio.exceptions import ConnectionRefusedError
 
 from gateway.auth.principal import CONVERSATIONS_READ, Principal
 from gateway.db import schema as t
-from gateway.keys import DB, ROUTING
+from gateway.events.bus import ephemeral_event
+from gateway.keys import DB, EVENTS, ROUTING
 from gateway.realtime.handshake import is_own_origin, session_token, staff_principal
 from gateway.realtime.namespace import GatewayNamespace
-from gateway.realtime.payloads import Ack, ConversationRef, Presence, TaskRef, Transfer, error, ok, parse
+from gateway.realtime.payloads import Ack, ConversationRef, Presence, TaskRef, Transfer, Typing, error, ok, parse
 from gateway.routing.engine import RoutingConflict
 from gateway.realtime.rooms import agent_room, conversation_room, tenant_room
 
@@ -59,21 +61,43 @@ class AgentNamespace(GatewayNamespace):
             return None
         return principal
 
-    async def on_join_conversation(self, sid: str, data: Any = None) -> Ack:
-        ref = parse(ConversationRef, data)
-        if isinstance(ref, dict):
-            return ref
+    async def _readable(self, sid: str, conversation_id: str) -> tuple[Principal, str] | Ack:
+        """(the agent, the conversation's tenant) when this agent may read it, else the error ack
+        — the same whether it does not exist or belongs to a tenant the agent can't read."""
         principal = await self._principal(sid)
         if principal is None:
             return error("unauthenticated", "your session has ended; log in again")
         async with self.app[DB].connect() as conn:
             tenant_id = (
-                await conn.execute(sa.select(t.conversations.c.tenant_id).where(t.conversations.c.id == ref.conversation_id))
+                await conn.execute(sa.select(t.conversations.c.tenant_id).where(t.conversations.c.id == conversation_id))
             ).scalar_one_or_none()
-        # The same answer whether it does not exist or belongs to a tenant the agent can't read.
         if tenant_id is None or not principal.can(tenant_id, CONVERSATIONS_READ):
             return error("not_found", "conversation not found")
+        return principal, tenant_id
+
+    async def on_join_conversation(self, sid: str, data: Any = None) -> Ack:
+        ref = parse(ConversationRef, data)
+        if isinstance(ref, dict):
+            return ref
+        readable = await self._readable(sid, ref.conversation_id)
+        if isinstance(readable, dict):
+            return readable
         await self.enter_room(sid, conversation_room(ref.conversation_id))
+        return ok()
+
+    async def on_typing(self, sid: str, data: Any = None) -> Ack:
+        """{"conversation_id", "typing"}: the customer and colleagues on it see the agent typing."""
+        typing = parse(Typing, data)
+        if isinstance(typing, dict):
+            return typing
+        readable = await self._readable(sid, typing.conversation_id)
+        if isinstance(readable, dict):
+            return readable
+        principal, tenant_id = readable
+        await self.app[EVENTS].publish(ephemeral_event(
+            "conversation.typing", tenant_id,
+            {"conversation_id": typing.conversation_id, "author_type": "agent", "author_id": principal.user_id, "typing": typing.typing},
+            conversation_id=typing.conversation_id, audience="public"))
         return ok()
 
     async def on_leave_conversation(self, sid: str, data: Any = None) -> Ack:

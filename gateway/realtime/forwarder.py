@@ -4,7 +4,7 @@ handlers record and publish events, and this listener on the event bus decides w
 Socket event name = event type, payload = event data, routed as follows:
   /agent       agent:{aid}         task.offered, task.offer_timed_out, task.rejected (to the agent concerned)
   /agent       tenant:{tid}        conversation.*, contact.*, the other task.* events (not task.position)
-  /agent       conversation:{cid}  message.* (internal notes included)
+  /agent       conversation:{cid}  message.* (internal notes included), conversation.typing
   /supervisor  tenant:{tid}        every event
   /visitor     conversation:{cid} and visitor:{tid}:{vid} of the conversation's contact
                                    public events only, reduced to their visitor form
@@ -37,10 +37,11 @@ log = logging.getLogger(__name__)
 AGENT_TENANT_EVENTS = ("conversation.", "task.", "contact.")
 # An offer rings for one agent only; its outcome is theirs too.
 AGENT_PERSONAL_EVENTS = ("task.offered", "task.offer_timed_out", "task.rejected")
-AGENT_CONVERSATION_EVENTS = ("message.",)
-# A waiting contact's place in line is for that visitor (and supervisors): one event per waiting
-# task each time a queue moves — far too many to send to every agent of the tenant.
-AGENT_SKIPPED_EVENTS = ("task.position",)
+AGENT_CONVERSATION_EVENTS = ("message.", "conversation.typing")
+# Not for every agent of the tenant: a waiting contact's place in line is for that visitor (and
+# supervisors), one event per waiting task each time a queue moves; typing is for those on the
+# conversation.
+AGENT_SKIPPED_EVENTS = ("task.position", "conversation.typing")
 
 
 class Forwarder:

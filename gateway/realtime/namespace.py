@@ -5,6 +5,7 @@ ack instead of a silent background-task traceback."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -34,6 +35,10 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Runs before every client event: an ack to answer instead, or None to go on."""
         return None
 
+    def handler_for(self, event: str) -> Callable[[str, Any], Awaitable[Ack]] | None:
+        """A handler for an event this namespace has no on_<event> for (one a channel adds)."""
+        return None
+
     async def trigger_event(self, event: str, *args: Any) -> Any:
         sid = args[0]
         if not isinstance(event, str):
@@ -48,11 +53,14 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             refusal = await self.before_event(sid, event)
             if refusal is not None:
                 return refusal
-            if not hasattr(self, f"on_{event}"):
-                return error("unknown_event", f"no such event {event[:64]!r}")
             if len(args) > 2:
                 return error("invalid", "send one payload object")
-            return await super().trigger_event(event, *args)
+            if hasattr(self, f"on_{event}"):
+                return await super().trigger_event(event, *args)
+            handler = self.handler_for(event)
+            if handler is None:
+                return error("unknown_event", f"no such event {event[:64]!r}")
+            return await handler(sid, args[1] if len(args) > 1 else None)
         except Exception:
             log.exception("socket event handler failed", extra={"namespace": self.namespace, "event": event[:64]})
             return error("internal_error", "something went wrong on our side")

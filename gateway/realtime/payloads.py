@@ -24,6 +24,11 @@ class ConversationRef(Payload):
     conversation_id: str = Field(min_length=1, max_length=64)
 
 
+class Typing(Payload):
+    conversation_id: str = Field(min_length=1, max_length=64)
+    typing: bool
+
+
 class Presence(Payload):
     status: Literal["available", "away", "busy", "offline"]
     reason: str = Field("", max_length=200)  # "busy: in a meeting"

@@ -26,9 +26,16 @@ def _task_position(data: dict[str, Any]) -> dict[str, Any]:
     return {name: data.get(name) for name in ("conversation_id", "position", "queue_length", "estimated_wait_seconds")}
 
 
+def _typing(data: dict[str, Any]) -> dict[str, Any] | None:
+    if data.get("author_type") != "agent":  # visitors hear agents type, not themselves
+        return None
+    return {"conversation_id": data.get("conversation_id"), "typing": bool(data.get("typing"))}
+
+
 _PUBLIC_FORMS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
     "message.created": _message_created,
     "task.position": _task_position,
+    "conversation.typing": _typing,
 }
 
 

@@ -7,12 +7,14 @@ A visitor is in `visitor:{tenant_id}:{visitor_id}` and in `conversation:{id}` fo
 of the contact that owns that visitor identity; it only ever receives the public part of public
 events (see gateway/realtime/visibility.py).
 
-Client events: ping {} -> {"ok": true, "ts": <unix seconds>} (chat events come with the chat issue).
+Client events: ping {} -> {"ok": true, "ts": <unix seconds>}; the rest come from the enabled
+channels (Channel.visitor_events), e.g. the chat's start_chat and send_message.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.core.contacts import find_contact
 from gateway.db import schema as t
-from gateway.keys import CONFIG, DB, LIMITER
+from gateway.channel import VisitorCall
+from gateway.keys import CHANNELS, CONFIG, DB, LIMITER
 from gateway.realtime.handshake import client_ip, normalise_origin, request_origin
 from gateway.realtime.namespace import GatewayNamespace
 from gateway.realtime.payloads import Ack, Ping, VisitorAuth, error, ok, parse
@@ -87,6 +90,22 @@ class VisitorNamespace(GatewayNamespace):
             if not decision.allowed:
                 return error("rate_limited", f"too many events; try again in {decision.retry_after} s", retry_after=decision.retry_after)
         return None
+
+    def handler_for(self, event: str) -> Callable[[str, Any], Awaitable[Ack]] | None:
+        """Events the enabled channels answer (the chat's messages...), see Channel.visitor_events."""
+        handler = self.app[CHANNELS].visitor_handlers.get(event)
+        if handler is None:
+            return None
+
+        async def run(sid: str, data: Any) -> Ack:
+            session = await self.get_session(sid)
+
+            async def join(conversation_id: str) -> None:
+                await self.enter_room(sid, conversation_room(conversation_id))
+
+            return await handler(VisitorCall(session["tenant_id"], session["visitor_id"], session["ip"], join), data)
+
+        return run
 
     async def on_ping(self, sid: str, data: Any = None) -> Ack:
         payload = parse(Ping, data)

@@ -1,0 +1,121 @@
+"""Web chat over the widget's socket, server side: a visitor starts a chat, writes, an agent is
+offered it and answers; resends are stored once; history and typing; no visitor ever reaches
+another visitor's conversation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from aiohttp.test_utils import TestClient
+
+from gateway.config import Config
+from gateway.db import schema as t
+from gateway.keys import DB
+from tests.conftest import make_config
+from tests.helpers import Api
+from tests.realtime.support import Listener, Sockets, session_cookie
+
+WIDGET = "demo-widget-key"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path / "data", realtime={"channel": f"wecc-test:{uuid.uuid4().hex}"})
+
+
+@pytest.fixture
+async def sockets(client: TestClient) -> AsyncIterator[Sockets]:
+    opened = Sockets(str(client.server.make_url("")).rstrip("/"))
+    yield opened
+    await opened.close()
+
+
+async def visitor(sockets: Sockets, visitor_id: str) -> Listener:
+    return await sockets.connect("/visitor", auth={"widget_key": WIDGET, "visitor_id": visitor_id})
+
+
+async def test_a_visitor_chats_with_an_agent(client: TestClient, agent: Api, sockets: Sockets):
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    assert (await inbox.call("presence", {"status": "available"}))["ok"]
+    me = await visitor(sockets, "visitor-chat-0001")
+    started = await me.call("start_chat", {"client_id": "c-000000001", "text": "Hello, my order is late",
+                                           "name": "Ada <b>L</b>", "email": "ada@example.com", "fields": {"order": "A-17"}})
+    assert started["ok"], started
+    conversation_id = started["conversation_id"]
+    assert started["message"]["body_text"] == "Hello, my order is late"
+    assert set(started["message"]) == {"id", "client_id", "kind", "author_type", "body_text", "body_html", "created_at"}
+    # The chat is queued and offered; the agent takes it and sees the pre-chat form.
+    offer = await inbox.wait_for("task.offered", lambda d: d["conversation_id"] == conversation_id)
+    assert (await inbox.call("accept_task", {"task_id": offer["task_id"]}))["ok"]
+    conversation = await agent.get(f"/api/v1/conversations/{conversation_id}")
+    assert conversation["channel"] == "chat"
+    assert conversation["attributes"]["prechat"] == {"name": "Ada <b>L</b>", "email": "ada@example.com", "fields": {"order": "A-17"}}
+    # Typing both ways: the agent on the conversation sees the visitor type, and the reverse.
+    assert (await inbox.call("join_conversation", {"conversation_id": conversation_id}))["ok"]
+    assert (await me.call("typing", {"conversation_id": conversation_id, "typing": True}))["ok"]
+    seen = await inbox.wait_for("conversation.typing")
+    assert (seen["author_type"], seen["typing"]) == ("contact", True)
+    assert (await inbox.call("typing", {"conversation_id": conversation_id, "typing": True}))["ok"]
+    assert await me.wait_for("conversation.typing") == {"conversation_id": conversation_id, "typing": True}
+    assert len(me.got("conversation.typing")) == 1  # not its own typing echoed back
+    # The agent answers over REST; the visitor hears it live.
+    await agent.post(f"/api/v1/conversations/{conversation_id}/messages", expect=201, json={"body_text": "Let me check"})
+    reply = await me.wait_for("message.created", lambda d: d["message"]["author_type"] == "agent")
+    assert reply["message"]["body_text"] == "Let me check"
+    # A second line goes to the same conversation and queues nothing new (work is in progress).
+    second = await me.call("send_message", {"conversation_id": conversation_id, "client_id": "c-000000002", "text": "Thanks"})
+    assert second["ok"]
+    history = await me.call("history", {"conversation_id": conversation_id})
+    assert [(m["author_type"], m["body_text"]) for m in history["messages"]] == [
+        ("contact", "Hello, my order is late"), ("agent", "Let me check"), ("contact", "Thanks")]
+    async with client.app[DB].connect() as conn:
+        tasks = (await conn.execute(sa.select(t.tasks.c.id).where(t.tasks.c.conversation_id == conversation_id))).all()
+    assert len(tasks) == 1
+
+
+async def test_a_resent_message_is_stored_once(client: TestClient, sockets: Sockets):
+    me = await visitor(sockets, "visitor-chat-0002")
+    first = await me.call("start_chat", {"client_id": "c-100000001", "text": "Hi"})
+    conversation_id = first["conversation_id"]
+    line = {"conversation_id": conversation_id, "client_id": "c-100000002", "text": "Are you there?"}
+    a, b = await me.call("send_message", line), await me.call("send_message", line)
+    assert a["ok"] and b["ok"] and a["message"]["id"] == b["message"]["id"]
+    # After a reload the widget starts again: the open chat continues, the first line not doubled.
+    again = await (await visitor(sockets, "visitor-chat-0002")).call("start_chat", {"client_id": "c-100000001", "text": "Hi"})
+    assert again["conversation_id"] == conversation_id and again["message"]["id"] == first["message"]["id"]
+    history = await me.call("history", {"conversation_id": conversation_id})
+    assert [m["body_text"] for m in history["messages"]] == ["Hi", "Are you there?"]
+
+
+async def test_a_visitor_cannot_reach_another_visitors_conversation(client: TestClient, agent: Api, sockets: Sockets):
+    alice = await visitor(sockets, "visitor-chat-alice")
+    mallory = await visitor(sockets, "visitor-chat-mallory")
+    conversation_id = (await alice.call("start_chat", {"client_id": "c-200000001", "text": "my card number is secret"}))["conversation_id"]
+    await agent.post(f"/api/v1/conversations/{conversation_id}/messages", expect=201, json={"kind": "note", "body_text": "internal: fraud check"})
+    for event, payload in (("send_message", {"conversation_id": conversation_id, "client_id": "c-200000002", "text": "hi"}),
+                           ("history", {"conversation_id": conversation_id}),
+                           ("typing", {"conversation_id": conversation_id, "typing": True})):
+        refused = await mallory.call(event, payload)
+        assert (refused["ok"], refused["code"]) == (False, "not_found"), event
+    history = await alice.call("history", {"conversation_id": conversation_id})
+    assert [m["body_text"] for m in history["messages"]] == ["my card number is secret"]  # no internal note
+    await agent.post(f"/api/v1/conversations/{conversation_id}/messages", expect=201, json={"body_text": "for alice"})
+    await alice.wait_for("message.created", lambda d: d["message"]["body_text"] == "for alice")
+    assert not [e for e in mallory.events if "for alice" in str(e) or "secret" in str(e)]
+
+
+@pytest.mark.parametrize("payload, code", [
+    ({"client_id": "c-300000001"}, "invalid"),  # no text
+    ({"client_id": "short", "text": "hi"}, "invalid"),
+    ({"client_id": "c-300000001", "text": "x" * 5001}, "invalid"),
+    ({"client_id": "c-300000001", "text": "hi", "admin": True}, "invalid"),
+    ({"client_id": "c-300000001", "text": "hi", "fields": {f"f{n}": "v" for n in range(21)}}, "invalid"),
+])
+async def test_bad_chat_input_gets_a_clear_error(client: TestClient, sockets: Sockets, payload, code):
+    me = await visitor(sockets, "visitor-chat-0003")
+    refused = await me.call("start_chat", payload)
+    assert refused["ok"] is False and refused["code"] == code and refused["message"]
