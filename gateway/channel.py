@@ -39,6 +39,11 @@ class OutboundMessage:
     message: dict[str, Any]
 
 
+def visitor_identity(visitor_id: str, user_id: str | None) -> tuple[str, str]:
+    """What a widget's visitor is known by: the site's signed user id, else the browser's id."""
+    return ("external", user_id) if user_id else ("visitor", visitor_id)
+
+
 @dataclass(frozen=True)
 class VisitorCall:
     """Who sent a visitor socket event that a channel handles: the widget's tenant and visitor
@@ -47,8 +52,13 @@ class VisitorCall:
 
     tenant_id: str
     visitor_id: str
+    user_id: str | None  # the host site's logged-in user, signature checked
     ip: str
     join: Callable[[str], Awaitable[None]]
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        return visitor_identity(self.visitor_id, self.user_id)
 
 
 # (who, payload) -> the ack {"ok": true, ...} or {"ok": false, "code", "message"}
@@ -115,6 +125,11 @@ class ChannelContext:
         await self._publish(events)
         return task_id
 
+
+    async def add_identity(self, tenant_id: str, contact_id: str, kind: str, value: str) -> bool:
+        """Attach an identity to a contact; False when another contact has it already."""
+        async with self._app[DB].begin() as conn:
+            return await contacts.add_identity(conn, tenant_id, contact_id, kind, value)
 
     # ---- reads a channel needs to answer its own customers ----
     async def find_contact(self, tenant_id: str, kind: str, value: str) -> str | None:

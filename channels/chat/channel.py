@@ -11,8 +11,10 @@ Visitor events (on /visitor, after the namespace's widget key, origin and rate c
   history      {conversation_id, before?} -> {ok, messages}   (no internal notes)
   typing       {conversation_id, typing} -> {ok}              (live to the agents on it)
 
-The e-mail a visitor types is kept with the conversation, not as an identity of the contact:
-anybody can type anybody's address, so it never joins them to that person's history.
+The contact is the host site's signed-in user when the widget passed a signed user id (checked
+when the socket connected), else the browser's visitor id. The e-mail a visitor types is kept with
+the conversation, not as an identity of the contact: anybody can type anybody's address, so it
+never joins them to that person's history.
 """
 
 from __future__ import annotations
@@ -27,9 +29,6 @@ from gateway.realtime.payloads import Ack, Typing, error, ok, parse
 from gateway.realtime.visibility import VISIBLE_MESSAGE_FIELDS
 
 from channels.chat.payloads import MAX_EVENT_BYTES, History, SendMessage, StartChat
-
-IDENTITY = "visitor"
-
 
 class ChatChannel(Channel):
     name = "chat"
@@ -59,7 +58,7 @@ class ChatChannel(Channel):
         return who.tenant_id in await self.ctx.tenant_ids()
 
     async def _own_conversation(self, who: VisitorCall, conversation_id: str) -> dict[str, Any] | None:
-        contact_id = await self.ctx.find_contact(who.tenant_id, IDENTITY, who.visitor_id)
+        contact_id = await self.ctx.find_contact(who.tenant_id, *who.identity)
         if contact_id is None:
             return None
         return await self.ctx.conversation_of(who.tenant_id, contact_id, conversation_id)
@@ -71,7 +70,9 @@ class ChatChannel(Channel):
         if not await self._serves(who):
             return error("channel_disabled", "chat is not offered here")
         ctx = self.ctx
-        contact_id = await ctx.identify_contact(who.tenant_id, IDENTITY, who.visitor_id, name=form.name.strip())
+        contact_id = await ctx.identify_contact(who.tenant_id, *who.identity, name=form.name.strip())
+        if who.user_id:  # so this browser hears the signed-in user's conversations live, after reloads too
+            await ctx.add_identity(who.tenant_id, contact_id, "visitor", who.visitor_id)
         conversation_id = await ctx.open_conversation_of(who.tenant_id, contact_id)
         if conversation_id is None:
             prechat = {"name": form.name.strip(), "email": form.email.strip(), "fields": form.fields}

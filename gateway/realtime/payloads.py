@@ -56,6 +56,10 @@ class Ping(Payload):
 class VisitorAuth(Payload):
     widget_key: str = Field(min_length=1, max_length=128)
     visitor_id: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
+    # The host site's logged-in user, signed by the site's server: hex HMAC-SHA256 of user_id
+    # with the tenant's widget secret.
+    user_id: str | None = Field(None, pattern=r"^[A-Za-z0-9._:@-]{1,200}$")
+    user_hash: str | None = Field(None, pattern=r"^[0-9a-fA-F]{64}$")
 
 
 def ok(**data: Any) -> Ack:

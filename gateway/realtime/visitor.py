@@ -13,6 +13,8 @@ channels (Channel.visitor_events), e.g. the chat's start_chat and send_message.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.core.contacts import find_contact
 from gateway.db import schema as t
-from gateway.channel import VisitorCall
+from gateway.channel import VisitorCall, visitor_identity
 from gateway.keys import CHANNELS, CONFIG, DB, LIMITER
 from gateway.realtime.handshake import client_ip, normalise_origin, request_origin
 from gateway.realtime.namespace import GatewayNamespace
@@ -34,6 +36,19 @@ from gateway.realtime.rooms import conversation_room, visitor_room
 NAMESPACE = "/visitor"
 # Rooms joined at connect; older conversations still reach the visitor through the visitor room.
 MAX_CONVERSATION_ROOMS = 50
+
+
+def verified_user(credentials: VisitorAuth, widget_secret: str) -> str | None:
+    """The host site's user id when its signature is right; refuses the connection when a user
+    id comes unsigned or wrongly signed (it is never taken on trust, nor quietly dropped)."""
+    if credentials.user_id is None and credentials.user_hash is None:
+        return None
+    if credentials.user_id is None or credentials.user_hash is None:
+        raise ConnectionRefusedError("send user_id and user_hash together")
+    expected = hmac.new(widget_secret.encode(), credentials.user_id.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, credentials.user_hash.lower()):
+        raise ConnectionRefusedError("user_hash is not the HMAC-SHA256 of user_id with this site's widget secret")
+    return credentials.user_id
 
 
 class VisitorNamespace(GatewayNamespace):
@@ -47,7 +62,7 @@ class VisitorNamespace(GatewayNamespace):
         async with self.app[DB].connect() as conn:
             tenant = (
                 await conn.execute(
-                    sa.select(t.tenants.c.id, t.tenants.c.allowed_origins).where(
+                    sa.select(t.tenants.c.id, t.tenants.c.allowed_origins, t.tenants.c.widget_secret).where(
                         t.tenants.c.widget_key == credentials.widget_key, t.tenants.c.status == "active"
                     )
                 )
@@ -58,15 +73,17 @@ class VisitorNamespace(GatewayNamespace):
             # No Origin header: not a browser on another site (a server, a native app): allowed.
             if origin is not None and normalise_origin(origin) not in {o.lower() for o in tenant.allowed_origins}:
                 raise ConnectionRefusedError("this site is not allowed to use this widget; add its origin to the tenant's allowed origins")
-            conversation_ids = await self._conversations(conn, tenant.id, credentials.visitor_id)
+            user_id = verified_user(credentials, tenant.widget_secret)
+            conversation_ids = await self._conversations(conn, tenant.id, credentials.visitor_id, user_id)
         await self.enter_room(sid, visitor_room(tenant.id, credentials.visitor_id))
         for conversation_id in conversation_ids:
             await self.enter_room(sid, conversation_room(conversation_id))
-        await self.save_session(sid, {"tenant_id": tenant.id, "visitor_id": credentials.visitor_id, "ip": client_ip(environ)})
+        await self.save_session(sid, {"tenant_id": tenant.id, "visitor_id": credentials.visitor_id, "user_id": user_id,
+                                      "ip": client_ip(environ)})
         self.connected()
 
-    async def _conversations(self, conn: AsyncConnection, tenant_id: str, visitor_id: str) -> list[str]:
-        contact_id = await find_contact(conn, tenant_id, "visitor", visitor_id)
+    async def _conversations(self, conn: AsyncConnection, tenant_id: str, visitor_id: str, user_id: str | None) -> list[str]:
+        contact_id = await find_contact(conn, tenant_id, *visitor_identity(visitor_id, user_id))
         if contact_id is None:
             return []
         c = t.conversations
@@ -103,7 +120,7 @@ class VisitorNamespace(GatewayNamespace):
             async def join(conversation_id: str) -> None:
                 await self.enter_room(sid, conversation_room(conversation_id))
 
-            return await handler(VisitorCall(session["tenant_id"], session["visitor_id"], session["ip"], join), data)
+            return await handler(VisitorCall(session["tenant_id"], session["visitor_id"], session["user_id"], session["ip"], join), data)
 
         return run
 

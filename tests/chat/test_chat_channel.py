@@ -4,6 +4,8 @@ another visitor's conversation."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -119,3 +121,32 @@ async def test_bad_chat_input_gets_a_clear_error(client: TestClient, sockets: So
     me = await visitor(sockets, "visitor-chat-0003")
     refused = await me.call("start_chat", payload)
     assert refused["ok"] is False and refused["code"] == code and refused["message"]
+
+
+def sign(secret: str, user_id: str) -> str:
+    return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+
+
+async def test_a_signed_in_user_is_known_by_the_sites_signed_id(client: TestClient, operator: Api, sockets: Sockets):
+    tid = (await operator.get("/api/v1/tenants"))["items"][0]["id"]
+    secret = (await operator.post(f"/api/v1/tenants/{tid}/widget-secret"))["widget_secret"]
+    signed = {"widget_key": WIDGET, "user_id": "user-42", "user_hash": sign(secret, "user-42")}
+    laptop = await sockets.connect("/visitor", auth={**signed, "visitor_id": "visitor-laptop-01"})
+    conversation_id = (await laptop.call("start_chat", {"client_id": "c-400000001", "text": "from my laptop"}))["conversation_id"]
+    # The same user on another device continues the same chat.
+    phone = await sockets.connect("/visitor", auth={**signed, "visitor_id": "visitor-phone-001"})
+    again = await phone.call("start_chat", {"client_id": "c-400000002", "text": "now on my phone"})
+    assert again["conversation_id"] == conversation_id
+    history = await phone.call("history", {"conversation_id": conversation_id})
+    assert [m["body_text"] for m in history["messages"]] == ["from my laptop", "now on my phone"]
+    # Forged, unsigned, or signed with another secret: refused at the door, never merged in.
+    for auth in ({"user_id": "user-42", "user_hash": sign("guess", "user-42")},
+                 {"user_id": "user-42"},
+                 {"user_id": "user-43", "user_hash": signed["user_hash"]}):
+        refusal = await sockets.refusal("/visitor", auth={"widget_key": WIDGET, "visitor_id": "visitor-mallory1", **auth})
+        assert "user" in refusal, auth
+    # An anonymous visitor naming no user gets a conversation of their own.
+    anonymous = await visitor(sockets, "visitor-anon-0001")
+    other = await anonymous.call("start_chat", {"client_id": "c-400000003", "text": "hi"})
+    assert other["conversation_id"] != conversation_id
+    assert (await anonymous.call("history", {"conversation_id": conversation_id}))["code"] == "not_found"
