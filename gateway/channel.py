@@ -24,7 +24,10 @@ from gateway.core import contacts, conversations
 from gateway.db import schema as t
 from gateway.events.bus import DomainEvent, record_event
 from gateway.keys import CHANNELS, CONFIG, DB, EVENTS
+from gateway.db.schema import utcnow
+from gateway.routing.hours import is_open
 from gateway.routing.model import ACTIVE_STATES
+from gateway.routing.queues import QueueSettings
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +134,18 @@ class ChannelContext:
         async with self._app[DB].begin() as conn:
             return await contacts.add_identity(conn, tenant_id, contact_id, kind, value)
 
+    async def annotate(self, tenant_id: str, conversation_id: str, key: str, value: Any, *, event: str | None = None) -> None:
+        """Keep something the customer told about the conversation (a rating...) in its
+        attributes under `key`, and record `event` with it."""
+        async with self._app[DB].begin() as conn:
+            row = (await conn.execute(sa.select(t.conversations.c.attributes).where(
+                t.conversations.c.id == conversation_id, t.conversations.c.tenant_id == tenant_id).with_for_update())).one()
+            await conn.execute(sa.update(t.conversations).where(t.conversations.c.id == conversation_id).values(
+                attributes={**row.attributes, key: value}, updated_at=utcnow()))
+            events = [await record_event(conn, event, tenant_id, {"conversation_id": conversation_id, key: value},
+                                         conversation_id=conversation_id, actor=f"channel:{self.name}")] if event else []
+        await self._publish(events)
+
     # ---- reads a channel needs to answer its own customers ----
     async def find_contact(self, tenant_id: str, kind: str, value: str) -> str | None:
         async with self._app[DB].connect() as conn:
@@ -171,6 +186,19 @@ class ChannelContext:
         async with self._app[DB].connect() as conn:
             rows = (await conn.execute(query.order_by(t.messages.c.id.desc()).limit(limit))).all()
         return [conversations.message_json(row) for row in reversed(rows)]
+
+    async def availability(self, tenant_id: str) -> dict[str, bool]:
+        """Whether the tenant's default queue is open now, and whether any of its agents is
+        available: what a widget needs to offer a live chat or the offline form."""
+        async with self._app[DB].connect() as conn:
+            queue_settings = (await conn.execute(sa.select(t.queues.c.settings).where(t.queues.c.tenant_id == tenant_id)
+                                                 .order_by(t.queues.c.id).limit(1))).scalar_one_or_none()
+            available = (await conn.execute(
+                sa.select(t.agent_states.c.user_id)
+                .join(t.memberships, t.memberships.c.user_id == t.agent_states.c.user_id)
+                .where(t.memberships.c.tenant_id == tenant_id, t.agent_states.c.presence == "available").limit(1))).first()
+        hours = QueueSettings.model_validate(queue_settings).hours if queue_settings is not None else None
+        return {"open": is_open(hours, utcnow()), "agents_available": available is not None}
 
     async def live(self, event: DomainEvent) -> None:
         """Push a live, unrecorded update (typing...) to whoever should hear it."""

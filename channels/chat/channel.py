@@ -3,13 +3,17 @@ agents' replies reach the widget live (the realtime forwarder pushes every publi
 conversation to the visitor's rooms, so `deliver` has nothing to send).
 
 Visitor events (on /visitor, after the namespace's widget key, origin and rate checks):
+  availability {} -> {ok, open, agents_available}: live chat, or the offline form?
   start_chat   {client_id, text, name?, email?, fields?} -> {ok, conversation_id, message}
                The visitor's open chat is continued if there is one; otherwise a new conversation
                is opened. Work is queued unless some already waits or is being handled.
   send_message {conversation_id, client_id, text} -> {ok, message}
                Stored once per client_id: a resend after a lost ack returns the first copy.
+  leave_message {client_id, text, name?, email?} -> {ok, conversation_id, message}
+               The offline form: a conversation of its own, queued as work like any other.
   history      {conversation_id, before?} -> {ok, messages}   (no internal notes)
   typing       {conversation_id, typing} -> {ok}              (live to the agents on it)
+  rate         {conversation_id, score 1-5, comment?} -> {ok} (CSAT, conversation.rated)
 
 The contact is the host site's signed-in user when the widget passed a signed user id (checked
 when the socket connected), else the browser's visitor id. The e-mail a visitor types is kept with
@@ -28,7 +32,7 @@ from gateway.events.bus import ephemeral_event
 from gateway.realtime.payloads import Ack, Typing, error, ok, parse
 from gateway.realtime.visibility import VISIBLE_MESSAGE_FIELDS
 
-from channels.chat.payloads import MAX_EVENT_BYTES, History, SendMessage, StartChat
+from channels.chat.payloads import MAX_EVENT_BYTES, History, LeaveMessage, Rate, SendMessage, StartChat
 
 class ChatChannel(Channel):
     name = "chat"
@@ -52,7 +56,8 @@ class ChatChannel(Channel):
         """Nothing to send: the visitor's socket hears the message as it is recorded."""
 
     def visitor_events(self) -> Mapping[str, VisitorHandler]:
-        return {"start_chat": self.start_chat, "send_message": self.send_message, "history": self.history, "typing": self.typing}
+        return {"availability": self.availability, "start_chat": self.start_chat, "leave_message": self.leave_message,
+                "send_message": self.send_message, "history": self.history, "typing": self.typing, "rate": self.rate}
 
     async def _serves(self, who: VisitorCall) -> bool:
         return who.tenant_id in await self.ctx.tenant_ids()
@@ -79,6 +84,34 @@ class ChatChannel(Channel):
             conversation_id = await ctx.open_conversation(who.tenant_id, contact_id, attributes={"prechat": prechat})
         await who.join(conversation_id)
         return await self._say(who, conversation_id, form.client_id, form.text)
+
+    async def availability(self, who: VisitorCall, data: Any) -> Ack:
+        if not await self._serves(who):
+            return error("channel_disabled", "chat is not offered here")
+        return ok(**await self.ctx.availability(who.tenant_id))
+
+    async def leave_message(self, who: VisitorCall, data: Any) -> Ack:
+        form = parse(LeaveMessage, data, MAX_EVENT_BYTES)
+        if isinstance(form, dict):
+            return form
+        if not await self._serves(who):
+            return error("channel_disabled", "chat is not offered here")
+        ctx = self.ctx
+        contact_id = await ctx.identify_contact(who.tenant_id, *who.identity, name=form.name.strip())
+        prechat = {"name": form.name.strip(), "email": form.email.strip(), "fields": {}}
+        conversation_id = await ctx.open_conversation(who.tenant_id, contact_id, attributes={"prechat": prechat, "offline": True})
+        await who.join(conversation_id)
+        return await self._say(who, conversation_id, form.client_id, form.text)
+
+    async def rate(self, who: VisitorCall, data: Any) -> Ack:
+        payload = parse(Rate, data)
+        if isinstance(payload, dict):
+            return payload
+        if await self._own_conversation(who, payload.conversation_id) is None:
+            return error("not_found", "conversation not found")
+        rating = {"score": payload.score, "comment": payload.comment.strip()}
+        await self.ctx.annotate(who.tenant_id, payload.conversation_id, "csat", rating, event="conversation.rated")
+        return ok()
 
     async def send_message(self, who: VisitorCall, data: Any) -> Ack:
         payload = parse(SendMessage, data, MAX_EVENT_BYTES)

@@ -30,6 +30,23 @@ class StartChat(Payload):
     fields: dict[FieldName, FieldValue] = Field(default_factory=dict, max_length=20)
 
 
+class LeaveMessage(Payload):
+    """The offline form: no one can chat now; the message waits as work for the next agent."""
+
+    client_id: ClientId
+    text: Text
+    name: str = Field("", max_length=200)
+    email: str = Field("", max_length=254)
+
+
+class Rate(Payload):
+    """The post-chat rating (CSAT)."""
+
+    conversation_id: Id
+    score: int = Field(ge=1, le=5)
+    comment: str = Field("", max_length=2000)
+
+
 class SendMessage(Payload):
     conversation_id: Id
     client_id: ClientId

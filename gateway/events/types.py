@@ -14,6 +14,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "contact.updated",
         "conversation.created",
         "conversation.updated",
+        "conversation.rated",
         "message.created",
         "member.added",
         "member.removed",

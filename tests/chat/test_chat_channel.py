@@ -150,3 +150,33 @@ async def test_a_signed_in_user_is_known_by_the_sites_signed_id(client: TestClie
     other = await anonymous.call("start_chat", {"client_id": "c-400000003", "text": "hi"})
     assert other["conversation_id"] != conversation_id
     assert (await anonymous.call("history", {"conversation_id": conversation_id}))["code"] == "not_found"
+
+
+async def test_with_nobody_in_the_visitor_leaves_a_message_that_waits_as_work(client: TestClient, agent: Api, sockets: Sockets):
+    me = await visitor(sockets, "visitor-offline-01")
+    assert await me.call("availability") == {"ok": True, "open": True, "agents_available": False}
+    left = await me.call("leave_message", {"client_id": "c-500000001", "text": "Please call me back", "name": "Bo",
+                                           "email": "bo@example.com"})
+    assert left["ok"], left
+    conversation = await agent.get(f"/api/v1/conversations/{left['conversation_id']}")
+    assert conversation["attributes"]["offline"] is True and conversation["attributes"]["prechat"]["email"] == "bo@example.com"
+    # Never dropped: the first agent to come in is offered it.
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    assert (await inbox.call("presence", {"status": "available"}))["ok"]
+    await inbox.wait_for("task.offered", lambda d: d["conversation_id"] == left["conversation_id"])
+    assert (await me.call("availability"))["agents_available"] is True
+
+
+async def test_the_visitor_rates_the_chat(client: TestClient, agent: Api, sockets: Sockets):
+    me = await visitor(sockets, "visitor-rating-01")
+    conversation_id = (await me.call("start_chat", {"client_id": "c-600000001", "text": "hi"}))["conversation_id"]
+    for wrong in ({"conversation_id": conversation_id, "score": 6}, {"conversation_id": conversation_id, "score": 0}):
+        assert (await me.call("rate", wrong))["code"] == "invalid"
+    assert (await me.call("rate", {"conversation_id": conversation_id, "score": 5, "comment": "quick <script>x</script>"}))["ok"]
+    conversation = await agent.get(f"/api/v1/conversations/{conversation_id}")
+    assert conversation["attributes"]["csat"] == {"score": 5, "comment": "quick <script>x</script>"}  # stored as text
+    tid = agent.tenant_id()
+    rated = await agent.get(f"/api/v1/tenants/{tid}/events?type=conversation.rated")
+    assert [e["data"]["csat"]["score"] for e in rated["items"]] == [5]
+    stranger = await visitor(sockets, "visitor-rating-02")
+    assert (await stranger.call("rate", {"conversation_id": conversation_id, "score": 1}))["code"] == "not_found"
