@@ -74,16 +74,19 @@ class ChatChannel(Channel):
             return form
         if not await self._serves(who):
             return error("channel_disabled", "chat is not offered here")
-        ctx = self.ctx
-        contact_id = await ctx.identify_contact(who.tenant_id, *who.identity, name=form.name.strip())
-        if who.user_id:  # so this browser hears the signed-in user's conversations live, after reloads too
-            await ctx.add_identity(who.tenant_id, contact_id, "visitor", who.visitor_id)
-        conversation_id = await ctx.open_conversation_of(who.tenant_id, contact_id)
+        contact_id = await self._contact(who, form.name)
+        conversation_id = await self.ctx.open_conversation_of(who.tenant_id, contact_id)
         if conversation_id is None:
             prechat = {"name": form.name.strip(), "email": form.email.strip(), "fields": form.fields}
-            conversation_id = await ctx.open_conversation(who.tenant_id, contact_id, attributes={"prechat": prechat})
+            conversation_id = await self.ctx.open_conversation(who.tenant_id, contact_id, attributes={"prechat": prechat})
         await who.join(conversation_id)
         return await self._say(who, conversation_id, form.client_id, form.text)
+
+    async def _contact(self, who: VisitorCall, name: str) -> str:
+        contact_id = await self.ctx.identify_contact(who.tenant_id, *who.identity, name=name.strip())
+        if who.user_id:  # so this browser hears the signed-in user's conversations live, after reloads too
+            await self.ctx.add_identity(who.tenant_id, contact_id, "visitor", who.visitor_id)
+        return contact_id
 
     async def availability(self, who: VisitorCall, data: Any) -> Ack:
         if not await self._serves(who):
@@ -96,10 +99,9 @@ class ChatChannel(Channel):
             return form
         if not await self._serves(who):
             return error("channel_disabled", "chat is not offered here")
-        ctx = self.ctx
-        contact_id = await ctx.identify_contact(who.tenant_id, *who.identity, name=form.name.strip())
+        contact_id = await self._contact(who, form.name)
         prechat = {"name": form.name.strip(), "email": form.email.strip(), "fields": {}}
-        conversation_id = await ctx.open_conversation(who.tenant_id, contact_id, attributes={"prechat": prechat, "offline": True})
+        conversation_id = await self.ctx.open_conversation(who.tenant_id, contact_id, attributes={"prechat": prechat, "offline": True})
         await who.join(conversation_id)
         return await self._say(who, conversation_id, form.client_id, form.text)
 
