@@ -101,6 +101,7 @@ class RoutingService:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.engine.aclose()  # its connection goes back to the pool before Redis closes
 
     async def _tick_forever(self) -> None:
         last_sweep = last_reconcile = time.monotonic()
