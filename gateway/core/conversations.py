@@ -179,18 +179,24 @@ async def enqueue_task(
     this contact. Routing (a later issue) picks queued tasks up from the task.queued event."""
     now = utcnow()
     task_id = new_id()
-    contact_id, vip_tier = (
+    contact_id, vip_tier, conversation_queue = (
         await conn.execute(
-            sa.select(t.conversations.c.contact_id, t.contacts.c.vip_tier)
+            sa.select(t.conversations.c.contact_id, t.contacts.c.vip_tier, t.conversations.c.queue_id)
             .join(t.contacts, t.contacts.c.id == t.conversations.c.contact_id)
             .where(t.conversations.c.id == conversation_id)
         )
     ).one()
-    queue_id = queue_id or await default_queue(conn, tenant_id)
+    # The channel's choice, else the conversation's queue (e.g. the widget's department picker).
+    queue_id = queue_id or conversation_queue
     # The queue's settings fill in what the channel left open.
-    settings = (
-        await conn.execute(sa.select(t.queues.c.settings).where(t.queues.c.id == queue_id, t.queues.c.tenant_id == tenant_id))
-    ).scalar_one()
+    settings = None
+    if queue_id:
+        settings = (
+            await conn.execute(sa.select(t.queues.c.settings).where(t.queues.c.id == queue_id, t.queues.c.tenant_id == tenant_id))
+        ).scalar_one_or_none()
+    if settings is None:  # none named, or deleted since it was chosen: the work must still wait somewhere
+        queue_id = await default_queue(conn, tenant_id)
+        settings = (await conn.execute(sa.select(t.queues.c.settings).where(t.queues.c.id == queue_id))).scalar_one()
     priority = max(priority, int(settings.get("default_priority", 0)))
     required_skills = settings.get("required_skills") if required_skills is None else required_skills
     sla_seconds = settings.get("sla_seconds") if sla_seconds is None else sla_seconds

@@ -37,6 +37,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "task.overflowed",
         "task.skills_changed",
         "tenant.routing_updated",
+        "tenant.widget_updated",
     }
 )
 

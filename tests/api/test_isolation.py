@@ -91,6 +91,7 @@ def sample_body(method: str, path: str, b: dict[str, str]) -> dict[str, Any] | N
         ("POST", "/conversations/{conversation_id}/messages"): {"body_text": "intruder"},
         ("POST", "/conversations/{conversation_id}/tasks"): {"priority": 9},
         ("PUT", "/tenants/{tenant_id}/routing/settings"): {"ring_seconds": 5},
+        ("PUT", "/tenants/{tenant_id}/widget/settings"): {"title": "Hijacked"},
         ("POST", "/contacts"): {"tenant_id": b["tenant_id"], "name": "intruder"},
         ("PATCH", "/contacts/{contact_id}"): {"name": "hijacked"},
         ("POST", "/contacts/{contact_id}/merge"): {"other_contact_id": b["other_contact_id"]},
