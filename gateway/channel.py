@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from gateway.config import ChannelConfig, Config, ConfigError
-from gateway.core import contacts, conversations
+from gateway.core import contacts, conversations, receipts
 from gateway.db import schema as t
 from gateway.events.bus import DomainEvent, record_event
 from gateway.keys import CHANNELS, CONFIG, DB, EVENTS
@@ -146,7 +146,28 @@ class ChannelContext:
                                          conversation_id=conversation_id, actor=f"channel:{self.name}")] if event else []
         await self._publish(events)
 
+    async def receipt(self, tenant_id: str, conversation_id: str, side: receipts.Side, message_id: str,
+                      status: receipts.Status) -> None:
+        """`side` has received or read the conversation up to `message_id`: kept, and told live to
+        the other side. Raises receipts.UnknownMessage for a message not in the conversation."""
+        async with self._app[DB].begin() as conn:
+            moved = await receipts.mark(conn, tenant_id, conversation_id, side, message_id, status)
+        if moved is not None:
+            await self._publish([receipts.receipt_event(tenant_id, conversation_id, side, message_id, status)])
+
     # ---- reads a channel needs to answer its own customers ----
+    async def tenant_settings(self, tenant_id: str) -> dict[str, Any]:
+        """The tenant's settings document (widget, routing...), read fresh: admins' changes apply at once."""
+        async with self._app[DB].connect() as conn:
+            raw = (await conn.execute(sa.select(t.tenants.c.settings).where(t.tenants.c.id == tenant_id))).scalar_one_or_none()
+        return raw or {}
+
+    async def agent_name(self, user_id: str | None) -> str:
+        if not user_id:
+            return ""
+        async with self._app[DB].connect() as conn:
+            return (await conn.execute(sa.select(t.users.c.name).where(t.users.c.id == user_id))).scalar_one_or_none() or ""
+
     async def find_contact(self, tenant_id: str, kind: str, value: str) -> str | None:
         async with self._app[DB].connect() as conn:
             return await contacts.find_contact(conn, tenant_id, kind, value)

@@ -4,16 +4,23 @@ conversation to the visitor's rooms, so `deliver` has nothing to send).
 
 Visitor events (on /visitor, after the namespace's widget key, origin and rate checks):
   availability {} -> {ok, open, agents_available}: live chat, or the offline form?
-  start_chat   {client_id, text, name?, email?, fields?} -> {ok, conversation_id, message}
-               The visitor's open chat is continued if there is one; otherwise a new conversation
-               is opened. Work is queued unless some already waits or is being handled.
+  start_chat   {client_id, text, name?, email?, fields?, attributes?} -> {ok, conversation_id, message}
+               The visitor's open chat is continued if there is one; otherwise the pre-chat form is
+               checked against the tenant's widget settings (a department may pick the queue) and a
+               new conversation is opened. Work is queued unless some already waits or is handled.
+  resume       {} -> {ok, conversation: {id, status, agent_name} | null, messages, receipts}
+               After a reload or on another page of the site: the open chat to go on with.
   send_message {conversation_id, client_id, text} -> {ok, message}
                Stored once per client_id: a resend after a lost ack returns the first copy.
-  leave_message {client_id, text, name?, email?} -> {ok, conversation_id, message}
+  leave_message {client_id, text, name?, email?, attributes?} -> {ok, conversation_id, message}
                The offline form: a conversation of its own, queued as work like any other.
-  history      {conversation_id, before?} -> {ok, messages}   (no internal notes)
+  history      {conversation_id, before?} -> {ok, messages, receipts}   (no internal notes)
   typing       {conversation_id, typing} -> {ok}              (live to the agents on it)
+  receipt      {conversation_id, message_id, status: delivered|read} -> {ok}  (the agents see ticks)
+  set_attributes {attributes} -> {ok, conversation_id}        (the host page's JS API)
   rate         {conversation_id, score 1-5, comment?} -> {ok} (CSAT, conversation.rated)
+The visitor also hears task.position (place in line), task.accepted (who joined, first name),
+conversation.updated (status only: "closed" ends the chat) and the agents' conversation.receipt.
 
 The contact is the host site's signed-in user when the widget passed a signed user id (checked
 when the socket connected), else the browser's visitor id. The e-mail a visitor types is kept with
@@ -28,11 +35,15 @@ from typing import Any
 
 from gateway.channel import Channel, ChannelContext, OutboundMessage, VisitorCall, VisitorHandler
 from gateway.config import ChannelConfig
+from gateway.core import receipts
 from gateway.events.bus import ephemeral_event
-from gateway.realtime.payloads import Ack, Typing, error, ok, parse
-from gateway.realtime.visibility import VISIBLE_MESSAGE_FIELDS
+from gateway.realtime.payloads import Ack, Empty, Receipt, Typing, error, ok, parse
+from gateway.realtime.visibility import VISIBLE_MESSAGE_FIELDS, first_name
+from gateway.widget.settings import PrechatRefused, WidgetSettings, check_prechat
 
-from channels.chat.payloads import MAX_EVENT_BYTES, History, LeaveMessage, Rate, SendMessage, StartChat
+from channels.chat.payloads import (
+    MAX_CUSTOM_ATTRIBUTES, MAX_EVENT_BYTES, History, LeaveMessage, Rate, SendMessage, SetAttributes, StartChat,
+)
 
 class ChatChannel(Channel):
     name = "chat"
@@ -57,7 +68,8 @@ class ChatChannel(Channel):
 
     def visitor_events(self) -> Mapping[str, VisitorHandler]:
         return {"availability": self.availability, "start_chat": self.start_chat, "leave_message": self.leave_message,
-                "send_message": self.send_message, "history": self.history, "typing": self.typing, "rate": self.rate}
+                "resume": self.resume, "send_message": self.send_message, "history": self.history, "typing": self.typing,
+                "receipt": self.receipt, "set_attributes": self.set_attributes, "rate": self.rate}
 
     async def _serves(self, who: VisitorCall) -> bool:
         return who.tenant_id in await self.ctx.tenant_ids()
@@ -74,11 +86,19 @@ class ChatChannel(Channel):
             return form
         if not await self._serves(who):
             return error("channel_disabled", "chat is not offered here")
+        widget = WidgetSettings.of(await self.ctx.tenant_settings(who.tenant_id))
         contact_id = await self._contact(who, form.name)
         conversation_id = await self.ctx.open_conversation_of(who.tenant_id, contact_id)
         if conversation_id is None:
+            try:
+                queue_id = check_prechat(widget.prechat, form.name, form.email, form.fields)
+            except PrechatRefused as exc:
+                return error("invalid_form", str(exc))
             prechat = {"name": form.name.strip(), "email": form.email.strip(), "fields": form.fields}
-            conversation_id = await self.ctx.open_conversation(who.tenant_id, contact_id, attributes={"prechat": prechat})
+            conversation_id = await self.ctx.open_conversation(
+                who.tenant_id, contact_id, queue_id=queue_id, attributes={"prechat": prechat, "custom": form.attributes})
+        elif form.attributes:
+            await self._add_attributes(who, conversation_id, form.attributes)
         await who.join(conversation_id)
         return await self._say(who, conversation_id, form.client_id, form.text)
 
@@ -99,11 +119,68 @@ class ChatChannel(Channel):
             return form
         if not await self._serves(who):
             return error("channel_disabled", "chat is not offered here")
+        widget = WidgetSettings.of(await self.ctx.tenant_settings(who.tenant_id))
+        try:  # the offline form asks for the same name and e-mail as the pre-chat form
+            check_prechat(widget.prechat, form.name, form.email, {})
+        except PrechatRefused as exc:
+            return error("invalid_form", str(exc))
         contact_id = await self._contact(who, form.name)
         prechat = {"name": form.name.strip(), "email": form.email.strip(), "fields": {}}
-        conversation_id = await self.ctx.open_conversation(who.tenant_id, contact_id, attributes={"prechat": prechat, "offline": True})
+        conversation_id = await self.ctx.open_conversation(
+            who.tenant_id, contact_id, attributes={"prechat": prechat, "custom": form.attributes, "offline": True})
         await who.join(conversation_id)
         return await self._say(who, conversation_id, form.client_id, form.text)
+
+    async def resume(self, who: VisitorCall, data: Any) -> Ack:
+        """After a reload or on another page: the visitor's chat that is still open, to go on with."""
+        payload = parse(Empty, data)
+        if isinstance(payload, dict):
+            return payload
+        contact_id = await self.ctx.find_contact(who.tenant_id, *who.identity)
+        conversation_id = await self.ctx.open_conversation_of(who.tenant_id, contact_id) if contact_id else None
+        if conversation_id is None:
+            return ok(conversation=None, messages=[], receipts=receipts.marks(None, "agent"))
+        conversation = await self.ctx.conversation_of(who.tenant_id, contact_id, conversation_id)  # type: ignore[arg-type]
+        assert conversation is not None
+        await who.join(conversation_id)
+        messages = await self.ctx.messages(who.tenant_id, conversation_id)
+        agent_name = first_name(await self.ctx.agent_name(conversation["assignee_id"]))
+        return ok(conversation={"id": conversation_id, "status": conversation["status"], "agent_name": agent_name},
+                  messages=[_public(m) for m in messages], receipts=receipts.marks(conversation["attributes"], "agent"))
+
+    async def set_attributes(self, who: VisitorCall, data: Any) -> Ack:
+        """The host page's facts about its visitor (JS API): kept on the open chat, if any; the
+        widget sends them again with the next start_chat."""
+        payload = parse(SetAttributes, data)
+        if isinstance(payload, dict):
+            return payload
+        contact_id = await self.ctx.find_contact(who.tenant_id, *who.identity)
+        conversation_id = await self.ctx.open_conversation_of(who.tenant_id, contact_id) if contact_id else None
+        if conversation_id is not None:
+            await self._add_attributes(who, conversation_id, payload.attributes)
+        return ok(conversation_id=conversation_id)
+
+    async def _add_attributes(self, who: VisitorCall, conversation_id: str, attributes: dict[str, str]) -> None:
+        contact_id = await self.ctx.find_contact(who.tenant_id, *who.identity)
+        conversation = await self.ctx.conversation_of(who.tenant_id, contact_id, conversation_id) if contact_id else None
+        if conversation is None:
+            return
+        merged = {**(conversation["attributes"].get("custom") or {}), **attributes}
+        if len(merged) > MAX_CUSTOM_ATTRIBUTES:
+            merged = dict(list(merged.items())[-MAX_CUSTOM_ATTRIBUTES:])  # the newest win
+        await self.ctx.annotate(who.tenant_id, conversation_id, "custom", merged)
+
+    async def receipt(self, who: VisitorCall, data: Any) -> Ack:
+        payload = parse(Receipt, data)
+        if isinstance(payload, dict):
+            return payload
+        if await self._own_conversation(who, payload.conversation_id) is None:
+            return error("not_found", "conversation not found")
+        try:
+            await self.ctx.receipt(who.tenant_id, payload.conversation_id, "contact", payload.message_id, payload.status)
+        except receipts.UnknownMessage:
+            return error("not_found", "message not found in this conversation")
+        return ok()
 
     async def rate(self, who: VisitorCall, data: Any) -> Ack:
         payload = parse(Rate, data)
@@ -138,8 +215,9 @@ class ChatChannel(Channel):
         if await self._own_conversation(who, payload.conversation_id) is None:
             return error("not_found", "conversation not found")
         await who.join(payload.conversation_id)
+        conversation = await self._own_conversation(who, payload.conversation_id)
         messages = await self.ctx.messages(who.tenant_id, payload.conversation_id, before=payload.before)
-        return ok(messages=[_public(m) for m in messages])
+        return ok(messages=[_public(m) for m in messages], receipts=receipts.marks(conversation and conversation["attributes"], "agent"))
 
     async def typing(self, who: VisitorCall, data: Any) -> Ack:
         payload = parse(Typing, data)

@@ -18,6 +18,9 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
 FieldName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 FieldValue = Annotated[str, StringConstraints(max_length=500)]
+# What the host page tells about its visitor through the JS API (plan, cart value...).
+MAX_CUSTOM_ATTRIBUTES = 20
+Attributes = Annotated[dict[FieldName, FieldValue], Field(max_length=MAX_CUSTOM_ATTRIBUTES)]
 
 
 class StartChat(Payload):
@@ -28,6 +31,7 @@ class StartChat(Payload):
     name: str = Field("", max_length=200)
     email: str = Field("", max_length=254)
     fields: dict[FieldName, FieldValue] = Field(default_factory=dict, max_length=20)
+    attributes: Attributes = Field(default_factory=dict)
 
 
 class LeaveMessage(Payload):
@@ -37,6 +41,11 @@ class LeaveMessage(Payload):
     text: Text
     name: str = Field("", max_length=200)
     email: str = Field("", max_length=254)
+    attributes: Attributes = Field(default_factory=dict)
+
+
+class SetAttributes(Payload):
+    attributes: Attributes
 
 
 class Rate(Payload):

@@ -3,8 +3,10 @@
 `conversation:{id}` rooms on request after a tenant check.
 
 Client events (each answers with an ack):
-  join_conversation  {"conversation_id"}  -> {"ok": true} | {"ok": false, "code": "not_found"}
+  join_conversation  {"conversation_id"}  -> {"ok": true, "viewers"} | {"ok": false, "code": "not_found"}
+                     joining is viewing: the conversation's agents get conversation.viewers {conversation_id, viewers}
   leave_conversation {"conversation_id"}  -> {"ok": true}
+  receipt            {"conversation_id", "message_id", "status": "delivered" | "read"} -> {"ok": true}
   presence           {"status": "available" | "away" | "busy" | "offline", "reason"?} -> {"ok": true, "status"}
   typing             {"conversation_id", "typing": bool} -> {"ok": true} (the customer sees it)
   transfer_task      {"task_id", "queue_id" | "agent_id", "note"?} -> {"ok": true, "task_id"}
@@ -24,12 +26,14 @@ from socketio.exceptions import ConnectionRefusedError
 from gateway.auth.principal import CONVERSATIONS_READ, Principal
 from gateway.db import schema as t
 from gateway.events.bus import ephemeral_event
-from gateway.keys import DB, EVENTS, ROUTING
+from gateway.core import receipts
+from gateway.keys import DB, EVENTS, REDIS, ROUTING
 from gateway.realtime.handshake import is_own_origin, session_token, staff_principal
 from gateway.realtime.namespace import GatewayNamespace
-from gateway.realtime.payloads import Ack, ConversationRef, Presence, TaskRef, Transfer, Typing, error, ok, parse
+from gateway.realtime.payloads import Ack, Receipt, ConversationRef, Presence, TaskRef, Transfer, Typing, error, ok, parse
 from gateway.routing.engine import RoutingConflict
 from gateway.realtime.rooms import agent_room, conversation_room, tenant_room
+from gateway.realtime.viewers import Viewers, viewers_event
 
 NAMESPACE = "/agent"
 
@@ -37,6 +41,10 @@ NAMESPACE = "/agent"
 class AgentNamespace(GatewayNamespace):
     def __init__(self, app: web.Application) -> None:
         super().__init__(NAMESPACE, app)
+
+    @property
+    def _viewers(self) -> Viewers:
+        return Viewers(self.app[REDIS])
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if not is_own_origin(self.app, environ):
@@ -82,7 +90,52 @@ class AgentNamespace(GatewayNamespace):
         readable = await self._readable(sid, ref.conversation_id)
         if isinstance(readable, dict):
             return readable
+        principal, tenant_id = readable
         await self.enter_room(sid, conversation_room(ref.conversation_id))
+        assert principal.user_id is not None
+        name = await self._name(principal.user_id)
+        viewers = await self._viewers.join(ref.conversation_id, sid, principal.user_id, name)
+        await self.app[EVENTS].publish(viewers_event(tenant_id, ref.conversation_id, viewers))
+        return ok(viewers=viewers)
+
+    async def _name(self, user_id: str) -> str:
+        async with self.app[DB].connect() as conn:
+            return (await conn.execute(sa.select(t.users.c.name).where(t.users.c.id == user_id))).scalar_one_or_none() or ""
+
+    async def _stop_viewing(self, sid: str, conversation_id: str) -> None:
+        viewers = await self._viewers.leave(conversation_id, sid)
+        if viewers is None:
+            return
+        async with self.app[DB].connect() as conn:
+            tenant_id = (await conn.execute(sa.select(t.conversations.c.tenant_id).where(
+                t.conversations.c.id == conversation_id))).scalar_one_or_none()
+        if tenant_id is not None:
+            await self.app[EVENTS].publish(viewers_event(tenant_id, conversation_id, viewers))
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        await super().on_disconnect(sid, reason)
+        prefix = conversation_room("")
+        for room in self.rooms(sid):
+            if room.startswith(prefix):
+                await self._stop_viewing(sid, room[len(prefix):])
+
+    async def on_receipt(self, sid: str, data: Any = None) -> Ack:
+        """{"conversation_id", "message_id", "status": "delivered" | "read"}: the agents have got or
+        read the customer's messages up to message_id; the customer sees the ticks."""
+        payload = parse(Receipt, data)
+        if isinstance(payload, dict):
+            return payload
+        readable = await self._readable(sid, payload.conversation_id)
+        if isinstance(readable, dict):
+            return readable
+        _, tenant_id = readable
+        try:
+            async with self.app[DB].begin() as conn:
+                moved = await receipts.mark(conn, tenant_id, payload.conversation_id, "agent", payload.message_id, payload.status)
+        except receipts.UnknownMessage:
+            return error("not_found", "message not found in this conversation")
+        if moved is not None:
+            await self.app[EVENTS].publish(receipts.receipt_event(tenant_id, payload.conversation_id, "agent", payload.message_id, payload.status))
         return ok()
 
     async def on_typing(self, sid: str, data: Any = None) -> Ack:
@@ -105,6 +158,7 @@ class AgentNamespace(GatewayNamespace):
         if isinstance(ref, dict):
             return ref
         await self.leave_room(sid, conversation_room(ref.conversation_id))
+        await self._stop_viewing(sid, ref.conversation_id)
         return ok()
 
     async def on_presence(self, sid: str, data: Any = None) -> Ack:

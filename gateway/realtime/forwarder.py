@@ -4,7 +4,7 @@ handlers record and publish events, and this listener on the event bus decides w
 Socket event name = event type, payload = event data, routed as follows:
   /agent       agent:{aid}         task.offered, task.offer_timed_out, task.rejected (to the agent concerned)
   /agent       tenant:{tid}        conversation.*, contact.*, the other task.* events (not task.position)
-  /agent       conversation:{cid}  message.* (internal notes included), conversation.typing
+  /agent       conversation:{cid}  message.* (internal notes included), conversation.typing/.viewers/.receipt
   /supervisor  tenant:{tid}        every event
   /visitor     conversation:{cid} and visitor:{tid}:{vid} of the conversation's contact
                                    public events only, reduced to their visitor form
@@ -37,11 +37,11 @@ log = logging.getLogger(__name__)
 AGENT_TENANT_EVENTS = ("conversation.", "task.", "contact.")
 # An offer rings for one agent only; its outcome is theirs too.
 AGENT_PERSONAL_EVENTS = ("task.offered", "task.offer_timed_out", "task.rejected")
-AGENT_CONVERSATION_EVENTS = ("message.", "conversation.typing")
+AGENT_CONVERSATION_EVENTS = ("message.", "conversation.typing", "conversation.viewers", "conversation.receipt")
 # Not for every agent of the tenant: a waiting contact's place in line is for that visitor (and
 # supervisors), one event per waiting task each time a queue moves; typing is for those on the
-# conversation.
-AGENT_SKIPPED_EVENTS = ("task.position", "conversation.typing")
+# conversation (so are who views it and how far the customer has read).
+AGENT_SKIPPED_EVENTS = ("task.position", "conversation.typing", "conversation.viewers", "conversation.receipt")
 
 
 class Forwarder:

@@ -49,8 +49,16 @@ class TaskRef(Payload):
     task_id: str = Field(min_length=1, max_length=64)
 
 
-class Ping(Payload):
-    pass
+class Receipt(Payload):
+    """Either side has got (delivered) or shown (read) the other side's messages up to message_id."""
+
+    conversation_id: str = Field(min_length=1, max_length=64)
+    message_id: str = Field(min_length=1, max_length=64)
+    status: Literal["delivered", "read"]
+
+
+class Empty(Payload):
+    """An event that carries nothing (ping, resume...): anything sent along is refused."""
 
 
 class VisitorAuth(Payload):

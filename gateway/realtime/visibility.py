@@ -32,16 +32,43 @@ def _typing(data: dict[str, Any]) -> dict[str, Any] | None:
     return {"conversation_id": data.get("conversation_id"), "typing": bool(data.get("typing"))}
 
 
+def first_name(name: str | None) -> str:
+    """How a customer is told who helps them: the agent's first name, never their account."""
+    return (name or "").strip().split(" ")[0]
+
+
+def _agent_joined(data: dict[str, Any]) -> dict[str, Any]:
+    return {"conversation_id": data.get("conversation_id"), "agent_name": first_name(data.get("agent_name"))}
+
+
+def _conversation_status(data: dict[str, Any]) -> dict[str, Any]:
+    # The conversation record is the staff's (assignee, queue, attributes...): only its status goes out.
+    return {"conversation_id": data.get("id"), "status": data.get("status")}
+
+
+def _receipt(data: dict[str, Any]) -> dict[str, Any] | None:
+    if data.get("by") != "agent":  # the visitor knows what they read themselves
+        return None
+    return {name: data.get(name) for name in ("conversation_id", "message_id", "status")}
+
+
 _PUBLIC_FORMS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
     "message.created": _message_created,
     "task.position": _task_position,
     "conversation.typing": _typing,
+    "conversation.receipt": _receipt,
+    "task.accepted": _agent_joined,
+    "conversation.updated": _conversation_status,
 }
+# Staff events (not marked public) whose visitor form above tells only what the customer may know.
+_STAFF_EVENTS_WITH_PUBLIC_FORM = frozenset({"task.accepted", "conversation.updated"})
 
 
 def visitor_payload(event: DomainEvent) -> dict[str, Any] | None:
     """The event's payload as a visitor receives it, or None when visitors don't get it."""
-    if event.audience != "public" or event.conversation_id is None:
+    if event.conversation_id is None:
+        return None
+    if event.audience != "public" and event.type not in _STAFF_EVENTS_WITH_PUBLIC_FORM:
         return None
     form = _PUBLIC_FORMS.get(event.type)
     return form(event.data) if form else None

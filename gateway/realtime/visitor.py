@@ -30,7 +30,7 @@ from gateway.channel import VisitorCall, visitor_identity
 from gateway.keys import CHANNELS, CONFIG, DB, LIMITER
 from gateway.realtime.handshake import client_ip, normalise_origin, request_origin
 from gateway.realtime.namespace import GatewayNamespace
-from gateway.realtime.payloads import Ack, Ping, VisitorAuth, error, ok, parse
+from gateway.realtime.payloads import Ack, Empty, VisitorAuth, error, ok, parse
 from gateway.realtime.rooms import conversation_room, visitor_room
 
 NAMESPACE = "/visitor"
@@ -125,7 +125,7 @@ class VisitorNamespace(GatewayNamespace):
         return run
 
     async def on_ping(self, sid: str, data: Any = None) -> Ack:
-        payload = parse(Ping, data)
+        payload = parse(Empty, data)
         if isinstance(payload, dict):
             return payload
         return ok(ts=time.time())

@@ -573,6 +573,8 @@ class RoutingService:
         queues.add((row.tenant_id, row.queue_id, row.channel))
         data = {"task_id": row.id, "conversation_id": row.conversation_id, "channel": row.channel, "queue_id": row.queue_id,
                 "agent_id": tr.agent_id, "state": state, **{k: v for k, v in tr.data.items() if k in ("expires_ms",)}}
+        if tr.kind == "accepted" and tr.agent_id:  # so the customer can be told who is helping them
+            data["agent_name"] = (await conn.execute(sa.select(t.users.c.name).where(t.users.c.id == tr.agent_id))).scalar_one_or_none()
         events = [await record_event(conn, f"task.{tr.kind}", row.tenant_id, data, conversation_id=row.conversation_id, actor="routing")]
         if tr.kind == "accepted":
             await conn.execute(

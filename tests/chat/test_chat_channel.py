@@ -40,7 +40,9 @@ async def visitor(sockets: Sockets, visitor_id: str) -> Listener:
     return await sockets.connect("/visitor", auth={"widget_key": WIDGET, "visitor_id": visitor_id})
 
 
-async def test_a_visitor_chats_with_an_agent(client: TestClient, agent: Api, sockets: Sockets):
+async def test_a_visitor_chats_with_an_agent(client: TestClient, agent: Api, operator: Api, sockets: Sockets):
+    await operator.put(f"/api/v1/tenants/{agent.tenant_id()}/widget/settings",
+                       json={"prechat": {"fields": [{"name": "order", "label": "Order number"}]}})
     inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
     assert (await inbox.call("presence", {"status": "available"}))["ok"]
     me = await visitor(sockets, "visitor-chat-0001")

@@ -30,7 +30,7 @@ async def test_agent_sees_new_conversations_of_their_tenant_and_messages_of_join
     assert created["tenant_id"] == tenant_id and created["channel"] == "chat"
     await inbox.wait_for("contact.created")
 
-    assert await inbox.call("join_conversation", {"conversation_id": conversation_id}) == {"ok": True}
+    assert (await inbox.call("join_conversation", {"conversation_id": conversation_id}))["ok"]
     message = await post_message(app, tenant_id, conversation_id, "Hello, how can I help?")
     note = await post_message(app, tenant_id, conversation_id, "VIP, be nice", kind="note")
     await inbox.wait_for("message.created", lambda d: d["message"]["id"] == note["id"])
@@ -70,7 +70,7 @@ async def test_agent_cannot_join_or_hear_another_tenants_conversations(
 
     # Tenant B's agent does get them.
     await inbox_b.wait_for("conversation.created", lambda d: d["id"] == conversation_b)
-    assert await inbox_b.call("join_conversation", {"conversation_id": conversation_b}) == {"ok": True}
+    assert (await inbox_b.call("join_conversation", {"conversation_id": conversation_b}))["ok"]
     assert not inbox_b.got("conversation.created", lambda d: d["id"] == conversation_a)
 
 

@@ -52,7 +52,7 @@ async def test_events_on_one_gateway_reach_sockets_on_the_other(gateways: list[T
         # Opened on gateway one after the visitor connected to gateway two.
         conversation_id = await visitor_conversation(app_one, agent.tenant_id(), "visitor-0001")
         await inbox.wait_for("conversation.created", lambda d: d["id"] == conversation_id)
-        assert await inbox.call("join_conversation", {"conversation_id": conversation_id}) == {"ok": True}
+        assert (await inbox.call("join_conversation", {"conversation_id": conversation_id}))["ok"]
         reply = await post_message(app_one, agent.tenant_id(), conversation_id, "Hello from the other node")
 
         heard = await visitor.wait_for("message.created")
