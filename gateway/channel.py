@@ -19,14 +19,13 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from aiohttp import web
 
-from gateway.config import ChannelConfig, Config, ConfigError
+from gateway.config import ChannelConfig, Config, ConfigError, UploadConfig
 from gateway.core import contacts, conversations, receipts
 from gateway.db import schema as t
 from gateway.events.bus import DomainEvent, record_event
 from gateway.keys import CHANNELS, CONFIG, DB, EVENTS
 from gateway.db.schema import utcnow
 from gateway.routing.hours import is_open
-from gateway.routing.model import ACTIVE_STATES
 from gateway.routing.queues import QueueSettings
 
 log = logging.getLogger(__name__)
@@ -162,6 +161,15 @@ class ChannelContext:
             raw = (await conn.execute(sa.select(t.tenants.c.settings).where(t.tenants.c.id == tenant_id))).scalar_one_or_none()
         return raw or {}
 
+    @property
+    def upload_limits(self) -> UploadConfig:
+        return self._app[CONFIG].uploads
+
+    async def widget_secret(self, tenant_id: str) -> str:
+        """The secret the tenant signs its users' ids with; links for visitors are signed with it too."""
+        async with self._app[DB].connect() as conn:
+            return (await conn.execute(sa.select(t.tenants.c.widget_secret).where(t.tenants.c.id == tenant_id))).scalar_one()
+
     async def agent_name(self, user_id: str | None) -> str:
         if not user_id:
             return ""
@@ -193,9 +201,7 @@ class ChannelContext:
     async def has_open_work(self, tenant_id: str, conversation_id: str) -> bool:
         """Whether a task for this conversation waits or is being handled."""
         async with self._app[DB].connect() as conn:
-            return (await conn.execute(sa.select(t.tasks.c.id).where(
-                t.tasks.c.tenant_id == tenant_id, t.tasks.c.conversation_id == conversation_id,
-                t.tasks.c.state.in_(ACTIVE_STATES)).limit(1))).first() is not None
+            return await conversations.has_open_work(conn, tenant_id, conversation_id)
 
     async def messages(self, tenant_id: str, conversation_id: str, *, before: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """The conversation's messages the customer may see (no internal notes), oldest first;

@@ -125,6 +125,10 @@ class UploadConfig(_Section):
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ]
     )
+    # Files a visitor may send from the widget per conversation, and per IP address, in a window.
+    visitor_files_per_window: int = Field(20, ge=1)
+    visitor_files_per_ip_window: int = Field(100, ge=1)
+    visitor_window_seconds: int = Field(600, ge=1)
 
 
 class LoggingConfig(_Section):

@@ -18,6 +18,8 @@ Visitor events (on /visitor, after the namespace's widget key, origin and rate c
   typing       {conversation_id, typing} -> {ok}              (live to the agents on it)
   receipt      {conversation_id, message_id, status: delivered|read} -> {ok}  (the agents see ticks)
   set_attributes {attributes} -> {ok, conversation_id}        (the host page's JS API)
+  upload_ticket {conversation_id} -> {ok, url, token, expires_at, max_bytes, allowed_types}
+               then POST the file to url (a path on the gateway), see gateway/api/routes/widget_files.py
   rate         {conversation_id, score 1-5, comment?} -> {ok} (CSAT, conversation.rated)
 The visitor also hears task.position (place in line), task.accepted (who joined, first name),
 conversation.updated (status only: "closed" ends the chat) and the agents' conversation.receipt.
@@ -37,8 +39,9 @@ from gateway.channel import Channel, ChannelContext, OutboundMessage, VisitorCal
 from gateway.config import ChannelConfig
 from gateway.core import receipts
 from gateway.events.bus import ephemeral_event
-from gateway.realtime.payloads import Ack, Empty, Receipt, Typing, error, ok, parse
-from gateway.realtime.visibility import VISIBLE_MESSAGE_FIELDS, first_name
+from gateway.realtime.payloads import Ack, ConversationRef, Empty, Receipt, Typing, error, ok, parse
+from gateway.realtime.visibility import first_name, visitor_message
+from gateway.widget.links import UPLOADS_PATH, upload_ticket, with_links
 from gateway.widget.settings import PrechatRefused, WidgetSettings, check_prechat
 
 from channels.chat.payloads import (
@@ -69,7 +72,8 @@ class ChatChannel(Channel):
     def visitor_events(self) -> Mapping[str, VisitorHandler]:
         return {"availability": self.availability, "start_chat": self.start_chat, "leave_message": self.leave_message,
                 "resume": self.resume, "send_message": self.send_message, "history": self.history, "typing": self.typing,
-                "receipt": self.receipt, "set_attributes": self.set_attributes, "rate": self.rate}
+                "receipt": self.receipt, "set_attributes": self.set_attributes, "upload_ticket": self.upload_ticket,
+                "rate": self.rate}
 
     async def _serves(self, who: VisitorCall) -> bool:
         return who.tenant_id in await self.ctx.tenant_ids()
@@ -146,7 +150,7 @@ class ChatChannel(Channel):
         messages = await self.ctx.messages(who.tenant_id, conversation_id)
         agent_name = first_name(await self.ctx.agent_name(conversation["assignee_id"]))
         return ok(conversation={"id": conversation_id, "status": conversation["status"], "agent_name": agent_name},
-                  messages=[_public(m) for m in messages], receipts=receipts.marks(conversation["attributes"], "agent"))
+                  messages=await self._visible(who, messages), receipts=receipts.marks(conversation["attributes"], "agent"))
 
     async def set_attributes(self, who: VisitorCall, data: Any) -> Ack:
         """The host page's facts about its visitor (JS API): kept on the open chat, if any; the
@@ -206,7 +210,32 @@ class ChatChannel(Channel):
         appended = await ctx.append(who.tenant_id, conversation_id, body_text=text, author_type="contact", client_id=client_id)
         if not await ctx.has_open_work(who.tenant_id, conversation_id):
             await ctx.enqueue_task(who.tenant_id, conversation_id)
-        return ok(conversation_id=conversation_id, message=_public(appended.message))
+        return ok(conversation_id=conversation_id, message=(await self._visible(who, [appended.message]))[0])
+
+    async def _visible(self, who: VisitorCall, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Messages as the visitor sees them (the form the forwarder pushes), files with their links."""
+        secret = None
+        visible = []
+        for message in map(visitor_message, messages):
+            if message["attachments"]:
+                secret = secret or await self.ctx.widget_secret(who.tenant_id)
+                message = with_links(message, secret)
+            visible.append(message)
+        return visible
+
+    async def upload_ticket(self, who: VisitorCall, data: Any) -> Ack:
+        """Leave to send files into the visitor's chat over HTTP for a few minutes (sockets are
+        no place for megabytes): POST them with the token to the returned url."""
+        payload = parse(ConversationRef, data)
+        if isinstance(payload, dict):
+            return payload
+        if await self._own_conversation(who, payload.conversation_id) is None:
+            return error("not_found", "conversation not found")
+        if not WidgetSettings.of(await self.ctx.tenant_settings(who.tenant_id)).features.attachments:
+            return error("attachments_disabled", "this site does not accept files in chat")
+        token, expires = upload_ticket(await self.ctx.widget_secret(who.tenant_id), payload.conversation_id)
+        limits = self.ctx.upload_limits
+        return ok(url=UPLOADS_PATH, token=token, expires_at=expires, max_bytes=limits.max_bytes, allowed_types=limits.allowed_types)
 
     async def history(self, who: VisitorCall, data: Any) -> Ack:
         payload = parse(History, data)
@@ -217,7 +246,7 @@ class ChatChannel(Channel):
         await who.join(payload.conversation_id)
         conversation = await self._own_conversation(who, payload.conversation_id)
         messages = await self.ctx.messages(who.tenant_id, payload.conversation_id, before=payload.before)
-        return ok(messages=[_public(m) for m in messages], receipts=receipts.marks(conversation and conversation["attributes"], "agent"))
+        return ok(messages=await self._visible(who, messages), receipts=receipts.marks(conversation and conversation["attributes"], "agent"))
 
     async def typing(self, who: VisitorCall, data: Any) -> Ack:
         payload = parse(Typing, data)
@@ -230,8 +259,3 @@ class ChatChannel(Channel):
             {"conversation_id": payload.conversation_id, "author_type": "contact", "typing": payload.typing},
             conversation_id=payload.conversation_id, audience="internal"))
         return ok()
-
-
-def _public(message: dict[str, Any]) -> dict[str, Any]:
-    """A message as the visitor sees it (the same form the forwarder pushes)."""
-    return {name: message.get(name) for name in VISIBLE_MESSAGE_FIELDS}

@@ -13,6 +13,8 @@ from gateway.core.upsert import insert_ignoring_conflicts
 from gateway.db import schema as t
 from gateway.db.schema import new_id, utcnow
 from gateway.events.bus import DomainEvent, record_event
+from gateway.routing.model import ACTIVE_STATES
+from gateway.storage.files import StoredFile
 
 MessageKind = Literal["message", "note", "system"]
 AuthorType = Literal["contact", "agent", "system"]
@@ -147,6 +149,39 @@ async def append_message(
         audience="internal" if kind == "note" else "public",
     )
     return Appended(message, True, [event])
+
+
+async def append_file(
+    conn: AsyncConnection,
+    tenant_id: str,
+    conversation_id: str,
+    file: StoredFile,
+    *,
+    filename: str,
+    content_type: str,
+    kind: MessageKind,
+    author_type: AuthorType,
+    author_id: str | None,
+    body_text: str = "",
+    client_id: str | None = None,
+) -> Appended:
+    """A message carrying one stored file (once per client_id, like any message)."""
+    attachment = {"id": new_id(), "filename": filename, "content_type": content_type, "size": file.size}
+    appended = await append_message(conn, tenant_id, conversation_id, kind=kind, author_type=author_type, author_id=author_id,
+                                    body_text=body_text, client_id=client_id, meta={"attachments": [attachment]})
+    if appended.created:
+        await conn.execute(sa.insert(t.attachments).values(
+            **attachment, tenant_id=tenant_id, conversation_id=conversation_id, message_id=appended.message["id"],
+            sha256=file.sha256, storage_key=file.key, created_at=utcnow(),
+        ))
+    return appended
+
+
+async def has_open_work(conn: AsyncConnection, tenant_id: str, conversation_id: str) -> bool:
+    """Whether a task for this conversation waits or is being handled."""
+    return (await conn.execute(sa.select(t.tasks.c.id).where(
+        t.tasks.c.tenant_id == tenant_id, t.tasks.c.conversation_id == conversation_id,
+        t.tasks.c.state.in_(ACTIVE_STATES)).limit(1))).first() is not None
 
 
 async def default_queue(conn: AsyncConnection, tenant_id: str) -> str:

@@ -31,6 +31,7 @@ from gateway.events.bus import DomainEvent
 from gateway.realtime import agent, supervisor, visitor
 from gateway.realtime.rooms import agent_room, conversation_room, tenant_room, visitor_room
 from gateway.realtime.visibility import visitor_payload
+from gateway.widget.links import with_links
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +65,15 @@ class Forwarder:
         await emit(event.type, event.data, to=tenant_room(event.tenant_id), namespace=supervisor.NAMESPACE)
         public = visitor_payload(event)
         if public is not None and event.conversation_id:
+            if public.get("message", {}).get("attachments"):
+                public = {**public, "message": with_links(public["message"], await self._widget_secret(event.tenant_id))}
             rooms = [conversation_room(event.conversation_id)]
             rooms += [visitor_room(event.tenant_id, v) for v in await self._visitor_ids(event.tenant_id, event.conversation_id)]
             await emit(event.type, public, to=rooms, namespace=visitor.NAMESPACE)
+
+    async def _widget_secret(self, tenant_id: str) -> str:
+        async with self._engine.connect() as conn:
+            return (await conn.execute(sa.select(t.tenants.c.widget_secret).where(t.tenants.c.id == tenant_id))).scalar_one()
 
     async def _visitor_ids(self, tenant_id: str, conversation_id: str) -> list[str]:
         c, ci = t.conversations, t.contact_identities

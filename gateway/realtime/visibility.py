@@ -12,14 +12,23 @@ from gateway.events.bus import DomainEvent
 VISIBLE_MESSAGE_FIELDS = ("id", "client_id", "kind", "author_type", "body_text", "body_html", "created_at")
 
 
+VISIBLE_ATTACHMENT_FIELDS = ("id", "filename", "content_type", "size")
+
+
+def visitor_message(message: dict[str, Any]) -> dict[str, Any]:
+    """A message as its customer sees it: no author ids, no metadata but its files (which still
+    need their signed links, gateway/widget/links.py)."""
+    visible = {name: message.get(name) for name in VISIBLE_MESSAGE_FIELDS}
+    files = (message.get("meta") or {}).get("attachments") or []
+    visible["attachments"] = [{name: f.get(name) for name in VISIBLE_ATTACHMENT_FIELDS} for f in files]
+    return visible
+
+
 def _message_created(data: dict[str, Any]) -> dict[str, Any] | None:
     message = data.get("message") or {}
     if message.get("kind") == "note":  # never, even if someone marks one public by mistake
         return None
-    return {
-        "conversation_id": data.get("conversation_id"),
-        "message": {name: message.get(name) for name in VISIBLE_MESSAGE_FIELDS},
-    }
+    return {"conversation_id": data.get("conversation_id"), "message": visitor_message(message)}
 
 
 def _task_position(data: dict[str, Any]) -> dict[str, Any]:

@@ -51,7 +51,7 @@ async def test_a_visitor_chats_with_an_agent(client: TestClient, agent: Api, ope
     assert started["ok"], started
     conversation_id = started["conversation_id"]
     assert started["message"]["body_text"] == "Hello, my order is late"
-    assert set(started["message"]) == {"id", "client_id", "kind", "author_type", "body_text", "body_html", "created_at"}
+    assert set(started["message"]) == {"id", "client_id", "kind", "author_type", "body_text", "body_html", "created_at", "attachments"}
     # The chat is queued and offered; the agent takes it and sees the pre-chat form.
     offer = await inbox.wait_for("task.offered", lambda d: d["conversation_id"] == conversation_id)
     assert (await inbox.call("accept_task", {"task_id": offer["task_id"]}))["ok"]

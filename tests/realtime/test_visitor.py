@@ -35,11 +35,11 @@ async def test_visitor_gets_public_messages_of_their_own_conversation_only(
     received = await anna.wait_for("message.created")
     assert received == {
         "conversation_id": anna_conversation,
-        "message": {key: to_anna[key] for key in MESSAGE_FIELDS},
+        "message": {**{key: to_anna[key] for key in MESSAGE_FIELDS}, "attachments": []},
     }
     assert await ben.wait_for("message.created") == {
         "conversation_id": ben_conversation,
-        "message": {key: to_ben[key] for key in MESSAGE_FIELDS},
+        "message": {**{key: to_ben[key] for key in MESSAGE_FIELDS}, "attachments": []},
     }
     # Ben's message was sent before Anna's: had it reached Anna, it would be here by now. Notes,
     # internal events (conversation.created, contact.created) and metadata never reach visitors.

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from gateway.api.registry import ApiRegistry
-from gateway.api.routes import admin, attachments, auth, contacts, conversations, events, routing, tenants, users, webhooks, widget
+from gateway.api.routes import admin, attachments, auth, contacts, conversations, events, routing, tenants, users, webhooks, widget, widget_files
 
 
 def build_api() -> ApiRegistry:
     api = ApiRegistry()
-    for module in (auth, users, tenants, admin, conversations, attachments, contacts, routing, webhooks, events, widget):
+    for module in (auth, users, tenants, admin, conversations, attachments, contacts, routing, webhooks, events, widget, widget_files):
         module.register(api)
     return api
