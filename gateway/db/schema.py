@@ -130,6 +130,19 @@ queues = sa.Table(
     sa.UniqueConstraint("tenant_id", "name"),
 )
 
+canned_replies = sa.Table(
+    "canned_replies",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("shortcut", sa.String(40), nullable=False),
+    sa.Column("title", sa.String(100), nullable=False),
+    sa.Column("body", sa.Text(), nullable=False),
+    _created(),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("tenant_id", "shortcut"),
+)
+
 contacts = sa.Table(
     "contacts",
     metadata,

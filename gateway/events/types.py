@@ -36,6 +36,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "task.max_wait_reached",
         "task.overflowed",
         "task.skills_changed",
+        "task.wrapup_coded",
         "tenant.routing_updated",
         "tenant.widget_updated",
     }

@@ -3,15 +3,16 @@
 `conversation:{id}` rooms on request after a tenant check.
 
 Client events (each answers with an ack):
-  join_conversation  {"conversation_id"}  -> {"ok": true, "viewers"} | {"ok": false, "code": "not_found"}
-                     joining is viewing: the conversation's agents get conversation.viewers {conversation_id, viewers}
+  join_conversation  {"conversation_id", "view"?: true} -> {"ok": true, "viewers"} | {"ok": false, "code": "not_found"}
+                     joining is viewing (unless view is false): the conversation's agents get
+                     conversation.viewers {conversation_id, viewers}
   leave_conversation {"conversation_id"}  -> {"ok": true}
   receipt            {"conversation_id", "message_id", "status": "delivered" | "read"} -> {"ok": true}
   presence           {"status": "available" | "away" | "busy" | "offline", "reason"?} -> {"ok": true, "status"}
   typing             {"conversation_id", "typing": bool} -> {"ok": true} (the customer sees it)
   transfer_task      {"task_id", "queue_id" | "agent_id", "note"?} -> {"ok": true, "task_id"}
-  accept_task / reject_task / wrapup_task / complete_task  {"task_id"}
-                     -> {"ok": true, "task_id"} | {"ok": false, "code": "not_offered" | ...}
+  accept_task / reject_task {"task_id"}; wrapup_task / complete_task {"task_id", "wrapup_code"?, "note"?}
+                     -> {"ok": true, "task_id"} | {"ok": false, "code": "not_offered" | "wrapup_code_required" | ...}
 The routing service offers work with the `task.offered` event to `agent:{user_id}`.
 """
 
@@ -26,11 +27,13 @@ from socketio.exceptions import ConnectionRefusedError
 from gateway.auth.principal import CONVERSATIONS_READ, Principal
 from gateway.db import schema as t
 from gateway.events.bus import ephemeral_event
-from gateway.core import receipts
+from gateway.core import receipts, wrapup
 from gateway.keys import DB, EVENTS, REDIS, ROUTING
 from gateway.realtime.handshake import is_own_origin, session_token, staff_principal
 from gateway.realtime.namespace import GatewayNamespace
-from gateway.realtime.payloads import Ack, Receipt, ConversationRef, Presence, TaskRef, Transfer, Typing, error, ok, parse
+from gateway.realtime.payloads import (
+    Ack, ConversationRef, FinishTask, JoinConversation, Presence, Receipt, TaskRef, Transfer, Typing, error, ok, parse,
+)
 from gateway.routing.engine import RoutingConflict
 from gateway.realtime.rooms import agent_room, conversation_room, tenant_room
 from gateway.realtime.viewers import Viewers, viewers_event
@@ -84,7 +87,7 @@ class AgentNamespace(GatewayNamespace):
         return principal, tenant_id
 
     async def on_join_conversation(self, sid: str, data: Any = None) -> Ack:
-        ref = parse(ConversationRef, data)
+        ref = parse(JoinConversation, data)
         if isinstance(ref, dict):
             return ref
         readable = await self._readable(sid, ref.conversation_id)
@@ -92,6 +95,9 @@ class AgentNamespace(GatewayNamespace):
             return readable
         principal, tenant_id = readable
         await self.enter_room(sid, conversation_room(ref.conversation_id))
+        if not ref.view:
+            await self._stop_viewing(sid, ref.conversation_id)
+            return ok(viewers=await self._viewers.of(ref.conversation_id))
         assert principal.user_id is not None
         name = await self._name(principal.user_id)
         viewers = await self._viewers.join(ref.conversation_id, sid, principal.user_id, name)
@@ -173,12 +179,16 @@ class AgentNamespace(GatewayNamespace):
         return ok(status=presence.status)
 
     async def _task_step(self, sid: str, data: Any, step: str) -> Ack:
-        ref = parse(TaskRef, data)
+        ref = parse(FinishTask if step in ("wrapup", "complete") else TaskRef, data)
         if isinstance(ref, dict):
             return ref
         principal = await self._principal(sid)
         if principal is None or principal.user_id is None:
             return error("unauthenticated", "your session has ended; log in again")
+        if isinstance(ref, FinishTask):
+            refused = await self._sum_up(ref, principal.user_id, completing=step == "complete")
+            if refused is not None:
+                return refused
         # The engine checks the task is offered to / held by this very agent, which also keeps
         # every agent to the tenants they serve: nothing is ever offered across tenants.
         try:
@@ -186,6 +196,26 @@ class AgentNamespace(GatewayNamespace):
         except RoutingConflict as exc:
             return error(exc.code, str(exc))
         return ok(task_id=ref.task_id)
+
+    async def _sum_up(self, finish: FinishTask, user_id: str, *, completing: bool) -> Ack | None:
+        """Keeps the agent's wrap-up code and note, and holds back completing work the tenant wants
+        a code for. An error ack, or None to go on."""
+        async with self.app[DB].begin() as conn:
+            task = (await conn.execute(sa.select(t.tasks).where(
+                t.tasks.c.id == finish.task_id, t.tasks.c.assigned_agent_id == user_id))).first()
+            if task is None:
+                return None  # not this agent's: the routing step answers why
+            try:
+                event = None
+                if finish.wrapup_code is not None or finish.note:
+                    event = await wrapup.record_code(conn, task, user_id, finish.wrapup_code, finish.note)
+                if completing:
+                    await wrapup.check_can_complete(conn, task)
+            except wrapup.WrapupRefused as exc:
+                return error(exc.code, str(exc))
+        if event is not None:
+            await self.app[EVENTS].publish(event)
+        return None
 
     async def on_transfer_task(self, sid: str, data: Any = None) -> Ack:
         """{"task_id", "queue_id" | "agent_id", "note"?}: hand held work on, keeping its place."""

@@ -49,6 +49,20 @@ class TaskRef(Payload):
     task_id: str = Field(min_length=1, max_length=64)
 
 
+class FinishTask(Payload):
+    """wrapup_task / complete_task: the work held, with how the agent sums it up."""
+
+    task_id: str = Field(min_length=1, max_length=64)
+    wrapup_code: str | None = Field(None, min_length=1, max_length=40)
+    note: str = Field("", max_length=2000)
+
+
+class JoinConversation(Payload):
+    conversation_id: str = Field(min_length=1, max_length=64)
+    # False: follow it live (e.g. a chat the agent holds in the background) without showing as viewing it.
+    view: bool = True
+
+
 class Receipt(Payload):
     """Either side has got (delivered) or shown (read) the other side's messages up to message_id."""
 

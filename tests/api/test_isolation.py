@@ -48,6 +48,7 @@ async def make_tenant(operator: Api, slug: str) -> dict[str, Any]:
                              json={"body_text": f"{slug} secret reply", "client_id": "m1"})
     await api.post(f"/api/v1/conversations/{conversation['id']}/messages", expect=201,
                    json={"body_text": f"{slug} secret note", "kind": "note"})
+    reply = await api.post(f"/api/v1/tenants/{tid}/canned-replies", expect=201, json={"shortcut": "hi", "title": "Hi", "body": f"{slug} secret canned"})
     token = await api.post(f"/api/v1/tenants/{tid}/api-tokens", expect=201, json={"name": "t", "scopes": ["contacts:read"]})
     task = await api.post(f"/api/v1/conversations/{conversation['id']}/tasks", expect=201, json={"priority": 2})
     upload = FormData()
@@ -56,14 +57,14 @@ async def make_tenant(operator: Api, slug: str) -> dict[str, Any]:
     ids = {
         "tenant_id": tid, "user_id": admin["user_id"], "skill_id": skill["id"], "queue_id": queue["id"],
         "contact_id": contact["id"], "other_contact_id": other_contact["id"], "conversation_id": conversation["id"],
-        "message_id": message["id"], "token_id": token["id"], "task_id": task["id"], "attachment_id": with_file["meta"]["attachments"][0]["id"],
+        "message_id": message["id"], "token_id": token["id"], "task_id": task["id"], "reply_id": reply["id"], "attachment_id": with_file["meta"]["attachments"][0]["id"],
     }
     webhook_routes = [op for op in operator.client.app[API].operations if op.path == "/tenants/{tenant_id}/webhooks" and op.method == "POST"]
     if webhook_routes:
         hook = await api.post(f"/api/v1/tenants/{tid}/webhooks", expect=201, json={"url": "http://127.0.0.1:9/hook"})
         ids["webhook_id"] = hook["id"]
         ids["delivery_id"] = str(uuid.uuid4())
-    return {"api": api, "ids": ids, "secrets": [f"{slug} secret file", f"{slug} secret subject", f"{slug} secret reply", f"{slug} secret note",
+    return {"api": api, "ids": ids, "secrets": [f"{slug} secret file", f"{slug} secret subject", f"{slug} secret reply", f"{slug} secret note", f"{slug} secret canned",
                                                 f"{slug} customer", f"customer@{slug}.example", admin_email]}
 
 
@@ -92,6 +93,9 @@ def sample_body(method: str, path: str, b: dict[str, str]) -> dict[str, Any] | N
         ("POST", "/conversations/{conversation_id}/tasks"): {"priority": 9},
         ("PUT", "/tenants/{tenant_id}/routing/settings"): {"ring_seconds": 5},
         ("PUT", "/tenants/{tenant_id}/widget/settings"): {"title": "Hijacked"},
+        ("PUT", "/tenants/{tenant_id}/wrapup-codes"): {"items": [{"code": "x", "label": "X"}]},
+        ("POST", "/tenants/{tenant_id}/canned-replies"): {"shortcut": "intruder", "title": "I", "body": "intruder"},
+        ("PATCH", "/tenants/{tenant_id}/canned-replies/{reply_id}"): {"body": "hijacked"},
         ("POST", "/contacts"): {"tenant_id": b["tenant_id"], "name": "intruder"},
         ("PATCH", "/contacts/{contact_id}"): {"name": "hijacked"},
         ("POST", "/contacts/{contact_id}/merge"): {"other_contact_id": b["other_contact_id"]},
