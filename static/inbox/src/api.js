@@ -64,9 +64,13 @@ export async function request(method, path, { query, body, signal, auth = true }
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin", signal };
   if (STATE_CHANGING.has(method)) {
-    headers["Content-Type"] = "application/json";
     if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
-    init.body = JSON.stringify(body ?? {});
+    if (body instanceof FormData) {
+      init.body = body; // the browser sets multipart/form-data with its boundary
+    } else {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body ?? {});
+    }
   }
 
   let response;
@@ -91,6 +95,18 @@ export async function request(method, path, { query, body, signal, auth = true }
   throw error;
 }
 
+const enc = encodeURIComponent;
+
+/** Where the inbox downloads an attachment (same origin, session cookie). */
+export function attachmentUrl(attachmentId) {
+  return `${BASE}/attachments/${enc(attachmentId)}`;
+}
+
+/** Whether an error means "this gateway does not have that endpoint (yet)". */
+export function isMissingEndpoint(err) {
+  return err instanceof ApiError && (err.status === 404 || err.status === 405 || err.status === 501);
+}
+
 export const api = {
   me: (signal) => request("GET", "/auth/me", { signal, auth: false }),
   login: (email, password) => request("POST", "/auth/login", { body: { email, password }, auth: false }),
@@ -100,4 +116,25 @@ export const api = {
     request("GET", `/conversations/${encodeURIComponent(conversationId)}/messages`, { query, signal }),
   sendMessage: (conversationId, { body_text, kind, client_id }) =>
     request("POST", `/conversations/${encodeURIComponent(conversationId)}/messages`, { body: { body_text, kind, client_id } }),
+  getConversation: (conversationId, signal) => request("GET", `/conversations/${enc(conversationId)}`, { signal }),
+  updateConversation: (conversationId, changes) => request("PATCH", `/conversations/${enc(conversationId)}`, { body: changes }),
+  /** multipart: file, optional body_text, kind ("message" | "note"), client_id. Answers the stored message. */
+  uploadAttachment: (conversationId, { file, body_text, kind, client_id }) => {
+    const form = new FormData();
+    if (body_text) form.append("body_text", body_text);
+    form.append("kind", kind || "message");
+    if (client_id) form.append("client_id", client_id);
+    form.append("file", file, file.name);
+    return request("POST", `/conversations/${enc(conversationId)}/attachments`, { body: form });
+  },
+  getTask: (taskId, signal) => request("GET", `/tasks/${enc(taskId)}`, { signal }),
+  getContact: (contactId, signal) => request("GET", `/contacts/${enc(contactId)}`, { signal }),
+  searchContacts: (query, signal) => request("GET", "/contacts", { query, signal }),
+  contactConversations: (contactId, query, signal) => request("GET", `/contacts/${enc(contactId)}/conversations`, { query, signal }),
+  /** Folds other_contact_id into contactId (the kept one); answers the kept contact. */
+  mergeContacts: (contactId, otherContactId) => request("POST", `/contacts/${enc(contactId)}/merge`, { body: { other_contact_id: otherContactId } }),
+  cannedReplies: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/canned-replies`, { signal }),
+  wrapupCodes: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/wrapup-codes`, { signal }),
+  transferTargets: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/transfer-targets`, { signal }),
+  tenantQueues: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/queues`, { signal }),
 };

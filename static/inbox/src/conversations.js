@@ -4,7 +4,7 @@ import { api, describeError } from "./api.js";
 import { byActivityDesc } from "./util.js";
 
 const PAGE = 50;
-export const DEFAULT_FILTER = { view: "all", channel: "", tenantId: "" };
+export const DEFAULT_FILTER = { view: "all", channel: "", tenantId: "", status: "" };
 
 /** The REST query for a filter: All / Mine / Unassigned → assignee=me|none, plus channel and tenant_id. */
 export function filterQuery(filter) {
@@ -13,6 +13,7 @@ export function filterQuery(filter) {
     assignee: filter.view === "mine" ? "me" : filter.view === "unassigned" ? "none" : undefined,
     channel: filter.channel || undefined,
     tenant_id: filter.tenantId || undefined,
+    status: filter.status || undefined,
   };
 }
 
@@ -20,6 +21,7 @@ export function filterQuery(filter) {
 export function matchesFilter(filter, conversation, userId) {
   if (filter.channel && conversation.channel !== filter.channel) return false;
   if (filter.tenantId && conversation.tenant_id !== filter.tenantId) return false;
+  if (filter.status && conversation.status !== filter.status) return false;
   if (filter.view === "mine" && conversation.assignee_id !== userId) return false;
   if (filter.view === "unassigned" && conversation.assignee_id != null) return false;
   return true;
@@ -87,5 +89,10 @@ export function useConversations({ filter, userId, t }) {
     [userId],
   );
 
-  return { list, reload, loadMore, upsert };
+  /** A change to a conversation already listed (e.g. a new message moves it up); others are left alone. */
+  const touch = useCallback((id, patch) => {
+    setList((l) => (l.items.some((c) => c.id === id) ? { ...l, items: mergeConversations(l.items, [{ id, ...patch }]) } : l));
+  }, []);
+
+  return { list, reload, loadMore, upsert, touch };
 }

@@ -24,7 +24,7 @@ const en = {
 
   "topbar.signedInAs": "Signed in as {name}",
   "topbar.logout": "Sign out",
-  "presence.label": "Status",
+  "presence.label": "Your status",
   "presence.available": "Available",
   "presence.away": "Away",
   "presence.offline": "Offline",
@@ -95,7 +95,125 @@ const en = {
 
   "notice.dismiss": "Dismiss",
   "notice.presenceFailed": "Couldn't change your status: {code}",
+
+  "presence.busy": "Busy",
+
+  "sound.label": "Offer sound",
+  "sound.mute": "Mute",
+  "sound.unmute": "Unmute",
+  "sound.onTitle": "Offer sound is on — click to mute",
+  "sound.mutedTitle": "Offer sound is muted — click to turn it on",
+
+  "offer.region": "Incoming work",
+  "offer.count": "Incoming: {count}",
+  "offer.title": "Incoming {channel}",
+  "offer.seconds": "{seconds} s",
+  "offer.expiresIn": "Expires in {seconds} seconds",
+  "offer.accept": "Accept",
+  "offer.accepting": "Accepting…",
+  "offer.reject": "Reject",
+  "offer.gone": "This work is no longer available ({code}).",
+  "offer.tabTitle": "Incoming",
+
+  "list.status": "Status",
+  "list.status.any": "Any status",
+  "list.unreadCount": "{count} unread",
+  "list.active": "Working on ({count})",
+
+  "typing.contact": "{name} is typing…",
+  "typing.short": "typing…",
+
+  "receipt.sent": "Sent",
+  "receipt.delivered": "Delivered",
+  "receipt.read": "Read",
+
+  "att.file": "File",
+  "att.image": "Image",
+  "att.download": "Download",
+  "att.preview": "Preview {name}",
+
+  "msg.discard": "Discard",
+
+  "composer.attach": "Attach a file",
+  "composer.removeFile": "Remove {name}",
+  "composer.placeholderReplyCanned": "Write a reply… (/ for canned replies, Enter sends, Shift+Enter for a new line)",
+  "composer.noteHint": "Only agents see notes.",
+  "composer.closedHint": "This conversation is closed: you can add internal notes.",
+
+  "canned.title": "Canned replies",
+  "canned.open": "Insert a canned reply",
+
+  "conv.transfer": "Transfer",
+  "conv.close": "Close",
+
+  "collision.someone": "Another agent",
+  "collision.viewing": "Also viewing this conversation: {names}",
+  "collision.typing": "Also typing a reply here: {names}. Agree who answers before you send.",
+
+  "task.inWrapup": "Wrap-up",
+  "task.failed": "That didn't work ({code}).",
+
+  "dialog.cancel": "Cancel",
+  "dialog.close": "Close",
+
+  "transfer.title": "Transfer the conversation",
+  "transfer.to": "Transfer to",
+  "transfer.queue": "Queue",
+  "transfer.agent": "Agent",
+  "transfer.choose": "Choose…",
+  "transfer.note": "Note for the next agent",
+  "transfer.notePlaceholder": "What they should know (only agents see it)",
+  "transfer.none": "There is nowhere to transfer this conversation to.",
+  "transfer.submit": "Transfer",
+  "transfer.sending": "Transferring…",
+  "transfer.done": "Conversation transferred.",
+
+  "close.title": "Close the conversation",
+  "close.explainTask": "Your work on it ends, and you are free for the next one.",
+  "close.explain": "The conversation is marked closed.",
+  "close.code": "Wrap-up code",
+  "close.optional": "(optional)",
+  "close.chooseCode": "Choose a code…",
+  "close.note": "Wrap-up note",
+  "close.notePlaceholder": "Outcome, follow-up… (only agents see it)",
+  "close.submit": "Close conversation",
+  "close.closing": "Closing…",
+  "close.done": "Conversation closed.",
+
+  "customer.heading": "Customer",
+  "customer.toggle": "Customer details",
+  "customer.close": "Hide customer details",
+  "customer.error": "Couldn't load the customer: {message}",
+  "customer.profile": "Profile",
+  "customer.name": "Name",
+  "customer.email": "Email",
+  "customer.phone": "Phone",
+  "customer.vip": "VIP {tier}",
+  "customer.identities": "Known as",
+  "customer.prechat": "Pre-chat form",
+  "customer.prechatEmpty": "The form was left empty.",
+  "customer.pageDetails": "From the website",
+  "customer.duplicates": "Possible duplicates",
+  "customer.duplicatesHint": "These contacts share a name, email or phone with this customer.",
+  "customer.merge": "Merge…",
+  "customer.history": "History on every channel",
+  "customer.noHistory": "No other conversations.",
+  "customer.thisConversation": "This conversation",
+
+  "identity.email": "Email",
+  "identity.phone": "Phone",
+  "identity.fax": "Fax",
+  "identity.visitor": "Web visitor",
+  "identity.external": "External id",
+
+  "merge.title": "Merge two contacts",
+  "merge.explain": "Their conversations and identities become one contact's. This can't be undone from the inbox.",
+  "merge.keep": "Keep",
+  "merge.thisOne": "this customer",
+  "merge.confirm": "Merge",
+  "merge.merging": "Merging…",
 };
+
 
 const zhCN = {
   "app.name": "WECC",
@@ -119,7 +237,7 @@ const zhCN = {
 
   "topbar.signedInAs": "当前用户：{name}",
   "topbar.logout": "退出登录",
-  "presence.label": "状态",
+  "presence.label": "我的状态",
   "presence.available": "在线",
   "presence.away": "离开",
   "presence.offline": "离线",
@@ -190,7 +308,125 @@ const zhCN = {
 
   "notice.dismiss": "关闭",
   "notice.presenceFailed": "无法更改状态：{code}",
+
+  "presence.busy": "忙碌",
+
+  "sound.label": "来电提示音",
+  "sound.mute": "静音",
+  "sound.unmute": "取消静音",
+  "sound.onTitle": "提示音已开启 — 点击静音",
+  "sound.mutedTitle": "提示音已静音 — 点击开启",
+
+  "offer.region": "新的工作",
+  "offer.count": "待接入：{count}",
+  "offer.title": "新的{channel}",
+  "offer.seconds": "{seconds} 秒",
+  "offer.expiresIn": "{seconds} 秒后过期",
+  "offer.accept": "接受",
+  "offer.accepting": "正在接受…",
+  "offer.reject": "拒绝",
+  "offer.gone": "该工作已不可用（{code}）。",
+  "offer.tabTitle": "新的接入",
+
+  "list.status": "状态",
+  "list.status.any": "全部状态",
+  "list.unreadCount": "{count} 条未读",
+  "list.active": "正在处理（{count}）",
+
+  "typing.contact": "{name} 正在输入…",
+  "typing.short": "正在输入…",
+
+  "receipt.sent": "已发送",
+  "receipt.delivered": "已送达",
+  "receipt.read": "已读",
+
+  "att.file": "文件",
+  "att.image": "图片",
+  "att.download": "下载",
+  "att.preview": "预览 {name}",
+
+  "msg.discard": "放弃",
+
+  "composer.attach": "添加附件",
+  "composer.removeFile": "移除 {name}",
+  "composer.placeholderReplyCanned": "输入回复…（输入 / 使用快捷回复，Enter 发送，Shift+Enter 换行）",
+  "composer.noteHint": "备注仅坐席可见。",
+  "composer.closedHint": "此会话已关闭：您可以添加内部备注。",
+
+  "canned.title": "快捷回复",
+  "canned.open": "插入快捷回复",
+
+  "conv.transfer": "转接",
+  "conv.close": "关闭",
+
+  "collision.someone": "另一位坐席",
+  "collision.viewing": "同时在查看此会话：{names}",
+  "collision.typing": "同时在此输入回复：{names}。发送前请先商定由谁回复。",
+
+  "task.inWrapup": "话后处理",
+  "task.failed": "操作未成功（{code}）。",
+
+  "dialog.cancel": "取消",
+  "dialog.close": "关闭",
+
+  "transfer.title": "转接会话",
+  "transfer.to": "转接至",
+  "transfer.queue": "队列",
+  "transfer.agent": "坐席",
+  "transfer.choose": "请选择…",
+  "transfer.note": "给下一位坐席的备注",
+  "transfer.notePlaceholder": "对方需要了解的情况（仅坐席可见）",
+  "transfer.none": "没有可以转接的目标。",
+  "transfer.submit": "转接",
+  "transfer.sending": "正在转接…",
+  "transfer.done": "会话已转接。",
+
+  "close.title": "关闭会话",
+  "close.explainTask": "您在此会话上的工作将结束，可以接入下一个。",
+  "close.explain": "会话将被标记为已关闭。",
+  "close.code": "话后代码",
+  "close.optional": "（可选）",
+  "close.chooseCode": "请选择代码…",
+  "close.note": "话后备注",
+  "close.notePlaceholder": "处理结果、后续跟进…（仅坐席可见）",
+  "close.submit": "关闭会话",
+  "close.closing": "正在关闭…",
+  "close.done": "会话已关闭。",
+
+  "customer.heading": "客户",
+  "customer.toggle": "客户信息",
+  "customer.close": "隐藏客户信息",
+  "customer.error": "无法加载客户信息：{message}",
+  "customer.profile": "资料",
+  "customer.name": "姓名",
+  "customer.email": "电子邮箱",
+  "customer.phone": "电话",
+  "customer.vip": "VIP {tier}",
+  "customer.identities": "身份标识",
+  "customer.prechat": "咨询前表单",
+  "customer.prechatEmpty": "表单未填写。",
+  "customer.pageDetails": "来自网站",
+  "customer.duplicates": "可能重复的联系人",
+  "customer.duplicatesHint": "这些联系人与当前客户的姓名、邮箱或电话相同。",
+  "customer.merge": "合并…",
+  "customer.history": "所有渠道的历史记录",
+  "customer.noHistory": "没有其他会话。",
+  "customer.thisConversation": "当前会话",
+
+  "identity.email": "电子邮箱",
+  "identity.phone": "电话",
+  "identity.fax": "传真",
+  "identity.visitor": "网站访客",
+  "identity.external": "外部 ID",
+
+  "merge.title": "合并两个联系人",
+  "merge.explain": "两者的会话和身份标识将归入同一个联系人。此操作无法在收件箱中撤销。",
+  "merge.keep": "保留",
+  "merge.thisOne": "当前客户",
+  "merge.confirm": "合并",
+  "merge.merging": "正在合并…",
 };
+
 
 export const LANGUAGES = [
   { code: "en", label: "English", table: en },

@@ -21,7 +21,8 @@ export function createAgentConnection() {
   let state = "connecting"; // connecting | connected | reconnecting | refused
   let connects = 0;
   let presence = null; // re-announced after every (re)connect, once the agent chose one
-  let joined = null; // the conversation room to be in
+  const rooms = new Set(); // the conversation rooms to be in (the open one, and the chats the agent holds)
+  const unsupported = new Set(); // client events this gateway answered "unknown_event" to
 
   function setState(next) {
     state = next;
@@ -33,19 +34,27 @@ export function createAgentConnection() {
     setState("connected");
     // Rooms don't survive a reconnect, and the server may not remember the agent's presence.
     if (presence) emitPresence(presence);
-    if (joined) emitWithAck("join_conversation", { conversation_id: joined });
+    for (const id of rooms) emitWithAck("join_conversation", { conversation_id: id });
     if (connects > 1) for (const fn of reconnectListeners) fn();
   });
   // socket.active is false when the server refused the connection (e.g. no session): no retry then.
   socket.on("disconnect", () => setState(socket.active ? "reconnecting" : "refused"));
   socket.on("connect_error", () => setState(socket.active ? "reconnecting" : "refused"));
 
-  /** Emits and resolves with the server's ack ({ok:true} / {ok:false, code}), or {ok:false, code:"timeout"}. */
+  /**
+   * Emits and resolves with the server's ack ({ok:true} / {ok:false, code}), {ok:false, code:"timeout"},
+   * or {ok:false, code:"offline"} while disconnected. An event the gateway does not know (an older
+   * gateway) is remembered and not sent again.
+   */
   function emitWithAck(event, payload) {
+    if (unsupported.has(event)) return Promise.resolve({ ok: false, code: "unknown_event" });
+    if (!socket.connected) return Promise.resolve({ ok: false, code: "offline" });
     return new Promise((resolve) => {
       socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, response) => {
-        if (err) resolve({ ok: false, code: "timeout" });
-        else resolve(response && typeof response === "object" ? response : { ok: true });
+        if (err) return resolve({ ok: false, code: "timeout" });
+        const ack = response && typeof response === "object" ? response : { ok: true };
+        if (ack.ok === false && ack.code === "unknown_event") unsupported.add(event);
+        resolve(ack);
       });
     });
   }
@@ -92,13 +101,35 @@ export function createAgentConnection() {
     },
     /** Joins the conversation's room; resolves with the server's ack (or {ok:true, queued:true} while offline). */
     joinConversation(conversationId) {
-      joined = conversationId;
+      const already = rooms.has(conversationId);
+      rooms.add(conversationId);
       if (!socket.connected) return Promise.resolve({ ok: true, queued: true });
+      if (already) return Promise.resolve({ ok: true });
       return emitWithAck("join_conversation", { conversation_id: conversationId });
     },
     leaveConversation(conversationId) {
-      if (joined === conversationId) joined = null;
+      if (!rooms.delete(conversationId)) return;
       if (socket.connected) socket.emit("leave_conversation", { conversation_id: conversationId });
     },
+    /** Makes the set of joined conversation rooms exactly `wanted` (ids); answers the acks of new joins by id. */
+    syncRooms(wanted) {
+      const acks = new Map();
+      for (const id of [...rooms]) if (!wanted.has(id)) this.leaveConversation(id);
+      for (const id of wanted) if (!rooms.has(id)) acks.set(id, this.joinConversation(id));
+      return acks;
+    },
+    /** Whether the gateway answered "unknown_event" to this client event earlier in the session. */
+    supports(event) {
+      return !unsupported.has(event);
+    },
+    emit: emitWithAck,
+    acceptTask: (taskId) => emitWithAck("accept_task", { task_id: taskId }),
+    rejectTask: (taskId) => emitWithAck("reject_task", { task_id: taskId }),
+    /** extra: {wrapup_code?, note?} (spec J) — only sent when the gateway offers wrap-up codes. */
+    wrapupTask: (taskId, extra = {}) => emitWithAck("wrapup_task", { task_id: taskId, ...extra }),
+    completeTask: (taskId, extra = {}) => emitWithAck("complete_task", { task_id: taskId, ...extra }),
+    transferTask: (taskId, target, note) => emitWithAck("transfer_task", { task_id: taskId, ...target, ...(note ? { note } : {}) }),
+    typing: (conversationId, typing) => emitWithAck("typing", { conversation_id: conversationId, typing }),
+    receipt: (conversationId, messageId, status) => emitWithAck("receipt", { conversation_id: conversationId, message_id: messageId, status }),
   };
 }

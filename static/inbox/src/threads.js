@@ -81,11 +81,11 @@ export function useThreads({ user, t }) {
   const receive = useCallback((conversationId, message) => update(conversationId, (th) => ({ ...th, items: mergeMessages(th.items, [message]) })), [update]);
 
   /**
-   * Sends a reply or note. It shows at once as "sending"; the server's copy replaces it. client_id makes
-   * a resend after a failure idempotent on the server.
+   * Sends a reply or note, with a file when `file` is given (multipart upload). It shows at once as
+   * "sending"; the server's copy replaces it. client_id makes a resend after a failure idempotent.
    */
   const send = useCallback(
-    (conversationId, { body_text, kind }, clientId = uuid()) => {
+    (conversationId, { body_text, kind, file = null }, clientId = uuid()) => {
       const localId = `local:${clientId}`;
       const placeholder = {
         id: localId,
@@ -96,9 +96,14 @@ export function useThreads({ user, t }) {
         body_text,
         created_at: new Date().toISOString(),
         _pending: true,
+        _file: file,
+        _localAttachments: file ? [{ id: null, filename: file.name, content_type: file.type, size: file.size }] : null,
       };
       update(conversationId, (th) => ({ ...th, items: [...th.items.filter((m) => m.id !== localId), placeholder] }));
-      api.sendMessage(conversationId, { body_text, kind, client_id: clientId }).then(
+      const request = file
+        ? api.uploadAttachment(conversationId, { file, body_text, kind, client_id: clientId })
+        : api.sendMessage(conversationId, { body_text, kind, client_id: clientId });
+      request.then(
         (res) => {
           const msg = res?.message ?? res;
           if (msg && msg.id != null) {
@@ -121,10 +126,16 @@ export function useThreads({ user, t }) {
   const resend = useCallback(
     (conversationId, clientId) => {
       const msg = threads.get(conversationId)?.items.find((m) => m.id === `local:${clientId}`);
-      if (msg) send(conversationId, { body_text: msg.body_text, kind: msg.kind }, clientId);
+      if (msg) send(conversationId, { body_text: msg.body_text, kind: msg.kind, file: msg._file ?? null }, clientId);
     },
     [threads, send],
   );
 
-  return { threads, load, loadEarlier, receive, send, resend };
+  /** Drops a message that failed to send (the agent gave up on it). */
+  const discard = useCallback(
+    (conversationId, clientId) => update(conversationId, (th) => ({ ...th, items: th.items.filter((m) => m.id !== `local:${clientId}`) })),
+    [update],
+  );
+
+  return { threads, load, loadEarlier, receive, send, resend, discard };
 }

@@ -50,3 +50,60 @@ export function byCreatedAsc(a, b) {
   const tb = toDate(b.created_at)?.getTime() ?? 0;
   return ta - tb || String(a.id).localeCompare(String(b.id));
 }
+
+/** An http(s) URL fit for an href, or null (javascript:, data: and the like are never links). */
+export function safeUrl(value, base = location.origin) {
+  if (typeof value !== "string" || !value) return null;
+  try {
+    const url = new URL(value, base);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+const LINK = /\b(?:https?:\/\/|www\.)[^\s<>"']+/gi;
+
+/**
+ * Splits untrusted text into plain strings and {href, text} links (http, https and www. only), for
+ * rendering as text nodes and <a> elements — never as HTML.
+ */
+export function linkify(text) {
+  const parts = [];
+  const source = String(text ?? "");
+  let last = 0;
+  for (const match of source.matchAll(LINK)) {
+    let raw = match[0];
+    // Leave sentence punctuation that follows a link out of it.
+    const trail = /[.,;:!?)\]}'"]+$/.exec(raw);
+    if (trail) raw = raw.slice(0, -trail[0].length);
+    const href = safeUrl(raw.startsWith("www.") ? `https://${raw}` : raw);
+    if (!href || !raw) continue;
+    if (match.index > last) parts.push(source.slice(last, match.index));
+    parts.push({ href, text: raw });
+    last = match.index + raw.length;
+  }
+  if (last < source.length) parts.push(source.slice(last));
+  return parts;
+}
+
+/** 1234567 → "1.2 MB" (decimal units, as people read file sizes). */
+export function formatBytes(bytes, lang) {
+  const n = Number(bytes);
+  if (!Number.isFinite(n) || n < 0) return "";
+  const units = ["B", "KB", "MB", "GB"];
+  let value = n;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  const digits = unit === 0 || value >= 10 ? 0 : 1;
+  return `${new Intl.NumberFormat(lang, { maximumFractionDigits: digits }).format(value)} ${units[unit]}`;
+}
+
+/** A readable label for a form field or attribute name: "order_number" → "Order number". */
+export function humanize(name) {
+  const text = String(name ?? "").replace(/[_-]+/g, " ").trim();
+  return text ? text[0].toUpperCase() + text.slice(1) : "";
+}

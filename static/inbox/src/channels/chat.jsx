@@ -1,9 +1,19 @@
 // Default renderers: a conversation as a thread of text messages with a reply/note composer.
 // Web chat uses them as they are; other channels use them until they register their own.
-import { useLayoutEffect, useRef } from "preact/hooks";
+//
+// Everything a customer (or anyone) wrote is untrusted: it is rendered as text nodes and <a>
+// elements built from checked http(s) URLs — never through innerHTML.
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
+import { attachmentUrl } from "../api.js";
+import { receiptStatus } from "../activity.js";
 import { useT } from "../i18n.js";
-import { fullTime, shortTime } from "../util.js";
+import { useTenantData } from "../tenantData.js";
+import { formatBytes, fullTime, linkify, safeUrl, shortTime } from "../util.js";
 import { Icon } from "../components/Icon.jsx";
+
+const TYPING_REFRESH_MS = 3000; // "still typing" is re-sent this often while keys are pressed
+const TYPING_IDLE_MS = 4000; // and "stopped" this long after the last one
+const PREVIEWABLE = /^image\/(png|jpeg|gif|webp|bmp|avif)$/i;
 
 /** Who wrote a message, as the agent should read it. */
 function authorLabel(message, { user, contactName, t }) {
@@ -12,7 +22,112 @@ function authorLabel(message, { user, contactName, t }) {
   return t("msg.system");
 }
 
-export function ChatMessageItem({ message, user, contactName, onResend }) {
+/** Text with its http(s) links clickable; the rest stays text. */
+export function LinkedText({ text }) {
+  return (
+    <>
+      {linkify(text).map((part, i) =>
+        typeof part === "string" ? (
+          part
+        ) : (
+          <a key={i} href={part.href} target="_blank" rel="noopener noreferrer nofollow ugc">
+            {part.text}
+          </a>
+        ),
+      )}
+    </>
+  );
+}
+
+/** The attachments a message carries: from the agent API (meta.attachments) or the visitor form (attachments). */
+function messageAttachments(message) {
+  if (message._localAttachments) return message._localAttachments;
+  const list = Array.isArray(message.attachments) ? message.attachments : Array.isArray(message.meta?.attachments) ? message.meta.attachments : [];
+  return list.filter((a) => a && typeof a === "object");
+}
+
+function attachmentHref(att) {
+  if (att.id) return attachmentUrl(att.id);
+  return safeUrl(att.url);
+}
+
+function ImagePreview({ att, href, onClose }) {
+  const t = useT();
+  const ref = useRef(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal?.();
+  }, []);
+  return (
+    <dialog ref={ref} class="lightbox" onClose={onClose} onClick={(e) => e.target === ref.current && ref.current.close()} aria-label={att.filename}>
+      <img src={href} alt={att.filename || t("att.image")} />
+      <div class="lightbox-bar">
+        <span class="lightbox-name">{att.filename}</span>
+        <a class="button" href={href} download={att.filename || true} rel="noopener">
+          <Icon name="download" size={16} /> {t("att.download")}
+        </a>
+        <button type="button" class="button" onClick={() => ref.current?.close()}>
+          {t("dialog.close")}
+        </button>
+      </div>
+    </dialog>
+  );
+}
+
+function Attachments({ message }) {
+  const t = useT();
+  const [preview, setPreview] = useState(null);
+  const list = messageAttachments(message);
+  if (list.length === 0) return null;
+  return (
+    <ul class="atts">
+      {list.map((att, i) => {
+        const href = attachmentHref(att);
+        const name = String(att.filename || t("att.file"));
+        const size = formatBytes(att.size, t.lang);
+        if (href && PREVIEWABLE.test(att.content_type || "")) {
+          return (
+            <li key={att.id ?? i} class="att att-image">
+              <button type="button" class="att-thumb" onClick={() => setPreview({ att, href })} aria-label={t("att.preview", { name })}>
+                <img src={href} alt={name} loading="lazy" />
+              </button>
+              <a class="att-caption" href={href} download={name} rel="noopener">
+                {name} {size && <span class="att-size">({size})</span>}
+              </a>
+            </li>
+          );
+        }
+        return (
+          <li key={att.id ?? i} class="att att-file">
+            <Icon name="file" size={18} />
+            {href ? (
+              <a href={href} download={name} rel="noopener">
+                {name}
+              </a>
+            ) : (
+              <span>{name}</span>
+            )}
+            {size && <span class="att-size">{size}</span>}
+          </li>
+        );
+      })}
+      {preview && <ImagePreview att={preview.att} href={preview.href} onClose={() => setPreview(null)} />}
+    </ul>
+  );
+}
+
+function Ticks({ status }) {
+  const t = useT();
+  const label = t(`receipt.${status}`);
+  return (
+    <span class={`ticks ticks-${status}`} title={label} data-receipt={status}>
+      <span aria-hidden="true">{status === "sent" ? "✓" : "✓✓"}</span>
+      <span class="visually-hidden">{label}</span>
+    </span>
+  );
+}
+
+export function ChatMessageItem({ message, user, contactName, onResend, onDiscard, receipts }) {
   const t = useT();
   const time = <time dateTime={message.created_at} title={fullTime(message.created_at, t.lang)}>{shortTime(message.created_at, t.lang)}</time>;
 
@@ -29,9 +144,10 @@ export function ChatMessageItem({ message, user, contactName, onResend }) {
   if (message.kind === "note") classes.push("msg-note");
   if (message._pending) classes.push("msg-pending");
   if (message._failed) classes.push("msg-failed");
+  const showTicks = mine && message.kind !== "note" && !message._pending && !message._failed && !String(message.id).startsWith("local:");
 
   return (
-    <li class={classes.join(" ")}>
+    <li class={classes.join(" ")} data-kind={message.kind}>
       <div class="msg-meta">
         {message.kind === "note" && (
           <span class="msg-tag">
@@ -40,9 +156,15 @@ export function ChatMessageItem({ message, user, contactName, onResend }) {
         )}
         <span class="msg-author">{authorLabel(message, { user, contactName, t })}</span>
         {time}
+        {showTicks && <Ticks status={receiptStatus(receipts, message.id)} />}
       </div>
-      {/* body_text is untrusted text: rendered as a text node, never as HTML. */}
-      <div class="msg-body">{message.body_text}</div>
+      {/* body_text is untrusted text: rendered as text nodes (and checked links), never as HTML. */}
+      {message.body_text && (
+        <div class="msg-body">
+          <LinkedText text={message.body_text} />
+        </div>
+      )}
+      <Attachments message={message} />
       {message._pending && <div class="msg-state">{t("msg.sending")}</div>}
       {message._failed && (
         <div class="msg-state" role="alert">
@@ -50,6 +172,14 @@ export function ChatMessageItem({ message, user, contactName, onResend }) {
           <button type="button" class="link-button" onClick={() => onResend(message.client_id)}>
             {t("msg.resend")}
           </button>
+          {onDiscard && (
+            <>
+              {" · "}
+              <button type="button" class="link-button" onClick={() => onDiscard(message.client_id)}>
+                {t("msg.discard")}
+              </button>
+            </>
+          )}
         </div>
       )}
     </li>
@@ -57,10 +187,11 @@ export function ChatMessageItem({ message, user, contactName, onResend }) {
 }
 
 /** The scrolling thread: sticks to the bottom as messages arrive, keeps its place when older ones load. */
-export function MessageList({ conversation, thread, user, contactName, MessageItem, onLoadEarlier, onResend }) {
+export function MessageList({ conversation, thread, user, contactName, MessageItem, onLoadEarlier, onResend, onDiscard, activity }) {
   const t = useT();
   const ref = useRef(null);
   const last = useRef({ conversationId: null, count: 0, height: 0, firstId: null, atBottom: true });
+  const typing = Boolean(activity?.contactTyping);
 
   useLayoutEffect(() => {
     const el = ref.current;
@@ -73,7 +204,7 @@ export function MessageList({ conversation, thread, user, contactName, MessageIt
     } else if (items.length > prev.count && prev.firstId !== null && firstId !== prev.firstId) {
       // Older messages were put on top: keep the same message in view.
       el.scrollTop += el.scrollHeight - prev.height;
-    } else if (items.length !== prev.count && (prev.atBottom || items[items.length - 1]?._pending)) {
+    } else if ((items.length !== prev.count || typing) && (prev.atBottom || items[items.length - 1]?._pending)) {
       el.scrollTop = el.scrollHeight;
     }
     last.current = { conversationId: conversation.id, count: items.length, height: el.scrollHeight, firstId, atBottom: isAtBottom(el) };
@@ -105,56 +236,324 @@ export function MessageList({ conversation, thread, user, contactName, MessageIt
       {!thread.loading && !thread.error && thread.items.length === 0 && <p class="thread-state">{t("conv.noMessages")}</p>}
       <ol class="msgs" role="log" aria-live="polite" aria-label={t("conv.messages")}>
         {thread.items.map((m) => (
-          <MessageItem key={m.id} message={m} conversation={conversation} user={user} contactName={contactName} onResend={onResend} />
+          <MessageItem
+            key={m.id}
+            message={m}
+            conversation={conversation}
+            user={user}
+            contactName={contactName}
+            onResend={onResend}
+            onDiscard={onDiscard}
+            receipts={activity?.receipts}
+          />
         ))}
       </ol>
+      <div class="typing-line" aria-live="polite">
+        {typing && (
+          <span class="typing">
+            <span class="typing-dots" aria-hidden="true">
+              <span />
+              <span />
+              <span />
+            </span>
+            {t("typing.contact", { name: contactName })}
+          </span>
+        )}
+      </div>
     </div>
   );
 }
 
-export function ChatComposer({ conversationId, draft, onDraftChange, onSend }) {
+/** The "/shortcut" being typed just before the caret: {start, query} or null. */
+export function slashToken(text, caret) {
+  const before = text.slice(0, caret);
+  const match = /(?:^|\s)\/([^\s/]{0,40})$/.exec(before);
+  if (!match) return null;
+  return { start: caret - match[1].length - 1, query: match[1] };
+}
+
+export function matchCanned(items, query) {
+  const q = query.toLowerCase();
+  const scored = [];
+  for (const item of items) {
+    const shortcut = String(item.shortcut ?? "").toLowerCase();
+    const title = String(item.title ?? "").toLowerCase();
+    let score = -1;
+    if (!q) score = 1;
+    else if (shortcut === q) score = 4;
+    else if (shortcut.startsWith(q)) score = 3;
+    else if (title.includes(q)) score = 2;
+    else if (shortcut.includes(q)) score = 1;
+    if (score >= 0) scored.push([score, item]);
+  }
+  return scored.sort((a, b) => b[0] - a[0] || String(a[1].shortcut).localeCompare(String(b[1].shortcut))).map(([, item]) => item).slice(0, 8);
+}
+
+/** Sends typing on/off for a reply being written (never for a note: the customer would see it). */
+function useTypingSignal(conversationId, onTyping) {
+  const state = useRef({ on: false, lastSent: 0, idle: null });
+  const stop = () => {
+    const s = state.current;
+    clearTimeout(s.idle);
+    s.idle = null;
+    if (s.on) {
+      s.on = false;
+      onTyping?.(false);
+    }
+  };
+  const keystroke = () => {
+    if (!onTyping) return;
+    const s = state.current;
+    const now = Date.now();
+    if (!s.on || now - s.lastSent > TYPING_REFRESH_MS) {
+      s.on = true;
+      s.lastSent = now;
+      onTyping(true);
+    }
+    clearTimeout(s.idle);
+    s.idle = setTimeout(stop, TYPING_IDLE_MS);
+  };
+  // Switching conversation or leaving: say it stopped.
+  useEffect(() => stop, [conversationId]);
+  return { keystroke, stop };
+}
+
+export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyping, closed }) {
   const t = useT();
-  const { text = "", kind = "message" } = draft ?? {};
+  const conversationId = conversation.id;
+  const { text = "", kind: draftKind = "message", file = null } = draft ?? {};
+  const kind = closed ? "note" : draftKind;
   const inputId = `composer-${conversationId}`;
+  const listId = `canned-${conversationId}`;
+  const textRef = useRef(null);
+  const fileRef = useRef(null);
+  const canned = useTenantData("canned", conversation.tenant_id);
+  const cannedItems = canned.data?.supported ? canned.data.items : [];
+  const [caret, setCaret] = useState(0);
+  const [active, setActive] = useState(0);
+  const [dismissedAt, setDismissedAt] = useState(null);
+  const typing = useTypingSignal(conversationId, kind === "message" ? onTyping : null);
+
+  const token = cannedItems.length ? slashToken(text, caret) : null;
+  const matches = useMemo(() => (token ? matchCanned(cannedItems, token.query) : []), [token?.query, token?.start, cannedItems]);
+  const pickerOpen = Boolean(token) && matches.length > 0 && dismissedAt !== token.start;
+  const activeIndex = Math.min(active, Math.max(0, matches.length - 1));
+
+  function change(next) {
+    onDraftChange({ text, kind, file, ...next });
+  }
+
+  function setTextAndCaret(value, position) {
+    change({ text: value });
+    setCaret(position);
+    requestAnimationFrame(() => {
+      const el = textRef.current;
+      if (el) {
+        el.focus();
+        el.setSelectionRange(position, position);
+      }
+    });
+  }
+
+  function pick(item) {
+    if (!token) return;
+    const body = String(item.body ?? "");
+    const value = text.slice(0, token.start) + body + text.slice(caret);
+    setTextAndCaret(value, token.start + body.length);
+    setActive(0);
+  }
 
   function submit(e) {
     e?.preventDefault();
     const body = text.trim();
-    if (!body) return;
-    onSend({ body_text: body, kind });
-    onDraftChange({ text: "", kind });
+    if (!body && !file) return;
+    typing.stop();
+    onSend({ body_text: body, kind, file });
+    onDraftChange({ text: "", kind, file: null });
+    setCaret(0);
+    setDismissedAt(null);
+  }
+
+  function onInput(e) {
+    const el = e.currentTarget;
+    let value = el.value;
+    let position = el.selectionStart ?? value.length;
+    // "/shortcut" followed by a space expands when the shortcut is exactly one canned reply's.
+    if (cannedItems.length && value[position - 1] === " ") {
+      const tok = slashToken(value, position - 1);
+      const exact = tok && cannedItems.find((c) => String(c.shortcut).toLowerCase() === tok.query.toLowerCase() && tok.query);
+      if (exact) {
+        const body = String(exact.body ?? "");
+        value = value.slice(0, tok.start) + body + value.slice(position - 1);
+        position = tok.start + body.length;
+        setTextAndCaret(value, position);
+        if (kind === "message") typing.keystroke();
+        return;
+      }
+    }
+    change({ text: value });
+    setCaret(position);
+    setActive(0);
+    if (dismissedAt !== null && !slashToken(value, position)) setDismissedAt(null);
+    if (kind === "message" && value) typing.keystroke();
+    if (!value) typing.stop();
   }
 
   function onKeyDown(e) {
+    if (pickerOpen) {
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        const step = e.key === "ArrowDown" ? 1 : -1;
+        setActive((activeIndex + step + matches.length) % matches.length);
+        return;
+      }
+      if ((e.key === "Enter" && !e.shiftKey && !e.isComposing) || e.key === "Tab") {
+        e.preventDefault();
+        pick(matches[activeIndex]);
+        return;
+      }
+      if (e.key === "Escape") {
+        e.preventDefault();
+        setDismissedAt(token.start);
+        return;
+      }
+    }
     // Enter sends; Shift+Enter is a new line; never while an input method (e.g. pinyin) is composing.
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) submit(e);
   }
 
+  function chooseFile(files) {
+    const chosen = files && files[0];
+    if (chosen) change({ file: chosen });
+  }
+
+  function openCanned() {
+    const el = textRef.current;
+    const position = el ? el.selectionStart ?? text.length : text.length;
+    const needsSpace = position > 0 && !/\s/.test(text[position - 1]);
+    const insert = `${needsSpace ? " " : ""}/`;
+    setDismissedAt(null);
+    setTextAndCaret(text.slice(0, position) + insert + text.slice(position), position + insert.length);
+  }
+
   return (
-    <form class={`composer ${kind === "note" ? "composer-note" : ""}`} onSubmit={submit}>
+    <form
+      class={`composer ${kind === "note" ? "composer-note" : ""}`}
+      onSubmit={submit}
+      onDragOver={(e) => e.preventDefault()}
+      onDrop={(e) => {
+        if (e.dataTransfer?.files?.length) {
+          e.preventDefault();
+          chooseFile(e.dataTransfer.files);
+        }
+      }}
+    >
       <div class="composer-modes" role="group" aria-label={t("composer.mode")}>
-        <button type="button" class="chip" aria-pressed={kind === "message"} onClick={() => onDraftChange({ text, kind: "message" })}>
+        <button type="button" class="chip" aria-pressed={kind === "message"} disabled={closed} onClick={() => change({ kind: "message" })}>
           {t("composer.reply")}
         </button>
-        <button type="button" class="chip" aria-pressed={kind === "note"} onClick={() => onDraftChange({ text, kind: "note" })}>
+        <button
+          type="button"
+          class="chip"
+          aria-pressed={kind === "note"}
+          onClick={() => {
+            typing.stop();
+            change({ kind: "note" });
+          }}
+        >
           <Icon name="note" size={14} /> {t("composer.note")}
         </button>
+        {closed && <span class="composer-hint">{t("composer.closedHint")}</span>}
+        {kind === "note" && !closed && <span class="composer-hint">{t("composer.noteHint")}</span>}
       </div>
       <label class="visually-hidden" for={inputId}>
         {kind === "note" ? t("msg.note") : t("composer.label")}
       </label>
+      {file && (
+        <div class="composer-file">
+          <Icon name="attach" size={16} />
+          <span class="composer-file-name">{file.name}</span>
+          <span class="att-size">{formatBytes(file.size, t.lang)}</span>
+          <button type="button" class="icon-button-small" onClick={() => change({ file: null })} aria-label={t("composer.removeFile", { name: file.name })}>
+            <Icon name="close" size={14} />
+          </button>
+        </div>
+      )}
       <div class="composer-row">
-        <textarea
-          id={inputId}
-          rows={3}
-          value={text}
-          placeholder={kind === "note" ? t("composer.placeholderNote") : t("composer.placeholderReply")}
-          onInput={(e) => onDraftChange({ text: e.currentTarget.value, kind })}
-          onKeyDown={onKeyDown}
-        />
-        <button type="submit" class="button button-primary" disabled={!text.trim()}>
-          <Icon name="send" size={16} /> {kind === "note" ? t("composer.addNote") : t("composer.send")}
-        </button>
+        <div class="composer-input">
+          {pickerOpen && (
+            <ul class="canned-list" id={listId} role="listbox" aria-label={t("canned.title")}>
+              {matches.map((item, i) => (
+                <li
+                  key={item.id ?? item.shortcut}
+                  id={`${listId}-${i}`}
+                  role="option"
+                  aria-selected={i === activeIndex}
+                  class={i === activeIndex ? "active" : ""}
+                  onMouseDown={(e) => {
+                    e.preventDefault(); // keep the focus in the textarea
+                    pick(item);
+                  }}
+                  onMouseEnter={() => setActive(i)}
+                >
+                  <span class="canned-shortcut">/{item.shortcut}</span>
+                  <span class="canned-title">{item.title}</span>
+                  <span class="canned-body">{item.body}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+          <textarea
+            id={inputId}
+            ref={textRef}
+            rows={3}
+            value={text}
+            role="combobox"
+            aria-autocomplete="list"
+            aria-expanded={pickerOpen}
+            aria-controls={pickerOpen ? listId : undefined}
+            aria-activedescendant={pickerOpen ? `${listId}-${activeIndex}` : undefined}
+            placeholder={kind === "note" ? t("composer.placeholderNote") : cannedItems.length ? t("composer.placeholderReplyCanned") : t("composer.placeholderReply")}
+            onInput={onInput}
+            onKeyDown={onKeyDown}
+            onClick={(e) => setCaret(e.currentTarget.selectionStart ?? 0)}
+            onKeyUp={(e) => {
+              if (e.key.startsWith("Arrow") && !pickerOpen) setCaret(e.currentTarget.selectionStart ?? 0);
+            }}
+            onBlur={() => typing.stop()}
+            onPaste={(e) => {
+              const files = e.clipboardData?.files;
+              if (files && files.length && !e.clipboardData.getData("text")) {
+                e.preventDefault();
+                chooseFile(files);
+              }
+            }}
+          />
+        </div>
+        <div class="composer-actions">
+          <input
+            ref={fileRef}
+            type="file"
+            class="visually-hidden"
+            tabIndex={-1}
+            aria-hidden="true"
+            onChange={(e) => {
+              chooseFile(e.currentTarget.files);
+              e.currentTarget.value = "";
+            }}
+          />
+          <button type="button" class="button button-quiet icon-button" onClick={() => fileRef.current?.click()} title={t("composer.attach")} aria-label={t("composer.attach")}>
+            <Icon name="attach" size={18} />
+          </button>
+          {cannedItems.length > 0 && (
+            <button type="button" class="button button-quiet icon-button" onClick={openCanned} title={t("canned.open")} aria-label={t("canned.open")}>
+              <Icon name="canned" size={18} />
+            </button>
+          )}
+          <button type="submit" class="button button-primary" disabled={!text.trim() && !file}>
+            <Icon name="send" size={16} /> {kind === "note" ? t("composer.addNote") : t("composer.send")}
+          </button>
+        </div>
       </div>
     </form>
   );
@@ -162,11 +561,11 @@ export function ChatComposer({ conversationId, draft, onDraftChange, onSend }) {
 
 /** The body of a conversation: the thread, then the composer. A channel with live media puts its controls here. */
 export function ChatConversationView(props) {
-  const { channel, conversation, draft, onDraftChange, onSend } = props;
+  const { channel, conversation, draft, onDraftChange, onSend, onTyping, closed } = props;
   return (
     <>
       <MessageList {...props} MessageItem={channel.MessageItem} />
-      <channel.Composer conversationId={conversation.id} draft={draft} onDraftChange={onDraftChange} onSend={onSend} />
+      <channel.Composer conversation={conversation} conversationId={conversation.id} draft={draft} onDraftChange={onDraftChange} onSend={onSend} onTyping={onTyping} closed={closed} />
     </>
   );
 }

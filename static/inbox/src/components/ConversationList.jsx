@@ -3,6 +3,8 @@ import { channelLabel, getChannel, listChannels } from "../channels/index.js";
 import { shortTime, fullTime } from "../util.js";
 import { Icon } from "./Icon.jsx";
 
+const STATUSES = ["open", "pending", "closed"];
+
 const VIEWS = [
   { id: "all", key: "list.tab.all" },
   { id: "mine", key: "list.tab.mine" },
@@ -33,6 +35,17 @@ function Filters({ filter, onFilterChange, memberships }) {
             ))}
           </select>
         </label>
+        <label class="field-compact">
+          <span>{t("list.status")}</span>
+          <select value={filter.status ?? ""} onChange={(e) => set({ status: e.currentTarget.value })}>
+            <option value="">{t("list.status.any")}</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {t(`status.${s}`)}
+              </option>
+            ))}
+          </select>
+        </label>
         {memberships.length > 1 && (
           <label class="field-compact">
             <span>{t("list.tenant")}</span>
@@ -51,10 +64,70 @@ function Filters({ filter, onFilterChange, memberships }) {
   );
 }
 
-function ConversationItem({ conversation, selected, unread, onSelect, user, tenantName }) {
+function contactNameOf(conversation, t) {
+  const prechat = conversation.attributes?.prechat;
+  return conversation.contact?.name || (typeof prechat?.name === "string" && prechat.name) || t("list.unknownContact");
+}
+
+function UnreadBadge({ count, fresh }) {
+  const t = useT();
+  if (count > 0) {
+    return (
+      <span class="unread-count" title={t("list.unreadCount", { count })}>
+        <span aria-hidden="true">{count > 99 ? "99+" : count}</span>
+        <span class="visually-hidden">{t("list.unreadCount", { count })}</span>
+      </span>
+    );
+  }
+  if (fresh) {
+    return (
+      <span class="unread-dot" title={t("list.updated")}>
+        <span class="visually-hidden">{t("list.updated")}</span>
+      </span>
+    );
+  }
+  return null;
+}
+
+/** The chats this agent is working on now, for switching between several at once. */
+function ActiveChats({ items, selectedId, unreadCounts, typingIds, onSelect, held }) {
+  const t = useT();
+  if (items.length === 0) return null;
+  return (
+    <div class="active-chats">
+      <h3 class="active-heading">{t("list.active", { count: items.length })}</h3>
+      <ul>
+        {items.map((c) => {
+          const channel = getChannel(c.channel);
+          const count = unreadCounts[c.id] ?? 0;
+          return (
+            <li key={c.id}>
+              <button
+                type="button"
+                class={`active-item${c.id === selectedId ? " selected" : ""}${count ? " unread" : ""}`}
+                aria-current={c.id === selectedId ? "true" : undefined}
+                onClick={() => onSelect(c.id)}
+              >
+                <span class={`conv-channel small channel-${channel.id}`} aria-hidden="true">
+                  <Icon name={channel.icon} size={14} />
+                </span>
+                <span class="active-name">{contactNameOf(c, t)}</span>
+                {typingIds.has(c.id) && <span class="active-typing">{t("typing.short")}</span>}
+                {held[c.id]?.state === "wrapup" && <span class="active-typing">{t("task.inWrapup")}</span>}
+                <UnreadBadge count={count} />
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}
+
+function ConversationItem({ conversation, selected, unread, unreadCount, onSelect, user, tenantName }) {
   const t = useT();
   const channel = getChannel(conversation.channel);
-  const name = conversation.contact?.name || t("list.unknownContact");
+  const name = contactNameOf(conversation, t);
   const when = conversation.last_message_at || conversation.updated_at;
   let assignment = t("list.unassigned");
   if (conversation.assignee_id) assignment = conversation.assignee_id === user.id ? t("list.assignedToYou") : t("list.assigned");
@@ -62,7 +135,8 @@ function ConversationItem({ conversation, selected, unread, onSelect, user, tena
     <li>
       <button
         type="button"
-        class={`conv-item${selected ? " selected" : ""}${unread ? " unread" : ""}`}
+        class={`conv-item${selected ? " selected" : ""}${unread || unreadCount ? " unread" : ""}`}
+        data-conversation-id={conversation.id}
         aria-current={selected ? "true" : undefined}
         onClick={() => onSelect(conversation.id)}
       >
@@ -82,11 +156,7 @@ function ConversationItem({ conversation, selected, unread, onSelect, user, tena
             <span class={`pill status-${conversation.status}`}>{t(`status.${conversation.status}`, null, conversation.status)}</span>
             <span class="conv-assignee">{assignment}</span>
             {tenantName && <span class="conv-tenant">{tenantName}</span>}
-            {unread && (
-              <span class="unread-dot" title={t("list.updated")}>
-                <span class="visually-hidden">{t("list.updated")}</span>
-              </span>
-            )}
+            <UnreadBadge count={unreadCount} fresh={unread} />
           </span>
         </span>
       </button>
@@ -94,7 +164,22 @@ function ConversationItem({ conversation, selected, unread, onSelect, user, tena
   );
 }
 
-export function ConversationList({ filter, onFilterChange, memberships, list, selectedId, unread, onSelect, onLoadMore, onRetry, user }) {
+export function ConversationList({
+  filter,
+  onFilterChange,
+  memberships,
+  list,
+  selectedId,
+  unread,
+  unreadCounts,
+  active,
+  typingIds,
+  held,
+  onSelect,
+  onLoadMore,
+  onRetry,
+  user,
+}) {
   const t = useT();
   const tenantNames = new Map(memberships.map((m) => [m.tenant_id, m.tenant_name]));
   const showTenant = memberships.length > 1;
@@ -103,6 +188,7 @@ export function ConversationList({ filter, onFilterChange, memberships, list, se
       <h2 id="list-heading" class="pane-heading" tabIndex={-1}>
         {t("list.heading")}
       </h2>
+      <ActiveChats items={active} selectedId={selectedId} unreadCounts={unreadCounts} typingIds={typingIds} onSelect={onSelect} held={held} />
       <Filters filter={filter} onFilterChange={onFilterChange} memberships={memberships} />
       <div class="list-scroll">
         {list.error && (
@@ -128,6 +214,7 @@ export function ConversationList({ filter, onFilterChange, memberships, list, se
               conversation={c}
               selected={c.id === selectedId}
               unread={unread.has(c.id)}
+              unreadCount={unreadCounts[c.id] ?? 0}
               onSelect={onSelect}
               user={user}
               tenantName={showTenant ? tenantNames.get(c.tenant_id) : null}

@@ -11,6 +11,21 @@ const PATHS = {
   send: "M4 12l16-8-6 16-2-7z",
   logout: "M15 4h4v16h-4 M10 8l-4 4 4 4 M6 12h10",
   note: "M5 4h14v11l-5 5H5z M14 20v-5h5",
+  attach: "M21 11.5l-8.5 8.5a5 5 0 0 1-7-7L14 4.5a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7.5",
+  user: "M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8z M4 21a8 8 0 0 1 16 0",
+  bell: "M6 16V11a6 6 0 0 1 12 0v5l2 2H4z M10 20a2 2 0 0 0 4 0",
+  bellOff: "M6 16V11a6 6 0 0 1 9.5-4.9 M18 11v5l2 2H8 M10 20a2 2 0 0 0 4 0 M3 3l18 18",
+  transfer: "M4 8h13 M13 4l4 4-4 4 M20 16H7 M11 12l-4 4 4 4",
+  done: "M20 6L9 17l-5-5",
+  canned: "M13 3L4 14h7l-1 7 9-11h-7z",
+  eye: "M2 12s4-7 10-7 10 7 10 7-4 7-10 7S2 12 2 12z M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6z",
+  file: "M14 3H6v18h12V7z M14 3v4h4",
+  download: "M12 4v11 M7 10l5 5 5-5 M5 20h14",
+  close: "M6 6l12 12 M18 6L6 18",
+  warning: "M12 3l10 18H2z M12 10v5 M12 18v.5",
+  history: "M3 12a9 9 0 1 0 3-6.7 M3 4v4h4 M12 7v5l3 2",
+  merge: "M6 3v6a6 6 0 0 0 6 6h0a6 6 0 0 1 6 6 M18 3v6a6 6 0 0 1-6 6",
+  list: "M8 6h12 M8 12h12 M8 18h12 M4 6h.01 M4 12h.01 M4 18h.01",
 };
 
 export function Icon({ name, size = 18, class: className = "" }) {

@@ -1,37 +1,91 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { describeError } from "../api.js";
+import { api, describeError } from "../api.js";
 import { useT } from "../i18n.js";
 import { createAgentConnection } from "../realtime.js";
 import { DEFAULT_FILTER, useConversations } from "../conversations.js";
 import { useThreads } from "../threads.js";
+import { useTasks } from "../tasks.js";
+import { laterId, useActivity } from "../activity.js";
+import { TenantDataContext, createTenantData } from "../tenantData.js";
+import { loadMuted, saveMuted, startRinging, unlockAudioOnGesture } from "../sound.js";
+import { byActivityDesc } from "../util.js";
 import { TopBar } from "./TopBar.jsx";
 import { ConversationList } from "./ConversationList.jsx";
 import { ConversationPane } from "./ConversationPane.jsx";
+import { CustomerPanel } from "./CustomerPanel.jsx";
+import { Offers } from "./Offers.jsx";
 import { Notices } from "./Notices.jsx";
 
 const NOTICE_MS = 8000;
+const WIDE_PANEL = "(min-width: 1200px)";
+const TASK_EVENTS = [
+  "task.offer_timed_out",
+  "task.rejected",
+  "task.accepted",
+  "task.wrapup",
+  "task.done",
+  "task.cancelled",
+  "task.abandoned",
+  "task.timed_out",
+  "task.requeued",
+];
 
-/** The signed-in inbox: top bar, conversation list, and the open conversation, kept live over socket.io. */
+function storedPresence(userId) {
+  try {
+    return sessionStorage.getItem(`wecc.inbox.presence.${userId}`);
+  } catch {
+    return null;
+  }
+}
+
+function storePresence(userId, status) {
+  try {
+    sessionStorage.setItem(`wecc.inbox.presence.${userId}`, status);
+  } catch {
+    // blocked storage: the status is chosen again after a reload
+  }
+}
+
+function usePageVisible() {
+  const [visible, setVisible] = useState(() => document.visibilityState !== "hidden");
+  useEffect(() => {
+    const on = () => setVisible(document.visibilityState !== "hidden");
+    document.addEventListener("visibilitychange", on);
+    return () => document.removeEventListener("visibilitychange", on);
+  }, []);
+  return visible;
+}
+
+/** The signed-in inbox: top bar, offers, conversation list, the open conversation and its customer, kept live over socket.io. */
 export function Shell({ session, lang, onLangChange, onLogout }) {
   const t = useT();
   const { user, memberships = [] } = session;
 
   const [filter, setFilter] = useState(DEFAULT_FILTER);
-  const { list, reload, loadMore, upsert } = useConversations({ filter, userId: user.id, t });
-  const { threads, load, loadEarlier, receive, send, resend } = useThreads({ user, t });
-
-  const [selected, setSelected] = useState(null); // the open conversation (kept even if a filter hides it)
-  const selectedId = selected?.id ?? null;
-  const selectedIdRef = useRef(null);
-  selectedIdRef.current = selectedId;
-  const [unread, setUnread] = useState(() => new Set());
-  const [drafts, setDrafts] = useState({}); // conversation id → {text, kind}: switching away keeps what was typed
-  const [presence, setPresence] = useState("offline");
-  const [liveError, setLiveError] = useState(null);
-  const [notices, setNotices] = useState([]);
+  const { list, reload, loadMore, upsert, touch } = useConversations({ filter, userId: user.id, t });
+  const { threads, load, loadEarlier, receive, send, resend, discard } = useThreads({ user, t });
 
   const realtime = useMemo(() => createAgentConnection(), []);
+  const tenantData = useMemo(() => createTenantData(), []);
   const [realtimeState, setRealtimeState] = useState(realtime.state);
+  const tasks = useTasks({ realtime, userId: user.id });
+  const activity = useActivity({ userId: user.id });
+
+  const [known, setKnown] = useState({}); // conversation id → the latest copy seen (list, events, fetches)
+  const [selectedId, setSelectedId] = useState(null);
+  const selectedIdRef = useRef(null);
+  selectedIdRef.current = selectedId;
+  const selected = selectedId ? known[selectedId] ?? null : null;
+  const [fresh, setFresh] = useState(() => new Set()); // changed while not open, no message count known
+  const [unreadCounts, setUnreadCounts] = useState({}); // conversation id → messages arrived while not open
+  const [drafts, setDrafts] = useState({}); // conversation id → {text, kind, file}: switching away keeps what was typed
+  const [presence, setPresence] = useState(() => storedPresence(user.id) || "offline");
+  const [muted, setMuted] = useState(loadMuted);
+  const [panelOpen, setPanelOpen] = useState(() => window.matchMedia?.(WIDE_PANEL).matches ?? true);
+  const [liveError, setLiveError] = useState(null);
+  const [handedOff, setHandedOff] = useState(() => new Set()); // transferred away: assigned to us until someone takes them
+  const [notices, setNotices] = useState([]);
+  const visible = usePageVisible();
 
   const notify = useCallback((text, tone = "info") => {
     const id = Math.random().toString(36).slice(2);
@@ -39,8 +93,22 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
     setTimeout(() => setNotices((n) => n.filter((x) => x.id !== id)), NOTICE_MS);
   }, []);
 
-  const markUnread = useCallback((id, on) => {
-    setUnread((prev) => {
+  const remember = useCallback((conversations) => {
+    setKnown((prev) => {
+      let next = prev;
+      for (const c of conversations) {
+        if (!c || c.id == null) continue;
+        if (next === prev) next = { ...prev };
+        next[c.id] = { ...prev[c.id], ...c };
+      }
+      return next;
+    });
+  }, []);
+
+  useEffect(() => remember(list.items), [list.items, remember]);
+
+  const markFresh = useCallback((id, on) => {
+    setFresh((prev) => {
       if (prev.has(id) === on) return prev;
       const next = new Set(prev);
       if (on) next.add(id);
@@ -49,17 +117,41 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
     });
   }, []);
 
+  const clearUnread = useCallback((id) => {
+    setUnreadCounts((c) => {
+      if (!c[id]) return c;
+      const next = { ...c };
+      delete next[id];
+      return next;
+    });
+    markFresh(id, false);
+  }, [markFresh]);
+
+  // The conversations this agent is working on: tasks held, or assigned to them and not closed.
+  const active = useMemo(() => {
+    const ids = new Set(Object.keys(tasks.held));
+    for (const c of Object.values(known)) if (c.assignee_id === user.id && c.status !== "closed" && !handedOff.has(c.id)) ids.add(c.id);
+    return [...ids].map((id) => known[id]).filter(Boolean).sort(byActivityDesc);
+  }, [known, tasks.held, user.id, handedOff]);
+  const activeIds = useMemo(() => new Set(active.map((c) => c.id)), [active]);
+
+  const fetchMine = useCallback(() => {
+    api.listConversations({ assignee: "me", limit: 50 }).then((res) => remember(res?.items ?? []), () => {});
+    for (const id of Object.keys(tasks.held)) api.getConversation(id).then((c) => remember([c]), () => {});
+  }, [remember, tasks.held]);
+
   // Event handlers read the latest callbacks through a ref, so the socket is set up once per shell.
   const live = useRef(null);
-  live.current = { upsert, receive, reload, load, markUnread };
+  live.current = { upsert, touch, receive, reload, load, markFresh, remember, tasks, activity, fetchMine, visible };
 
   // The socket lives as long as the signed-in shell.
   useEffect(() => {
+    const L = () => live.current;
     function onConversationEvent(c) {
       if (!c || c.id == null) return;
-      live.current.upsert(c);
-      if (c.id === selectedIdRef.current) setSelected((prev) => (prev && prev.id === c.id ? { ...prev, ...c } : prev));
-      else live.current.markUnread(c.id, true);
+      L().upsert(c);
+      L().remember([c]);
+      if (c.id !== selectedIdRef.current) L().markFresh(c.id, true);
     }
     const offs = [
       realtime.onState(setRealtimeState),
@@ -67,58 +159,198 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
       realtime.on("conversation.updated", onConversationEvent),
       realtime.on("message.created", (payload) => {
         const id = payload?.conversation_id;
-        if (id == null || !payload.message) return;
-        if (id === selectedIdRef.current) live.current.receive(id, payload.message);
-        else live.current.markUnread(id, true);
+        const message = payload?.message;
+        if (id == null || !message) return;
+        L().receive(id, message);
+        L().activity.onMessage(id, message);
+        if (message.kind !== "note") {
+          const stamp = { last_message_at: message.created_at, updated_at: message.created_at };
+          L().touch(id, stamp);
+          setKnown((k) => (k[id] ? { ...k, [id]: { ...k[id], ...stamp } } : k));
+        }
+        const fromMe = message.author_type === "agent" && message.author_id === user.id;
+        if (!fromMe && message.kind !== "system" && (id !== selectedIdRef.current || !L().visible)) {
+          setUnreadCounts((c) => ({ ...c, [id]: (c[id] ?? 0) + 1 }));
+        }
+        // The inbox got the customer's message: tell them it was delivered (read comes when shown).
+        if (message.author_type === "contact" && id !== selectedIdRef.current && realtime.supports("receipt")) {
+          realtime.receipt(id, message.id, "delivered");
+        }
       }),
+      realtime.on("conversation.typing", (data) => L().activity.onTyping(data)),
+      realtime.on("conversation.viewers", (data) => L().activity.onViewers(data)),
+      realtime.on("conversation.receipt", (data) => L().activity.onReceipt(data)),
+      realtime.on("task.offered", (data) => {
+        if (data?.agent_id && data.agent_id !== user.id) return;
+        L().tasks.offered(data);
+      }),
+      ...TASK_EVENTS.map((type) => realtime.on(type, (data) => L().tasks.taskEvent(type, data))),
       realtime.onReconnect(() => {
         // Events sent while we were away are lost: catch up from the REST API.
-        live.current.reload();
-        if (selectedIdRef.current) live.current.load(selectedIdRef.current);
+        L().reload();
+        L().fetchMine();
+        if (selectedIdRef.current) L().load(selectedIdRef.current);
       }),
     ];
     realtime.connect();
+    const storedStatus = storedPresence(user.id);
+    if (storedStatus) realtime.setPresence(storedStatus);
     return () => {
       offs.forEach((off) => off());
       realtime.close();
     };
-  }, [realtime]);
+  }, [realtime, user.id]);
 
-  // Opening a conversation: load its thread and join its room; switching away leaves the room.
+  // What this agent holds already (after a reload: tasks remembered by this tab, assigned conversations).
   useEffect(() => {
-    if (!selectedId) return undefined;
+    fetchMine();
+  }, []);
+
+  // Rooms: the open conversation and every chat the agent works on (so their unread counts stay live).
+  const roomsKey = [...new Set([...activeIds, ...(selectedId ? [selectedId] : [])])].sort().join(",");
+  useEffect(() => {
+    const wanted = new Set(roomsKey ? roomsKey.split(",") : []);
+    const acks = realtime.syncRooms(wanted);
     let current = true;
-    setLiveError(null);
-    live.current.load(selectedId);
-    realtime.joinConversation(selectedId).then((ack) => {
-      if (current && ack && ack.ok === false) setLiveError(ack.code || "error");
-    });
+    for (const [id, pending] of acks) {
+      pending.then((ack) => {
+        // Joining is viewing (spec H): the answer says who else has it open.
+        if (ack?.ok && Array.isArray(ack.viewers)) live.current.activity.onViewers({ conversation_id: id, viewers: ack.viewers });
+        if (current && id === selectedIdRef.current && ack && ack.ok === false) setLiveError(ack.code || "error");
+      });
+    }
     return () => {
       current = false;
-      realtime.leaveConversation(selectedId);
     };
-  }, [selectedId, realtime]);
+  }, [roomsKey, realtime]);
+
+  // Opening a conversation: load its thread.
+  useEffect(() => {
+    if (!selectedId) return;
+    setLiveError(null);
+    live.current.load(selectedId);
+  }, [selectedId]);
+
+  // Read receipts (spec D): the newest customer message shown in the open conversation of a visible page.
+  const sentRead = useRef({});
+  const selectedThread = selectedId ? threads.get(selectedId) : null;
+  const lastContactId = useMemo(() => {
+    const items = selectedThread?.items ?? [];
+    for (let i = items.length - 1; i >= 0; i -= 1) if (items[i].author_type === "contact" && !String(items[i].id).startsWith("local:")) return items[i].id;
+    return null;
+  }, [selectedThread?.items]);
+  useEffect(() => {
+    if (!selectedId || !lastContactId || !visible || realtimeState !== "connected" || !realtime.supports("receipt")) return;
+    if (sentRead.current[selectedId] && sentRead.current[selectedId] >= lastContactId) return;
+    sentRead.current[selectedId] = lastContactId;
+    realtime.receipt(selectedId, lastContactId, "read");
+  }, [selectedId, lastContactId, visible, realtimeState, realtime]);
+
+  // Seeing the conversation clears its unread count (also when the page becomes visible again).
+  useEffect(() => {
+    if (selectedId && visible) clearUnread(selectedId);
+  }, [selectedId, visible, unreadCounts[selectedId ?? ""], clearUnread]);
+
+  // Offers ring until answered, unless muted; the tab's title shows how many wait.
+  const ringing = tasks.offers.length > 0;
+  useEffect(() => unlockAudioOnGesture(), []);
+  useEffect(() => {
+    if (!ringing || muted) return undefined;
+    return startRinging();
+  }, [ringing, muted]);
+  useEffect(() => {
+    const base = `${t("app.inbox")} · ${t("app.name")}`;
+    document.title = ringing ? `(${tasks.offers.length}) ${t("offer.tabTitle")} · ${base}` : base;
+  }, [ringing, tasks.offers.length, t]);
 
   const select = useCallback(
-    (id) => {
-      const conversation = list.items.find((c) => c.id === id);
-      if (!conversation) return;
-      setSelected(conversation);
-      markUnread(id, false);
+    (id, hint) => {
+      if (!id) return;
+      if (hint) remember([hint]);
+      setSelectedId(id);
+      clearUnread(id);
+      // Not in the list (another filter, an old conversation from the history): fetch it.
+      api.getConversation(id).then((c) => remember([c]), (err) => notify(() => describeError(err, t), "error"));
       // The list may disappear at narrow widths: put focus where the content is.
       requestAnimationFrame(() => document.getElementById("conv-title")?.focus());
     },
-    [list.items, markUnread],
+    [remember, clearUnread, notify, t],
   );
 
   const back = useCallback(() => {
-    setSelected(null);
+    setSelectedId(null);
     requestAnimationFrame(() => document.getElementById("list-heading")?.focus());
   }, []);
 
+  async function acceptOffer(offer) {
+    const ack = await tasks.accept(offer);
+    if (ack.ok) {
+      setHandedOff((s) => {
+        if (!s.has(offer.conversation_id)) return s;
+        const next = new Set(s);
+        next.delete(offer.conversation_id);
+        return next;
+      });
+      if (offer.conversation) remember([offer.conversation]);
+      select(offer.conversation_id, offer.conversation);
+      setPanelOpen(true); // the screen pop
+    } else {
+      notify((tr) => tr("offer.gone", { code: ack.code || "error" }), "error");
+    }
+  }
+
+  async function rejectOffer(offer) {
+    const ack = await tasks.reject(offer);
+    if (!ack.ok && ack.code !== "not_offered") notify((tr) => tr("task.failed", { code: ack.code || "error" }), "error");
+  }
+
   function changePresence(status) {
     setPresence(status);
+    storePresence(user.id, status);
     realtime.setPresence(status, (code) => notify((tr) => tr("notice.presenceFailed", { code }), "error"));
+  }
+
+  function toggleMute() {
+    setMuted((m) => {
+      saveMuted(!m);
+      return !m;
+    });
+  }
+
+  async function transferSelected(target, note) {
+    const id = selectedId;
+    const ack = await tasks.transfer(id, target, note);
+    if (ack.ok) {
+      setHandedOff((s) => new Set(s).add(id));
+      notify((tr) => tr("transfer.done"));
+    }
+    return ack;
+  }
+
+  async function closeSelected(extra, { codesSupported }) {
+    const id = selectedId;
+    const conversation = known[id];
+    // Where the gateway can't take the note with the wrap-up, it is kept as an internal note instead.
+    let keepNote = Boolean(extra.note) && (!codesSupported || !tasks.held[id]);
+    if (tasks.held[id]) {
+      const ack = await tasks.finish(id, codesSupported ? extra : {});
+      if (!ack.ok) return ack;
+      if (ack.dropped && extra.note) keepNote = true;
+    }
+    if (keepNote) send(id, { body_text: extra.note, kind: "note" });
+    if (conversation && conversation.status !== "closed") {
+      try {
+        const updated = await api.updateConversation(id, { status: "closed" });
+        if (updated) {
+          remember([updated]);
+          upsert(updated);
+        }
+      } catch (err) {
+        return { ok: false, message: describeError(err, t) };
+      }
+    }
+    notify((tr) => tr("close.done"));
+    return { ok: true };
   }
 
   async function logout() {
@@ -130,46 +362,106 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   }
 
   const tenantNames = new Map(memberships.map((m) => [m.tenant_id, m.tenant_name]));
+  const selectedActivity = useMemo(() => {
+    if (!selectedId) return null;
+    const now = activity.about(selectedId);
+    // The customer's receipts as recorded on the conversation, moved on by live conversation.receipt events.
+    const stored = selected?.attributes?.receipts?.contact;
+    const live = now.receipts;
+    const receipts = stored || live
+      ? { delivered: laterId(stored?.delivered, live?.delivered), read: laterId(stored?.read, live?.read) }
+      : null;
+    return { ...now, receipts };
+  }, [selectedId, activity.about, selected?.attributes?.receipts]);
+  const typingIds = new Set(Object.entries(activity.typing).filter(([, v]) => v.contact > Date.now()).map(([id]) => id));
+  const showPanel = Boolean(selected && panelOpen);
+
+  // The customer drawer (narrower screens) closes with Escape, like a dialog.
+  useEffect(() => {
+    if (!showPanel) return undefined;
+    const onKey = (e) => {
+      if (e.key !== "Escape" || e.defaultPrevented || window.matchMedia?.(WIDE_PANEL).matches) return;
+      if (document.querySelector("dialog[open]")) return;
+      setPanelOpen(false);
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [showPanel]);
 
   return (
-    <div class="app">
-      <TopBar
-        user={user}
-        presence={presence}
-        onPresenceChange={changePresence}
-        realtimeState={realtimeState}
-        lang={lang}
-        onLangChange={onLangChange}
-        onLogout={logout}
-      />
-      <div class={`shell${selected ? " has-selection" : ""}`}>
-        <ConversationList
-          filter={filter}
-          onFilterChange={setFilter}
-          memberships={memberships}
-          list={list}
-          selectedId={selectedId}
-          unread={unread}
-          onSelect={select}
-          onLoadMore={loadMore}
-          onRetry={reload}
+    <TenantDataContext.Provider value={tenantData}>
+      <div class="app">
+        <TopBar
           user={user}
+          presence={presence}
+          onPresenceChange={changePresence}
+          realtimeState={realtimeState}
+          lang={lang}
+          onLangChange={onLangChange}
+          onLogout={logout}
+          muted={muted}
+          onToggleMute={toggleMute}
         />
-        <ConversationPane
-          conversation={selected}
-          thread={selectedId ? threads.get(selectedId) : null}
-          liveError={liveError}
-          user={user}
-          tenantName={memberships.length > 1 && selected ? tenantNames.get(selected.tenant_id) : null}
-          draft={selectedId ? drafts[selectedId] : null}
-          onDraftChange={(draft) => setDrafts((d) => ({ ...d, [selectedId]: draft }))}
-          onSend={(message) => send(selectedId, message)}
-          onResend={(clientId) => resend(selectedId, clientId)}
-          onLoadEarlier={() => loadEarlier(selectedId, threads.get(selectedId)?.nextCursor)}
-          onBack={back}
-        />
+        <div class={`shell${selected ? " has-selection" : ""}${showPanel ? " has-panel" : ""}`}>
+          <ConversationList
+            filter={filter}
+            onFilterChange={setFilter}
+            memberships={memberships}
+            list={list}
+            selectedId={selectedId}
+            unread={fresh}
+            unreadCounts={unreadCounts}
+            active={active}
+            typingIds={typingIds}
+            held={tasks.held}
+            onSelect={select}
+            onLoadMore={loadMore}
+            onRetry={reload}
+            user={user}
+          />
+          <ConversationPane
+            conversation={selected}
+            thread={selectedThread}
+            liveError={liveError}
+            user={user}
+            tenantName={memberships.length > 1 && selected ? tenantNames.get(selected.tenant_id) : null}
+            draft={selectedId ? drafts[selectedId] : null}
+            onDraftChange={(draft) => setDrafts((d) => ({ ...d, [selectedId]: draft }))}
+            onSend={(message) => send(selectedId, message)}
+            onResend={(clientId) => resend(selectedId, clientId)}
+            onDiscard={(clientId) => discard(selectedId, clientId)}
+            onLoadEarlier={() => loadEarlier(selectedId, threads.get(selectedId)?.nextCursor)}
+            onBack={back}
+            activity={selectedActivity}
+            task={selectedId ? tasks.held[selectedId] ?? null : null}
+            onTyping={(on) => selectedId && realtime.typing(selectedId, on)}
+            onTransfer={transferSelected}
+            onCloseConversation={closeSelected}
+            panelOpen={showPanel}
+            onTogglePanel={() => setPanelOpen((o) => !o)}
+          />
+          {showPanel && (
+            <>
+              <div class="panel-backdrop" onClick={() => setPanelOpen(false)} aria-hidden="true" />
+              <div id="customer-panel" class="panel-slot">
+                <CustomerPanel
+                  key={selected.id}
+                  conversation={selected}
+                  tenantName={memberships.length > 1 ? tenantNames.get(selected.tenant_id) : null}
+                  onOpenConversation={(id, hint) => select(id, hint)}
+                  onContactChanged={() => {
+                    api.getConversation(selected.id).then((c) => remember([c]), () => {});
+                    reload();
+                  }}
+                  onClose={() => setPanelOpen(false)}
+                />
+              </div>
+            </>
+          )}
+        </div>
+        <Offers offers={tasks.offers} muted={muted} onToggleMute={toggleMute} onAccept={acceptOffer} onReject={rejectOffer} />
+        <Notices notices={notices} onDismiss={(id) => setNotices((n) => n.filter((x) => x.id !== id))} />
       </div>
-      <Notices notices={notices} onDismiss={(id) => setNotices((n) => n.filter((x) => x.id !== id))} />
-    </div>
+    </TenantDataContext.Provider>
   );
 }

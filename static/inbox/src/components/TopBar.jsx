@@ -2,10 +2,10 @@ import { useT } from "../i18n.js";
 import { Icon } from "./Icon.jsx";
 import { LanguageSwitch } from "./LanguageSwitch.jsx";
 
-export const PRESENCE_VALUES = ["available", "away", "offline"];
+export const PRESENCE_VALUES = ["available", "busy", "away", "offline"];
 
 /** Product name, live-connection state, the agent's presence, language, and sign-out. */
-export function TopBar({ user, presence, onPresenceChange, realtimeState, lang, onLangChange, onLogout }) {
+export function TopBar({ user, presence, onPresenceChange, realtimeState, lang, onLangChange, onLogout, muted, onToggleMute }) {
   const t = useT();
   const realtimeText = t(`realtime.${realtimeState}`);
   return (
@@ -21,7 +21,7 @@ export function TopBar({ user, presence, onPresenceChange, realtimeState, lang, 
           <span class="live-dot" aria-hidden="true" />
           <span class="live-text">{realtimeText}</span>
         </span>
-        <label class={`presence presence-${presence}`}>
+        <label class={`presence presence-${presence}`} title={t("presence.label")}>
           <span class="presence-dot" aria-hidden="true" />
           <span class="visually-hidden">{t("presence.label")}</span>
           <select value={presence} onChange={(e) => onPresenceChange(e.currentTarget.value)}>
@@ -32,6 +32,16 @@ export function TopBar({ user, presence, onPresenceChange, realtimeState, lang, 
             ))}
           </select>
         </label>
+        <button
+          type="button"
+          class="button button-quiet icon-button"
+          aria-pressed={muted}
+          onClick={onToggleMute}
+          title={muted ? t("sound.mutedTitle") : t("sound.onTitle")}
+          aria-label={t("sound.label")}
+        >
+          <Icon name={muted ? "bellOff" : "bell"} size={18} />
+        </button>
         <LanguageSwitch lang={lang} onChange={onLangChange} />
         <span class="user-name" title={t("topbar.signedInAs", { name: user.name || user.email })}>
           {user.name || user.email}

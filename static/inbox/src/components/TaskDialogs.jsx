@@ -1,0 +1,178 @@
+// Dialogs for the agent's own work on a conversation: transfer it (to a queue or a colleague, with
+// a note for them) and close it (with a wrap-up code when the tenant uses them).
+import { useEffect, useRef, useState } from "preact/hooks";
+import { useT } from "../i18n.js";
+import { useTenantData } from "../tenantData.js";
+import { Icon } from "./Icon.jsx";
+
+function useModal() {
+  const ref = useRef(null);
+  useEffect(() => {
+    if (ref.current && !ref.current.open) ref.current.showModal?.();
+  }, []);
+  return ref;
+}
+
+function ackMessage(ack, t) {
+  if (!ack) return t("task.failed", { code: "error" });
+  return ack.message || t("task.failed", { code: ack.code || "error" });
+}
+
+export function TransferDialog({ conversation, user, onCancel, onTransfer }) {
+  const t = useT();
+  const ref = useModal();
+  const targets = useTenantData("transfer", conversation.tenant_id, { fresh: true });
+  const data = targets.data;
+  const queues = data?.queues ?? [];
+  const agents = (data?.agents ?? []).filter((a) => a.id !== user.id);
+  const [type, setType] = useState("queue");
+  const [target, setTarget] = useState("");
+  const [note, setNote] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const effectiveType = type === "agent" && agents.length === 0 ? "queue" : type;
+  const options = effectiveType === "agent" ? agents : queues;
+  const chosen = options.some((o) => o.id === target) ? target : "";
+
+  async function submit(e) {
+    e.preventDefault();
+    if (!chosen) return;
+    setBusy(true);
+    setError(null);
+    const ack = await onTransfer(effectiveType === "agent" ? { agent_id: chosen } : { queue_id: chosen }, note.trim());
+    if (ack?.ok) return;
+    setBusy(false);
+    setError(ackMessage(ack, t));
+  }
+
+  return (
+    <dialog ref={ref} class="dialog" onClose={onCancel} aria-labelledby="transfer-title">
+      <form method="dialog" onSubmit={submit}>
+        <h2 id="transfer-title">{t("transfer.title")}</h2>
+        {targets.loading && <p class="dialog-text">{t("app.loading")}</p>}
+        {!targets.loading && queues.length === 0 && agents.length === 0 && (
+          <p class="dialog-text" role="status">
+            {t("transfer.none")}
+          </p>
+        )}
+        {(queues.length > 0 || agents.length > 0) && (
+          <>
+            {agents.length > 0 && (
+              <div class="segmented" role="radiogroup" aria-label={t("transfer.to")}>
+                {[
+                  ["queue", t("transfer.queue")],
+                  ["agent", t("transfer.agent")],
+                ].map(([value, label]) => (
+                  <label key={value} class={`segment${effectiveType === value ? " on" : ""}`}>
+                    <input type="radio" name="transfer-type" value={value} checked={effectiveType === value} onChange={() => setType(value)} />
+                    {label}
+                  </label>
+                ))}
+              </div>
+            )}
+            <div class="field">
+              <label for="transfer-target">{effectiveType === "agent" ? t("transfer.agent") : t("transfer.queue")}</label>
+              <select id="transfer-target" value={chosen} onChange={(e) => setTarget(e.currentTarget.value)} required>
+                <option value="">{t("transfer.choose")}</option>
+                {options.map((o) => (
+                  <option key={o.id} value={o.id}>
+                    {o.name || o.id}
+                    {effectiveType === "agent" && o.presence ? ` — ${t(`presence.${o.presence}`, null, o.presence)}` : ""}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div class="field">
+              <label for="transfer-note">{t("transfer.note")}</label>
+              <textarea id="transfer-note" rows={3} maxLength={5000} value={note} placeholder={t("transfer.notePlaceholder")} onInput={(e) => setNote(e.currentTarget.value)} />
+            </div>
+          </>
+        )}
+        {error && (
+          <p class="form-error" role="alert">
+            {error}
+          </p>
+        )}
+        <div class="dialog-actions">
+          <button type="button" class="button" onClick={() => ref.current?.close()} disabled={busy}>
+            {t("dialog.cancel")}
+          </button>
+          <button type="submit" class="button button-primary" disabled={busy || !chosen}>
+            <Icon name="transfer" size={16} /> {busy ? t("transfer.sending") : t("transfer.submit")}
+          </button>
+        </div>
+      </form>
+    </dialog>
+  );
+}
+
+/** onConfirm({wrapup_code?, note?}, {codesSupported}) → ack-like {ok, code?, message?}. */
+export function CloseDialog({ conversation, hasTask, onCancel, onConfirm }) {
+  const t = useT();
+  const ref = useModal();
+  const codes = useTenantData("wrapup", conversation.tenant_id);
+  const supported = Boolean(codes.data?.supported);
+  const items = codes.data?.items ?? [];
+  const required = supported && codes.data.required && items.length > 0 && hasTask;
+  const [code, setCode] = useState("");
+  const [note, setNote] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+
+  async function submit(e) {
+    e.preventDefault();
+    if (required && !code) return;
+    setBusy(true);
+    setError(null);
+    const extra = {};
+    if (code) extra.wrapup_code = code;
+    if (note.trim()) extra.note = note.trim();
+    const ack = await onConfirm(extra, { codesSupported: supported });
+    if (ack?.ok) return;
+    setBusy(false);
+    setError(ackMessage(ack, t));
+  }
+
+  return (
+    <dialog ref={ref} class="dialog" onClose={onCancel} aria-labelledby="close-title">
+      <form method="dialog" onSubmit={submit}>
+        <h2 id="close-title">{t("close.title")}</h2>
+        <p class="dialog-text">{hasTask ? t("close.explainTask") : t("close.explain")}</p>
+        {codes.loading && <p class="dialog-text">{t("app.loading")}</p>}
+        {supported && items.length > 0 && hasTask && (
+          <div class="field">
+            <label for="wrapup-code">
+              {t("close.code")}
+              {required ? "" : ` ${t("close.optional")}`}
+            </label>
+            <select id="wrapup-code" value={code} onChange={(e) => setCode(e.currentTarget.value)} required={required}>
+              <option value="">{t("close.chooseCode")}</option>
+              {items.map((c) => (
+                <option key={c.code} value={c.code}>
+                  {c.label || c.code}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
+        <div class="field">
+          <label for="wrapup-note">{t("close.note")}</label>
+          <textarea id="wrapup-note" rows={3} maxLength={5000} value={note} placeholder={t("close.notePlaceholder")} onInput={(e) => setNote(e.currentTarget.value)} />
+        </div>
+        {error && (
+          <p class="form-error" role="alert">
+            {error}
+          </p>
+        )}
+        <div class="dialog-actions">
+          <button type="button" class="button" onClick={() => ref.current?.close()} disabled={busy}>
+            {t("dialog.cancel")}
+          </button>
+          <button type="submit" class="button button-primary" disabled={busy || (required && !code)}>
+            <Icon name="done" size={16} /> {busy ? t("close.closing") : t("close.submit")}
+          </button>
+        </div>
+      </form>
+    </dialog>
+  );
+}
