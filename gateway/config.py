@@ -98,6 +98,10 @@ class RealtimeConfig(_Section):
     visitor_events_per_window: int = Field(60, ge=1)
     visitor_events_per_ip_window: int = Field(600, ge=1)
     visitor_window_seconds: int = Field(60, ge=1)
+    # An agent whose last inbox tab has been gone this long (a closed laptop, a crashed browser)
+    # is set offline, so work is not offered to nobody. Reloads and short network drops stay well
+    # under it.
+    agent_offline_after_seconds: float = Field(45.0, gt=0, le=3600)
 
 
 class RoutingConfig(_Section):

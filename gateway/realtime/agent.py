@@ -29,6 +29,7 @@ from gateway.db import schema as t
 from gateway.events.bus import ephemeral_event
 from gateway.core import receipts, wrapup
 from gateway.keys import DB, EVENTS, REDIS, ROUTING
+from gateway.realtime import agent_tabs
 from gateway.realtime.handshake import is_own_origin, session_token, staff_principal
 from gateway.realtime.namespace import GatewayNamespace
 from gateway.realtime.payloads import (
@@ -61,6 +62,7 @@ class AgentNamespace(GatewayNamespace):
         await self.enter_room(sid, agent_room(principal.user_id))
         # The cookie stays in this process's memory only, to re-check the session on each request.
         await self.save_session(sid, {"token": token, "user_id": principal.user_id})
+        await agent_tabs.opened(self.app, principal.user_id, sid)
         self.connected()
 
     async def _principal(self, sid: str) -> Principal | None:
@@ -120,6 +122,9 @@ class AgentNamespace(GatewayNamespace):
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         await super().on_disconnect(sid, reason)
+        user_id = (await self.get_session(sid)).get("user_id")
+        if user_id and await agent_tabs.closed(self.app, user_id, sid):
+            self.server.start_background_task(agent_tabs.offline_if_still_gone, self.app, user_id)
         prefix = conversation_room("")
         for room in self.rooms(sid):
             if room.startswith(prefix):
