@@ -14,6 +14,7 @@ import importlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -23,7 +24,8 @@ from gateway.config import ChannelConfig, Config, ConfigError, UploadConfig
 from gateway.core import contacts, conversations, receipts
 from gateway.db import schema as t
 from gateway.events.bus import DomainEvent, record_event
-from gateway.keys import CHANNELS, CONFIG, DB, EVENTS
+from gateway.keys import CHANNELS, CONFIG, DB, EVENTS, MAIL
+from gateway.mail.outbox import queue_mail
 from gateway.db.schema import utcnow
 from gateway.routing.hours import is_open
 from gateway.routing.queues import QueueSettings
@@ -67,6 +69,12 @@ class VisitorCall:
 VisitorHandler = Callable[[VisitorCall, Any], Awaitable[dict[str, Any]]]
 # Events the /visitor namespace handles itself.
 CORE_VISITOR_EVENTS = frozenset({"connect", "disconnect", "ping"})
+
+
+class MailRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class ChannelContext:
@@ -154,7 +162,32 @@ class ChannelContext:
         if moved is not None:
             await self._publish([receipts.receipt_event(tenant_id, conversation_id, side, message_id, status)])
 
+    async def send_mail(self, tenant_id: str, conversation_id: str, *, kind: str, to_address: str, subject: str, body_text: str,
+                        max_per_hour: int) -> str:
+        """Queue a mail from the center (e.g. a transcript) to be sent and retried by the mail
+        worker. Raises MailRefused when mail is not set up or this conversation had `max_per_hour`
+        of this kind in the last hour (so nobody turns the widget into a mail cannon)."""
+        if not self._app[CONFIG].mail.enabled:
+            raise MailRefused("mail_disabled", "this center sends no mail")
+        m = t.outbound_mail
+        async with self._app[DB].begin() as conn:
+            recent = (await conn.execute(sa.select(sa.func.count()).select_from(m).where(
+                m.c.tenant_id == tenant_id, m.c.conversation_id == conversation_id, m.c.kind == kind,
+                m.c.created_at > utcnow() - timedelta(hours=1)))).scalar_one()
+            if recent >= max_per_hour:
+                raise MailRefused("rate_limited", f"at most {max_per_hour} of these an hour; try again later")
+            mail_id = await queue_mail(conn, tenant_id, kind=kind, to_address=to_address, subject=subject, body_text=body_text,
+                                       conversation_id=conversation_id)
+        self._app[MAIL].wake()
+        return mail_id
+
     # ---- reads a channel needs to answer its own customers ----
+    async def tenant_profile(self, tenant_id: str) -> dict[str, str]:
+        """The business's name and time zone, for what the channel writes to customers."""
+        async with self._app[DB].connect() as conn:
+            row = (await conn.execute(sa.select(t.tenants.c.name, t.tenants.c.timezone).where(t.tenants.c.id == tenant_id))).one()
+        return {"name": row.name, "timezone": row.timezone}
+
     async def tenant_settings(self, tenant_id: str) -> dict[str, Any]:
         """The tenant's settings document (widget, routing...), read fresh: admins' changes apply at once."""
         async with self._app[DB].connect() as conn:

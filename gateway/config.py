@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "WECC__"
 
@@ -135,6 +135,34 @@ class UploadConfig(_Section):
     visitor_window_seconds: int = Field(600, ge=1)
 
 
+class MailConfig(_Section):
+    """The center's own outgoing mail (chat transcripts to visitors...), through one SMTP server.
+    Empty smtp_host: no such mail is offered."""
+
+    smtp_host: str = ""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    # starttls: plain connection upgraded (port 587); tls: TLS from the start (port 465);
+    # none: only for a relay on the same machine.
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    from_address: str = ""
+    timeout_seconds: float = Field(30.0, gt=0)
+    max_attempts: int = Field(6, ge=1, le=50)
+    first_retry_seconds: float = Field(30.0, gt=0)
+    poll_seconds: float = Field(5.0, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.smtp_host and self.from_address)
+
+    @model_validator(mode="after")
+    def _from_with_host(self) -> "MailConfig":
+        if self.smtp_host and not self.from_address:
+            raise ValueError("from_address is needed when smtp_host is set")
+        return self
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "text"] = "json"
@@ -172,6 +200,7 @@ class Config(_Section):
     realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     uploads: UploadConfig = Field(default_factory=UploadConfig)
+    mail: MailConfig = Field(default_factory=MailConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)
     # Web chat is on unless the config's [channels] tables leave it out.

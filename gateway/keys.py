@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from gateway.auth.sessions import SessionStore
     from gateway.events.bus import EventBus
     from gateway.events.webhooks import WebhookWorker
+    from gateway.mail.outbox import MailWorker
     from gateway.ops.metrics import Metrics
     from gateway.ratelimit import RateLimiter
     from gateway.routing.service import RoutingService
@@ -36,3 +37,4 @@ WEBHOOKS = web.AppKey("webhooks", "WebhookWorker")
 API = web.AppKey("api", "ApiRegistry")
 FILES = web.AppKey("files", "FileStore")
 ROUTING = web.AppKey("routing", "RoutingService")
+MAIL = web.AppKey("mail", "MailWorker")

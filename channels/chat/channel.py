@@ -20,6 +20,7 @@ Visitor events (on /visitor, after the namespace's widget key, origin and rate c
   set_attributes {attributes} -> {ok, conversation_id}        (the host page's JS API)
   upload_ticket {conversation_id} -> {ok, url, token, expires_at, max_bytes, allowed_types}
                then POST the file to url (a path on the gateway), see gateway/api/routes/widget_files.py
+  transcript   {conversation_id, email} -> {ok}               (mailed by the mail worker; when [mail] is set up)
   rate         {conversation_id, score 1-5, comment?} -> {ok} (CSAT, conversation.rated)
 The visitor also hears task.position (place in line), task.accepted (who joined, first name),
 conversation.updated (status only: "closed" ends the chat) and the agents' conversation.receipt.
@@ -35,18 +36,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.channel import Channel, ChannelContext, OutboundMessage, VisitorCall, VisitorHandler
+from gateway.channel import Channel, ChannelContext, MailRefused, OutboundMessage, VisitorCall, VisitorHandler
 from gateway.config import ChannelConfig
 from gateway.core import receipts
 from gateway.events.bus import ephemeral_event
 from gateway.realtime.payloads import Ack, ConversationRef, Empty, Receipt, Typing, error, ok, parse
 from gateway.realtime.visibility import first_name, visitor_message
 from gateway.widget.links import UPLOADS_PATH, upload_ticket, with_links
-from gateway.widget.settings import PrechatRefused, WidgetSettings, check_prechat
+from gateway.widget.settings import PrechatRefused, WidgetSettings, check_prechat, looks_like_email
 
 from channels.chat.payloads import (
-    MAX_CUSTOM_ATTRIBUTES, MAX_EVENT_BYTES, History, LeaveMessage, Rate, SendMessage, SetAttributes, StartChat,
+    MAX_CUSTOM_ATTRIBUTES, MAX_EVENT_BYTES, History, LeaveMessage, Rate, SendMessage, SetAttributes, StartChat, Transcript,
 )
+from channels.chat.transcript import render_transcript
+
+# Per conversation and hour: enough for a typo, too few to mail-bomb someone through us.
+TRANSCRIPTS_PER_HOUR = 3
+MAX_TRANSCRIPT_MESSAGES = 2000
+
 
 class ChatChannel(Channel):
     name = "chat"
@@ -73,7 +80,7 @@ class ChatChannel(Channel):
         return {"availability": self.availability, "start_chat": self.start_chat, "leave_message": self.leave_message,
                 "resume": self.resume, "send_message": self.send_message, "history": self.history, "typing": self.typing,
                 "receipt": self.receipt, "set_attributes": self.set_attributes, "upload_ticket": self.upload_ticket,
-                "rate": self.rate}
+                "transcript": self.transcript, "rate": self.rate}
 
     async def _serves(self, who: VisitorCall) -> bool:
         return who.tenant_id in await self.ctx.tenant_ids()
@@ -236,6 +243,35 @@ class ChatChannel(Channel):
         token, expires = upload_ticket(await self.ctx.widget_secret(who.tenant_id), payload.conversation_id)
         limits = self.ctx.upload_limits
         return ok(url=UPLOADS_PATH, token=token, expires_at=expires, max_bytes=limits.max_bytes, allowed_types=limits.allowed_types)
+
+    async def transcript(self, who: VisitorCall, data: Any) -> Ack:
+        """Mails the visitor what was said so far (queued and retried by the mail worker)."""
+        payload = parse(Transcript, data)
+        if isinstance(payload, dict):
+            return payload
+        if await self._own_conversation(who, payload.conversation_id) is None:
+            return error("not_found", "conversation not found")
+        widget = WidgetSettings.of(await self.ctx.tenant_settings(who.tenant_id))
+        if not widget.features.transcript:
+            return error("transcript_disabled", "this site does not send chat transcripts")
+        if not looks_like_email(payload.email):
+            return error("invalid", "that e-mail address does not look right")
+        messages: list[dict[str, Any]] = []
+        while len(messages) < MAX_TRANSCRIPT_MESSAGES:
+            page = await self.ctx.messages(who.tenant_id, payload.conversation_id, before=messages[0]["id"] if messages else None)
+            messages = page + messages
+            if len(page) < 50:
+                break
+        agent_ids = {m["author_id"] for m in messages if m["author_type"] == "agent" and m.get("author_id")}
+        names = {agent_id: await self.ctx.agent_name(agent_id) for agent_id in agent_ids}
+        business = await self.ctx.tenant_profile(who.tenant_id)
+        subject, body = render_transcript(business["name"], business["timezone"], messages, names)
+        try:
+            await self.ctx.send_mail(who.tenant_id, payload.conversation_id, kind="transcript", to_address=payload.email.strip(),
+                                     subject=subject, body_text=body, max_per_hour=TRANSCRIPTS_PER_HOUR)
+        except MailRefused as exc:
+            return error(exc.code, str(exc))
+        return ok()
 
     async def history(self, who: VisitorCall, data: Any) -> Ack:
         payload = parse(History, data)

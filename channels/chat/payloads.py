@@ -65,3 +65,8 @@ class SendMessage(Payload):
 class History(Payload):
     conversation_id: Id
     before: Id | None = None
+
+
+class Transcript(Payload):
+    conversation_id: Id
+    email: str = Field(min_length=3, max_length=254)

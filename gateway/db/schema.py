@@ -312,6 +312,26 @@ webhook_deliveries = sa.Table(
     sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
 )
 
+outbound_mail = sa.Table(
+    "outbound_mail",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("conversation_id", sa.String(36), sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("kind", sa.String(32), nullable=False),  # transcript
+    sa.Column("to_address", sa.String(254), nullable=False),
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("body_text", sa.Text(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
+    sa.Column("locked_until", UTCDateTime(), nullable=True),
+    sa.Column("last_error", sa.String(500), nullable=True),
+    _created(),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_outbound_mail_due", "status", "next_attempt_at"),
+)
+
 api_tokens = sa.Table(
     "api_tokens",
     metadata,

@@ -19,6 +19,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "member.added",
         "member.removed",
         "member.updated",
+        "mail.sent",
+        "mail.failed",
         "message.delivery_failed",
         "task.queued",
         # routing: one per transition of a task (gateway/routing/service.py)

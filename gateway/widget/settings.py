@@ -134,7 +134,7 @@ def check_prechat(prechat: Prechat, name: str, email: str, fields: dict[str, str
             raise PrechatRefused("please give your name")
         if prechat.email == "required" and not email.strip():
             raise PrechatRefused("please give your e-mail address")
-    if email.strip() and not _EMAIL.match(email.strip()):
+    if email.strip() and not looks_like_email(email):
         raise PrechatRefused("that e-mail address does not look right")
     known = {f.name: f for f in prechat.fields} if prechat.enabled else {}
     unknown = sorted(set(fields) - known.keys())
@@ -152,10 +152,14 @@ def check_prechat(prechat: Prechat, name: str, email: str, fields: dict[str, str
             if option is None:
                 raise PrechatRefused(f"{value!r} is not a choice of {field.label}")
             queue_id = option.queue_id or queue_id
-        elif field.type == "email" and not _EMAIL.match(value):
+        elif field.type == "email" and not looks_like_email(value):
             raise PrechatRefused(f"{field.label} is not an e-mail address")
     return queue_id
 
 
 # Deliberately loose: a typo check for a form, not RFC 5322 (the address is never mailed unasked).
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+def looks_like_email(value: str) -> bool:
+    return bool(_EMAIL.match(value.strip()))

@@ -70,4 +70,6 @@ def register(api: ApiRegistry) -> None:
         if raw is None:
             raise ApiError(404, "unknown_widget", "no active tenant has this widget key", headers=headers)
         config = WidgetSettings.of(raw).public_config(call.app[CONFIG].uploads)
+        # A transcript needs the center's mail: don't offer what can't be sent.
+        config["features"]["transcript"] = config["features"]["transcript"] and call.app[CONFIG].mail.enabled
         return web.json_response(config, headers=headers)
