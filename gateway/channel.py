@@ -22,6 +22,7 @@ from aiohttp import web
 
 from gateway.config import ChannelConfig, Config, ConfigError, UploadConfig
 from gateway.core import contacts, conversations, receipts
+from gateway.core.tenant_settings import read_settings
 from gateway.db import schema as t
 from gateway.events.bus import DomainEvent, record_event
 from gateway.keys import CHANNELS, CONFIG, DB, EVENTS, MAIL
@@ -191,8 +192,7 @@ class ChannelContext:
     async def tenant_settings(self, tenant_id: str) -> dict[str, Any]:
         """The tenant's settings document (widget, routing...), read fresh: admins' changes apply at once."""
         async with self._app[DB].connect() as conn:
-            raw = (await conn.execute(sa.select(t.tenants.c.settings).where(t.tenants.c.id == tenant_id))).scalar_one_or_none()
-        return raw or {}
+            return await read_settings(conn, tenant_id) or {}
 
     @property
     def upload_limits(self) -> UploadConfig:

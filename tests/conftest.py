@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient
 from gateway.app import create_app
 from gateway.config import Config
 from tests.helpers import Api
+from tests.realtime.support import Sockets
 
 PG_ADMIN_DSN = os.environ.get("WECC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 EXTERNAL_REDIS = os.environ.get("WECC_TEST_REDIS", "redis://127.0.0.1:6379/9")
@@ -85,6 +86,14 @@ async def client(config: Config, aiohttp_client: Callable[..., Awaitable[TestCli
     # config first: its database is set up before the app and dropped only after the app stopped.
     # No shared cookie jar: each logged-in Api keeps its own, so users can act side by side.
     return await aiohttp_client(create_app(config), cookie_jar=DummyCookieJar())
+
+
+@pytest.fixture
+async def sockets(client: TestClient) -> AsyncIterator[Sockets]:
+    """socket.io clients of the gateway behind `client`, on its real TCP port; closed at the end."""
+    opened = Sockets(str(client.server.make_url("")).rstrip("/"))
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture

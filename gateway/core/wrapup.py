@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.core.tenant_settings import read_settings
 from gateway.db import schema as t
 from gateway.db.schema import utcnow
 from gateway.events.bus import DomainEvent, record_event
@@ -49,8 +50,7 @@ class WrapupRefused(ValueError):
 
 
 async def settings_of(conn: AsyncConnection, tenant_id: str) -> WrapupCodes:
-    raw = (await conn.execute(sa.select(t.tenants.c.settings).where(t.tenants.c.id == tenant_id))).scalar_one_or_none()
-    return WrapupCodes.of(raw)
+    return WrapupCodes.of(await read_settings(conn, tenant_id))
 
 
 async def check_can_complete(conn: AsyncConnection, task: Any) -> None:

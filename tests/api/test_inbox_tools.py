@@ -5,7 +5,6 @@ tasks of a conversation."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,13 +21,6 @@ WIDGET = "demo-widget-key"
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     return make_config(tmp_path / "data", realtime={"channel": f"wecc-test:{uuid.uuid4().hex}"})
-
-
-@pytest.fixture
-async def sockets(client: TestClient) -> AsyncIterator[Sockets]:
-    opened = Sockets(str(client.server.make_url("")).rstrip("/"))
-    yield opened
-    await opened.close()
 
 
 async def plain_agent(operator: Api, tenant_id: str, email: str = "pat@demo.example") -> Api:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -27,13 +26,6 @@ WIDGET = "demo-widget-key"
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     return make_config(tmp_path / "data", realtime={"channel": f"wecc-test:{uuid.uuid4().hex}"})
-
-
-@pytest.fixture
-async def sockets(client: TestClient) -> AsyncIterator[Sockets]:
-    opened = Sockets(str(client.server.make_url("")).rstrip("/"))
-    yield opened
-    await opened.close()
 
 
 async def visitor(sockets: Sockets, visitor_id: str) -> Listener:

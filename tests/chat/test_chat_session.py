@@ -4,22 +4,13 @@ custom attributes, and which colleagues have the conversation open."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 
-import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.helpers import Api
 from tests.realtime.support import Listener, Sockets, session_cookie
 
 WIDGET = "demo-widget-key"
-
-
-@pytest.fixture
-async def sockets(client: TestClient) -> AsyncIterator[Sockets]:
-    opened = Sockets(str(client.server.make_url("")).rstrip("/"))
-    yield opened
-    await opened.close()
 
 
 async def visitor(sockets: Sockets, visitor_id: str) -> Listener:

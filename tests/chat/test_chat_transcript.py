@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -63,13 +63,6 @@ def config(tmp_path: Path, smtp_port: int) -> Config:
                        mail={"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "security": "none",
                              "from_address": "help@center.example", "first_retry_seconds": 0.3, "poll_seconds": 0.1,
                              "max_attempts": 30})
-
-
-@pytest.fixture
-async def sockets(client: TestClient) -> AsyncIterator[Sockets]:
-    opened = Sockets(str(client.server.make_url("")).rstrip("/"))
-    yield opened
-    await opened.close()
 
 
 async def wait_until(check, timeout: float = 10.0) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -25,13 +24,6 @@ GRACE = 0.5
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     return make_config(tmp_path / "data", realtime={"channel": f"wecc-test:{uuid.uuid4().hex}", "agent_offline_after_seconds": GRACE})
-
-
-@pytest.fixture
-async def sockets(client: TestClient) -> AsyncIterator[Sockets]:
-    opened = Sockets(str(client.server.make_url("")).rstrip("/"))
-    yield opened
-    await opened.close()
 
 
 async def presence(client: TestClient, agent: Api) -> tuple[str, str]:

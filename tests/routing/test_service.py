@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime, timezone
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from aiohttp.test_utils import TestClient
 
 from gateway.config import Config
 from gateway.core.contacts import identify_contact
@@ -33,13 +31,6 @@ def config(tmp_path: Path, database_url: str) -> Config:
         realtime={"channel": f"wecc-test:{uuid.uuid4().hex}"},
         routing={"ring_seconds": 30.0, "tick_seconds": 0.05, "sticky_seconds": 0.0, "wrapup_seconds": 30.0},
     )
-
-
-@pytest.fixture
-async def sockets(client: TestClient) -> AsyncIterator[Sockets]:
-    opened = Sockets(str(client.server.make_url("")).rstrip("/"))
-    yield opened
-    await opened.close()
 
 
 async def incoming(app: Any, tenant_id: str, visitor: str, *, priority: int = 0, channel: str = "chat") -> tuple[str, str]:

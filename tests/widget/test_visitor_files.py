@@ -7,7 +7,6 @@ from __future__ import annotations
 import struct
 import uuid
 import zlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -28,13 +27,6 @@ SITE = "https://shop.example"
 def config(tmp_path: Path) -> Config:
     return make_config(tmp_path / "data", uploads={"max_bytes": 4096, "visitor_files_per_window": 3},
                        realtime={"channel": f"wecc-test:{uuid.uuid4().hex}"})
-
-
-@pytest.fixture
-async def sockets(client: TestClient) -> AsyncIterator[Sockets]:
-    opened = Sockets(str(client.server.make_url("")).rstrip("/"))
-    yield opened
-    await opened.close()
 
 
 def png(width: int = 2, height: int = 2) -> bytes:

@@ -4,7 +4,6 @@ chat to its queue."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
@@ -16,13 +15,6 @@ from tests.helpers import Api
 from tests.realtime.support import Sockets
 
 WIDGET = "demo-widget-key"
-
-
-@pytest.fixture
-async def sockets(client: TestClient) -> AsyncIterator[Sockets]:
-    opened = Sockets(str(client.server.make_url("")).rstrip("/"))
-    yield opened
-    await opened.close()
 
 
 def department_form(sales_queue: str) -> dict:

@@ -13,6 +13,7 @@ from gateway.api.routes.conversations import load_conversation
 from gateway.api.routes.routing import TaskOut
 from gateway.audit import audit
 from gateway.auth.principal import ADMIN, CONVERSATIONS_READ
+from gateway.core.tenant_settings import read_settings, write_section
 from gateway.core.wrapup import WrapupCodes
 from gateway.db import schema as t
 from gateway.keys import DB
@@ -42,8 +43,7 @@ def register(api: ApiRegistry) -> None:
         tenant_id = call.path("tenant_id")
         call.user.require(tenant_id, CONVERSATIONS_READ, "tenant")
         async with call.app[DB].connect() as conn:
-            raw = (await conn.execute(sa.select(t.tenants.c.settings).where(t.tenants.c.id == tenant_id))).scalar_one_or_none()
-        return WrapupCodes.of(raw)
+            return WrapupCodes.of(await read_settings(conn, tenant_id))
 
     @api.route("PUT", "/tenants/{tenant_id}/wrapup-codes", summary="Set the tenant's wrap-up codes",
                tag="inbox", body=WrapupCodes, response=WrapupCodes, errors=(404, 422))
@@ -52,11 +52,8 @@ def register(api: ApiRegistry) -> None:
         call.user.require(tenant_id, ADMIN, "tenant")
         body: WrapupCodes = call.body
         async with call.app[DB].begin() as conn:
-            raw = (await conn.execute(sa.select(t.tenants.c.settings).where(t.tenants.c.id == tenant_id).with_for_update())).scalar_one_or_none()
-            if raw is None:
+            if not await write_section(conn, tenant_id, "wrapup", body.model_dump(mode="json")):
                 raise not_found("tenant")
-            await conn.execute(sa.update(t.tenants).where(t.tenants.c.id == tenant_id).values(
-                settings={**raw, "wrapup": body.model_dump(mode="json")}))
             await audit(conn, "wrapup_codes.updated", principal=call.user, tenant_id=tenant_id, target_type="tenant", target_id=tenant_id)
         return body
 

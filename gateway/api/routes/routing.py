@@ -16,6 +16,7 @@ from gateway.api.routes.conversations import load_conversation
 from gateway.auth.principal import ADMIN, CONVERSATIONS_READ, CONVERSATIONS_WRITE, SUPERVISE
 from gateway.config import RoutingConfig
 from gateway.core.conversations import enqueue_task
+from gateway.core.tenant_settings import read_settings, write_section
 from gateway.db import schema as t
 from gateway.events.bus import record_event
 from gateway.keys import CONFIG, DB, EVENTS, ROUTING
@@ -69,7 +70,7 @@ def register(api: ApiRegistry) -> None:
         tenant_id = call.path("tenant_id")
         call.user.require(tenant_id, SUPERVISE, "tenant")
         async with call.app[DB].connect() as conn:
-            raw = (await conn.execute(sa.select(t.tenants.c.settings).where(t.tenants.c.id == tenant_id))).scalar_one_or_none()
+            raw = await read_settings(conn, tenant_id)
         return _settings_out(TenantRouting.of(raw), call.app[CONFIG].routing)
 
     @api.route("PUT", "/tenants/{tenant_id}/routing/settings", summary="Set the tenant's routing settings (null: the center's default)",
@@ -80,10 +81,8 @@ def register(api: ApiRegistry) -> None:
         body: TenantRouting = call.body
         stored = body.model_dump(mode="json")
         async with call.app[DB].begin() as conn:
-            raw = (await conn.execute(sa.select(t.tenants.c.settings).where(t.tenants.c.id == tenant_id).with_for_update())).scalar_one_or_none()
-            if raw is None:
+            if not await write_section(conn, tenant_id, "routing", stored):
                 raise not_found("tenant")
-            await conn.execute(sa.update(t.tenants).where(t.tenants.c.id == tenant_id).values(settings={**raw, "routing": stored}))
             await audit(conn, "routing.updated", principal=call.user, tenant_id=tenant_id, target_type="tenant", target_id=tenant_id, data=stored)
             event = await record_event(conn, "tenant.routing_updated", tenant_id, {"tenant_id": tenant_id, "settings": stored},
                                        actor=call.user.actor)

@@ -13,6 +13,7 @@ from gateway.api.errors import ApiError, not_found
 from gateway.api.registry import ApiRegistry, Call
 from gateway.audit import audit
 from gateway.auth.principal import ADMIN, SUPERVISE
+from gateway.core.tenant_settings import read_settings, write_section
 from gateway.db import schema as t
 from gateway.events.bus import record_event
 from gateway.keys import CONFIG, DB, EVENTS
@@ -33,8 +34,7 @@ def register(api: ApiRegistry) -> None:
         tenant_id = call.path("tenant_id")
         call.user.require(tenant_id, SUPERVISE, "tenant")
         async with call.app[DB].connect() as conn:
-            raw = (await conn.execute(sa.select(t.tenants.c.settings).where(t.tenants.c.id == tenant_id))).scalar_one_or_none()
-        return WidgetSettings.of(raw)
+            return WidgetSettings.of(await read_settings(conn, tenant_id))
 
     @api.route("PUT", "/tenants/{tenant_id}/widget/settings", summary="Set the tenant's widget settings",
                tag="widget", body=WidgetSettings, response=WidgetSettings, errors=(404, 422))
@@ -44,15 +44,13 @@ def register(api: ApiRegistry) -> None:
         body: WidgetSettings = call.body
         stored = body.model_dump(mode="json")
         async with call.app[DB].begin() as conn:
-            raw = (await conn.execute(sa.select(t.tenants.c.settings).where(t.tenants.c.id == tenant_id).with_for_update())).scalar_one_or_none()
-            if raw is None:
-                raise not_found("tenant")
             if wanted := body.queue_ids():
                 known = set((await conn.execute(sa.select(t.queues.c.id).where(
                     t.queues.c.tenant_id == tenant_id, t.queues.c.id.in_(wanted)))).scalars())
                 if missing := sorted(wanted - known):
                     raise ApiError(422, "unknown_queue", f"no queue {', '.join(missing)} in this tenant")
-            await conn.execute(sa.update(t.tenants).where(t.tenants.c.id == tenant_id).values(settings={**raw, "widget": stored}))
+            if not await write_section(conn, tenant_id, "widget", stored):
+                raise not_found("tenant")
             await audit(conn, "widget.updated", principal=call.user, tenant_id=tenant_id, target_type="tenant", target_id=tenant_id)
             event = await record_event(conn, "tenant.widget_updated", tenant_id, {"tenant_id": tenant_id}, actor=call.user.actor)
         await call.app[EVENTS].publish(event)
