@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import aiohttp
 import sqlalchemy as sa
 from playwright.async_api import Page, expect
 
 from gateway.db import schema as t
 from gateway.keys import DB
 from tests.browser.conftest import screenshot_path
-from tests.realtime.support import Listener, Sockets
+from tests.helpers import Api
+from tests.realtime.support import Listener, Sockets, session_cookie
 
 # Counts the oscillators the page starts: the offer's ring is synthesised with WebAudio.
 COUNT_RINGS = """
@@ -49,6 +53,30 @@ async def log_in(page: Page, base: str, config) -> None:
     await page.click("button[type=submit]")
     await expect(page.get_by_text("Demo Agent")).to_be_visible()
     await expect(page.locator(".live-connected")).to_be_visible()
+
+
+@asynccontextmanager
+async def rest_client(base: str) -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client of the gateway on its real port, for tests.helpers.Api (each Api keeps its own cookies)."""
+    async with aiohttp.ClientSession(base_url=base, cookie_jar=aiohttp.DummyCookieJar()) as session:
+        yield session
+
+
+async def viewer_names(colleague: Listener, conversation_id: str) -> list[str]:
+    """Who the gateway says has the conversation open, as a colleague following it (unviewed) hears it."""
+    answer = await colleague.call("join_conversation", {"conversation_id": conversation_id, "view": False})
+    assert answer["ok"], answer
+    return [v["name"] for v in answer["viewers"]]
+
+
+async def until_viewers(colleague: Listener, conversation_id: str, expected: list[str]) -> None:
+    names: list[str] = []
+    for _ in range(100):
+        names = await viewer_names(colleague, conversation_id)
+        if names == expected:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"viewers of {conversation_id}: {names}, expected {expected}")
 
 
 async def until_agents_available(visitor: Listener) -> None:
@@ -154,6 +182,12 @@ async def test_agent_takes_a_chat_from_offer_to_close(browser, gateway):
         await page.locator(".offer").get_by_role("button", name="Accept").click()
         await expect(page.locator("#conv-title")).to_have_text("Bob Berg")
         await expect(page.locator(".active-item")).to_have_count(2)
+        # Colleagues see the agent on the chat they have open, not on every chat they hold.
+        async with rest_client(base) as http:
+            operator = await Api.login(http, config.demo.operator_email, config.demo.operator_password)  # type: ignore[arg-type]
+        colleague = await sockets.connect("/agent", cookie=session_cookie(operator), origin=base)
+        await until_viewers(colleague, bob_started["conversation_id"], ["Demo Agent"])
+        await until_viewers(colleague, ada_conversation, [])
         assert (await ada.call("send_message", {"conversation_id": ada_conversation, "client_id": "c-ada-000002", "text": "Thank you!"}))["ok"]
         ada_row = page.locator(".active-item", has_text="Ada Lovelace")
         await expect(ada_row.locator(".unread-count")).to_have_attribute("title", "1 unread")
@@ -162,6 +196,9 @@ async def test_agent_takes_a_chat_from_offer_to_close(browser, gateway):
         await expect(page.locator("#conv-title")).to_have_text("Ada Lovelace")
         await expect(page.locator(".thread")).to_contain_text("Thank you!")
         await expect(ada_row.locator(".unread-count")).to_have_count(0)
+        # Switching: the chat now open is viewed, the one left (still held) only followed.
+        await until_viewers(colleague, ada_conversation, ["Demo Agent"])
+        await until_viewers(colleague, bob_started["conversation_id"], [])
         await page.screenshot(path=screenshot_path("inbox-chat-conversation"))
 
         # Closing ends the agent's task and the conversation.

@@ -102,11 +102,6 @@ export function attachmentUrl(attachmentId) {
   return `${BASE}/attachments/${enc(attachmentId)}`;
 }
 
-/** Whether an error means "this gateway does not have that endpoint (yet)". */
-export function isMissingEndpoint(err) {
-  return err instanceof ApiError && (err.status === 404 || err.status === 405 || err.status === 501);
-}
-
 export const api = {
   me: (signal) => request("GET", "/auth/me", { signal, auth: false }),
   login: (email, password) => request("POST", "/auth/login", { body: { email, password }, auth: false }),
@@ -127,7 +122,8 @@ export const api = {
     form.append("file", file, file.name);
     return request("POST", `/conversations/${enc(conversationId)}/attachments`, { body: form });
   },
-  getTask: (taskId, signal) => request("GET", `/tasks/${enc(taskId)}`, { signal }),
+  /** The conversation's tasks, newest first: which one this agent holds, also in a fresh tab. */
+  conversationTasks: (conversationId, signal) => request("GET", `/conversations/${enc(conversationId)}/tasks`, { signal }),
   getContact: (contactId, signal) => request("GET", `/contacts/${enc(contactId)}`, { signal }),
   searchContacts: (query, signal) => request("GET", "/contacts", { query, signal }),
   contactConversations: (contactId, query, signal) => request("GET", `/contacts/${enc(contactId)}/conversations`, { query, signal }),
@@ -136,5 +132,4 @@ export const api = {
   cannedReplies: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/canned-replies`, { signal }),
   wrapupCodes: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/wrapup-codes`, { signal }),
   transferTargets: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/transfer-targets`, { signal }),
-  tenantQueues: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/queues`, { signal }),
 };

@@ -152,6 +152,12 @@ const en = {
 
   "task.inWrapup": "Wrap-up",
   "task.failed": "That didn't work ({code}).",
+  "task.error.wrapup_code_required": "Choose a wrap-up code: this business needs one before the work can end.",
+  "task.error.unknown_wrapup_code": "That wrap-up code is no longer in use. Choose another one.",
+  "task.error.not_yours": "This work is no longer yours: someone else has it now.",
+  "task.error.not_found": "There is no such queue or agent any more. Choose another one.",
+  "task.error.offline": "Not connected to the gateway. Try again once the connection is back.",
+  "task.error.timeout": "The gateway did not answer in time. Try again.",
 
   "dialog.cancel": "Cancel",
   "dialog.close": "Close",
@@ -164,6 +170,7 @@ const en = {
   "transfer.note": "Note for the next agent",
   "transfer.notePlaceholder": "What they should know (only agents see it)",
   "transfer.none": "There is nowhere to transfer this conversation to.",
+  "transfer.loadFailed": "Couldn't load where to transfer to: {error}",
   "transfer.submit": "Transfer",
   "transfer.sending": "Transferring…",
   "transfer.done": "Conversation transferred.",
@@ -179,6 +186,7 @@ const en = {
   "close.submit": "Close conversation",
   "close.closing": "Closing…",
   "close.done": "Conversation closed.",
+  "close.codesFailed": "Couldn't load the wrap-up codes: {error}",
 
   "customer.heading": "Customer",
   "customer.toggle": "Customer details",
@@ -365,6 +373,12 @@ const zhCN = {
 
   "task.inWrapup": "话后处理",
   "task.failed": "操作未成功（{code}）。",
+  "task.error.wrapup_code_required": "请选择话后代码：本企业要求结束工作前填写。",
+  "task.error.unknown_wrapup_code": "该话后代码已停用，请选择其他代码。",
+  "task.error.not_yours": "此工作已不属于您：已由他人处理。",
+  "task.error.not_found": "该队列或坐席已不存在，请另选。",
+  "task.error.offline": "未连接到网关。连接恢复后请重试。",
+  "task.error.timeout": "网关未及时响应，请重试。",
 
   "dialog.cancel": "取消",
   "dialog.close": "关闭",
@@ -377,6 +391,7 @@ const zhCN = {
   "transfer.note": "给下一位坐席的备注",
   "transfer.notePlaceholder": "对方需要了解的情况（仅坐席可见）",
   "transfer.none": "没有可以转接的目标。",
+  "transfer.loadFailed": "无法加载转接目标：{error}",
   "transfer.submit": "转接",
   "transfer.sending": "正在转接…",
   "transfer.done": "会话已转接。",
@@ -392,6 +407,7 @@ const zhCN = {
   "close.submit": "关闭会话",
   "close.closing": "正在关闭…",
   "close.done": "会话已关闭。",
+  "close.codesFailed": "无法加载话后代码：{error}",
 
   "customer.heading": "客户",
   "customer.toggle": "客户信息",

@@ -21,7 +21,9 @@ export function createAgentConnection() {
   let state = "connecting"; // connecting | connected | reconnecting | refused
   let connects = 0;
   let presence = null; // re-announced after every (re)connect, once the agent chose one
-  const rooms = new Set(); // the conversation rooms to be in (the open one, and the chats the agent holds)
+  // The conversation rooms to be in, id → view: the open one is viewed (colleagues see the agent on
+  // it); the chats the agent holds only follow live (messages, typing) without being "viewed".
+  const rooms = new Map();
   const unsupported = new Set(); // client events this gateway answered "unknown_event" to
 
   function setState(next) {
@@ -34,7 +36,7 @@ export function createAgentConnection() {
     setState("connected");
     // Rooms don't survive a reconnect, and the server may not remember the agent's presence.
     if (presence) emitPresence(presence);
-    for (const id of rooms) emitWithAck("join_conversation", { conversation_id: id });
+    for (const [id, view] of rooms) emitWithAck("join_conversation", { conversation_id: id, view });
     if (connects > 1) for (const fn of reconnectListeners) fn();
   });
   // socket.active is false when the server refused the connection (e.g. no session): no retry then.
@@ -99,23 +101,30 @@ export function createAgentConnection() {
       presenceRejected = onRejected ?? null;
       if (socket.connected) emitPresence(status);
     },
-    /** Joins the conversation's room; resolves with the server's ack (or {ok:true, queued:true} while offline). */
-    joinConversation(conversationId) {
-      const already = rooms.has(conversationId);
-      rooms.add(conversationId);
+    /**
+     * Joins the conversation's room, viewing it (view=true: colleagues see the agent has it open) or
+     * only following it live (view=false). Joining again with the other view switches between the
+     * two. Resolves with the server's ack (or {ok:true, queued:true} while offline).
+     */
+    joinConversation(conversationId, view = true) {
+      const before = rooms.get(conversationId);
+      rooms.set(conversationId, view);
       if (!socket.connected) return Promise.resolve({ ok: true, queued: true });
-      if (already) return Promise.resolve({ ok: true });
-      return emitWithAck("join_conversation", { conversation_id: conversationId });
+      if (before === view) return Promise.resolve({ ok: true });
+      return emitWithAck("join_conversation", { conversation_id: conversationId, view });
     },
     leaveConversation(conversationId) {
       if (!rooms.delete(conversationId)) return;
       if (socket.connected) socket.emit("leave_conversation", { conversation_id: conversationId });
     },
-    /** Makes the set of joined conversation rooms exactly `wanted` (ids); answers the acks of new joins by id. */
+    /**
+     * Makes the joined conversation rooms exactly `wanted` (a Map id → view): leaves the others, joins
+     * the new ones and re-joins those whose view changed. Answers the acks of those joins by id.
+     */
     syncRooms(wanted) {
       const acks = new Map();
-      for (const id of [...rooms]) if (!wanted.has(id)) this.leaveConversation(id);
-      for (const id of wanted) if (!rooms.has(id)) acks.set(id, this.joinConversation(id));
+      for (const id of [...rooms.keys()]) if (!wanted.has(id)) this.leaveConversation(id);
+      for (const [id, view] of wanted) if (rooms.get(id) !== view) acks.set(id, this.joinConversation(id, view));
       return acks;
     },
     /** Whether the gateway answered "unknown_event" to this client event earlier in the session. */
@@ -125,7 +134,7 @@ export function createAgentConnection() {
     emit: emitWithAck,
     acceptTask: (taskId) => emitWithAck("accept_task", { task_id: taskId }),
     rejectTask: (taskId) => emitWithAck("reject_task", { task_id: taskId }),
-    /** extra: {wrapup_code?, note?} (spec J) — only sent when the gateway offers wrap-up codes. */
+    /** extra: {wrapup_code?, note?}: how the agent sums up the work (kept on the conversation). */
     wrapupTask: (taskId, extra = {}) => emitWithAck("wrapup_task", { task_id: taskId, ...extra }),
     completeTask: (taskId, extra = {}) => emitWithAck("complete_task", { task_id: taskId, ...extra }),
     transferTask: (taskId, target, note) => emitWithAck("transfer_task", { task_id: taskId, ...target, ...(note ? { note } : {}) }),

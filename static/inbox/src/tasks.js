@@ -1,6 +1,8 @@
 // Work routed to this agent: offers ringing now (task.offered, with their expiry) and the tasks the
 // agent holds, by conversation. The routing engine decides; this only mirrors its events and sends
-// the agent's answers (accept/reject/wrap-up/complete/transfer) over the /agent socket.
+// the agent's answers (accept/reject/wrap-up/complete/transfer) over the /agent socket. Which task
+// the agent holds on a conversation is also asked of the gateway (GET /conversations/{id}/tasks), so
+// a reload or a fresh tab can still transfer and close it.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api } from "./api.js";
 
@@ -9,7 +11,14 @@ const STORE_KEY = "wecc.inbox.tasks";
 const FALLBACK_RING_MS = 30000;
 const ENDED = new Set(["done", "cancelled", "abandoned", "timed_out"]);
 // Answers meaning "this task is not (or no longer) yours to end".
-const STALE = new Set(["not_assigned", "unknown_task", "finished"]);
+const STALE = new Set(["not_assigned", "unknown_task", "finished", "not_yours"]);
+// The states of a task the agent holds (offered to them, taken, or being wrapped up).
+const HELD_STATES = new Set(["offered", "assigned", "wrapup"]);
+
+/** The task `userId` holds among a conversation's tasks (newest first), or null. */
+export function heldTask(items, userId) {
+  return (items ?? []).find((task) => task && task.assigned_agent_id === userId && HELD_STATES.has(task.state)) ?? null;
+}
 
 function loadHeld(userId) {
   try {
@@ -48,10 +57,18 @@ export function useTasks({ realtime, userId }) {
   const dropOffer = useCallback((taskId) => setOffers((list) => list.filter((o) => o.task_id !== taskId)), []);
   const patchOffer = useCallback((taskId, patch) => setOffers((list) => list.map((o) => (o.task_id === taskId ? { ...o, ...patch } : o))), []);
 
+  // Bumped on every local change of a conversation's task, so a lookup answered meanwhile is not applied over it.
+  const changes = useRef({});
+  const changed = (conversationId) => {
+    changes.current[conversationId] = (changes.current[conversationId] ?? 0) + 1;
+  };
+
   const hold = useCallback((conversationId, taskId, state) => {
+    changed(conversationId);
     setHeld((h) => (h[conversationId]?.task_id === taskId && h[conversationId]?.state === state ? h : { ...h, [conversationId]: { task_id: taskId, state } }));
   }, []);
   const release = useCallback((conversationId, taskId) => {
+    changed(conversationId);
     setHeld((h) => {
       if (!h[conversationId] || (taskId && h[conversationId].task_id !== taskId)) return h;
       const next = { ...h };
@@ -60,20 +77,36 @@ export function useTasks({ realtime, userId }) {
     });
   }, []);
 
-  // Tasks remembered from before a reload may have ended meanwhile (auto wrap-up, a supervisor):
-  // check each once with the gateway and forget those that are no longer this agent's.
-  useEffect(() => {
-    for (const [conversationId, task] of Object.entries(heldRef.current)) {
-      api.getTask(task.task_id).then(
-        (row) => {
-          if (row?.assigned_agent_id === userId && (row.state === "assigned" || row.state === "wrapup")) hold(conversationId, task.task_id, row.state);
-          else release(conversationId, task.task_id);
+  /**
+   * Asks the gateway which task this agent holds on the conversation (a reload, a fresh tab, or work
+   * ended elsewhere meanwhile) and mirrors the answer, unless the task changed here in the meantime.
+   */
+  const lookup = useCallback(
+    (conversationId) => {
+      const before = changes.current[conversationId] ?? 0;
+      return api.conversationTasks(conversationId).then(
+        (res) => {
+          if ((changes.current[conversationId] ?? 0) !== before) return;
+          const task = heldTask(res?.items, userId);
+          const known = heldRef.current[conversationId];
+          if (task) {
+            if (known?.task_id !== task.id || known?.state !== task.state) hold(conversationId, task.id, task.state);
+          } else if (known) {
+            release(conversationId);
+          }
         },
         (err) => {
-          if (err?.status === 404) release(conversationId, task.task_id);
+          // Gone, or no longer readable by this agent: nothing of it is held.
+          if ((err?.status === 404 || err?.status === 403) && (changes.current[conversationId] ?? 0) === before) release(conversationId);
         },
       );
-    }
+    },
+    [userId, hold, release],
+  );
+
+  // Tasks remembered from before a reload may have ended meanwhile (auto wrap-up, a supervisor).
+  useEffect(() => {
+    for (const conversationId of Object.keys(heldRef.current)) lookup(conversationId);
   }, []);
 
   /** task.offered: ring, and look up who it is for the card. */
@@ -122,8 +155,9 @@ export function useTasks({ realtime, userId }) {
       if (!data.conversation_id) return;
       if (kind === "accepted" && mine) hold(data.conversation_id, data.task_id, "assigned");
       else if (kind === "wrapup" && mine) hold(data.conversation_id, data.task_id, "wrapup");
-      else if (ENDED.has(kind) || kind === "requeued" || kind === "accepted") {
-        // Ended, or handed on (a transfer requeues it), or accepted by someone else.
+      else if (ENDED.has(kind) || ["requeued", "accepted", "offer_timed_out", "rejected"].includes(kind)) {
+        // Ended, handed on (a transfer requeues it), accepted by someone else, or an offer (known from
+        // a lookup) that was let ring out or turned down.
         if (!(kind === "accepted" && mine)) release(data.conversation_id, data.task_id);
       }
     },
@@ -172,34 +206,37 @@ export function useTasks({ realtime, userId }) {
   );
 
   /**
-   * Ends the agent's task on a conversation: wrap-up (when still assigned), then complete. extra is
-   * {wrapup_code?, note?}; a gateway that refuses those fields gets the plain call instead.
+   * Ends the agent's task on a conversation: takes it if it was only offered, wraps it up (when still
+   * assigned), then completes it. extra is {wrapup_code?, note?}, sent with the first of those steps
+   * that ends the work; the gateway refuses to complete without a code where the tenant requires one
+   * ("wrapup_code_required") and refuses a code it does not know ("unknown_wrapup_code").
    */
   const finish = useCallback(
     async (conversationId, extra = {}) => {
       const task = heldRef.current[conversationId];
-      if (!task) return { ok: true, noTask: true, dropped: Object.keys(extra).length > 0 };
-      let dropped = false; // the gateway refused the wrap-up fields: the caller keeps the note another way
-      const step = async (fn) => {
-        let ack = await fn(task.task_id, dropped ? {} : extra);
-        if (!ack.ok && ack.code === "invalid" && !dropped && Object.keys(extra).length) {
-          dropped = true;
-          ack = await fn(task.task_id, {});
-        }
-        return ack;
-      };
-      if (task.state !== "wrapup") {
-        const ack = await step(realtime.wrapupTask);
-        if (!ack.ok && !STALE.has(ack.code)) return ack;
-        if (ack.ok) hold(conversationId, task.task_id, "wrapup");
+      if (!task) return { ok: true, noTask: true };
+      let state = task.state;
+      if (state === "offered") {
+        const ack = await realtime.acceptTask(task.task_id);
+        if (!ack.ok && !STALE.has(ack.code) && ack.code !== "not_offered") return ack;
+        if (ack.ok) state = "assigned";
       }
-      const done = await step(realtime.completeTask);
+      let summed = false; // the code and note went with the wrap-up already
+      if (state !== "wrapup") {
+        const ack = await realtime.wrapupTask(task.task_id, extra);
+        if (!ack.ok && !STALE.has(ack.code)) return ack;
+        if (ack.ok) {
+          summed = true;
+          hold(conversationId, task.task_id, "wrapup");
+        }
+      }
+      const done = await realtime.completeTask(task.task_id, summed ? {} : extra);
       if (done.ok || STALE.has(done.code)) {
         // Stale: routing no longer has this task as ours (finished elsewhere, or after a restart).
         release(conversationId, task.task_id);
-        return { ok: true, stale: !done.ok, dropped };
+        return { ok: true, stale: !done.ok };
       }
-      return { ...done, dropped };
+      return done;
     },
     [realtime, hold, release],
   );
@@ -210,10 +247,11 @@ export function useTasks({ realtime, userId }) {
       if (!task) return { ok: false, code: "no_task" };
       const ack = await realtime.transferTask(task.task_id, target, note);
       if (ack.ok) release(conversationId, task.task_id);
+      else if (ack.code === "not_yours") lookup(conversationId); // ended or taken meanwhile: see what is left
       return ack;
     },
-    [realtime, release],
+    [realtime, release, lookup],
   );
 
-  return { offers, held, offered, taskEvent, accept, reject, finish, transfer, release };
+  return { offers, held, offered, taskEvent, accept, reject, finish, transfer, release, lookup };
 }

@@ -1,55 +1,32 @@
-// Per-tenant lists the inbox needs while working a conversation: canned replies (spec I), wrap-up
-// codes (spec J) and transfer targets (spec K). Each is fetched once per signed-in shell and
-// shared; a gateway without the endpoint answers {supported: false} and the UI hides the feature.
+// Per-tenant lists the inbox needs while working a conversation: canned replies, wrap-up codes and
+// transfer targets. Each is fetched once per signed-in shell and shared; a failed fetch is not kept
+// (the next use asks again) and the feature says it could not load.
 import { createContext } from "preact";
 import { useContext, useEffect, useState } from "preact/hooks";
-import { api, isMissingEndpoint } from "./api.js";
-
-function unsupported(extra = {}) {
-  return { supported: false, ...extra };
-}
+import { api } from "./api.js";
 
 const LOADERS = {
+  /** {items: [{id, shortcut, title, body, updated_at}]}, by shortcut. */
   canned: async (tenantId) => {
-    try {
-      const res = await api.cannedReplies(tenantId);
-      const items = (res?.items ?? []).filter((r) => r && typeof r.body === "string");
-      return { supported: true, items };
-    } catch (err) {
-      if (isMissingEndpoint(err) || err.status === 403) return unsupported({ items: [] });
-      throw err;
-    }
+    const res = await api.cannedReplies(tenantId);
+    return { items: (res?.items ?? []).filter((r) => r && r.shortcut && typeof r.body === "string") };
   },
+  /** {items: [{code, label}], required}: required means work cannot be completed without a code. */
   wrapup: async (tenantId) => {
-    try {
-      const res = await api.wrapupCodes(tenantId);
-      return { supported: true, items: (res?.items ?? []).filter((c) => c && c.code), required: Boolean(res?.required) };
-    } catch (err) {
-      if (isMissingEndpoint(err) || err.status === 403) return unsupported({ items: [], required: false });
-      throw err;
-    }
+    const res = await api.wrapupCodes(tenantId);
+    return { items: (res?.items ?? []).filter((c) => c && c.code), required: Boolean(res?.required) };
   },
+  /** {queues: [{id, name}], agents: [{id, name, presence}]}. */
   transfer: async (tenantId) => {
-    try {
-      const res = await api.transferTargets(tenantId);
-      return { supported: true, queues: res?.queues ?? [], agents: res?.agents ?? [], agentsKnown: Array.isArray(res?.agents) };
-    } catch (err) {
-      if (!isMissingEndpoint(err) && err.status !== 403) throw err;
-    }
-    // No transfer-targets endpoint: queues from the admin list if this account may read it; no agent list.
-    try {
-      const res = await api.tenantQueues(tenantId);
-      return { supported: true, queues: (res?.items ?? []).map((q) => ({ id: q.id, name: q.name })), agents: [], agentsKnown: false };
-    } catch {
-      return unsupported({ queues: [], agents: [], agentsKnown: false });
-    }
+    const res = await api.transferTargets(tenantId);
+    return { queues: res?.queues ?? [], agents: res?.agents ?? [] };
   },
 };
 
 export function createTenantData() {
   const cache = new Map();
   return {
-    /** A promise of the list; failures other than "not supported" are not cached (retried next time). */
+    /** A promise of the list; a failure is not cached (retried next time). */
     get(kind, tenantId) {
       const key = `${kind}:${tenantId}`;
       if (!cache.has(key)) {

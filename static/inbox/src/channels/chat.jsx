@@ -318,6 +318,8 @@ function useTypingSignal(conversationId, onTyping) {
   return { keystroke, stop };
 }
 
+const NO_CANNED = [];
+
 export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyping, closed }) {
   const t = useT();
   const conversationId = conversation.id;
@@ -328,7 +330,7 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
   const textRef = useRef(null);
   const fileRef = useRef(null);
   const canned = useTenantData("canned", conversation.tenant_id);
-  const cannedItems = canned.data?.supported ? canned.data.items : [];
+  const cannedItems = canned.data?.items ?? NO_CANNED; // none could be loaded: "/" stays plain text
   const [caret, setCaret] = useState(0);
   const [active, setActive] = useState(0);
   const [dismissedAt, setDismissedAt] = useState(null);

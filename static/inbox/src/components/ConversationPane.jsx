@@ -162,8 +162,8 @@ export function ConversationPane(props) {
           conversation={conversation}
           hasTask={Boolean(task)}
           onCancel={() => setDialog(null)}
-          onConfirm={async (extra, info) => {
-            const ack = await onCloseConversation(extra, info);
+          onConfirm={async (extra) => {
+            const ack = await onCloseConversation(extra);
             if (ack?.ok) setDialog(null);
             return ack;
           }}

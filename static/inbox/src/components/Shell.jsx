@@ -189,7 +189,10 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
         // Events sent while we were away are lost: catch up from the REST API.
         L().reload();
         L().fetchMine();
-        if (selectedIdRef.current) L().load(selectedIdRef.current);
+        if (selectedIdRef.current) {
+          L().load(selectedIdRef.current);
+          L().tasks.lookup(selectedIdRef.current);
+        }
       }),
     ];
     realtime.connect();
@@ -206,15 +209,25 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
     fetchMine();
   }, []);
 
-  // Rooms: the open conversation and every chat the agent works on (so their unread counts stay live).
-  const roomsKey = [...new Set([...activeIds, ...(selectedId ? [selectedId] : [])])].sort().join(",");
+  // Rooms: the open conversation, viewed (colleagues see the agent has it open), and every other chat
+  // the agent works on, only followed live (so their unread counts and typing stay live) without
+  // showing the agent as viewing them. Switching away from a held chat re-joins it unviewed; one no
+  // longer held is left.
+  const roomsKey = [...new Set([...activeIds, ...(selectedId ? [selectedId] : [])])]
+    .sort()
+    .map((id) => `${id}${id === selectedId ? "=view" : ""}`)
+    .join(",");
   useEffect(() => {
-    const wanted = new Set(roomsKey ? roomsKey.split(",") : []);
+    const wanted = new Map();
+    for (const entry of roomsKey ? roomsKey.split(",") : []) {
+      const view = entry.endsWith("=view");
+      wanted.set(view ? entry.slice(0, -"=view".length) : entry, view);
+    }
     const acks = realtime.syncRooms(wanted);
     let current = true;
     for (const [id, pending] of acks) {
       pending.then((ack) => {
-        // Joining is viewing (spec H): the answer says who else has it open.
+        // The answer says who else has it open.
         if (ack?.ok && Array.isArray(ack.viewers)) live.current.activity.onViewers({ conversation_id: id, viewers: ack.viewers });
         if (current && id === selectedIdRef.current && ack && ack.ok === false) setLiveError(ack.code || "error");
       });
@@ -224,11 +237,13 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
     };
   }, [roomsKey, realtime]);
 
-  // Opening a conversation: load its thread.
+  // Opening a conversation: load its thread, and ask which task the agent holds on it (after a reload
+  // or in a fresh tab this tab may not know it yet; Transfer and Close need it).
   useEffect(() => {
     if (!selectedId) return;
     setLiveError(null);
     live.current.load(selectedId);
+    live.current.tasks.lookup(selectedId);
   }, [selectedId]);
 
   // Read receipts (spec D): the newest customer message shown in the open conversation of a visible page.
@@ -327,17 +342,14 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
     return ack;
   }
 
-  async function closeSelected(extra, { codesSupported }) {
+  /** extra: {wrapup_code?, note?}, kept with the wrap-up of the agent's task on it. */
+  async function closeSelected(extra) {
     const id = selectedId;
     const conversation = known[id];
-    // Where the gateway can't take the note with the wrap-up, it is kept as an internal note instead.
-    let keepNote = Boolean(extra.note) && (!codesSupported || !tasks.held[id]);
     if (tasks.held[id]) {
-      const ack = await tasks.finish(id, codesSupported ? extra : {});
+      const ack = await tasks.finish(id, extra);
       if (!ack.ok) return ack;
-      if (ack.dropped && extra.note) keepNote = true;
     }
-    if (keepNote) send(id, { body_text: extra.note, kind: "note" });
     if (conversation && conversation.status !== "closed") {
       try {
         const updated = await api.updateConversation(id, { status: "closed" });

@@ -1,6 +1,7 @@
 // Dialogs for the agent's own work on a conversation: transfer it (to a queue or a colleague, with
 // a note for them) and close it (with a wrap-up code when the tenant uses them).
 import { useEffect, useRef, useState } from "preact/hooks";
+import { describeError } from "../api.js";
 import { useT } from "../i18n.js";
 import { useTenantData } from "../tenantData.js";
 import { Icon } from "./Icon.jsx";
@@ -13,8 +14,12 @@ function useModal() {
   return ref;
 }
 
+// Answers the agent can act on, in their language; otherwise the gateway's own message.
+const KNOWN_CODES = new Set(["wrapup_code_required", "unknown_wrapup_code", "not_yours", "not_found", "offline", "timeout"]);
+
 function ackMessage(ack, t) {
   if (!ack) return t("task.failed", { code: "error" });
+  if (KNOWN_CODES.has(ack.code)) return t(`task.error.${ack.code}`);
   return ack.message || t("task.failed", { code: ack.code || "error" });
 }
 
@@ -50,7 +55,12 @@ export function TransferDialog({ conversation, user, onCancel, onTransfer }) {
       <form method="dialog" onSubmit={submit}>
         <h2 id="transfer-title">{t("transfer.title")}</h2>
         {targets.loading && <p class="dialog-text">{t("app.loading")}</p>}
-        {!targets.loading && queues.length === 0 && agents.length === 0 && (
+        {targets.error && (
+          <p class="form-error" role="alert">
+            {t("transfer.loadFailed", { error: describeError(targets.error, t) })}
+          </p>
+        )}
+        {!targets.loading && !targets.error && queues.length === 0 && agents.length === 0 && (
           <p class="dialog-text" role="status">
             {t("transfer.none")}
           </p>
@@ -106,14 +116,16 @@ export function TransferDialog({ conversation, user, onCancel, onTransfer }) {
   );
 }
 
-/** onConfirm({wrapup_code?, note?}, {codesSupported}) → ack-like {ok, code?, message?}. */
+/**
+ * onConfirm({wrapup_code?, note?}) → ack-like {ok, code?, message?}. The code and the note sum up the
+ * agent's task on the conversation, so they are asked for only when there is one.
+ */
 export function CloseDialog({ conversation, hasTask, onCancel, onConfirm }) {
   const t = useT();
   const ref = useModal();
-  const codes = useTenantData("wrapup", conversation.tenant_id);
-  const supported = Boolean(codes.data?.supported);
+  const codes = useTenantData("wrapup", hasTask ? conversation.tenant_id : null);
   const items = codes.data?.items ?? [];
-  const required = supported && codes.data.required && items.length > 0 && hasTask;
+  const required = hasTask && Boolean(codes.data?.required) && items.length > 0;
   const [code, setCode] = useState("");
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
@@ -125,9 +137,9 @@ export function CloseDialog({ conversation, hasTask, onCancel, onConfirm }) {
     setBusy(true);
     setError(null);
     const extra = {};
-    if (code) extra.wrapup_code = code;
-    if (note.trim()) extra.note = note.trim();
-    const ack = await onConfirm(extra, { codesSupported: supported });
+    if (hasTask && code) extra.wrapup_code = code;
+    if (hasTask && note.trim()) extra.note = note.trim();
+    const ack = await onConfirm(extra);
     if (ack?.ok) return;
     setBusy(false);
     setError(ackMessage(ack, t));
@@ -139,7 +151,12 @@ export function CloseDialog({ conversation, hasTask, onCancel, onConfirm }) {
         <h2 id="close-title">{t("close.title")}</h2>
         <p class="dialog-text">{hasTask ? t("close.explainTask") : t("close.explain")}</p>
         {codes.loading && <p class="dialog-text">{t("app.loading")}</p>}
-        {supported && items.length > 0 && hasTask && (
+        {codes.error && (
+          <p class="form-error" role="alert">
+            {t("close.codesFailed", { error: describeError(codes.error, t) })}
+          </p>
+        )}
+        {items.length > 0 && hasTask && (
           <div class="field">
             <label for="wrapup-code">
               {t("close.code")}
@@ -155,10 +172,12 @@ export function CloseDialog({ conversation, hasTask, onCancel, onConfirm }) {
             </select>
           </div>
         )}
-        <div class="field">
-          <label for="wrapup-note">{t("close.note")}</label>
-          <textarea id="wrapup-note" rows={3} maxLength={5000} value={note} placeholder={t("close.notePlaceholder")} onInput={(e) => setNote(e.currentTarget.value)} />
-        </div>
+        {hasTask && (
+          <div class="field">
+            <label for="wrapup-note">{t("close.note")}</label>
+            <textarea id="wrapup-note" rows={3} maxLength={2000} value={note} placeholder={t("close.notePlaceholder")} onInput={(e) => setNote(e.currentTarget.value)} />
+          </div>
+        )}
         {error && (
           <p class="form-error" role="alert">
             {error}
