@@ -1,6 +1,6 @@
 // Where the widget came from and for which business: read once from its own <script> tag.
 //   <script src="https://gateway.example/widget.js" data-tenant="WIDGET_KEY" async></script>
-// Optional: data-lang="en" | "zh-CN" overrides the visitor's browser language.
+// Optional: data-lang="en" | "zh-CN" overrides the visitor's browser language (a tenant locale setting other than "auto" wins).
 
 /** The widget's own tag: document.currentScript while the script first runs, else the first tag with data-tenant. */
 export function findScriptTag() {

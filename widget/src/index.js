@@ -5,14 +5,25 @@
 import { h, render } from "preact";
 import css from "./styles.css";
 import { findScriptTag, readConfig } from "./config.js";
+import { brandColor, fetchSettings, textOn } from "./settings.js";
 import { visitorId } from "./visitor-id.js";
 import { pickLanguage, strings } from "./i18n.js";
 import { createConnection } from "./connection.js";
+import { createSession } from "./chat/session.js";
+import { createPanel } from "./panel.js";
+import { createEvents, installApi } from "./api.js";
+import { startInvitations } from "./proactive.js";
 import { registerView } from "./views/registry.jsx";
 import { StatusView } from "./views/status.jsx";
+import { PrechatView } from "./views/prechat.jsx";
+import { OfflineView } from "./views/offline.jsx";
+import { ChatView } from "./views/chat.jsx";
 import { Widget } from "./shell.jsx";
 
 registerView("status", StatusView);
+registerView("prechat", PrechatView);
+registerView("offline", OfflineView);
+registerView("chat", ChatView);
 
 // The host element's own box: !important so page rules can't move or hide it. Set through the CSSOM
 // (not a style attribute) so a page's Content-Security-Policy without 'unsafe-inline' still allows it.
@@ -40,22 +51,32 @@ function adoptStyles(root) {
   }
 }
 
-function mount(config) {
+/** Draws the widget once the tenant's settings are in (or known to be unavailable). */
+async function mount(config, parts) {
   if (typeof Element.prototype.attachShadow !== "function") {
     console.warn("[wecc] this browser has no Shadow DOM; the help widget is not shown");
     return;
   }
+  const settings = await fetchSettings(config.origin, config.widgetKey);
   const host = document.createElement("wecc-widget");
   for (const [property, value] of Object.entries(HOST_STYLE)) host.style.setProperty(property, value, "important");
+  // The brand colour reaches the shadow root's CSS as custom properties (inherited through the host).
+  const color = brandColor(settings.color);
+  if (color) {
+    host.style.setProperty("--wecc-color", color, "important");
+    host.style.setProperty("--wecc-on-color", textOn(color), "important");
+  }
   const root = host.attachShadow({ mode: "open" });
   adoptStyles(root);
   const container = document.createElement("div");
   root.appendChild(container);
   document.body.appendChild(host);
 
-  const lang = pickLanguage(config.lang);
-  const connection = createConnection({ origin: config.origin, widgetKey: config.widgetKey, visitorId: visitorId(config.widgetKey) });
-  render(h(Widget, { t: strings(lang), lang, connection }), container);
+  const lang = pickLanguage(settings.locale !== "auto" && settings.locale, config.lang);
+  render(h(Widget, { t: strings(lang), lang, settings, ...parts }), container);
+  parts.panel.restore();
+  startInvitations(settings.proactive, config.widgetKey, parts.panel.invite);
+  parts.events.emit("ready");
 }
 
 function start() {
@@ -67,8 +88,17 @@ function start() {
   }
   if (window.__wecc_widget_loaded) return; // the tag was included twice
   window.__wecc_widget_loaded = true;
-  if (document.body) mount(config);
-  else document.addEventListener("DOMContentLoaded", () => mount(config), { once: true });
+  // The API is there at once (and runs the page's queued calls) though the panel draws a little later.
+  const events = createEvents();
+  const connection = createConnection({ origin: config.origin, widgetKey: config.widgetKey, visitorId: visitorId(config.widgetKey) });
+  const session = createSession({ connection, widgetKey: config.widgetKey, origin: config.origin, emit: events.emit });
+  const panel = createPanel({ widgetKey: config.widgetKey, connection, session, emit: events.emit });
+  installApi({ open: panel.open, close: panel.close, toggle: panel.toggle, setUser: connection.setUser, setAttributes: session.setAttributes }, events);
+  // A chat going on (or a line waiting to be sent): connect now, so replies arrive before the panel opens.
+  if (session.active) connection.open();
+  const parts = { events, connection, session, panel };
+  if (document.body) mount(config, parts);
+  else document.addEventListener("DOMContentLoaded", () => mount(config, parts), { once: true });
 }
 
 start();

@@ -1,73 +1,124 @@
-// The widget's shell: a launcher button and a panel (a non-modal dialog) that hosts one view at a time.
-// Chat, callback, voice and co-browsing add views; the shell only decides which one is showing.
-import { useEffect, useRef, useState } from "preact/hooks";
+// The widget's shell: the launcher (with an unread count), the invitation bubble, and the panel (a
+// non-modal dialog) that hosts one view at a time. The shell only decides which view is showing;
+// chat, callbacks, voice and co-browsing bring their own views (views/registry.jsx).
+import { useEffect, useRef } from "preact/hooks";
 import { Icon } from "./icons.jsx";
+import { useStore } from "./store.js";
 import { ViewHost } from "./views/registry.jsx";
 
-export function Widget({ t, lang, connection }) {
-  const [open, setOpen] = useState(false);
-  const [everOpened, setEverOpened] = useState(false);
-  const [conn, setConn] = useState(connection.state);
+/** Which view the panel shows for the chat's state. */
+function pickView(s, settings) {
+  const a = s.availability;
+  if (s.conversationId || (a && !a.error && !settings.prechat.enabled && a.open && a.agents_available)) return "chat";
+  if (!a || a.error) return "status";
+  return a.open && a.agents_available ? "prechat" : "offline";
+}
+
+export function Widget({ t, lang, settings, connection, session, panel }) {
+  const ui = useStore(panel.store);
+  const conn = useStore(connection.store);
+  const s = useStore(session.store);
   const launcherRef = useRef(null);
   const closeRef = useRef(null);
+  const bodyRef = useRef(null);
+  const focusInside = useRef(false);
+  const everOpened = useRef(false);
+  everOpened.current = everOpened.current || ui.open;
+  const view = pickView(s, settings);
+  const ended = s.status === "closed";
 
-  useEffect(() => connection.subscribe(setConn), [connection]);
-
+  // Into the panel when the visitor opened it, and again when the view under their focus changes
+  // (a submitted form gives way to the chat), so keyboard and screen-reader users never lose their place.
   useEffect(() => {
-    if (open) closeRef.current && closeRef.current.focus();
-  }, [open]);
-
-  function show() {
-    setOpen(true);
-    setEverOpened(true);
-    connection.open();
-  }
+    if (!ui.open || !(ui.focus || focusInside.current)) return;
+    const body = bodyRef.current;
+    const target = body && (body.querySelector("[data-autofocus]") || body.querySelector("select, textarea, input:not([type=file])"));
+    (target || closeRef.current).focus();
+    if (ui.focus) panel.store.set({ focus: false });
+  }, [ui.open, ui.focus, view, ended]);
 
   function hide() {
-    setOpen(false);
-    launcherRef.current && launcherRef.current.focus();
+    panel.close();
+    launcherRef.current.focus();
   }
 
   function onKeyDown(e) {
-    if (e.key === "Escape" && open) {
+    if (e.key === "Escape" && ui.open) {
       e.stopPropagation();
       hide();
     }
   }
 
-  // Which view the panel shows. Only the connection status exists in this build.
-  const view = "status";
-
+  const unread = !ui.open && s.unread;
   return (
-    <div class="root" lang={lang} onKeyDown={onKeyDown}>
-      {everOpened && (
-        // Stays mounted once opened, so closing never loses what a view holds (e.g. a typed message).
-        <div class="panel" id="wecc-panel" role="dialog" aria-modal="false" aria-labelledby="wecc-title" hidden={!open}>
+    <div class={`root${settings.position === "left" ? " left" : ""}`} lang={lang} onKeyDown={onKeyDown}>
+      {everOpened.current && (
+        // Stays mounted once opened, so closing never loses what a view holds (e.g. a half-filled form).
+        <div
+          class="panel"
+          id="wecc-panel"
+          role="dialog"
+          aria-modal="false"
+          aria-labelledby="wecc-title"
+          hidden={!ui.open}
+          onFocusCapture={() => (focusInside.current = true)}
+          onBlurCapture={(e) => (focusInside.current = !!(e.relatedTarget && e.currentTarget.contains(e.relatedTarget)))}
+        >
           <header class="panel-head">
             <div>
-              <h2 id="wecc-title">{t.title}</h2>
-              <p>{t.subtitle}</p>
+              <h2 id="wecc-title">{settings.title || t.title}</h2>
+              <p>{settings.subtitle || t.subtitle}</p>
             </div>
             <button type="button" class="icon-btn" ref={closeRef} onClick={hide} aria-label={t.close}>
               <Icon name="close" size={20} />
             </button>
           </header>
-          <div class="panel-body">
-            <ViewHost name={view} t={t} connection={conn} onRetry={() => connection.retry()} />
+          {s.conversationId && conn.retrying && (
+            <p class="banner" role="status">
+              {t.reconnecting}
+            </p>
+          )}
+          <div class="panel-body" ref={bodyRef}>
+            <ViewHost
+              name={view}
+              t={t}
+              lang={lang}
+              settings={settings}
+              session={session}
+              s={s}
+              conn={conn}
+              greeting={ui.greeting}
+              onRetry={() => (conn.status === "error" ? connection.retry() : session.newChat())}
+            />
           </div>
           <footer class="panel-foot">{t.poweredBy}</footer>
         </div>
       )}
+      {ui.invite && !ui.open && (
+        <div class="invite">
+          <button type="button" class="invite-text" onClick={panel.acceptInvite}>
+            {ui.invite.message}
+          </button>
+          <button type="button" class="invite-close" onClick={panel.dismissInvite} aria-label={t.dismiss}>
+            <Icon name="close" size={14} />
+          </button>
+        </div>
+      )}
       <button
         type="button"
-        class={`launcher${open ? " is-open" : ""}`}
+        class={`launcher${ui.open ? " is-open" : ""}`}
         ref={launcherRef}
-        onClick={open ? hide : show}
-        aria-label={open ? t.close : t.open}
-        aria-expanded={open ? "true" : "false"}
+        onClick={ui.open ? hide : panel.open}
+        aria-label={ui.open ? t.close : unread ? `${t.open} (${t.unread(unread)})` : t.open}
+        aria-expanded={ui.open ? "true" : "false"}
         aria-controls="wecc-panel"
       >
-        <Icon name={open ? "close" : "chat"} size={26} />
+        <Icon name={ui.open ? "close" : "chat"} size={26} />
+        {unread > 0 && (
+          <span class="badge" aria-hidden="true">
+            {unread}
+          </span>
+        )}
       </button>
     </div>
   );

@@ -1,25 +1,15 @@
-// What the panel shows in this build: the state of the connection to the help desk.
-// The live-chat view replaces it once connected (next issue).
+// While there is nothing else to show: connecting, or why the help desk can't be reached.
 import { Icon } from "../icons.jsx";
 
-export function StatusView({ t, connection, onRetry }) {
-  const { status, error, retrying } = connection;
-  if (status === "connected") {
+export function StatusView({ t, conn, s, onRetry }) {
+  const problem = s.availability && s.availability.error;
+  if (conn.status === "error" || problem) {
     return (
-      <div class="status status-ok" role="status">
-        <Icon name="check" />
-        <p class="status-title">{t.connected}</p>
-        <p class="status-text">{t.connectedHint}</p>
-      </div>
-    );
-  }
-  if (status === "error") {
-    return (
-      <div class="status status-error" role="alert">
+      <div class="view status status-error" role="alert">
         <Icon name="offline" />
         <p class="status-title">{t.unreachable}</p>
-        {error && <p class="status-text status-detail">{error}</p>}
-        {retrying ? (
+        {(problem || conn.error) && <p class="status-text status-detail">{problem || conn.error}</p>}
+        {conn.retrying ? (
           <p class="status-text">{t.retrying}</p>
         ) : (
           <button type="button" class="btn" onClick={onRetry}>
@@ -30,7 +20,7 @@ export function StatusView({ t, connection, onRetry }) {
     );
   }
   return (
-    <div class="status" role="status">
+    <div class="view status" role="status">
       <span class="spinner" aria-hidden="true" />
       <p class="status-title">{t.connecting}</p>
     </div>

@@ -1,0 +1,52 @@
+// One line of the conversation: who said it (for screen readers), its text and attachments, its
+// time, and for the visitor's own lines whether it was sent, delivered and read.
+import { LINK_REL, Text, safeUrl } from "../text.jsx";
+import { receiptOf } from "../chat/messages.js";
+
+function kb(bytes) {
+  return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : `${Math.ceil((bytes || 0) / 1024)} KB`;
+}
+
+function Attachment({ a }) {
+  const url = safeUrl(a.url);
+  const image = /^image\//.test(a.content_type || "");
+  if (!url) return <span class="att-file">{a.filename}</span>; // uploading, no preview
+  return (
+    <a class={image ? "att-img" : "att-file"} href={url} target="_blank" rel={LINK_REL}>
+      {image ? <img src={url} alt={a.filename || ""} /> : `${a.filename} (${kb(a.size)})`}
+    </a>
+  );
+}
+
+export function Message({ m, t, lang, receipts, onResend }) {
+  if (m.author_type === "system") {
+    return (
+      <li class="msg system">
+        <Text value={m.body_text} />
+      </li>
+    );
+  }
+  const own = m.author_type === "contact";
+  const receipt = own && receiptOf(m, receipts);
+  const time = m.created_at && new Date(m.created_at).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+  return (
+    <li class={`msg ${own ? "own" : "them"}`}>
+      <div class="bubble">
+        <span class="sr">{own ? t.you : t.agent}: </span>
+        {m.body_text && <Text value={m.body_text} />}
+        {(m.attachments || []).map((a, i) => (
+          <Attachment key={a.id || i} a={a} />
+        ))}
+      </div>
+      <span class="meta">
+        {time}
+        {receipt && (time ? " · " : "") + t.receipts[receipt]}
+        {receipt === "failed" && (
+          <button type="button" class="link" onClick={() => onResend(m.client_id)}>
+            {t.resend}
+          </button>
+        )}
+      </span>
+    </li>
+  );
+}
