@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.config import ChannelConfig, Config, ConfigError, UploadConfig
 from gateway.core import contacts, conversations, receipts
@@ -117,13 +118,19 @@ class ChannelContext:
     async def append(self, tenant_id: str, conversation_id: str, *, body_text: str, body_html: str | None = None,
                      author_type: conversations.AuthorType = "contact", author_id: str | None = None,
                      client_id: str | None = None, kind: conversations.MessageKind = "message",
-                     meta: dict[str, Any] | None = None) -> conversations.Appended:
+                     meta: dict[str, Any] | None = None, queue_when_idle: bool = False) -> conversations.Appended:
+        """Stores a message once per client_id. queue_when_idle: and makes sure someone will
+        answer it — work is queued unless some already waits or is being handled (checked in the
+        same transaction, so two lines at once queue one task)."""
         async with self._app[DB].begin() as conn:
             appended = await conversations.append_message(
                 conn, tenant_id, conversation_id, kind=kind, author_type=author_type, author_id=author_id,
                 body_text=body_text, body_html=body_html, client_id=client_id, meta=meta,
             )
-        await self._publish(appended.events)
+            events = list(appended.events)
+            if queue_when_idle and not await conversations.has_open_work(conn, tenant_id, conversation_id):
+                events += (await conversations.enqueue_task(conn, tenant_id, conversation_id, self.name))[1]
+        await self._publish(events)
         return appended
 
     async def enqueue_task(self, tenant_id: str, conversation_id: str, *, queue_id: str | None = None, priority: int = 0,
@@ -216,12 +223,24 @@ class ChannelContext:
     async def conversation_of(self, tenant_id: str, contact_id: str, conversation_id: str) -> dict[str, Any] | None:
         """The conversation when it is this contact's on this channel (after merges), else None."""
         async with self._app[DB].connect() as conn:
-            row = (await conn.execute(sa.select(t.conversations).where(
-                t.conversations.c.id == conversation_id, t.conversations.c.tenant_id == tenant_id,
-                t.conversations.c.channel == self.name))).first()
-            if row is None or await contacts.resolve_contact(conn, tenant_id, row.contact_id) != contact_id:
+            return await self._conversation_of(conn, tenant_id, contact_id, conversation_id)
+
+    async def conversation_of_identity(self, tenant_id: str, kind: str, value: str, conversation_id: str) -> dict[str, Any] | None:
+        """The conversation when it belongs to whoever is known by this identity, else None: the
+        check before every event a customer sends about a conversation, in one round trip."""
+        async with self._app[DB].connect() as conn:
+            contact_id = await contacts.find_contact(conn, tenant_id, kind, value)
+            if contact_id is None:
                 return None
-            return conversations.conversation_json(row)
+            return await self._conversation_of(conn, tenant_id, contact_id, conversation_id)
+
+    async def _conversation_of(self, conn: AsyncConnection, tenant_id: str, contact_id: str, conversation_id: str) -> dict[str, Any] | None:
+        row = (await conn.execute(sa.select(t.conversations).where(
+            t.conversations.c.id == conversation_id, t.conversations.c.tenant_id == tenant_id,
+            t.conversations.c.channel == self.name))).first()
+        if row is None or await contacts.resolve_contact(conn, tenant_id, row.contact_id) != contact_id:
+            return None
+        return conversations.conversation_json(row)
 
     async def open_conversation_of(self, tenant_id: str, contact_id: str) -> str | None:
         """The contact's latest conversation on this channel that is not closed."""
@@ -230,11 +249,6 @@ class ChannelContext:
                 t.conversations.c.tenant_id == tenant_id, t.conversations.c.contact_id == contact_id,
                 t.conversations.c.channel == self.name, t.conversations.c.status != "closed",
             ).order_by(t.conversations.c.created_at.desc()).limit(1))).scalar_one_or_none()
-
-    async def has_open_work(self, tenant_id: str, conversation_id: str) -> bool:
-        """Whether a task for this conversation waits or is being handled."""
-        async with self._app[DB].connect() as conn:
-            return await conversations.has_open_work(conn, tenant_id, conversation_id)
 
     async def messages(self, tenant_id: str, conversation_id: str, *, before: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """The conversation's messages the customer may see (no internal notes), oldest first;

@@ -86,10 +86,7 @@ class ChatChannel(Channel):
         return who.tenant_id in await self.ctx.tenant_ids()
 
     async def _own_conversation(self, who: VisitorCall, conversation_id: str) -> dict[str, Any] | None:
-        contact_id = await self.ctx.find_contact(who.tenant_id, *who.identity)
-        if contact_id is None:
-            return None
-        return await self.ctx.conversation_of(who.tenant_id, contact_id, conversation_id)
+        return await self.ctx.conversation_of_identity(who.tenant_id, *who.identity, conversation_id)
 
     async def start_chat(self, who: VisitorCall, data: Any) -> Ack:
         form = parse(StartChat, data, MAX_EVENT_BYTES)
@@ -213,10 +210,8 @@ class ChatChannel(Channel):
 
     async def _say(self, who: VisitorCall, conversation_id: str, client_id: str, text: str) -> Ack:
         """Store the visitor's line once, and make sure someone will answer it."""
-        ctx = self.ctx
-        appended = await ctx.append(who.tenant_id, conversation_id, body_text=text, author_type="contact", client_id=client_id)
-        if not await ctx.has_open_work(who.tenant_id, conversation_id):
-            await ctx.enqueue_task(who.tenant_id, conversation_id)
+        appended = await self.ctx.append(who.tenant_id, conversation_id, body_text=text, author_type="contact", client_id=client_id,
+                                         queue_when_idle=True)
         return ok(conversation_id=conversation_id, message=(await self._visible(who, [appended.message]))[0])
 
     async def _visible(self, who: VisitorCall, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -35,6 +35,8 @@ class DomainEvent:
     conversation_id: str | None = None
     actor: str | None = None
     audience: Audience = "internal"
+    # Webhook deliveries queued with it (in this process): the webhook worker wakes only for those.
+    webhook_deliveries: int = field(default=0, compare=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -92,7 +94,10 @@ async def record_event(
         ]
         if deliveries:
             await conn.execute(sa.insert(t.webhook_deliveries), deliveries)
-    return DomainEvent(event_id, type, tenant_id, data, now, conversation_id, actor, audience)
+        queued = len(deliveries)
+    else:
+        queued = 0
+    return DomainEvent(event_id, type, tenant_id, data, now, conversation_id, actor, audience, queued)
 
 
 def ephemeral_event(

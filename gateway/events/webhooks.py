@@ -1,7 +1,7 @@
 """Tenant webhooks: delivers the domain events queued in `webhook_deliveries` (the outbox that
 `record_event` fills in the same transaction as the change) to the tenant's URLs.
 
-The worker wakes on every event published in this process and polls every
+The worker wakes on every event published in this process that queued deliveries, and polls every
 `webhooks.poll_seconds` for the rest (retries that came due, events recorded by other processes).
 A delivery is claimed with one conditional UPDATE, so any number of gateway processes can run the
 worker and each delivery is attempted by one of them at a time. Delivery is at least once: a
@@ -109,7 +109,9 @@ class WebhookWorker:
         self._wake.set()
 
     async def on_event(self, event: DomainEvent) -> None:
-        if event.tenant_id is not None:
+        # Only events that queued deliveries: a pass for every chat line would cost a query each.
+        # Deliveries queued by other processes, and retries, come with the poll.
+        if event.webhook_deliveries:
             self.wake()
 
     async def _run(self) -> None:

@@ -21,6 +21,7 @@ other processes through the Redis manager.
 from __future__ import annotations
 
 import logging
+import time
 
 import socketio
 import sqlalchemy as sa
@@ -35,6 +36,8 @@ from gateway.widget.links import with_links
 
 log = logging.getLogger(__name__)
 
+VISITOR_CACHE_SECONDS = 5.0
+VISITOR_CACHE_SIZE = 10_000
 AGENT_TENANT_EVENTS = ("conversation.", "task.", "contact.")
 # An offer rings for one agent only; its outcome is theirs too.
 AGENT_PERSONAL_EVENTS = ("task.offered", "task.offer_timed_out", "task.rejected")
@@ -50,6 +53,7 @@ class Forwarder:
         self._server = server
         self._engine = engine
         self.closed = False
+        self._visitors: dict[str, tuple[float, list[str]]] = {}  # conversation id -> (until, visitor ids)
 
     async def on_event(self, event: DomainEvent) -> None:
         if self.closed or event.tenant_id is None:
@@ -76,6 +80,12 @@ class Forwarder:
             return (await conn.execute(sa.select(t.tenants.c.widget_secret).where(t.tenants.c.id == tenant_id))).scalar_one()
 
     async def _visitor_ids(self, tenant_id: str, conversation_id: str) -> list[str]:
+        # Kept a few seconds: a chat's every line would otherwise cost a query. A browser that
+        # joins the contact meanwhile is in the conversation's room already (it joined to speak).
+        now = time.monotonic()
+        cached = self._visitors.get(conversation_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
         c, ci = t.conversations, t.contact_identities
         async with self._engine.connect() as conn:
             rows = await conn.execute(
@@ -83,4 +93,8 @@ class Forwarder:
                 .join(c, sa.and_(c.c.contact_id == ci.c.contact_id, c.c.tenant_id == ci.c.tenant_id))
                 .where(c.c.id == conversation_id, c.c.tenant_id == tenant_id, ci.c.kind == "visitor")
             )
-            return list(rows.scalars())
+            visitor_ids = list(rows.scalars())
+        if len(self._visitors) >= VISITOR_CACHE_SIZE:
+            self._visitors.pop(next(iter(self._visitors)))  # the oldest entry
+        self._visitors[conversation_id] = (now + VISITOR_CACHE_SECONDS, visitor_ids)
+        return visitor_ids
