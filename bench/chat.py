@@ -674,12 +674,14 @@ async def _wait_ready(server: Server, timeout: float) -> None:
     raise RuntimeError(f"the {server.kind} did not get ready in {timeout:.0f} s:\n{server.log_tail()}")
 
 
-async def start_gateway(workdir: Path) -> Server:
+async def start_gateway(workdir: Path, database_url: str = "") -> Server:
     redis, redis_port = private_redis.start(str(workdir))
     port = free_port()
     env = {**os.environ, **GATEWAY_ENV,
            "WECC__SERVER__HOST": "127.0.0.1", "WECC__SERVER__PORT": str(port),
            "WECC__DATA__DIR": str(workdir / "data"), "WECC__REDIS__URL": f"redis://127.0.0.1:{redis_port}/0"}
+    if database_url:  # e.g. PostgreSQL, as in production; empty: the embedded SQLite in the temp dir
+        env["WECC__DATABASE__URL"] = database_url
     log = workdir / "gateway.log"
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--config", str(ROOT / "config.toml")], cwd=ROOT,
@@ -962,7 +964,7 @@ def log_problems(log: Path) -> dict[str, int]:
 async def bench_server(kind: str, opts: argparse.Namespace, demo: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"wecc-bench-chat-{kind}-") as tmp:
         workdir = Path(tmp)
-        server = await (start_gateway(workdir) if kind == "gateway" else start_relay(workdir))
+        server = await (start_gateway(workdir, opts.database_url) if kind == "gateway" else start_relay(workdir))
         run: Run | None = None
         result: dict[str, Any] = {"levels": []}
         try:
@@ -1074,6 +1076,9 @@ def main() -> None:
     parser.add_argument("--chat-share", type=float, default=0.1, help="share of the connected visitors that chat")
     parser.add_argument("--window", type=float, default=None, help="seconds per measured phase (default 20; quick 5)")
     parser.add_argument("--only", choices=("gateway", "relay"), help="one server only (no ratios)")
+    parser.add_argument("--database-url", default="",
+                        help="the gateway's database, e.g. postgresql+asyncpg://postgres@127.0.0.1/wecc_bench (an empty one); "
+                             "default: embedded SQLite")
     parser.add_argument("--out", default=str(BENCH / "results"))
     parser.add_argument("--serve-relay", type=int, help=argparse.SUPPRESS)
     opts = parser.parse_args()
@@ -1118,6 +1123,7 @@ async def run_bench(opts: argparse.Namespace) -> None:
             "levels": opts.levels, "chat_share": opts.chat_share, "open_loop_rate_per_s": opts.rate,
             "open_loop_line_every_s": None if opts.rate else opts.line_every,
             "saturation_in_flight": opts.workers, "window_s": opts.window, "warmup_s": opts.warmup,
+            "database": opts.database_url.split(":", 1)[0] if opts.database_url else "sqlite (embedded)",
             "visitors_per_process_max": PER_PROCESS, "agent_processes": AGENT_PROCESSES, "agent_chat_capacity": AGENT_CAPACITY,
             "transport": "websocket", "gateway_env": GATEWAY_ENV,
             "latency": "from the visitor's send_message call (time in the text) to the agent's message.created handler",
