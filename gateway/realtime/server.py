@@ -51,13 +51,17 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
         sockets = list(self.eio.sockets.values())
         if not sockets:
             return
-        await self.eio.disconnect()  # tells each client "closing" (engine.io CLOSE packet)
-        # engine.io then waits for the client to close its WebSocket, but during shutdown aiohttp
-        # no longer reads from connections, so that close would never be seen and the request
-        # would hold the shutdown until its timeout. Ending engine.io's writer makes it close the
-        # WebSocket from our side (a pending long poll just returns).
+        # Each client is told "closing" (engine.io CLOSE packet) and the disconnect handlers run;
+        # close(wait=False) does not wait for that packet to be sent: a long-polling client with
+        # no request in flight, or one that just vanished, would never take it and the shutdown
+        # would hang (engine.io's own disconnect() waits). During shutdown aiohttp no longer reads
+        # from connections either, so a client's WebSocket close would never be seen: ending
+        # engine.io's writer closes the WebSocket from our side (a pending long poll just returns).
+        await asyncio.gather(*(socket.close(wait=False, reason=self.eio.reason.SERVER_DISCONNECT) for socket in sockets),
+                             return_exceptions=True)
         for socket in sockets:
             socket.queue.put_nowait(None)
+        self.eio.sockets = {}
 
     async def stop(self) -> None:
         await self.disconnect_everyone()

@@ -70,3 +70,24 @@ async def test_shutdown_disconnects_clients_and_stops_its_tasks(tmp_path: Path, 
         assert not server.eio.sockets
     finally:
         await sockets.close()
+
+
+async def test_a_long_polling_client_between_polls_does_not_hold_up_the_shutdown(config: Config) -> None:
+    """engine.io waits for each client to take its "closing" packet; a long-polling client with no
+    request in flight (or one that just went away) never does, and the gateway never stopped."""
+    app = create_app(config)
+    client = TestClient(TestServer(app), cookie_jar=DummyCookieJar())
+    await client.start_server()
+    try:
+        handshake = await (await client.get("/socket.io/?EIO=4&transport=polling")).text()
+        sid = handshake.split('"sid":"')[1].split('"')[0]
+        joined = await client.post(f"/socket.io/?EIO=4&transport=polling&sid={sid}",
+                                   data='40/visitor,{"widget_key":"%s","visitor_id":"visitor-poll-0001"}' % config.demo.widget_key)
+        assert joined.status == 200
+        answer = await (await client.get(f"/socket.io/?EIO=4&transport=polling&sid={sid}")).text()
+        assert answer.startswith("40/visitor")  # connected; now no poll is in flight
+        assert app[SOCKETS].eio.sockets
+    finally:
+        # A generous guard only so that a regression fails instead of hanging the whole run.
+        await asyncio.wait_for(client.close(), timeout=60)
+    assert not app[SOCKETS].eio.sockets
