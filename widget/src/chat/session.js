@@ -41,6 +41,7 @@ export function createSession({ connection, widgetKey, origin, emit }) {
     offline: !!saved.offline, // started by the offline form
     agentName: saved.agent || null,
     rated: !!saved.rated,
+    email: saved.email || "", // from the pre-chat form: where the transcript goes by default
     messages: merge([], outbox.items().filter((i) => !i.form).map(pending)),
     receipts: { delivered: null, read: null }, // the agent side's watermarks
     position: null, // the last task.position
@@ -68,7 +69,7 @@ export function createSession({ connection, widgetKey, origin, emit }) {
   function update(patch) {
     set(patch);
     const s = get();
-    save("localStorage", chatKey, s.conversationId && { id: s.conversationId, status: s.status, offline: s.offline, agent: s.agentName, rated: s.rated });
+    save("localStorage", chatKey, s.conversationId && { id: s.conversationId, status: s.status, offline: s.offline, agent: s.agentName, rated: s.rated, email: s.email });
   }
 
   async function call(event, data) {
@@ -123,7 +124,7 @@ export function createSession({ connection, widgetKey, origin, emit }) {
   function adopt(id, patch) {
     const s = get();
     if (id === s.conversationId) return update(patch);
-    update({ conversationId: id, status: "open", offline: false, rated: false, agentName: null, position: null,
+    update({ conversationId: id, status: "open", offline: false, rated: false, agentName: null, position: null, email: "",
       receipts: { delivered: null, read: null }, messages: s.messages.filter((m) => !m.id), ...patch });
     receiptsSent = { delivered: null, read: null };
   }
@@ -133,7 +134,7 @@ export function createSession({ connection, widgetKey, origin, emit }) {
     const old = get().conversationId;
     outbox.items().forEach((i) => i.conversation_id === old && outbox.remove(i.client_id));
     update({ conversationId: null, status: "open", offline: false, rated: false, agentName: null, position: null, agentTyping: false,
-      receipts: { delivered: null, read: null }, messages: [], unread: 0 });
+      email: "", receipts: { delivered: null, read: null }, messages: [], unread: 0 });
     receiptsSent = { delivered: null, read: null };
   }
 
@@ -226,7 +227,7 @@ export function createSession({ connection, widgetKey, origin, emit }) {
     if (ack.ok) {
       outbox.remove(item.client_id);
       if (ack.conversation_id && ack.conversation_id !== get().conversationId) {
-        adopt(ack.conversation_id, { offline: item.via === "leave" });
+        adopt(ack.conversation_id, { offline: item.via === "leave", email: (item.form && item.form.email) || "" });
         emit("chat_started", { conversation_id: ack.conversation_id });
       }
       set({ starting: false });
@@ -369,6 +370,8 @@ export function createSession({ connection, widgetKey, origin, emit }) {
       if (ack.code === "unknown_event") set({ csat: false });
       return ack;
     },
+    /** Mails the chat to the visitor: {ok} or the gateway's {code, message}. */
+    transcript: (email) => call("transcript", { conversation_id: get().conversationId, email }),
     async newChat() {
       forget();
       set({ availability: null });

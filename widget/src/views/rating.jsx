@@ -1,9 +1,13 @@
 // When the conversation is closed: say so, ask for a 1-5 rating with an optional comment (CSAT,
-// if the tenant wants it), and offer a new chat.
+// if the tenant wants it), offer the transcript by e-mail (if the tenant and the center send it),
+// and offer a new chat.
 import { useState } from "preact/hooks";
 import { Icon } from "../icons.jsx";
+import { Field } from "./field.jsx";
 
 const SCORES = [1, 2, 3, 4, 5];
+// Transcript refusals the visitor can do nothing about (the others say what to fix, or to retry).
+const GONE = ["transcript_disabled", "mail_disabled", "not_found"];
 
 export function Ended({ t, s, session, settings }) {
   const [score, setScore] = useState(0);
@@ -59,9 +63,42 @@ export function Ended({ t, s, session, settings }) {
           {t.thanks}
         </p>
       )}
+      {settings.features.transcript && <Transcript t={t} s={s} session={session} />}
       <button type="button" class="btn" onClick={session.newChat} data-autofocus={ask ? undefined : ""}>
         {t.newChat}
       </button>
     </div>
+  );
+}
+
+/** "E-mail me the transcript": to the pre-chat address unless the visitor types another. */
+function Transcript({ t, s, session }) {
+  const [email, setEmail] = useState(s.email);
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState(null); // {sent: address} | {error: text}
+
+  async function submit(e) {
+    e.preventDefault();
+    const to = email.trim();
+    setBusy(true);
+    const ack = await session.transcript(to);
+    setBusy(false);
+    const errors = t.transcriptErrors;
+    const error = errors[ack.code] || (GONE.includes(ack.code) ? errors.unavailable : ack.message || t.notSent);
+    setResult(ack.ok ? { sent: to } : { error });
+  }
+
+  return (
+    <form class="rating" onSubmit={submit}>
+      <Field t={t} label={t.transcript} name="transcript" type="email" required autocomplete="email" value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
+      {result && (
+        <p class={result.sent ? "thanks" : "error"} role={result.sent ? "status" : "alert"}>
+          {result.sent ? t.transcriptSent(result.sent) : result.error}
+        </p>
+      )}
+      <button type="submit" class="btn" disabled={busy}>
+        {t.sendTranscript}
+      </button>
+    </form>
   );
 }
