@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from gateway.db.sqlite_driver import one_trip_dbapi
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -35,11 +38,19 @@ def _sqlite_begin(conn: sa.Connection) -> None:
 
 class _SqliteEngine(AsyncEngine):
     """engine.begin() is for writing (it takes SQLite's write lock at once); engine.connect() is
-    for reading (its implicit transaction takes no lock)."""
+    for reading (its implicit transaction takes no lock).
+
+    Writers of this process also queue on an asyncio lock before they take a connection: SQLite
+    has one writer at a time anyway, and its busy handler makes a waiting writer sleep and retry
+    (up to 100 ms a time), so many writers at once got slower than one queue in order."""
+
+    def __init__(self, sync_engine: sa.Engine) -> None:
+        super().__init__(sync_engine)
+        self._write_lock = asyncio.Lock()
 
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        async with self.connect() as conn:
+        async with self._write_lock, self.connect() as conn:
             await conn.execution_options(**{_WRITES: True})
             async with conn.begin():
                 yield conn
@@ -50,7 +61,8 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = _SqliteEngine(create_async_engine(url, echo=echo).sync_engine)
+        options = {"module": one_trip_dbapi()} if parsed.get_driver_name() == "aiosqlite" else {}
+        engine = _SqliteEngine(create_async_engine(url, echo=echo, **options).sync_engine)
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
