@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -94,6 +95,14 @@ class Appended:
     events: list[DomainEvent]
 
 
+# Statements run for every chat line are built once, with parameters: building one per call (and
+# its cache key) costs SQLAlchemy more than SQLite takes to run it. A note is not the
+# conversation's last message.
+_STAMP_NOTE = sa.update(t.conversations).where(t.conversations.c.id == sa.bindparam("conversation")).values(
+    updated_at=sa.bindparam("now"))
+_STAMP_MESSAGE = _STAMP_NOTE.values(last_message_at=sa.bindparam("now"))
+
+
 async def append_message(
     conn: AsyncConnection,
     tenant_id: str,
@@ -134,10 +143,8 @@ async def append_message(
             )
         ).one()
         return Appended(message_json(row), False, [])
-    stamp = {"updated_at": now} if kind == "note" else {"updated_at": now, "last_message_at": now}
-    await conn.execute(sa.update(t.conversations).where(t.conversations.c.id == conversation_id).values(**stamp))
-    row = (await conn.execute(sa.select(t.messages).where(t.messages.c.id == values["id"]))).one()
-    message = message_json(row)
+    await conn.execute(_STAMP_NOTE if kind == "note" else _STAMP_MESSAGE, {"conversation": conversation_id, "now": now})
+    message = message_json(SimpleNamespace(**values))  # what was stored, without reading it back
     event = await record_event(
         conn,
         "message.created",
@@ -177,11 +184,14 @@ async def append_file(
     return appended
 
 
+_OPEN_WORK = sa.select(t.tasks.c.id).where(
+    t.tasks.c.tenant_id == sa.bindparam("tenant"), t.tasks.c.conversation_id == sa.bindparam("conversation"),
+    t.tasks.c.state.in_(ACTIVE_STATES)).limit(1)
+
+
 async def has_open_work(conn: AsyncConnection, tenant_id: str, conversation_id: str) -> bool:
     """Whether a task for this conversation waits or is being handled."""
-    return (await conn.execute(sa.select(t.tasks.c.id).where(
-        t.tasks.c.tenant_id == tenant_id, t.tasks.c.conversation_id == conversation_id,
-        t.tasks.c.state.in_(ACTIVE_STATES)).limit(1))).first() is not None
+    return (await conn.execute(_OPEN_WORK, {"tenant": tenant_id, "conversation": conversation_id})).first() is not None
 
 
 async def default_queue(conn: AsyncConnection, tenant_id: str) -> str:

@@ -50,6 +50,12 @@ class DomainEvent:
         }
 
 
+# Built once (every state change runs them): see gateway/core/conversations.py.
+_INSERT_EVENT = sa.insert(t.events).returning(t.events.c.id)
+_ACTIVE_WEBHOOKS = sa.select(t.webhooks.c.id, t.webhooks.c.event_types).where(
+    t.webhooks.c.tenant_id == sa.bindparam("tenant"), t.webhooks.c.active.is_(True))
+
+
 async def record_event(
     conn: AsyncConnection,
     type: str,
@@ -62,21 +68,11 @@ async def record_event(
 ) -> DomainEvent:
     """Persist an event inside the caller's transaction and queue its webhook deliveries."""
     now = utcnow()
-    event_id = (
-        await conn.execute(
-            sa.insert(t.events)
-            .values(tenant_id=tenant_id, type=type, conversation_id=conversation_id, actor=actor, data=data, created_at=now)
-            .returning(t.events.c.id)
-        )
-    ).scalar_one()
+    event_id = (await conn.execute(_INSERT_EVENT, {
+        "tenant_id": tenant_id, "type": type, "conversation_id": conversation_id, "actor": actor, "data": data, "created_at": now,
+    })).scalar_one()
     if tenant_id is not None:
-        hooks = (
-            await conn.execute(
-                sa.select(t.webhooks.c.id, t.webhooks.c.event_types).where(
-                    t.webhooks.c.tenant_id == tenant_id, t.webhooks.c.active.is_(True)
-                )
-            )
-        ).all()
+        hooks = (await conn.execute(_ACTIVE_WEBHOOKS, {"tenant": tenant_id})).all()
         deliveries = [
             {
                 "id": new_id(),
