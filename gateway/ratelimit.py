@@ -7,13 +7,19 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 # INCR and set the expiry in one step: a crash between the two must not leave a counter that
-# never expires (and locks someone out for good).
+# never expires (and locks someone out for good). One call counts any number of budgets (an event
+# is counted against the visitor's and the address's), each KEYS[i] with its window ARGV[i].
 _HIT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {count, ttl}
+local out = {}
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('PEXPIRE', key, ARGV[i]) end
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then redis.call('PEXPIRE', key, ARGV[i]); ttl = tonumber(ARGV[i]) end
+  out[#out + 1] = count
+  out[#out + 1] = ttl
+end
+return out
 """
 
 
@@ -31,8 +37,15 @@ class RateLimiter:
         self._hit = redis.register_script(_HIT)
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> Decision:
-        count, ttl_ms = await self._hit(keys=[self._prefix + key], args=[window_seconds * 1000])
-        return Decision(allowed=int(count) <= limit, count=int(count), retry_after=max(1, -(-int(ttl_ms) // 1000)))
+        return (await self.hit_all([(key, limit, window_seconds)]))[0]
+
+    async def hit_all(self, budgets: list[tuple[str, int, int]]) -> list[Decision]:
+        """One hit on each (key, limit, window_seconds) budget, in one round trip."""
+        raw = await self._hit(keys=[self._prefix + key for key, _, _ in budgets], args=[window * 1000 for _, _, window in budgets])
+        return [
+            Decision(allowed=int(count) <= limit, count=int(count), retry_after=max(1, -(-int(ttl_ms) // 1000)))
+            for (_, limit, _), count, ttl_ms in zip(budgets, raw[::2], raw[1::2])
+        ]
 
     async def peek(self, key: str, limit: int) -> Decision:
         pipe = self._redis.pipeline()

@@ -152,6 +152,18 @@ async def test_rate_limiter_counts_hits_in_a_window(redis: Redis) -> None:
     assert (await limiter.hit("login:1.2.3.4", limit=3, window_seconds=60)).count == 1
 
 
+async def test_several_budgets_are_counted_in_one_hit(redis: Redis) -> None:
+    # A visitor's event counts against the visitor's budget and the address's: either refuses it.
+    limiter = RateLimiter(redis)
+    for _ in range(2):
+        visitor, address = await limiter.hit_all([("visitor:a", 5, 60), ("ip:1.2.3.4", 2, 30)])
+        assert visitor.allowed and address.allowed
+    visitor, address = await limiter.hit_all([("visitor:a", 5, 60), ("ip:1.2.3.4", 2, 30)])
+    assert (visitor.allowed, visitor.count) == (True, 3)
+    assert (address.allowed, address.count) == (False, 3)
+    assert 30 < await redis.ttl("wecc:rl:visitor:a") <= 60 and 0 < await redis.ttl("wecc:rl:ip:1.2.3.4") <= 30
+
+
 async def test_peek_allows_up_to_the_limit(redis: Redis) -> None:
     # peek answers "may one more attempt happen?", hit "was this attempt within the limit?".
     limiter = RateLimiter(redis)

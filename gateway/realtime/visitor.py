@@ -97,13 +97,12 @@ class VisitorNamespace(GatewayNamespace):
         """The rate limit, for every event this namespace has or will have."""
         session = await self.get_session(sid)
         settings = self.app[CONFIG].realtime
-        limiter = self.app[LIMITER]
-        budgets = (
-            (f"sock-visitor:{session['tenant_id']}:{session['visitor_id']}", settings.visitor_events_per_window),
-            (f"sock-ip:{session['ip']}", settings.visitor_events_per_ip_window),
-        )
-        for key, limit in budgets:
-            decision = await limiter.hit(key, limit, settings.visitor_window_seconds)
+        window = settings.visitor_window_seconds
+        decisions = await self.app[LIMITER].hit_all([
+            (f"sock-visitor:{session['tenant_id']}:{session['visitor_id']}", settings.visitor_events_per_window, window),
+            (f"sock-ip:{session['ip']}", settings.visitor_events_per_ip_window, window),
+        ])
+        for decision in decisions:
             if not decision.allowed:
                 return error("rate_limited", f"too many events; try again in {decision.retry_after} s", retry_after=decision.retry_after)
         return None
