@@ -577,23 +577,24 @@ class RoutingService:
             data["agent_name"] = (await conn.execute(sa.select(t.users.c.name).where(t.users.c.id == tr.agent_id))).scalar_one_or_none()
         events = [await record_event(conn, f"task.{tr.kind}", row.tenant_id, data, conversation_id=row.conversation_id, actor="routing")]
         if tr.kind == "accepted":
-            await conn.execute(
-                sa.update(t.conversations)
-                .where(t.conversations.c.id == row.conversation_id)
-                .values(assignee_id=tr.agent_id, status="open", updated_at=now)
-            )
-            conversation = (
-                await conn.execute(
-                    sa.select(t.conversations, t.contacts.c.name.label("contact_name"))
-                    .join(t.contacts, t.contacts.c.id == t.conversations.c.contact_id)
-                    .where(t.conversations.c.id == row.conversation_id)
-                )
-            ).one()
-            events.append(
-                await record_event(conn, "conversation.updated", row.tenant_id, conversation_json(conversation, conversation.contact_name),
-                                   conversation_id=row.conversation_id, actor="routing")
-            )
+            events.append(await self._assign_conversation(conn, row, {"assignee_id": tr.agent_id, "status": "open"}, now))
+        elif tr.kind == "requeued" and state == "queued":
+            # Transferred away (or its agent gone): nobody has the conversation until someone
+            # accepts, so it leaves that agent's "mine" and the next task does not stick to them.
+            events.append(await self._assign_conversation(conn, row, {"assignee_id": None}, now))
         return events
+
+    async def _assign_conversation(self, conn: AsyncConnection, task: Any, values: dict[str, Any], now: Any) -> DomainEvent:
+        await conn.execute(sa.update(t.conversations).where(t.conversations.c.id == task.conversation_id).values(**values, updated_at=now))
+        conversation = (
+            await conn.execute(
+                sa.select(t.conversations, t.contacts.c.name.label("contact_name"))
+                .join(t.contacts, t.contacts.c.id == t.conversations.c.contact_id)
+                .where(t.conversations.c.id == task.conversation_id)
+            )
+        ).one()
+        return await record_event(conn, "conversation.updated", task.tenant_id, conversation_json(conversation, conversation.contact_name),
+                                  conversation_id=task.conversation_id, actor="routing")
 
     async def announce_positions(self, queues: set[tuple[str, str, str]]) -> None:
         """Tell every waiting contact of the touched queues their place and estimated wait, in

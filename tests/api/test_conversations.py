@@ -8,6 +8,8 @@ from gateway.core.contacts import identify_contact
 from gateway.core.conversations import append_message, open_conversation
 from gateway.keys import DB, EVENTS
 from tests.helpers import Api
+from tests.realtime.support import Sockets, add_member
+from tests.routing.test_service import inbox, incoming
 
 
 async def customer_writes(app: Any, tenant_id: str, email: str, channel: str, text: str, subject: str = "") -> str:
@@ -133,3 +135,38 @@ async def test_changes_are_domain_events(agent: Api):
     assert seen[3].audience == "internal"  # a note is never for the customer
     assert seen[2].audience == "public"
     assert seen[-1].data["status"] == "pending"
+
+
+async def test_work_transferred_away_is_no_longer_the_agents(client, agent: Api, operator: Api, sockets: Sockets):
+    app, tid = client.app, agent.tenant_id()
+    colleague = await add_member(client, operator, tid, "colleague@demo.example", "agent")
+    me = await inbox(sockets, agent)
+    conversation_id, task_id = await incoming(app, tid, "visitor-xfer-1")
+    await me.wait_for("task.offered", lambda d: d["task_id"] == task_id)
+    assert (await me.call("accept_task", {"task_id": task_id}))["ok"]
+    mine = await agent.get("/api/v1/conversations?assignee=me")
+    assert [c["id"] for c in mine["items"]] == [conversation_id]
+    queue = await operator.post(f"/api/v1/tenants/{tid}/queues", 201, json={"name": "Billing"})
+
+    # Handed to a queue where nobody is free: it waits, nobody's.
+    assert (await me.call("transfer_task", {"task_id": task_id, "queue_id": queue["id"]}))["ok"]
+    assert (await agent.get("/api/v1/conversations?assignee=me"))["items"] == []
+    assert [c["id"] for c in (await agent.get("/api/v1/conversations?assignee=none"))["items"]] == [conversation_id]
+    assert (await agent.get(f"/api/v1/conversations/{conversation_id}"))["assignee_id"] is None
+
+    # A colleague takes it: theirs, in every list.
+    other = await inbox(sockets, colleague)
+    await other.wait_for("task.offered", lambda d: d["task_id"] == task_id)
+    assert (await other.call("accept_task", {"task_id": task_id}))["ok"]
+    colleague_id = colleague.me["user"]["id"]
+    assert (await agent.get(f"/api/v1/conversations/{conversation_id}"))["assignee_id"] == colleague_id
+    assert [c["id"] for c in (await colleague.get("/api/v1/conversations?assignee=me"))["items"]] == [conversation_id]
+    assert [c["id"] for c in (await agent.get(f"/api/v1/conversations?assignee={colleague_id}"))["items"]] == [conversation_id]
+    assert (await agent.get("/api/v1/conversations?assignee=none"))["items"] == []
+
+    # Handed back to the first agent directly: theirs again once they take it.
+    assert (await other.call("transfer_task", {"task_id": task_id, "agent_id": agent.me["user"]["id"]}))["ok"]
+    assert (await colleague.get("/api/v1/conversations?assignee=me"))["items"] == []
+    await me.wait_for("task.offered", lambda d: d["task_id"] == task_id and len(me.got("task.offered")) > 1)
+    assert (await me.call("accept_task", {"task_id": task_id}))["ok"]
+    assert [c["id"] for c in (await agent.get("/api/v1/conversations?assignee=me"))["items"]] == [conversation_id]
