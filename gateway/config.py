@@ -182,6 +182,10 @@ class DemoConfig(_Section):
     agent_password: str = "demo-agent"
     operator_email: str = "operator@demo.example"
     operator_password: str = "demo-operator"
+    # Sample content for trying the product (gateway/seed.py): a topic picker routing to two more
+    # queues, canned replies, wrap-up codes and an invitation on the demo page. Off unless asked:
+    # tests start from the bare demo world.
+    showcase: bool = False
 
 
 class ChannelConfig(BaseModel):
