@@ -97,8 +97,10 @@ class RealtimeConfig(_Section):
     channel: str = Field("wecc:socketio", min_length=1, max_length=200)
     # Largest socket.io message a client may send.
     max_message_bytes: int = Field(131_072, ge=1024)
-    # Visitors' events: at most this many per window, per visitor and per IP address.
+    # Visitors' events: at most this many per window, per visitor and per IP address. Typing and
+    # read receipts, which a lively chat sends far more often than lines, have their own budget.
     visitor_events_per_window: int = Field(60, ge=1)
+    visitor_signals_per_window: int = Field(240, ge=1)
     visitor_events_per_ip_window: int = Field(600, ge=1)
     visitor_window_seconds: int = Field(60, ge=1)
     # An agent whose last inbox tab has been gone this long (a closed laptop, a crashed browser)

@@ -34,6 +34,8 @@ from gateway.realtime.payloads import Ack, Empty, VisitorAuth, error, ok, parse
 from gateway.realtime.rooms import conversation_room, visitor_room
 
 NAMESPACE = "/visitor"
+# Sent while the visitor types and as agents' lines arrive: counted apart from lines and forms.
+SIGNAL_EVENTS = frozenset({"typing", "receipt"})
 # Rooms joined at connect; older conversations still reach the visitor through the visitor room.
 MAX_CONVERSATION_ROOMS = 50
 
@@ -98,8 +100,11 @@ class VisitorNamespace(GatewayNamespace):
         session = await self.get_session(sid)
         settings = self.app[CONFIG].realtime
         window = settings.visitor_window_seconds
+        visitor = f"{session['tenant_id']}:{session['visitor_id']}"
+        own_budget = ((f"sock-visitor-signals:{visitor}", settings.visitor_signals_per_window) if event in SIGNAL_EVENTS
+                      else (f"sock-visitor:{visitor}", settings.visitor_events_per_window))
         decisions = await self.app[LIMITER].hit_all([
-            (f"sock-visitor:{session['tenant_id']}:{session['visitor_id']}", settings.visitor_events_per_window, window),
+            (*own_budget, window),
             (f"sock-ip:{session['ip']}", settings.visitor_events_per_ip_window, window),
         ])
         for decision in decisions:

@@ -7,7 +7,7 @@ from aiohttp.test_utils import TestClient
 
 from gateway.config import Config
 from tests.helpers import Api
-from tests.realtime.conftest import VISITOR_EVENTS_PER_WINDOW
+from tests.realtime.conftest import VISITOR_EVENTS_PER_WINDOW, VISITOR_SIGNALS_PER_WINDOW
 from tests.realtime.support import Sockets, new_tenant, post_message, visitor_conversation
 
 MESSAGE_FIELDS = {"id", "client_id", "kind", "author_type", "body_text", "body_html", "created_at"}
@@ -86,6 +86,12 @@ async def test_visitor_events_are_rate_limited(sockets: Sockets, config: Config)
     assert (await again.call("ping", {}))["code"] == "rate_limited"
     # ...and another visitor has their own.
     other = await sockets.connect("/visitor", auth=widget(config, "quiet-visitor"))
+    assert (await other.call("ping", {}))["ok"] is True
+    # Typing and receipts have a budget of their own: a lively chat does not use up its lines'.
+    assert (await visitor.call("typing", {"conversation_id": "nope", "typing": True}))["code"] != "rate_limited"
+    for _ in range(VISITOR_SIGNALS_PER_WINDOW):
+        await other.call("typing", {"conversation_id": "nope", "typing": True})
+    assert (await other.call("receipt", {"conversation_id": "nope", "read": "x"}))["code"] == "rate_limited"
     assert (await other.call("ping", {}))["ok"] is True
 
 
