@@ -267,6 +267,16 @@ class ChannelContext:
             return None
         return conversations.conversation_json(row)
 
+    async def conversation_of_client_message(self, tenant_id: str, contact_id: str, client_id: str) -> str | None:
+        """The contact's conversation on this channel holding the message the client sent with
+        this id, if one does: how a resent first message finds what its first send opened."""
+        c, m = t.conversations, t.messages
+        async with self._app[DB].connect() as conn:
+            return (await conn.execute(
+                sa.select(c.c.id).join(m, m.c.conversation_id == c.c.id).where(
+                    c.c.tenant_id == tenant_id, c.c.contact_id == contact_id, c.c.channel == self.name, m.c.client_id == client_id)
+                .limit(1))).scalar_one_or_none()
+
     async def open_conversation_of(self, tenant_id: str, contact_id: str) -> str | None:
         """The contact's latest conversation on this channel that is not closed."""
         async with self._app[DB].connect() as conn:

@@ -133,9 +133,12 @@ class ChatChannel(Channel):
         except PrechatRefused as exc:
             return error("invalid_form", str(exc))
         contact_id = await self._contact(who, form.name)
-        prechat = {"name": form.name.strip(), "email": form.email.strip(), "fields": {}}
-        conversation_id = await self.ctx.open_conversation(
-            who.tenant_id, contact_id, attributes={"prechat": prechat, "custom": form.attributes, "offline": True})
+        # A resend after a lost acknowledgement finds the conversation the first send opened.
+        conversation_id = await self.ctx.conversation_of_client_message(who.tenant_id, contact_id, form.client_id)
+        if conversation_id is None:
+            prechat = {"name": form.name.strip(), "email": form.email.strip(), "fields": {}}
+            conversation_id = await self.ctx.open_conversation(
+                who.tenant_id, contact_id, attributes={"prechat": prechat, "custom": form.attributes, "offline": True})
         await who.join(conversation_id)
         return await self._say(who, conversation_id, form.client_id, form.text)
 
@@ -272,12 +275,12 @@ class ChatChannel(Channel):
         payload = parse(History, data)
         if isinstance(payload, dict):
             return payload
-        if await self._own_conversation(who, payload.conversation_id) is None:
+        conversation = await self._own_conversation(who, payload.conversation_id)
+        if conversation is None:
             return error("not_found", "conversation not found")
         await who.join(payload.conversation_id)
-        conversation = await self._own_conversation(who, payload.conversation_id)
         messages = await self.ctx.messages(who.tenant_id, payload.conversation_id, before=payload.before)
-        return ok(messages=await self._visible(who, messages), receipts=receipts.marks(conversation and conversation["attributes"], "agent"))
+        return ok(messages=await self._visible(who, messages), receipts=receipts.marks(conversation["attributes"], "agent"))
 
     async def typing(self, who: VisitorCall, data: Any) -> Ack:
         payload = parse(Typing, data)

@@ -154,6 +154,12 @@ async def test_with_nobody_in_the_visitor_leaves_a_message_that_waits_as_work(cl
     assert left["ok"], left
     conversation = await agent.get(f"/api/v1/conversations/{left['conversation_id']}")
     assert conversation["attributes"]["offline"] is True and conversation["attributes"]["prechat"]["email"] == "bo@example.com"
+    # The widget resends when the acknowledgement was lost: the same message, stored once.
+    again = await me.call("leave_message", {"client_id": "c-500000001", "text": "Please call me back", "name": "Bo",
+                                            "email": "bo@example.com"})
+    assert (again["conversation_id"], again["message"]["id"]) == (left["conversation_id"], left["message"]["id"])
+    contact_id = conversation["contact"]["id"]
+    assert [c["id"] for c in (await agent.get(f"/api/v1/conversations?contact_id={contact_id}"))["items"]] == [left["conversation_id"]]
     # Never dropped: the first agent to come in is offered it.
     inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
     assert (await inbox.call("presence", {"status": "available"}))["ok"]
