@@ -31,12 +31,26 @@ async def demo(request: web.Request) -> web.StreamResponse:
     return _page(STATIC_DIR / "demo" / "index.html")
 
 
+# Tenants' pages load these from another origin; with this header a page that isolates itself
+# (Cross-Origin-Embedder-Policy) may still run them.
+_EMBEDDABLE = {"Cross-Origin-Resource-Policy": "cross-origin"}
+
+
 async def widget_script(request: web.Request) -> web.StreamResponse:
     path = DIST_DIR / request.path.lstrip("/")
     if not path.is_file():
         raise web.HTTPServiceUnavailable(text="widget not built: run npm run build")
     # Short cache: tenants embed this URL once and must get fixes without editing their sites.
-    return web.FileResponse(path, headers={"Cache-Control": "public, max-age=300"})
+    return web.FileResponse(path, headers={"Cache-Control": "public, max-age=300", **_EMBEDDABLE})
+
+
+async def widget_part(request: web.Request) -> web.StreamResponse:
+    """A part the widget loads on demand (widget-NAME-HASH.js): its name changes with its content,
+    so browsers may keep it for good (the build keeps earlier builds' parts a week)."""
+    path = DIST_DIR / request.match_info["name"]
+    if not path.is_file():
+        raise web.HTTPNotFound(text="no such widget part")
+    return web.FileResponse(path, headers={"Cache-Control": "public, max-age=31536000, immutable", **_EMBEDDABLE})
 
 
 async def root(request: web.Request) -> web.StreamResponse:
@@ -49,5 +63,7 @@ def setup_pages(app: web.Application) -> None:
     app.router.add_get("/demo/", demo)
     app.router.add_get("/widget.js", widget_script)
     app.router.add_get("/widget.js.map", widget_script)
+    # Before the static route, which would answer these with a short cache; the pattern admits no path.
+    app.router.add_get(r"/static/dist/{name:widget-[a-z0-9_-]+-[A-Z0-9]{8}\.(?:js|css)(?:\.map)?}", widget_part)
     DIST_DIR.mkdir(parents=True, exist_ok=True)  # add_static wants the folder before the build ran
     app.router.add_static("/static/dist/", DIST_DIR)
