@@ -136,3 +136,70 @@ async def test_canned_replies_transfer_and_wrapup(browser, gateway):
             await expect(page.locator(".conv-actions").get_by_role("button", name="Transfer")).to_have_count(0)
         finally:
             await sockets.close()
+
+
+async def test_canned_replies_and_wrapup_codes_follow_an_admins_changes(browser, gateway):
+    """Changes an admin makes while the inbox is open reach the agent without a reload, when they
+    next open the /canned picker or the wrap-up dialog a little later; nothing is polled meanwhile."""
+    app, base, config = gateway
+    sockets = Sockets(base)
+    async with rest_client(base) as http:
+        agent = await Api.login(http, config.demo.agent_email, config.demo.agent_password)  # type: ignore[arg-type]
+        operator = await Api.login(http, config.demo.operator_email, config.demo.operator_password)  # type: ignore[arg-type]
+        tenant_id = agent.tenant_id(config.demo.tenant_slug)
+        hours = await agent.post(f"/api/v1/tenants/{tenant_id}/canned-replies", 201, json=CANNED[1])
+        await operator.put(f"/api/v1/tenants/{tenant_id}/wrapup-codes", json=CODES)
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 720}, locale="en-US")
+            asked: list[str] = []
+            page.on("request", lambda r: asked.append(r.url) if "/canned-replies" in r.url or "/wrapup-codes" in r.url else None)
+            await log_in(page, base, config)
+            await page.get_by_label("Your status").select_option("available")
+            eve = await sockets.connect("/visitor", auth={"widget_key": config.demo.widget_key, "visitor_id": "visitor-tools-eve1"})
+            await until_agents_available(eve)
+            started = await eve.call("start_chat", {"client_id": "c-tools-00003", "text": "Are you open on Sunday?", "name": "Eve Sun"})
+            assert started["ok"], started
+            await page.locator(".offer").get_by_role("button", name="Accept").click()
+            await expect(page.locator("#conv-title")).to_have_text("Eve Sun")
+
+            composer = page.locator(".composer textarea")
+            picker = page.get_by_role("listbox", name="Canned replies")
+            await composer.click()
+            await composer.press_sequentially("/ho")
+            await expect(picker.get_by_role("option")).to_have_text(["/hoursOpening hoursWe are open 9:00-17:00, Monday to Friday."])
+            await composer.fill("")
+            await page.locator(".conv-actions").get_by_role("button", name="Close").click()
+            dialog = page.locator("dialog.dialog")
+            await expect(dialog.locator("#wrapup-code option")).to_have_text(["Choose a code…", "Resolved", "Needs follow-up"])
+            await dialog.get_by_role("button", name="Cancel").click()
+            await expect(dialog).to_have_count(0)
+
+            # The admin changes the hours, adds a goodbye and a wrap-up code while the agent chats.
+            await agent.patch(f"/api/v1/tenants/{tenant_id}/canned-replies/{hours['id']}",
+                              json={"body": "We are now open every day, 8:00-20:00."})
+            await agent.post(f"/api/v1/tenants/{tenant_id}/canned-replies", 201,
+                             json={"shortcut": "bye", "title": "Goodbye", "body": "Have a lovely Sunday!"})
+            codes = {**CODES, "items": [*CODES["items"], {"code": "sunday", "label": "Asked about Sunday"}]}
+            await operator.put(f"/api/v1/tenants/{tenant_id}/wrapup-codes", json=codes)
+            before = len(asked)
+            await page.wait_for_timeout(11_000)  # a little later; meanwhile nothing asks the gateway
+            assert len(asked) == before, asked[before:]
+
+            await composer.press_sequentially("/ho")
+            await expect(picker.get_by_role("option")).to_have_text(["/hoursOpening hoursWe are now open every day, 8:00-20:00."])
+            await composer.press("Enter")
+            await expect(composer).to_have_value("We are now open every day, 8:00-20:00.")
+            await composer.press_sequentially(" /bye ")
+            await expect(composer).to_have_value("We are now open every day, 8:00-20:00. Have a lovely Sunday! ")
+            await page.screenshot(path=screenshot_path("inbox-tools-canned-changed"))
+
+            await page.locator(".conv-actions").get_by_role("button", name="Close").click()
+            await expect(dialog.locator("#wrapup-code option")).to_have_text(
+                ["Choose a code…", "Resolved", "Needs follow-up", "Asked about Sunday"])
+            await dialog.get_by_label("Wrap-up code").select_option(label="Asked about Sunday")
+            await dialog.get_by_role("button", name="Close conversation").click()
+            await expect(page.locator(".conv-header .pill")).to_have_text("Closed")
+            conversation = await agent.get(f"/api/v1/conversations/{started['conversation_id']}")
+            assert conversation["attributes"]["wrapup"]["code"] == "sunday"
+        finally:
+            await sockets.close()

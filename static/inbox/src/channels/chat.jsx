@@ -145,6 +145,7 @@ export function ChatMessageItem({ message, user, contactName, onResend, onDiscar
   if (message._pending) classes.push("msg-pending");
   if (message._failed) classes.push("msg-failed");
   const showTicks = mine && message.kind !== "note" && !message._pending && !message._failed && !String(message.id).startsWith("local:");
+  const author = authorLabel(message, { user, contactName, t });
 
   return (
     <li class={classes.join(" ")} data-kind={message.kind}>
@@ -154,7 +155,9 @@ export function ChatMessageItem({ message, user, contactName, onResend, onDiscar
             <Icon name="note" size={14} /> {t("msg.note")}
           </span>
         )}
-        <span class="msg-author">{authorLabel(message, { user, contactName, t })}</span>
+        <span class="msg-author" title={author}>
+          {author}
+        </span>
         {time}
         {showTicks && <Ticks status={receiptStatus(receipts, message.id)} />}
       </div>
@@ -336,7 +339,14 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
   const [dismissedAt, setDismissedAt] = useState(null);
   const typing = useTypingSignal(conversationId, kind === "message" ? onTyping : null);
 
-  const token = cannedItems.length ? slashToken(text, caret) : null;
+  const typed = slashToken(text, caret);
+  const token = cannedItems.length ? typed : null;
+  // The picker is about to open: an admin may have changed the replies since they were fetched.
+  const typedStart = typed?.start ?? null;
+  const revalidateCanned = canned.revalidate;
+  useEffect(() => {
+    if (typedStart !== null) revalidateCanned();
+  }, [typedStart, revalidateCanned]);
   const matches = useMemo(() => (token ? matchCanned(cannedItems, token.query) : []), [token?.query, token?.start, cannedItems]);
   const pickerOpen = Boolean(token) && matches.length > 0 && dismissedAt !== token.start;
   const activeIndex = Math.min(active, Math.max(0, matches.length - 1));

@@ -111,7 +111,9 @@ function ActiveChats({ items, selectedId, unreadCounts, typingIds, onSelect, hel
                 <span class={`conv-channel small channel-${channel.id}`} aria-hidden="true">
                   <Icon name={channel.icon} size={14} />
                 </span>
-                <span class="active-name">{contactNameOf(c, t)}</span>
+                <span class="active-name" title={contactNameOf(c, t)}>
+                  {contactNameOf(c, t)}
+                </span>
                 {typingIds.has(c.id) && <span class="active-typing">{t("typing.short")}</span>}
                 {held[c.id]?.state === "wrapup" && <span class="active-typing">{t("task.inWrapup")}</span>}
                 <UnreadBadge count={count} />
@@ -146,16 +148,24 @@ function ConversationItem({ conversation, selected, unread, unreadCount, onSelec
         </span>
         <span class="conv-main">
           <span class="conv-line">
-            <span class="conv-name">{name}</span>
+            <span class="conv-name" title={name}>
+              {name}
+            </span>
             <time class="conv-time" dateTime={when} title={fullTime(when, t.lang)}>
               {shortTime(when, t.lang)}
             </time>
           </span>
-          <span class="conv-subject">{conversation.subject || t("list.noSubject")}</span>
+          <span class="conv-subject" title={conversation.subject || undefined}>
+            {conversation.subject || t("list.noSubject")}
+          </span>
           <span class="conv-line conv-tags">
             <span class={`pill status-${conversation.status}`}>{t(`status.${conversation.status}`, null, conversation.status)}</span>
             <span class="conv-assignee">{assignment}</span>
-            {tenantName && <span class="conv-tenant">{tenantName}</span>}
+            {tenantName && (
+              <span class="conv-tenant" title={tenantName}>
+                {tenantName}
+              </span>
+            )}
             <UnreadBadge count={unreadCount} fresh={unread} />
           </span>
         </span>

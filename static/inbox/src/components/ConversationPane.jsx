@@ -88,13 +88,21 @@ export function ConversationPane(props) {
           <Icon name={channel.icon} size={20} />
         </span>
         <div class="conv-heading">
-          <h2 id="conv-title" tabIndex={-1}>
+          <h2 id="conv-title" tabIndex={-1} title={contactName}>
             {contactName}
           </h2>
           <p class="conv-subline">
             <span>{channelLabel(channel, t)}</span>
-            {conversation.subject && <span>{conversation.subject}</span>}
-            {tenantName && <span>{tenantName}</span>}
+            {conversation.subject && (
+              <span class="conv-subline-text" title={conversation.subject}>
+                {conversation.subject}
+              </span>
+            )}
+            {tenantName && (
+              <span class="conv-subline-text" title={tenantName}>
+                {tenantName}
+              </span>
+            )}
             {task?.state === "wrapup" && <span class="wrapup-tag">{t("task.inWrapup")}</span>}
           </p>
         </div>

@@ -203,8 +203,10 @@ export function CustomerPanel({ conversation, onOpenConversation, onContactChang
           <Icon name="user" size={20} />
         </span>
         <div class="panel-heading">
-          <h2 id="customer-title">{name}</h2>
-          <p class="panel-sub">
+          <h2 id="customer-title" title={name}>
+            {name}
+          </h2>
+          <p class="panel-sub" title={tenantName ? `${t("customer.heading")} · ${tenantName}` : undefined}>
             {t("customer.heading")}
             {tenantName ? ` · ${tenantName}` : ""}
             {c?.vip_tier > 0 && <span class="pill vip"> {t("customer.vip", { tier: c.vip_tier })}</span>}

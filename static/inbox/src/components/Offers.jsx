@@ -30,7 +30,9 @@ function OfferCard({ offer, onAccept, onReject }) {
           <h3 id={headingId} class="offer-title">
             {t("offer.title", { channel: label })}
           </h3>
-          <p class="offer-name">{name}</p>
+          <p class="offer-name" title={name}>
+            {name}
+          </p>
         </div>
         <span class="offer-countdown" role="timer" aria-label={t("offer.expiresIn", { seconds })}>
           {t("offer.seconds", { seconds })}

@@ -83,7 +83,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   const [muted, setMuted] = useState(loadMuted);
   const [panelOpen, setPanelOpen] = useState(() => window.matchMedia?.(WIDE_PANEL).matches ?? true);
   const [liveError, setLiveError] = useState(null);
-  const [handedOff, setHandedOff] = useState(() => new Set()); // transferred away: assigned to us until someone takes them
+  const [handedOff, setHandedOff] = useState(() => new Set()); // transferred away: events may still name us until someone takes them
   const [notices, setNotices] = useState([]);
   const visible = usePageVisible();
 
@@ -142,7 +142,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
 
   // Event handlers read the latest callbacks through a ref, so the socket is set up once per shell.
   const live = useRef(null);
-  live.current = { upsert, touch, receive, reload, load, markFresh, remember, tasks, activity, fetchMine, visible };
+  live.current = { upsert, touch, receive, reload, load, markFresh, remember, tasks, activity, fetchMine, visible, tenantData };
 
   // The socket lives as long as the signed-in shell.
   useEffect(() => {
@@ -189,6 +189,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
         // Events sent while we were away are lost: catch up from the REST API.
         L().reload();
         L().fetchMine();
+        L().tenantData.revalidateShown();
         if (selectedIdRef.current) {
           L().load(selectedIdRef.current);
           L().tasks.lookup(selectedIdRef.current);
@@ -203,6 +204,16 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
       realtime.close();
     };
   }, [realtime, user.id]);
+
+  // Back at the inbox (tab shown again, window focused): canned replies and wrap-up codes in use may
+  // have been changed by an admin meanwhile; asked again if older than a few seconds.
+  useEffect(() => {
+    if (!visible) return undefined;
+    tenantData.revalidateShown();
+    const onFocus = () => tenantData.revalidateShown();
+    window.addEventListener("focus", onFocus);
+    return () => window.removeEventListener("focus", onFocus);
+  }, [visible, tenantData]);
 
   // What this agent holds already (after a reload: tasks remembered by this tab, assigned conversations).
   useEffect(() => {
@@ -338,6 +349,15 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
     if (ack.ok) {
       setHandedOff((s) => new Set(s).add(id));
       notify((tr) => tr("transfer.done"));
+      // No event says the conversation left this agent until someone takes it: ask, so the lists
+      // (Mine, the assignee in All) stop showing it as theirs.
+      api.getConversation(id).then(
+        (c) => {
+          remember([c]);
+          upsert(c);
+        },
+        () => {},
+      );
     }
     return ack;
   }

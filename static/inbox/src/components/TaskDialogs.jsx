@@ -26,7 +26,7 @@ function ackMessage(ack, t) {
 export function TransferDialog({ conversation, user, onCancel, onTransfer }) {
   const t = useT();
   const ref = useModal();
-  const targets = useTenantData("transfer", conversation.tenant_id, { fresh: true });
+  const targets = useTenantData("transfer", conversation.tenant_id, { maxAge: 0 }); // colleagues' presence as it is now
   const data = targets.data;
   const queues = data?.queues ?? [];
   const agents = (data?.agents ?? []).filter((a) => a.id !== user.id);
