@@ -1,7 +1,10 @@
 """The visitor widget of issue 4, driven in Chromium on the demo site while the test plays the agent
 (the demo agent over /agent and the REST API, as the inbox does): the pre-chat form starts a chat,
 replies, typing and receipts show live, a reload or a network drop loses and doubles nothing, the
-offline form when nobody is available, the rating after the chat, invitations, settings and the JS API."""
+offline form when nobody is available, the rating after the chat, invitations, settings and the JS API.
+Follow-ups: invitations in single-page apps, failed uploads kept with retry/remove, earlier messages
+on request, and the widget's on-demand parts (socket client, rating) fetched from the gateway on a
+tenant's own site."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from playwright.async_api import Browser, Page, WebSocketRoute, expect
 from yarl import URL
 
@@ -78,7 +82,7 @@ async def inbox(gateway: Gateway, staff: dict[str, Staff]) -> AsyncIterator[List
 
 async def visitor_page(browser: Browser, base: str, *, locale: str = "en-US") -> Page:
     page = await browser.new_page(viewport={"width": 1280, "height": 800}, locale=locale)
-    page.on("pageerror", lambda exc: print("page error:", exc))
+    page.on("pageerror", lambda exc: print("page error:", exc, exc.stack))
     await page.goto(f"{base}/demo/")
     return page
 
@@ -229,7 +233,7 @@ async def test_offline_form_when_no_agent_is_available(browser: Browser, gateway
     await page.screenshot(path=screenshot_path("widget-offline-sent"))
     # Stored and waiting as work in the inbox.
     listed = await agent.call("GET", "/api/v1/conversations")
-    conversation = next(c for c in listed["items"] if c["contact"]["name"] == "Grace Hopper")
+    [conversation] = [c for c in listed["items"] if c["contact"]["name"] == "Grace Hopper"]  # once, not twice
     assert conversation["attributes"]["offline"] is True
     assert conversation["attributes"]["prechat"]["email"] == "grace@example.com"
     assert await stored_texts(agent, conversation["id"]) == ["Please call me back about a quote"]
@@ -453,3 +457,217 @@ async def test_a_signed_in_user_goes_on_with_the_chat_on_another_device(browser:
     await stranger.evaluate("WECC.open()")
     await expect(stranger.get_by_text("Can't reach the help desk right now")).to_be_visible()
     await expect(lines(stranger, "Started on my laptop")).to_have_count(0)
+
+
+# ---- issue 4 follow-ups: single-page apps, failed uploads, earlier messages, on-demand parts ----
+
+
+async def test_invitations_follow_a_single_page_app(browser: Browser, gateway: Gateway, staff, inbox: Listener):
+    _, base, _ = gateway
+    await staff["operator"].call("PUT", f"/api/v1/tenants/{staff['agent'].tenant_id}/widget/settings", json={"proactive": [
+        {"id": "prices", "message": "Questions about our prices?", "after_seconds": 2, "url_pattern": "/pricing*"},
+        {"id": "help", "message": "Stuck? Ask us.", "after_seconds": 1, "url_pattern": "/help*"},
+        {"id": "checkout", "message": "Need help paying?", "after_seconds": 0, "url_pattern": "/checkout*"},
+    ]})
+    page = await visitor_page(browser, base)
+    prices = page.get_by_role("button", name="Questions about our prices?")
+    await page.wait_for_timeout(2500)
+    await expect(prices).to_have_count(0)  # no rule for /demo/
+
+    # The app moves to /pricing without loading a page: its time on page starts there, not at load.
+    await page.evaluate("history.pushState({}, '', '/pricing/plans')")
+    await page.wait_for_timeout(1000)
+    await expect(prices).to_have_count(0)
+    await expect(prices).to_be_visible(timeout=5000)
+    # Leaving the page takes the bubble along; coming back does not bring it again.
+    await page.evaluate("history.pushState({}, '', '/about')")
+    await expect(prices).to_have_count(0)
+    await page.evaluate("history.back()")
+    await page.wait_for_function("location.pathname === '/pricing/plans'")
+    await page.wait_for_timeout(2500)
+    await expect(prices).to_have_count(0)
+
+    # A hash router's route counts as a page; a dismissed invitation stays dismissed.
+    await page.evaluate("location.hash = '#/help'")
+    help_invite = page.get_by_role("button", name="Stuck? Ask us.")
+    await expect(help_invite).to_be_visible(timeout=5000)
+    await page.get_by_role("button", name="Dismiss").click()
+    await expect(help_invite).to_have_count(0)
+    await page.evaluate("history.replaceState({}, '', '/help/faq')")
+    await page.wait_for_timeout(1500)
+    await expect(help_invite).to_have_count(0)
+
+    # With a chat going on, no invitation interrupts it.
+    await start_chat(page, "Just browsing, one question")
+    await page.evaluate("WECC.close()")
+    await page.evaluate("history.pushState({}, '', '/checkout')")
+    await page.wait_for_timeout(1000)
+    await expect(page.get_by_role("button", name="Need help paying?")).to_have_count(0)
+
+
+async def test_a_failed_upload_waits_with_retry_and_remove(browser: Browser, gateway: Gateway, staff, inbox: Listener):
+    _, base, _ = gateway
+    agent = staff["agent"]
+    page = await visitor_page(browser, base)
+    tunnel = Tunnel()
+    await page.route_web_socket(re.compile(r"/socket\.io/"), tunnel.route)
+    await page.route(re.compile(r"/socket\.io/"), tunnel.route_http)
+    uploads: list[str] = []
+    page.on("request", lambda r: r.url.endswith("/api/v1/widget/uploads") and uploads.append(r.url))
+    await page.reload()
+    await start_chat(page, "Photos of the leak follow")
+    conversation_id = await accept_offer(inbox)
+    picker = page.locator("wecc-widget input[type=file]")
+    log = page.get_by_role("log")
+
+    async def stored_files() -> list[str]:
+        items = (await agent.call("GET", f"/api/v1/conversations/{conversation_id}/messages"))["items"]
+        return [a["filename"] for m in items for a in m["meta"].get("attachments", [])]
+
+    # The network fails under the upload: the file stays, marked, with a way to send it again.
+    await page.route("**/api/v1/widget/uploads", lambda route: route.abort())
+    await picker.set_input_files(files=[{"name": "leak.png", "mimeType": "image/png", "buffer": png()}])
+    leak = log.locator(".msg", has=page.get_by_role("img", name="leak.png"))
+    await expect(leak).to_contain_text("Not sent")
+    await expect(leak.get_by_role("alert")).to_have_text("The file could not be sent. It is kept only until you leave this page.")
+    await page.unroute("**/api/v1/widget/uploads")
+    await leak.get_by_role("button", name="Retry").click()
+    await expect(leak).not_to_contain_text("Not sent")
+    await expect(log.get_by_role("img", name="leak.png")).to_have_attribute("src", re.compile(r"/api/v1/widget/attachments/"))
+    assert await stored_files() == ["leak.png"]
+
+    # A server error: the visitor gives up on that file; nothing is stored.
+    await page.route("**/api/v1/widget/uploads", lambda route: route.fulfill(status=503, body="busy"))
+    await picker.set_input_files(files=[{"name": "meter.png", "mimeType": "image/png", "buffer": png(20, 20)}])
+    meter = log.locator(".msg", has=page.get_by_role("img", name="meter.png"))
+    await expect(meter).to_contain_text("Not sent")
+    await meter.get_by_role("button", name="Remove").click()
+    await expect(log.get_by_role("img", name="meter.png")).to_have_count(0)
+    await page.unroute("**/api/v1/widget/uploads")
+
+    # The gateway refuses the file (its bytes are no PNG): its reason shows, and it is not tried again,
+    # not even after a reconnect.
+    await picker.set_input_files(files=[{"name": "fake.png", "mimeType": "image/png", "buffer": b"not an image at all"}])
+    fake = log.locator(".msg", has=page.get_by_role("img", name="fake.png"))
+    await expect(fake.get_by_role("alert")).to_have_text("That type of file can't be sent.")
+    await expect(fake.get_by_role("button", name="Retry")).to_have_count(0)
+    refused_posts = len(uploads)
+
+    # The socket is down, so not even a ticket can be had: the file waits, and goes once it is back.
+    await tunnel.cut()
+    await expect(page.get_by_text("Connection lost")).to_be_visible(timeout=10000)
+    await picker.set_input_files(files=[{"name": "valve.png", "mimeType": "image/png", "buffer": png(30, 30)}])
+    valve = log.locator(".msg", has=page.get_by_role("img", name="valve.png"))
+    await expect(valve).to_contain_text("Not sent")
+    tunnel.restore()
+    await expect(valve).not_to_contain_text("Not sent", timeout=20000)
+    await wait_until(stored_files, lambda names: names == ["leak.png", "valve.png"])
+    await expect(fake).to_contain_text("Not sent")
+    assert len(uploads) == refused_posts + 1  # valve.png only
+
+    # After a reload a failed file is gone (a page can't keep files), but an unsent line stays.
+    await tunnel.cut()
+    await expect(page.get_by_text("Connection lost")).to_be_visible(timeout=10000)
+    await page.get_by_label("Message").fill("Did the photos arrive?")
+    await page.get_by_role("button", name="Send").click()
+    await picker.set_input_files(files=[{"name": "tap.png", "mimeType": "image/png", "buffer": png(10, 10)}])
+    await expect(log.locator(".msg", has=page.get_by_role("img", name="tap.png"))).to_contain_text("Not sent")
+    await page.screenshot(path=screenshot_path("widget-failed-upload"))
+    await page.reload()
+    await expect(lines(page, "Did the photos arrive?")).to_contain_text("Sending…")
+    await expect(log.get_by_role("img", name="tap.png")).to_have_count(0)
+    await expect(log.get_by_role("img", name="fake.png")).to_have_count(0)
+    tunnel.restore()
+    await expect(lines(page, "Did the photos arrive?")).to_contain_text("Sent", timeout=20000)
+    assert await stored_files() == ["leak.png", "valve.png"]
+
+
+async def test_earlier_messages_page_back_and_keep_the_place(browser: Browser, gateway: Gateway, staff, inbox: Listener):
+    _, base, _ = gateway
+    agent = staff["agent"]
+    page = await visitor_page(browser, base)
+    tunnel = Tunnel()
+    await page.route_web_socket(re.compile(r"/socket\.io/"), tunnel.route)
+    await page.route(re.compile(r"/socket\.io/"), tunnel.route_http)
+    await page.reload()
+    await start_chat(page, "A long story, sorry")
+    conversation_id = await accept_offer(inbox)
+    for n in range(1, 61):
+        await agent.call("POST", f"/api/v1/conversations/{conversation_id}/messages", 201, json={"body_text": f"Agent note {n:02}"})
+    await expect(lines(page, "Agent note 60")).to_have_count(1)
+    earlier = page.get_by_role("button", name="Earlier messages")
+    await expect(earlier).to_have_count(0)  # the whole chat is here
+
+    # After a reload the widget has the latest 50 of 61 messages, and offers the rest.
+    await page.reload()
+    await expect(lines(page, "Agent note 60")).to_be_visible()
+    msgs = page.get_by_role("log").locator(".msg")
+    await expect(msgs).to_have_count(50)
+    await expect(lines(page, "Agent note 10")).to_have_count(0)
+    await expect(earlier).to_have_count(1)
+
+    # Scrolled to the top while offline: the visitor hears it didn't work.
+    await tunnel.cut()
+    await expect(page.get_by_text("Connection lost")).to_be_visible(timeout=10000)
+    await page.get_by_role("log").hover()
+    await page.mouse.wheel(0, -20000)
+    await expect(page.get_by_role("log").get_by_role("alert")).to_have_text("That didn't go through. Please try again.")
+    tunnel.restore()
+    await expect(page.get_by_text("Connection lost")).to_have_count(0, timeout=20000)
+
+    # The next page comes above; what the visitor was reading stays where it was.
+    oldest = lines(page, "Agent note 11")
+    before = await oldest.bounding_box()
+    await earlier.click()
+    await expect(lines(page, "Agent note 01")).to_have_count(1)
+    await expect(lines(page, "A long story, sorry")).to_have_count(1)
+    await expect(msgs).to_have_count(61)
+    await expect(earlier).to_have_count(0)  # fewer than a page came: that was all
+    after = await oldest.bounding_box()
+    assert before and after and abs(after["y"] - before["y"]) < 4, (before, after)
+    await expect(lines(page, "Agent note 01")).not_to_be_in_viewport()
+    await page.screenshot(path=screenshot_path("widget-earlier-messages"))
+
+
+async def test_parts_load_on_demand_from_the_gateway_on_another_site(browser: Browser, gateway: Gateway, staff, inbox: Listener, aiohttp_server):
+    """The widget embedded on a tenant's own site (another origin): a page view without a chat
+    fetches no more than widget.js; the socket client and the rating screen come from the gateway
+    when needed, and a part that can't be loaded says so and can be tried again."""
+    _, base, _ = gateway
+    operator, agent = staff["operator"], staff["agent"]
+    shop_page = ("<!doctype html><meta charset=utf-8><title>Shop</title><h1>The shop</h1>"
+                 f'<script src="{base}/widget.js" data-tenant="demo-widget-key" async></script>')
+
+    async def home(request: web.Request) -> web.Response:
+        return web.Response(text=shop_page, content_type="text/html")
+    shop = web.Application()
+    shop.router.add_get("/", home)
+    site = str((await aiohttp_server(shop)).make_url("")).rstrip("/")
+    await operator.call("PATCH", f"/api/v1/tenants/{agent.tenant_id}", json={"allowed_origins": [base, site]})
+    page = await browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-US")
+    scripts: list[str] = []
+    page.on("request", lambda r: r.resource_type == "script" and scripts.append(r.url))
+    await page.goto(f"{site}/")
+    await expect(page.get_by_role("button", name="Open chat with us")).to_be_visible()
+    await page.wait_for_timeout(500)
+    assert scripts == [f"{base}/widget.js"]
+
+    async def no_rating(route):
+        await route.abort()
+    await page.route(re.compile(r"/static/dist/widget-rating-"), no_rating)
+    await start_chat(page, "Do you ship abroad?")
+    conversation_id = await accept_offer(inbox)
+    await agent.call("PATCH", f"/api/v1/conversations/{conversation_id}", json={"status": "closed"})
+    await expect(page.get_by_text("This chat has ended.")).to_be_visible()
+    await expect(page.get_by_role("alert")).to_contain_text("This part of the chat couldn't be loaded.")
+    await expect(page.get_by_role("button", name="Start a new chat")).to_be_visible()
+    await page.screenshot(path=screenshot_path("widget-part-failed"))
+
+    await page.unroute(re.compile(r"/static/dist/widget-rating-"), no_rating)
+    await page.get_by_role("button", name="Try again").click()
+    await page.locator(".star", has=page.get_by_role("radio", name="5 of 5")).click()
+    await page.get_by_role("button", name="Send rating").click()
+    await expect(page.get_by_text("Thank you for your feedback!")).to_be_visible()
+    assert (await agent.call("GET", f"/api/v1/conversations/{conversation_id}"))["attributes"]["csat"]["score"] == 5
+    parts = [url for url in scripts if url != f"{base}/widget.js"]
+    assert parts and all(url.startswith(f"{base}/static/dist/widget-") for url in parts), scripts

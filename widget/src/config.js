@@ -10,7 +10,7 @@ export function findScriptTag() {
   return tags.find((s) => /\/widget\.js(\?|#|$)/.test(s.src)) || tags[0] || null;
 }
 
-/** @returns {{widgetKey: string, origin: string, lang: string|null} | null} */
+/** @returns {{widgetKey: string, origin: string, lang: string|null, nonce: string} | null} */
 export function readConfig(tag) {
   if (!tag) return null;
   const widgetKey = (tag.dataset.tenant || "").trim();
@@ -22,5 +22,6 @@ export function readConfig(tag) {
     origin = "null";
   }
   if (origin === "null") origin = window.location.origin; // inline or odd src: assume same origin
-  return { widgetKey, origin, lang: tag.dataset.lang || null };
+  // The page's CSP nonce on our tag, for the parts we add later (parts.js).
+  return { widgetKey, origin, lang: tag.dataset.lang || null, nonce: tag.nonce || "" };
 }

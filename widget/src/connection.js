@@ -1,8 +1,9 @@
 // The visitor's socket.io connection to the gateway's /visitor namespace. Opened when the panel
-// first opens, or at page load when the visitor has a chat going. Views read `store`; the chat
-// session uses call() for acknowledged events and on() for the gateway's pushes.
-import { io } from "socket.io-client";
+// first opens, or at page load when the visitor has a chat going; the socket.io client itself is an
+// on-demand part (parts/socket.js), so a page view without a chat never downloads it. Views read
+// `store`; the chat session uses call() for acknowledged events and on() for the gateway's pushes.
 import { createStore } from "./store.js";
+import { loadPart } from "./parts.js";
 
 // An event's answer that doesn't come within this long is treated as lost (the outbox resends).
 const ACK_TIMEOUT_MS = 10000;
@@ -13,6 +14,7 @@ const ACK_TIMEOUT_MS = 10000;
  */
 export function createConnection({ origin, widgetKey, visitorId }) {
   let socket = null;
+  let loading = false;
   let user = null; // {id, hash} from WECC.setUser
   const store = createStore({ status: "idle", error: null, retrying: false });
   const handlers = []; // [event, fn], attached to the socket whenever it exists
@@ -23,8 +25,22 @@ export function createConnection({ origin, widgetKey, visitorId }) {
   }
 
   function open() {
-    if (socket) return;
-    store.set({ status: "connecting", error: null });
+    if (socket || loading) return;
+    loading = true;
+    store.set({ status: "connecting", error: null, retrying: false });
+    loadPart("socket").then(
+      ({ io }) => {
+        loading = false;
+        connect(io);
+      },
+      () => {
+        loading = false; // the visitor is told the help desk can't be reached, and can try again
+        store.set({ status: "error", error: "", retrying: false });
+      },
+    );
+  }
+
+  function connect(io) {
     socket = io(`${origin}/visitor`, {
       path: "/socket.io",
       auth: auth(),
@@ -54,6 +70,8 @@ export function createConnection({ origin, widgetKey, visitorId }) {
   return {
     store,
     open,
+    /** The visitor may be about to open the panel: fetch the client ahead. */
+    preload: () => loadPart("socket").catch(() => {}),
     call,
     get connected() {
       return !!(socket && socket.connected);

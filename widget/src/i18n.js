@@ -1,4 +1,4 @@
-// Visitor-facing strings in English and Simplified Chinese. The language is the tenant's setting,
+// Visitor-facing strings in English and Simplified Chinese (an on-demand part brings its own, parts.js). The language is the tenant's setting,
 // else the tag's data-lang, else the browser's: zh* gets Simplified Chinese, everyone else English.
 
 const minutes = (seconds) => Math.max(1, Math.round(seconds / 60));
@@ -38,6 +38,10 @@ const en = {
   attach: "Attach a file",
   receipts: { sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read", failed: "Not sent" },
   resend: "Retry",
+  remove: "Remove",
+  fileKept: "It is kept only until you leave this page.",
+  earlier: "Earlier messages",
+  loading: "Loading…",
   uploadErrors: {
     file_too_large: "That file is too big to send.",
     file_type_refused: "That type of file can't be sent.",
@@ -45,23 +49,11 @@ const en = {
     failed: "The file could not be sent.",
   },
   ended: "This chat has ended.",
-  rateTitle: "How did we do?",
-  stars: (n) => `${n} of 5`,
-  comment: "Comment",
-  sendRating: "Send rating",
-  thanks: "Thank you for your feedback!",
   newChat: "Start a new chat",
-  transcript: "E-mail me the transcript",
-  sendTranscript: "Send transcript",
-  transcriptSent: (to) => `Transcript sent to ${to}.`,
-  transcriptErrors: {
-    invalid: "That e-mail address doesn't look right.",
-    rate_limited: "Too many transcripts for this chat; please try again later.",
-    unavailable: "Transcripts can't be sent from here right now.",
-  },
   unread: (n) => `${n} new message${n === 1 ? "" : "s"}`,
   dismiss: "Dismiss",
   notSent: "That didn't go through. Please try again.",
+  partFailed: "This part of the chat couldn't be loaded.",
 };
 
 const zhCN = {
@@ -98,6 +90,10 @@ const zhCN = {
   attach: "添加附件",
   receipts: { sending: "发送中…", sent: "已发送", delivered: "已送达", read: "已读", failed: "未发送" },
   resend: "重试",
+  remove: "移除",
+  fileKept: "离开此页面后将不再保留该文件。",
+  earlier: "更早的消息",
+  loading: "正在加载…",
   uploadErrors: {
     file_too_large: "文件太大，无法发送。",
     file_type_refused: "不支持发送此类文件。",
@@ -105,23 +101,11 @@ const zhCN = {
     failed: "文件发送失败。",
   },
   ended: "本次对话已结束。",
-  rateTitle: "您对本次服务满意吗？",
-  stars: (n) => `${n} 星（满分 5 星）`,
-  comment: "评价内容",
-  sendRating: "提交评价",
-  thanks: "感谢您的反馈！",
   newChat: "开始新的对话",
-  transcript: "通过电子邮件发送聊天记录",
-  sendTranscript: "发送聊天记录",
-  transcriptSent: (to) => `聊天记录已发送至 ${to}。`,
-  transcriptErrors: {
-    invalid: "电子邮箱地址似乎不正确。",
-    rate_limited: "本次对话的聊天记录发送次数过多，请稍后再试。",
-    unavailable: "目前无法从此处发送聊天记录。",
-  },
   unread: (n) => `${n} 条新消息`,
   dismiss: "关闭提示",
   notSent: "发送失败，请重试。",
+  partFailed: "无法加载此部分内容。",
 };
 
 /** The first supported language among the given preferences, then the browser's. */

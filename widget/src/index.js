@@ -13,6 +13,7 @@ import { createSession } from "./chat/session.js";
 import { createPanel } from "./panel.js";
 import { createEvents, installApi } from "./api.js";
 import { startInvitations } from "./proactive.js";
+import { configureParts, stylePartsWith } from "./parts.js";
 import { registerView } from "./views/registry.jsx";
 import { StatusView } from "./views/status.jsx";
 import { PrechatView } from "./views/prechat.jsx";
@@ -39,11 +40,11 @@ const HOST_STYLE = {
 };
 
 /** Constructable style sheets are exempt from CSP's inline-style rule; older browsers get a <style>. */
-function adoptStyles(root) {
+function adoptStyles(root, css) {
   try {
     const sheet = new CSSStyleSheet();
     sheet.replaceSync(css);
-    root.adoptedStyleSheets = [sheet];
+    root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
   } catch (e) {
     const style = document.createElement("style");
     style.textContent = css;
@@ -67,7 +68,8 @@ async function mount(config, parts) {
     host.style.setProperty("--wecc-on-color", textOn(color), "important");
   }
   const root = host.attachShadow({ mode: "open" });
-  adoptStyles(root);
+  adoptStyles(root, css);
+  stylePartsWith((partCss) => adoptStyles(root, partCss));
   const container = document.createElement("div");
   root.appendChild(container);
   document.body.appendChild(host);
@@ -75,7 +77,7 @@ async function mount(config, parts) {
   const lang = pickLanguage(settings.locale !== "auto" && settings.locale, config.lang);
   render(h(Widget, { t: strings(lang), lang, settings, ...parts }), container);
   parts.panel.restore();
-  startInvitations(settings.proactive, config.widgetKey, parts.panel.invite);
+  startInvitations(settings.proactive, config.widgetKey, parts.panel.invite, parts.panel.withdrawInvite);
   parts.events.emit("ready");
 }
 
@@ -88,6 +90,7 @@ function start() {
   }
   if (window.__wecc_widget_loaded) return; // the tag was included twice
   window.__wecc_widget_loaded = true;
+  configureParts(config);
   // The API is there at once (and runs the page's queued calls) though the panel draws a little later.
   const events = createEvents();
   const connection = createConnection({ origin: config.origin, widgetKey: config.widgetKey, visitorId: visitorId(config.widgetKey) });

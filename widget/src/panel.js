@@ -43,5 +43,7 @@ export function createPanel({ widgetKey, connection, session, emit }) {
       open();
     },
     dismissInvite: () => store.set({ invite: null }),
+    /** The visitor moved to a page the invitation was not for. */
+    withdrawInvite: (rule) => store.get().invite === rule && store.set({ invite: null }),
   };
 }

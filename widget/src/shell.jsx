@@ -88,6 +88,7 @@ export function Widget({ t, lang, settings, connection, session, panel }) {
               s={s}
               conn={conn}
               greeting={ui.greeting}
+              open={ui.open}
               onRetry={() => (conn.status === "error" ? connection.retry() : session.newChat())}
             />
           </div>
@@ -109,6 +110,8 @@ export function Widget({ t, lang, settings, connection, session, panel }) {
         class={`launcher${ui.open ? " is-open" : ""}`}
         ref={launcherRef}
         onClick={ui.open ? hide : panel.open}
+        onPointerEnter={connection.preload}
+        onFocus={connection.preload}
         aria-label={ui.open ? t.close : unread ? `${t.open} (${t.unread(unread)})` : t.open}
         aria-expanded={ui.open ? "true" : "false"}
         aria-controls="wecc-panel"

@@ -3,6 +3,9 @@
 // It survives reloads and navigation (conversation id in localStorage; `resume`, or `history` on a
 // gateway without it, at every connect) and network drops (the outbox, resent with the same client
 // ids after each reconnect; history fetched again to fill what the visitor missed meanwhile).
+// Files wait in the outbox too, for as long as the page lives (a File can't be stored): one that
+// fails is marked so, with retry and remove, and tried again at the next connect unless it was refused.
+// Older messages than those shown come a page at a time, on request (loadEarlier).
 // Features the gateway answers with unknown_event (an older gateway) are switched off quietly.
 import { createStore } from "../store.js";
 import { load, save } from "../storage.js";
@@ -13,7 +16,8 @@ const TYPING_IDLE_MS = 3000; // "stopped typing" after this long without a keyst
 const TYPING_REPEAT_MS = 8000; // long typing: say so again, so the inbox's own timeout doesn't hide it
 const AGENT_TYPING_MAX_MS = 15000; // a lost "stopped typing" must not leave the dots forever
 const HISTORY_PAGES = 5; // after a long outage, page back this far to fill the gap
-const HISTORY_PAGE_SIZE = 50;
+const HISTORY_PAGE_SIZE = 50; // the gateway's page of history (and of resume)
+const RECEIPT_DELAY_MS = 300;
 const TRANSIENT = ["offline", "timeout", "rate_limited", "internal_error"];
 
 const pending = (item) => ({
@@ -23,6 +27,9 @@ const pending = (item) => ({
   at: item.at,
   failed: item.failed,
   attachments: item.attachments,
+  upload: !!item.file,
+  reason: item.reason, // an upload's refusal, from the gateway
+  refused: item.refused, // not to be tried again by itself
 });
 
 /** Files' links come as paths on the gateway: make them absolute, for the tenant's page. */
@@ -49,6 +56,8 @@ export function createSession({ connection, widgetKey, origin, emit }) {
     availability: null, // {open, agents_available} | {error}
     starting: outbox.items().some((i) => i.form && !i.failed),
     syncing: false,
+    earlier: false, // there may be messages before the oldest shown
+    loadingEarlier: false,
     unread: 0,
     attachments: true, // false once upload_ticket is unknown to the gateway
     csat: true, // false once rate is
@@ -63,6 +72,8 @@ export function createSession({ connection, widgetKey, origin, emit }) {
   let typingTimer = null;
   let agentTypingTimer = null;
   let retryTimer = null;
+  let receiptTimer = null;
+  let syncTimer = null;
   let chain = Promise.resolve();
 
   /** Persists what a reload needs to pick the chat up again. */
@@ -98,8 +109,14 @@ export function createSession({ connection, widgetKey, origin, emit }) {
 
   /** Receipts for the agent's latest line: delivered when it got here, read when it was shown. */
   function acknowledge() {
+    if (seen() && get().unread) set({ unread: 0 });
+    // A burst of lines gets one receipt, not one each (they count against the visitor's event rate).
+    clearTimeout(receiptTimer);
+    receiptTimer = setTimeout(sendReceipt, RECEIPT_DELAY_MS);
+  }
+
+  function sendReceipt() {
     const s = get();
-    if (seen() && s.unread) set({ unread: 0 });
     const last = s.messages.filter((m) => m.id && m.author_type === "agent").pop();
     if (!last || !s.conversationId) return;
     const status = seen() ? "read" : "delivered";
@@ -124,7 +141,7 @@ export function createSession({ connection, widgetKey, origin, emit }) {
   function adopt(id, patch) {
     const s = get();
     if (id === s.conversationId) return update(patch);
-    update({ conversationId: id, status: "open", offline: false, rated: false, agentName: null, position: null, email: "",
+    update({ conversationId: id, status: "open", offline: false, rated: false, agentName: null, position: null, email: "", earlier: false,
       receipts: { delivered: null, read: null }, messages: s.messages.filter((m) => !m.id), ...patch });
     receiptsSent = { delivered: null, read: null };
   }
@@ -134,25 +151,31 @@ export function createSession({ connection, widgetKey, origin, emit }) {
     const old = get().conversationId;
     outbox.items().forEach((i) => i.conversation_id === old && outbox.remove(i.client_id));
     update({ conversationId: null, status: "open", offline: false, rated: false, agentName: null, position: null, agentTyping: false,
-      email: "", receipts: { delivered: null, read: null }, messages: [], unread: 0 });
+      email: "", receipts: { delivered: null, read: null }, messages: [], unread: 0, earlier: false });
     receiptsSent = { delivered: null, read: null };
   }
 
   // ---- on every connect: catch up, then send what waits ----
 
   async function sync() {
+    clearTimeout(syncTimer);
     set({ syncing: true });
     if (attributes) await sendAttributes();
     const had = get().conversationId;
     const known = new Set(get().messages.map((m) => m.id).filter(Boolean));
     const r = await call("resume", {});
+    if (!r.ok && TRANSIENT.includes(r.code) && r.code !== "offline") {
+      // Busy or rate-limited: catch up a little later rather than show an empty chat (offline: the next connect does).
+      syncTimer = setTimeout(sync, 1000 * Math.max(2, Number(r.retry_after) || 3));
+      return set({ syncing: false });
+    }
     if (r.ok && r.conversation && r.conversation.id) {
       const c = r.conversation;
       const same = c.id === had;
       adopt(c.id, { agentName: c.agent_name || (same ? get().agentName : null) });
       setStatus(c.status);
       const batch = r.messages || [];
-      receive(batch);
+      receivePage(batch);
       if (r.receipts) ["delivered", "read"].forEach((k) => r.receipts[k] && markReceipt(k, r.receipts[k]));
       if (same && gap(batch, known)) await fill(known, batch[0].id); // resume gives the last 50 only
     } else if (had) {
@@ -162,7 +185,31 @@ export function createSession({ connection, widgetKey, origin, emit }) {
     }
     set({ syncing: false });
     if (!get().conversationId) await checkAvailability();
+    // Files that failed for want of a network go again; refused ones wait for the visitor.
+    outbox.items().forEach((i) => i.file && i.failed && !i.refused && retry(i.client_id));
     await flush();
+  }
+
+  const oldestId = () => (get().messages.find((m) => m.id) || {}).id;
+
+  /** Merges a page of history (oldest first) and notes whether there may be more before it. */
+  function receivePage(batch) {
+    const oldest = oldestId();
+    receive(batch);
+    if (batch.length < HISTORY_PAGE_SIZE) set({ earlier: false });
+    else if (!oldest || batch[0].id <= oldest) set({ earlier: true });
+  }
+
+  /** "Earlier messages": the page before the oldest shown. Resolves with the gateway's ack. */
+  async function loadEarlier() {
+    const id = get().conversationId;
+    const before = oldestId();
+    if (!id || !before || get().loadingEarlier) return { ok: true };
+    set({ loadingEarlier: true });
+    const r = await call("history", { conversation_id: id, before });
+    if (r.ok && id === get().conversationId) receivePage(r.messages || []);
+    set({ loadingEarlier: false }); // after the merge: the view keeps its place until then
+    return r;
   }
 
   // A full page none of whose messages we held: there may be more we missed before it.
@@ -176,7 +223,7 @@ export function createSession({ connection, widgetKey, origin, emit }) {
       if (id !== get().conversationId) return;
       if (!r.ok) return r.code === "not_found" && forget();
       const batch = r.messages || [];
-      receive(batch);
+      receivePage(batch);
       if (!gap(batch, known)) return;
       before = batch[0].id;
     }
@@ -206,10 +253,12 @@ export function createSession({ connection, widgetKey, origin, emit }) {
     clearTimeout(retryTimer);
     for (const item of outbox.items()) {
       if (item.failed) continue;
-      const ack = await deliver(item);
+      const ack = item.file ? await deliverFile(item) : await deliver(item);
       if (!ack.ok && TRANSIENT.includes(ack.code)) {
-        // Offline: the next connect flushes. Otherwise try again shortly.
+        // Offline: the next connect flushes (files waiting behind say they are not sent: a reload
+        // would lose them). Otherwise try again shortly.
         if (ack.code !== "offline") retryTimer = setTimeout(flush, 1000 * Math.max(2, Number(ack.retry_after) || 3));
+        else outbox.items().forEach((i) => i.file && !i.failed && failUpload(i, { code: "offline", transient: true }));
         return;
       }
     }
@@ -287,7 +336,7 @@ export function createSession({ connection, widgetKey, origin, emit }) {
     if (typing) agentTypingTimer = setTimeout(() => set({ agentTyping: false }), AGENT_TYPING_MAX_MS);
   }
 
-  // ---- attachments: not in the outbox (a File can't be stored); the visitor sees any failure ----
+  // ---- attachments: in the outbox while the page lives; a failure stays there, marked ----
 
   /** Once per page: does the gateway take files at all? (An older one answers unknown_event.) */
   let probed = false;
@@ -297,35 +346,72 @@ export function createSession({ connection, widgetKey, origin, emit }) {
     call("upload_ticket", { conversation_id: get().conversationId }).then((r) => r.code === "unknown_event" && set({ attachments: false }));
   }
 
-  async function upload(file) {
-    const conversationId = get().conversationId;
-    const ticket = await call("upload_ticket", { conversation_id: conversationId });
-    if (!ticket.ok) {
-      if (ticket.code === "unknown_event") set({ attachments: false });
-      return { code: ticket.code, message: ticket.message };
-    }
-    if (ticket.max_bytes && file.size > ticket.max_bytes) return { code: "file_too_large" };
-    if ((ticket.allowed_types || []).length && !ticket.allowed_types.includes(file.type)) return { code: "file_type_refused" };
+  /** Why the gateway would refuse this file, as far as its published limits tell. */
+  function refusal(file, limits) {
+    if (limits && limits.max_bytes && file.size > limits.max_bytes) return "file_too_large";
+    const types = (limits && limits.allowed_types) || [];
+    if (types.length && !types.includes(file.type)) return "file_type_refused";
+    return null;
+  }
+
+  /** Queues a file: {ok} once queued (its line shows how it goes), or {code} when it can't be sent at all. */
+  function upload(file, limits) {
+    const code = refusal(file, limits);
+    if (code) return { ok: false, code };
     const preview = /^image\//.test(file.type) && URL.createObjectURL(file);
-    const item = { client_id: clientId(), text: "", at: Date.now(), attachments: [{ filename: file.name, content_type: file.type, size: file.size, url: preview }] };
-    set({ messages: merge(get().messages, [pending(item)]) });
+    const attachments = [{ filename: file.name, content_type: file.type, size: file.size, url: preview }];
+    queue({ client_id: clientId(), text: "", at: Date.now(), conversation_id: get().conversationId, file, attachments });
+    return { ok: true };
+  }
+
+  /** Ticket, then the file over HTTP. Never stops the flush: a failure is the file's own. */
+  async function deliverFile(item) {
+    const ticket = await call("upload_ticket", { conversation_id: item.conversation_id });
+    if (ticket.code === "unknown_event") set({ attachments: false });
+    const code = ticket.ok && refusal(item.file, ticket);
+    const result = !ticket.ok ? { ...ticket, transient: TRANSIENT.includes(ticket.code) } : code ? { code } : await post(ticket, item);
+    // The stored copy may have come as a push though the answer was lost: then it was sent.
+    if (result.ok || get().messages.some((m) => m.id && m.client_id === item.client_id)) {
+      outbox.remove(item.client_id);
+      if (result.message) receive([result.message], true);
+      revoke(item, 60000); // the stored copy's own link replaces the preview
+      return { ok: true };
+    }
+    failUpload(item, result);
+    return { ok: false, code: "upload_failed" };
+  }
+
+  function failUpload(item, result) {
+    const failed = { failed: result.code || "failed", reason: result.message, refused: !result.transient };
+    outbox.update(item.client_id, failed);
+    set({ messages: merge(get().messages, [pending({ ...item, ...failed })]) });
+  }
+
+  async function post(ticket, item) {
     const body = new FormData();
     body.append("token", ticket.token);
     body.append("client_id", item.client_id);
-    body.append("file", file);
-    let result;
+    body.append("file", item.file);
     try {
       const res = await fetch(new URL(ticket.url, origin).href, { method: "POST", body, credentials: "omit" });
       const json = await res.json().catch(() => ({}));
-      result = res.ok && json.message ? { ok: true, message: json.message } : { code: json.code || "failed", message: json.message };
+      if (res.ok && json.message) return { ok: true, message: json.message };
+      // A 4xx is the gateway's refusal (too big, wrong type...): trying again by itself won't help.
+      return { code: json.code || "failed", message: json.message, transient: !(res.status >= 400 && res.status < 500) };
     } catch (e) {
-      result = { code: "failed" };
+      return { code: "failed", transient: true };
     }
-    // Drop the preview line; the stored message (ack or push, same client_id) replaces it.
-    set({ messages: get().messages.filter((m) => m.client_id !== item.client_id || m.id) });
-    if (result.ok) receive([result.message], true);
-    if (preview) setTimeout(() => URL.revokeObjectURL(preview), 60000);
-    return result;
+  }
+
+  function revoke(item, delay = 0) {
+    const url = item.attachments && item.attachments[0].url;
+    if (url) setTimeout(() => URL.revokeObjectURL(url), delay);
+  }
+
+  /** Tries a failed line or file again, now. */
+  function retry(id) {
+    outbox.update(id, { failed: undefined, reason: undefined, refused: undefined });
+    set({ messages: get().messages.map((m) => (m.client_id === id && !m.id ? { ...m, failed: undefined, reason: undefined, refused: undefined } : m)) });
   }
 
   // ---- the gateway's pushes ----
@@ -356,10 +442,17 @@ export function createSession({ connection, widgetKey, origin, emit }) {
       queue({ client_id: clientId(), text, at: Date.now(), conversation_id: get().conversationId });
     },
     resend(id) {
-      outbox.update(id, { failed: undefined });
-      set({ messages: get().messages.map((m) => (m.client_id === id && !m.id ? { ...m, failed: undefined } : m)) });
+      retry(id);
       flush();
     },
+    /** Gives up on a line or file that was not sent. */
+    discard(id) {
+      const item = outbox.items().find((i) => i.client_id === id);
+      if (item) revoke(item);
+      outbox.remove(id);
+      set({ messages: get().messages.filter((m) => m.id || m.client_id !== id) });
+    },
+    loadEarlier,
     typed,
     stopTyping,
     upload,

@@ -1,9 +1,10 @@
 // The conversation: a status line (queue position, who is answering, offline notice), the messages
-// (an aria-live log), the agent's typing, then the composer, or the end of the chat with its rating.
-import { useLayoutEffect, useRef } from "preact/hooks";
+// (an aria-live log, with "Earlier messages" at its top when there are more), the agent's typing,
+// then the composer, or the end of the chat with its rating.
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { Message } from "./message.jsx";
 import { Composer } from "./composer.jsx";
-import { Ended } from "./rating.jsx";
+import { Part } from "../part.jsx";
 
 function statusLine(t, s) {
   if (s.status === "closed") return "";
@@ -15,20 +16,37 @@ function statusLine(t, s) {
 }
 
 export function ChatView(props) {
-  const { t, lang, s, session } = props;
+  const { t, lang, s, session, open } = props;
   const listRef = useRef(null);
   const atBottom = useRef(true);
+  const anchor = useRef(null); // distance from the bottom to keep while earlier messages come in
+  const [earlierFailed, setEarlierFailed] = useState(false);
   const last = s.messages[s.messages.length - 1];
 
-  // Follow new lines, unless the visitor scrolled up to read (their own lines always scroll).
+  // Follow new lines, unless the visitor scrolled up to read (their own lines always scroll); while
+  // earlier ones come in above, keep what the visitor reads where it is.
   useLayoutEffect(() => {
     const list = listRef.current;
-    if (list && (atBottom.current || (last && last.author_type === "contact"))) list.scrollTop = list.scrollHeight;
-  }, [s.messages.length, last && last.id, s.agentTyping]);
+    if (!list) return;
+    if (anchor.current != null) {
+      list.scrollTop = list.scrollHeight - anchor.current;
+      if (!s.loadingEarlier) anchor.current = null;
+    } else if (atBottom.current || (last && last.author_type === "contact")) list.scrollTop = list.scrollHeight;
+  }, [s.messages.length, last && last.id, s.agentTyping, s.loadingEarlier, open]);
+
+  async function loadEarlier() {
+    const list = listRef.current;
+    if (s.loadingEarlier || !s.earlier) return;
+    anchor.current = list.scrollHeight - list.scrollTop;
+    setEarlierFailed(false);
+    const ack = await session.loadEarlier();
+    setEarlierFailed(!ack.ok);
+  }
 
   function onScroll(e) {
     const list = e.currentTarget;
     atBottom.current = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    if (list.scrollTop === 0 && s.earlier && !earlierFailed) loadEarlier();
   }
 
   const line = statusLine(t, s);
@@ -38,14 +56,40 @@ export function ChatView(props) {
         {line}
       </p>
       <ol class="msgs" ref={listRef} onScroll={onScroll} role="log" aria-label={t.conversation} aria-relevant="additions" aria-busy={s.syncing ? "true" : "false"}>
+        {s.earlier && (
+          <li class="earlier">
+            <button type="button" class="btn" onClick={loadEarlier} disabled={s.loadingEarlier}>
+              {s.loadingEarlier ? t.loading : t.earlier}
+            </button>
+            {earlierFailed && (
+              <span class="error" role="alert">
+                {t.notSent}
+              </span>
+            )}
+          </li>
+        )}
         {s.messages.map((m) => (
-          <Message key={m.id || m.client_id} m={m} t={t} lang={lang} receipts={s.receipts} onResend={session.resend} />
+          <Message key={m.id || m.client_id} m={m} t={t} lang={lang} receipts={s.receipts} onResend={session.resend} onDiscard={session.discard} />
         ))}
       </ol>
       <p class="typing" role="status">
         {s.agentTyping ? t.typing(s.agentName) : ""}
       </p>
       {s.status === "closed" ? <Ended {...props} /> : <Composer {...props} />}
+    </div>
+  );
+}
+
+/** The end of the chat; the rating and transcript forms are an on-demand part (parts/rating.jsx). */
+function Ended(props) {
+  const { t, s, session, settings } = props;
+  return (
+    <div class="ended">
+      <p class="ended-title">{t.ended}</p>
+      {((settings.features.csat && s.csat) || settings.features.transcript) && <Part name="rating" {...props} />}
+      <button type="button" class="btn" onClick={session.newChat} data-autofocus>
+        {t.newChat}
+      </button>
     </div>
   );
 }

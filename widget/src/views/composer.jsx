@@ -33,13 +33,13 @@ export function Composer({ t, s, session, settings }) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) submit(e);
   }
 
-  async function onFile(e) {
+  // A file the site's limits refuse is not sent at all; any other's fate shows on its own line.
+  function onFile(e) {
     const file = e.currentTarget.files[0];
     e.currentTarget.value = "";
     if (!file) return;
-    setError(null);
-    const result = await session.upload(file);
-    if (!result.ok && result.code !== "unknown_event") setError(t.uploadErrors[result.code] || result.message || t.uploadErrors.failed);
+    const result = session.upload(file, uploads);
+    setError(result.ok ? null : t.uploadErrors[result.code] || t.uploadErrors.failed);
   }
 
   return (

@@ -1,11 +1,15 @@
 // One line of the conversation: who said it (for screen readers), its text and attachments, its
-// time, and for the visitor's own lines whether it was sent, delivered and read.
+// time, and for the visitor's own lines whether it was sent, delivered and read, or not sent (with
+// retry and remove; a file also says why, and that it is kept only while the page is open).
 import { LINK_REL, Text, safeUrl } from "../text.jsx";
 import { receiptOf } from "../chat/messages.js";
 
 function kb(bytes) {
   return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : `${Math.ceil((bytes || 0) / 1024)} KB`;
 }
+
+// Refusals of the file itself: sending it again can't help.
+const FINAL = ["file_too_large", "file_type_refused"];
 
 function Attachment({ a }) {
   const url = safeUrl(a.url);
@@ -18,7 +22,7 @@ function Attachment({ a }) {
   );
 }
 
-export function Message({ m, t, lang, receipts, onResend }) {
+export function Message({ m, t, lang, receipts, onResend, onDiscard }) {
   if (m.author_type === "system") {
     return (
       <li class="msg system">
@@ -29,6 +33,8 @@ export function Message({ m, t, lang, receipts, onResend }) {
   const own = m.author_type === "contact";
   const receipt = own && receiptOf(m, receipts);
   const time = m.created_at && new Date(m.created_at).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+  const failed = receipt === "failed";
+  const again = failed && !(m.upload && FINAL.includes(m.failed));
   return (
     <li class={`msg ${own ? "own" : "them"}`}>
       <div class="bubble">
@@ -41,12 +47,23 @@ export function Message({ m, t, lang, receipts, onResend }) {
       <span class="meta">
         {time}
         {receipt && (time ? " · " : "") + t.receipts[receipt]}
-        {receipt === "failed" && (
+        {again && (
           <button type="button" class="link" onClick={() => onResend(m.client_id)}>
             {t.resend}
           </button>
         )}
+        {failed && (
+          <button type="button" class="link" onClick={() => onDiscard(m.client_id)}>
+            {t.remove}
+          </button>
+        )}
       </span>
+      {failed && m.upload && (
+        <p class="meta error" role="alert">
+          {t.uploadErrors[m.failed] || m.reason || t.uploadErrors.failed}
+          {again && ` ${t.fileKept}`}
+        </p>
+      )}
     </li>
   );
 }
