@@ -577,15 +577,22 @@ class RoutingService:
             data["agent_name"] = (await conn.execute(sa.select(t.users.c.name).where(t.users.c.id == tr.agent_id))).scalar_one_or_none()
         events = [await record_event(conn, f"task.{tr.kind}", row.tenant_id, data, conversation_id=row.conversation_id, actor="routing")]
         if tr.kind == "accepted":
-            events.append(await self._assign_conversation(conn, row, {"assignee_id": tr.agent_id, "status": "open"}, now))
-        elif tr.kind == "requeued" and state == "queued":
-            # Transferred away (or its agent gone): nobody has the conversation until someone
-            # accepts, so it leaves that agent's "mine" and the next task does not stick to them.
-            events.append(await self._assign_conversation(conn, row, {"assignee_id": None}, now))
+            events += await self._assign_conversation(conn, row, {"assignee_id": tr.agent_id, "status": "open"}, now)
+        elif tr.kind == "requeued" and state == "queued" and row.state in ("assigned", "wrapup") and row.assigned_agent_id:
+            # Taken from the agent who had accepted it (transferred away, or they left): nobody
+            # has the conversation until someone accepts, so it leaves that agent's "mine" and
+            # the next task does not stick to them. Only theirs is cleared: an offer withdrawn
+            # from another agent, or a conversation assigned anew meanwhile, keeps its assignee.
+            events += await self._assign_conversation(conn, row, {"assignee_id": None}, now, only_if_assignee=row.assigned_agent_id)
         return events
 
-    async def _assign_conversation(self, conn: AsyncConnection, task: Any, values: dict[str, Any], now: Any) -> DomainEvent:
-        await conn.execute(sa.update(t.conversations).where(t.conversations.c.id == task.conversation_id).values(**values, updated_at=now))
+    async def _assign_conversation(self, conn: AsyncConnection, task: Any, values: dict[str, Any], now: Any,
+                                   only_if_assignee: str | None = None) -> list[DomainEvent]:
+        stmt = sa.update(t.conversations).where(t.conversations.c.id == task.conversation_id)
+        if only_if_assignee is not None:
+            stmt = stmt.where(t.conversations.c.assignee_id == only_if_assignee)
+        if (await conn.execute(stmt.values(**values, updated_at=now))).rowcount == 0:
+            return []
         conversation = (
             await conn.execute(
                 sa.select(t.conversations, t.contacts.c.name.label("contact_name"))
@@ -593,8 +600,8 @@ class RoutingService:
                 .where(t.conversations.c.id == task.conversation_id)
             )
         ).one()
-        return await record_event(conn, "conversation.updated", task.tenant_id, conversation_json(conversation, conversation.contact_name),
-                                  conversation_id=task.conversation_id, actor="routing")
+        return [await record_event(conn, "conversation.updated", task.tenant_id, conversation_json(conversation, conversation.contact_name),
+                                   conversation_id=task.conversation_id, actor="routing")]
 
     async def announce_positions(self, queues: set[tuple[str, str, str]]) -> None:
         """Tell every waiting contact of the touched queues their place and estimated wait, in

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.core.contacts import identify_contact
-from gateway.core.conversations import append_message, open_conversation
+from gateway.core.conversations import append_message, enqueue_task, open_conversation
 from gateway.keys import DB, EVENTS
 from tests.helpers import Api
 from tests.realtime.support import Sockets, add_member
@@ -170,3 +170,24 @@ async def test_work_transferred_away_is_no_longer_the_agents(client, agent: Api,
     await me.wait_for("task.offered", lambda d: d["task_id"] == task_id and len(me.got("task.offered")) > 1)
     assert (await me.call("accept_task", {"task_id": task_id}))["ok"]
     assert [c["id"] for c in (await agent.get("/api/v1/conversations?assignee=me"))["items"]] == [conversation_id]
+
+
+async def test_an_offer_withdrawn_from_another_agent_leaves_the_assignee(client, agent: Api, operator: Api, sockets: Sockets):
+    # Only the agent who had the work loses the conversation: an offer to someone else that was
+    # withdrawn (they went away before answering) must not take it from its assignee.
+    app, tid = client.app, agent.tenant_id()
+    colleague = await add_member(client, operator, tid, "colleague2@demo.example", "agent")
+    await operator.put(f"/api/v1/tenants/{tid}/routing/settings", json={"sticky_seconds": 0})  # offered to whoever is free
+    me = await inbox(sockets, agent)
+    conversation_id, first = await incoming(app, tid, "visitor-xfer-2")
+    await me.wait_for("task.offered", lambda d: d["task_id"] == first)
+    assert (await me.call("accept_task", {"task_id": first}))["ok"]
+    assert (await me.call("complete_task", {"task_id": first}))["ok"]
+    assert (await me.call("presence", {"status": "away"}))["ok"]
+    other = await inbox(sockets, colleague)
+    async with app[DB].begin() as conn:
+        second, queued = await enqueue_task(conn, tid, conversation_id, "chat")
+    await app[EVENTS].publish(*queued)
+    await other.wait_for("task.offered", lambda d: d["task_id"] == second)
+    assert (await other.call("presence", {"status": "away"}))["ok"]  # the offer is withdrawn, unanswered
+    assert (await agent.get(f"/api/v1/conversations/{conversation_id}"))["assignee_id"] == agent.me["user"]["id"]
