@@ -7,17 +7,21 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 # INCR and set the expiry in one step: a crash between the two must not leave a counter that
-# never expires (and locks someone out for good). One call counts any number of budgets (an event
-# is counted against the visitor's and the address's), each KEYS[i] with its window ARGV[i].
+# never expires (and locks someone out for good). One call counts several budgets in turn (an
+# event counts against the visitor's, then the address's), KEYS[i] with window ARGV[2i-1] and
+# limit ARGV[2i]; it stops at the first budget refused, so a refused event does not use up the
+# budgets after it (one noisy visitor must not exhaust everyone's behind the same address).
 _HIT = """
 local out = {}
 for i, key in ipairs(KEYS) do
+  local window = ARGV[2 * i - 1]
   local count = redis.call('INCR', key)
-  if count == 1 then redis.call('PEXPIRE', key, ARGV[i]) end
+  if count == 1 then redis.call('PEXPIRE', key, window) end
   local ttl = redis.call('PTTL', key)
-  if ttl < 0 then redis.call('PEXPIRE', key, ARGV[i]); ttl = tonumber(ARGV[i]) end
+  if ttl < 0 then redis.call('PEXPIRE', key, window); ttl = tonumber(window) end
   out[#out + 1] = count
   out[#out + 1] = ttl
+  if count > tonumber(ARGV[2 * i]) then break end
 end
 return out
 """
@@ -40,8 +44,10 @@ class RateLimiter:
         return (await self.hit_all([(key, limit, window_seconds)]))[0]
 
     async def hit_all(self, budgets: list[tuple[str, int, int]]) -> list[Decision]:
-        """One hit on each (key, limit, window_seconds) budget, in one round trip."""
-        raw = await self._hit(keys=[self._prefix + key for key, _, _ in budgets], args=[window * 1000 for _, _, window in budgets])
+        """A hit on each (key, limit, window_seconds) budget in turn, in one round trip, up to the
+        first that refuses: the decisions of the budgets counted (the last may be a refusal)."""
+        args = [n for _, limit, window in budgets for n in (window * 1000, limit)]
+        raw = await self._hit(keys=[self._prefix + key for key, _, _ in budgets], args=args)
         return [
             Decision(allowed=int(count) <= limit, count=int(count), retry_after=max(1, -(-int(ttl_ms) // 1000)))
             for (_, limit, _), count, ttl_ms in zip(budgets, raw[::2], raw[1::2])

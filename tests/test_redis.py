@@ -162,6 +162,11 @@ async def test_several_budgets_are_counted_in_one_hit(redis: Redis) -> None:
     assert (visitor.allowed, visitor.count) == (True, 3)
     assert (address.allowed, address.count) == (False, 3)
     assert 30 < await redis.ttl("wecc:rl:visitor:a") <= 60 and 0 < await redis.ttl("wecc:rl:ip:1.2.3.4") <= 30
+    # A visitor over their own budget is refused without using up the address's, which others share.
+    for _ in range(3):
+        refused = await limiter.hit_all([("visitor:b", 1, 60), ("ip:5.6.7.8", 10, 60)])
+    assert [d.allowed for d in refused] == [False]
+    assert (await limiter.peek("ip:5.6.7.8", limit=10)).count == 1
 
 
 async def test_peek_allows_up_to_the_limit(redis: Redis) -> None:
