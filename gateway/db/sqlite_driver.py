@@ -42,7 +42,7 @@ def _run_statement(conn: sqlite3.Connection, operation: str, parameters: Any, ma
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     """A buffered cursor: rows, description and row count arrive with the statement's one trip."""
 
-    __slots__ = ("_description", "_rowcount", "_lastrowid")
+    __slots__ = ("_description", "_rowcount", "_lastrowid", "_arraysize")
 
     def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
         # No aiosqlite cursor is opened here (the stock adapter makes a trip for one).
@@ -54,6 +54,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._description: Any = None
         self._rowcount = -1
         self._lastrowid: int | None = None
+        self._arraysize = 1  # the DB-API default; fetchmany() without a size takes it
 
     @property
     def description(self) -> Any:
@@ -66,6 +67,14 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     @property
     def lastrowid(self) -> Any:
         return self._lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._arraysize = value
 
     async def _run(self, operation: str, parameters: Any, many: bool) -> None:
         async with self._adapt_connection._execute_mutex:

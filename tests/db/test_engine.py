@@ -81,6 +81,9 @@ async def test_the_one_trip_driver_answers_like_the_stock_one(tmp_path: Path) ->
             assert again.rowcount == 0
             updated = await conn.execute(sa.update(things).where(things.c.name.like("n%")).values(data={"seen": True}))
             assert updated.rowcount == 5
+            # Results read in batches as well as whole.
+            assert [len(batch) for batch in (await conn.execute(sa.select(things))).partitions(4)] == [4, 2]
+            assert len((await conn.execute(sa.select(things))).fetchmany()) == 1
             rows = (await conn.execute(sa.select(things).order_by(things.c.id))).all()
             assert [(r.name, r.data) for r in rows] == [("a", {"k": [1, 2]})] + [(f"n{i}", {"seen": True}) for i in range(5)]
             assert rows[0].id == first
