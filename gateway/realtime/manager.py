@@ -22,6 +22,8 @@ import socketio
 
 log = logging.getLogger(__name__)
 
+CLOSE_FLUSH_SECONDS = 5.0
+
 
 class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     def __init__(self, url: str, channel: str) -> None:
@@ -44,7 +46,10 @@ class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
 
     async def close(self) -> None:
         if self._sender is not None:
-            await self._sender  # what was emitted before shutdown still reaches the other processes
+            # What was emitted before shutdown still reaches the other processes, unless Redis
+            # does not answer: shutdown must not hang on it.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._sender), CLOSE_FLUSH_SECONDS)
         self._closed = True
         task = getattr(self, "thread", None)
         if task is not None:
@@ -55,6 +60,8 @@ class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             await self.pubsub.aclose()
         if self.redis is not None:
             await self.redis.aclose()
+        if self._sender is not None:
+            self._sender.cancel()  # still stuck on a Redis that never answered
         self.connected = False
 
     async def _publish(self, data: Any) -> None:
