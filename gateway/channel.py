@@ -143,7 +143,8 @@ class ChannelContext:
                 body_text=body_text, body_html=body_html, client_id=client_id, meta=meta,
             )
             events = list(appended.events)
-            if queue_when_idle and not await conversations.has_open_work(conn, tenant_id, conversation_id):
+            # A resent line was queued for, if need be, when it was first stored.
+            if queue_when_idle and appended.created and not await conversations.has_open_work(conn, tenant_id, conversation_id):
                 events += (await conversations.enqueue_task(conn, tenant_id, conversation_id, self.name))[1]
         await self._publish(events)
         return appended

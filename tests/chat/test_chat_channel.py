@@ -87,6 +87,23 @@ async def test_a_resent_message_is_stored_once(client: TestClient, sockets: Sock
     assert [m["body_text"] for m in history["messages"]] == ["Hi", "Are you there?"]
 
 
+async def test_a_line_resent_after_the_work_ended_does_not_queue_new_work(client: TestClient, agent: Api, sockets: Sockets):
+    me = await visitor(sockets, "visitor-chat-0003")
+    started = await me.call("start_chat", {"client_id": "c-100000011", "text": "Hi"})
+    line = {"conversation_id": started["conversation_id"], "client_id": "c-100000012", "text": "Thanks, bye"}
+    assert (await me.call("send_message", line))["ok"]
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    assert (await inbox.call("presence", {"status": "available"}))["ok"]
+    offer = await inbox.wait_for("task.offered", lambda d: d["conversation_id"] == started["conversation_id"])
+    assert (await inbox.call("accept_task", {"task_id": offer["task_id"]}))["ok"]
+    assert (await inbox.call("complete_task", {"task_id": offer["task_id"]}))["ok"]
+    # The widget resends a line whose acknowledgement it lost: stored once, and nobody is asked again.
+    assert (await me.call("send_message", line))["ok"]
+    async with client.app[DB].connect() as conn:
+        tasks = (await conn.execute(sa.select(t.tasks.c.state).where(t.tasks.c.conversation_id == started["conversation_id"]))).scalars().all()
+    assert tasks == ["done"]
+
+
 async def test_a_visitor_cannot_reach_another_visitors_conversation(client: TestClient, agent: Api, sockets: Sockets):
     alice = await visitor(sockets, "visitor-chat-alice")
     mallory = await visitor(sockets, "visitor-chat-mallory")
