@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import gc
 import logging
 import os
 import signal
@@ -54,6 +55,12 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
             raise ConfigError(config.source, key, f"cannot listen on {config.server.host}:{config.server.port}: "
                                                   f"{exc.strerror or exc}") from None
         print(_banner(config), flush=True)
+        # Everything made at start-up (modules, the schema, pools, compiled caches) lives as long as
+        # the process: moved out of the collector's sight, a full collection no longer walks it.
+        # Full collections stopped the whole process for 200-500 ms with a few thousand visitors
+        # connected (bench/README.md).
+        gc.collect()
+        gc.freeze()
         if ready:
             ready.set()
         await stop.wait()
