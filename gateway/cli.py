@@ -55,12 +55,15 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
             raise ConfigError(config.source, key, f"cannot listen on {config.server.host}:{config.server.port}: "
                                                   f"{exc.strerror or exc}") from None
         print(_banner(config), flush=True)
-        # Everything made at start-up (modules, the schema, pools, compiled caches) lives as long as
-        # the process: moved out of the collector's sight, a full collection no longer walks it.
         # Full collections stopped the whole process for 200-500 ms with a few thousand visitors
-        # connected (bench/README.md).
+        # connected, every few hundred chat lines (bench/README.md). Everything made at start-up
+        # (modules, the schema, pools, caches) lives as long as the process: frozen, no collection
+        # walks it again. And a young generation of 10,000 objects instead of 700: with Python's
+        # default, objects of requests still in flight outlived a dozen young collections, reached
+        # the oldest generation and brought the next full collection on.
         gc.collect()
         gc.freeze()
+        gc.set_threshold(10_000, 50, 20)
         if ready:
             ready.set()
         await stop.wait()
