@@ -8,13 +8,14 @@ Visitor events (on /visitor, after the namespace's widget key, origin and rate c
                The visitor's open chat is continued if there is one; otherwise the pre-chat form is
                checked against the tenant's widget settings (a department may pick the queue) and a
                new conversation is opened. Work is queued unless some already waits or is handled.
-  resume       {} -> {ok, conversation: {id, status, agent_name} | null, messages, receipts}
+  resume       {} -> {ok, conversation: {id, status, agent_name} | null, messages, has_more, receipts}
                After a reload or on another page of the site: the open chat to go on with.
   send_message {conversation_id, client_id, text} -> {ok, message}
                Stored once per client_id: a resend after a lost ack returns the first copy.
   leave_message {client_id, text, name?, email?, attributes?} -> {ok, conversation_id, message}
                The offline form: a conversation of its own, queued as work like any other.
-  history      {conversation_id, before?} -> {ok, messages, receipts}   (no internal notes)
+  history      {conversation_id, before?} -> {ok, messages, has_more, receipts}   (no internal notes;
+               a page of the latest 50 before `before`; has_more: older ones exist)
   typing       {conversation_id, typing} -> {ok}              (live to the agents on it)
   receipt      {conversation_id, message_id, status: delivered|read} -> {ok}  (the agents see ticks)
   set_attributes {attributes} -> {ok, conversation_id}        (the host page's JS API)
@@ -52,6 +53,7 @@ from channels.chat.transcript import render_transcript
 
 # Per conversation and hour: enough for a typo, too few to mail-bomb someone through us.
 TRANSCRIPTS_PER_HOUR = 3
+HISTORY_PAGE = 50  # messages per page of history (and of resume)
 MAX_TRANSCRIPT_MESSAGES = 2000
 
 
@@ -150,14 +152,15 @@ class ChatChannel(Channel):
         contact_id = await self.ctx.find_contact(who.tenant_id, *who.identity)
         conversation_id = await self.ctx.open_conversation_of(who.tenant_id, contact_id) if contact_id else None
         if conversation_id is None:
-            return ok(conversation=None, messages=[], receipts=receipts.marks(None, "agent"))
+            return ok(conversation=None, messages=[], has_more=False, receipts=receipts.marks(None, "agent"))
         conversation = await self.ctx.conversation_of(who.tenant_id, contact_id, conversation_id)  # type: ignore[arg-type]
         assert conversation is not None
         await who.join(conversation_id)
-        messages = await self.ctx.messages(who.tenant_id, conversation_id)
+        messages, has_more = await self._page(who, conversation_id)
         agent_name = first_name(await self.ctx.agent_name(conversation["assignee_id"]))
         return ok(conversation={"id": conversation_id, "status": conversation["status"], "agent_name": agent_name},
-                  messages=await self._visible(who, messages), receipts=receipts.marks(conversation["attributes"], "agent"))
+                  messages=await self._visible(who, messages), has_more=has_more,
+                  receipts=receipts.marks(conversation["attributes"], "agent"))
 
     async def set_attributes(self, who: VisitorCall, data: Any) -> Ack:
         """The host page's facts about its visitor (JS API): kept on the open chat, if any; the
@@ -279,8 +282,15 @@ class ChatChannel(Channel):
         if conversation is None:
             return error("not_found", "conversation not found")
         await who.join(payload.conversation_id)
-        messages = await self.ctx.messages(who.tenant_id, payload.conversation_id, before=payload.before)
-        return ok(messages=await self._visible(who, messages), receipts=receipts.marks(conversation["attributes"], "agent"))
+        messages, has_more = await self._page(who, payload.conversation_id, payload.before)
+        return ok(messages=await self._visible(who, messages), has_more=has_more,
+                  receipts=receipts.marks(conversation["attributes"], "agent"))
+
+    async def _page(self, who: VisitorCall, conversation_id: str, before: str | None = None) -> tuple[list[dict[str, Any]], bool]:
+        """A page of the conversation's latest messages (before `before`), oldest first, and
+        whether there are older ones: one more is asked for than is given."""
+        messages = await self.ctx.messages(who.tenant_id, conversation_id, before=before, limit=HISTORY_PAGE + 1)
+        return messages[-HISTORY_PAGE:], len(messages) > HISTORY_PAGE
 
     async def typing(self, who: VisitorCall, data: Any) -> Ack:
         payload = parse(Typing, data)

@@ -104,6 +104,20 @@ async def test_a_line_resent_after_the_work_ended_does_not_queue_new_work(client
     assert tasks == ["done"]
 
 
+async def test_history_comes_in_pages_that_say_whether_older_lines_exist(client: TestClient, sockets: Sockets):
+    me = await visitor(sockets, "visitor-chat-0004")
+    conversation_id = (await me.call("start_chat", {"client_id": "c-100000020", "text": "line 0"}))["conversation_id"]
+    for n in range(1, 50):
+        assert (await me.call("send_message", {"conversation_id": conversation_id, "client_id": f"c-1000001{n:02d}", "text": f"line {n}"}))["ok"]
+    exactly_one_page = await me.call("resume", {})
+    assert len(exactly_one_page["messages"]) == 50 and exactly_one_page["has_more"] is False
+    assert (await me.call("send_message", {"conversation_id": conversation_id, "client_id": "c-100000200", "text": "line 50"}))["ok"]
+    latest = await me.call("resume", {})
+    assert [m["body_text"] for m in latest["messages"]] == [f"line {n}" for n in range(1, 51)] and latest["has_more"] is True
+    older = await me.call("history", {"conversation_id": conversation_id, "before": latest["messages"][0]["id"]})
+    assert [m["body_text"] for m in older["messages"]] == ["line 0"] and older["has_more"] is False
+
+
 async def test_a_visitor_cannot_reach_another_visitors_conversation(client: TestClient, agent: Api, sockets: Sockets):
     alice = await visitor(sockets, "visitor-chat-alice")
     mallory = await visitor(sockets, "visitor-chat-mallory")

@@ -16,7 +16,6 @@ const TYPING_IDLE_MS = 3000; // "stopped typing" after this long without a keyst
 const TYPING_REPEAT_MS = 8000; // long typing: say so again, so the inbox's own timeout doesn't hide it
 const AGENT_TYPING_MAX_MS = 15000; // a lost "stopped typing" must not leave the dots forever
 const HISTORY_PAGES = 5; // after a long outage, page back this far to fill the gap
-const HISTORY_PAGE_SIZE = 50; // the gateway's page of history (and of resume)
 const RECEIPT_DELAY_MS = 300;
 const TRANSIENT = ["offline", "timeout", "rate_limited", "internal_error"];
 
@@ -175,9 +174,9 @@ export function createSession({ connection, widgetKey, origin, emit }) {
       adopt(c.id, { agentName: c.agent_name || (same ? get().agentName : null) });
       setStatus(c.status);
       const batch = r.messages || [];
-      receivePage(batch);
+      receivePage(batch, olderExist(r));
       if (r.receipts) ["delivered", "read"].forEach((k) => r.receipts[k] && markReceipt(k, r.receipts[k]));
-      if (same && gap(batch, known)) await fill(known, batch[0].id); // resume gives the last 50 only
+      if (same && gap(batch, known, olderExist(r))) await fill(known, batch[0].id); // resume gives the last 50 only
     } else if (had) {
       await fill(known);
       // The gateway has no open chat for us: ours ended while we were away.
@@ -192,11 +191,14 @@ export function createSession({ connection, widgetKey, origin, emit }) {
 
   const oldestId = () => (get().messages.find((m) => m.id) || {}).id;
 
-  /** Merges a page of history (oldest first) and notes whether there may be more before it. */
-  function receivePage(batch) {
+  // Whether there are older messages than a page's: the gateway says so with each page.
+  const olderExist = (r) => r.has_more === true;
+
+  /** Merges a page of history (oldest first) and notes whether there are more before it. */
+  function receivePage(batch, more) {
     const oldest = oldestId();
     receive(batch);
-    if (batch.length < HISTORY_PAGE_SIZE) set({ earlier: false });
+    if (!more) set({ earlier: false });
     else if (!oldest || batch[0].id <= oldest) set({ earlier: true });
   }
 
@@ -207,13 +209,13 @@ export function createSession({ connection, widgetKey, origin, emit }) {
     if (!id || !before || get().loadingEarlier) return { ok: true };
     set({ loadingEarlier: true });
     const r = await call("history", { conversation_id: id, before });
-    if (r.ok && id === get().conversationId) receivePage(r.messages || []);
+    if (r.ok && id === get().conversationId) receivePage(r.messages || [], olderExist(r));
     set({ loadingEarlier: false }); // after the merge: the view keeps its place until then
     return r;
   }
 
-  // A full page none of whose messages we held: there may be more we missed before it.
-  const gap = (batch, known) => batch.length >= HISTORY_PAGE_SIZE && known.size > 0 && !batch.some((m) => known.has(m.id));
+  // A page none of whose messages we held, with older ones before it: we may have missed those too.
+  const gap = (batch, known, more) => more && known.size > 0 && !batch.some((m) => known.has(m.id));
 
   /** History pages back from `before` (null: the latest) until one meets a message we held. */
   async function fill(known, before = null) {
@@ -223,8 +225,9 @@ export function createSession({ connection, widgetKey, origin, emit }) {
       if (id !== get().conversationId) return;
       if (!r.ok) return r.code === "not_found" && forget();
       const batch = r.messages || [];
-      receivePage(batch);
-      if (!gap(batch, known)) return;
+      const more = olderExist(r);
+      receivePage(batch, more);
+      if (!gap(batch, known, more)) return;
       before = batch[0].id;
     }
   }
