@@ -31,7 +31,7 @@ async def accepted_chat(sockets: Sockets, agent: Api, visitor_id: str) -> tuple[
 
 async def test_after_a_reload_the_visitor_resumes_the_open_chat(client: TestClient, agent: Api, sockets: Sockets):
     fresh = await visitor(sockets, "visitor-resume-01")
-    assert await fresh.call("resume") == {"ok": True, "conversation": None, "messages": [],
+    assert await fresh.call("resume") == {"ok": True, "conversation": None, "messages": [], "has_more": False,
                                           "receipts": {"delivered": None, "read": None}}
     me, inbox, conversation_id = await accepted_chat(sockets, agent, "visitor-resume-01")
     # The visitor is told who joined, by first name only.
