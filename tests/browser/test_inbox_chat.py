@@ -14,6 +14,7 @@ import aiohttp
 import sqlalchemy as sa
 from playwright.async_api import Page, expect
 
+from gateway.config import Config
 from gateway.db import schema as t
 from gateway.keys import DB
 from tests.browser.conftest import screenshot_path
@@ -60,6 +61,13 @@ async def rest_client(base: str) -> AsyncIterator[aiohttp.ClientSession]:
     """An HTTP client of the gateway on its real port, for tests.helpers.Api (each Api keeps its own cookies)."""
     async with aiohttp.ClientSession(base_url=base, cookie_jar=aiohttp.DummyCookieJar()) as session:
         yield session
+
+
+async def demo_staff(http: aiohttp.ClientSession, config: Config) -> tuple[Api, Api, str]:
+    """The demo agent and the operator, logged in, and the demo tenant's id."""
+    agent = await Api.login(http, config.demo.agent_email, config.demo.agent_password)  # type: ignore[arg-type]
+    operator = await Api.login(http, config.demo.operator_email, config.demo.operator_password)  # type: ignore[arg-type]
+    return agent, operator, agent.tenant_id(config.demo.tenant_slug)
 
 
 async def viewer_names(colleague: Listener, conversation_id: str) -> list[str]:

@@ -12,8 +12,7 @@ from playwright.async_api import Page, expect
 
 from tests.api.test_conversations import customer_writes
 from tests.browser.conftest import screenshot_path
-from tests.browser.test_inbox_chat import log_in, rest_client, until_agents_available
-from tests.helpers import Api
+from tests.browser.test_inbox_chat import demo_staff, log_in, rest_client, until_agents_available
 from tests.realtime.support import Sockets
 
 NAME = ("Adolph Blaine Charles David Earl Frederick Gerald Hubert Irvin John Kenneth Lloyd Martin Nero Oliver Paul "
@@ -80,9 +79,7 @@ async def test_long_names_and_a_long_url_stay_on_screen(browser, gateway):
     app, base, config = gateway
     sockets = Sockets(base)
     async with rest_client(base) as http:
-        agent = await Api.login(http, config.demo.agent_email, config.demo.agent_password)  # type: ignore[arg-type]
-        operator = await Api.login(http, config.demo.operator_email, config.demo.operator_password)  # type: ignore[arg-type]
-        tenant_id = agent.tenant_id(config.demo.tenant_slug)
+        agent, operator, tenant_id = await demo_staff(http, config)
         await operator.post(f"/api/v1/tenants/{tenant_id}/queues", 201, json={"name": QUEUE})
         await agent.post(f"/api/v1/tenants/{tenant_id}/canned-replies", 201, json={"shortcut": "track", "title": "Tracking link", "body": URL})
         # The agent also serves a second business, so the inbox names the business of each conversation.

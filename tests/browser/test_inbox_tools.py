@@ -8,8 +8,7 @@ from __future__ import annotations
 from playwright.async_api import expect
 
 from tests.browser.conftest import screenshot_path
-from tests.browser.test_inbox_chat import log_in, rest_client, until_agents_available
-from tests.helpers import Api
+from tests.browser.test_inbox_chat import demo_staff, log_in, rest_client, until_agents_available
 from tests.realtime.support import Sockets
 
 CANNED = [
@@ -25,9 +24,7 @@ async def test_canned_replies_transfer_and_wrapup(browser, gateway):
     async with rest_client(base) as http:
         # What the business sets up: the demo agent (a supervisor) writes canned replies; the
         # operator requires a wrap-up code, adds a Billing queue and a colleague to transfer to.
-        agent = await Api.login(http, config.demo.agent_email, config.demo.agent_password)  # type: ignore[arg-type]
-        operator = await Api.login(http, config.demo.operator_email, config.demo.operator_password)  # type: ignore[arg-type]
-        tenant_id = agent.tenant_id(config.demo.tenant_slug)
+        agent, operator, tenant_id = await demo_staff(http, config)
         for reply in CANNED:
             made = await agent.post(f"/api/v1/tenants/{tenant_id}/canned-replies", 201, json=reply)
             assert made["shortcut"] == reply["shortcut"]
@@ -144,9 +141,7 @@ async def test_canned_replies_and_wrapup_codes_follow_an_admins_changes(browser,
     app, base, config = gateway
     sockets = Sockets(base)
     async with rest_client(base) as http:
-        agent = await Api.login(http, config.demo.agent_email, config.demo.agent_password)  # type: ignore[arg-type]
-        operator = await Api.login(http, config.demo.operator_email, config.demo.operator_password)  # type: ignore[arg-type]
-        tenant_id = agent.tenant_id(config.demo.tenant_slug)
+        agent, operator, tenant_id = await demo_staff(http, config)
         hours = await agent.post(f"/api/v1/tenants/{tenant_id}/canned-replies", 201, json=CANNED[1])
         await operator.put(f"/api/v1/tenants/{tenant_id}/wrapup-codes", json=CODES)
         try:

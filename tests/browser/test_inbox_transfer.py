@@ -8,9 +8,8 @@ from __future__ import annotations
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import screenshot_path
-from tests.browser.test_inbox_chat import log_in, rest_client, until_agents_available
+from tests.browser.test_inbox_chat import demo_staff, log_in, rest_client, until_agents_available
 from tests.browser.test_inbox_customer import add_colleague, log_in_as
-from tests.helpers import Api
 from tests.realtime.support import Sockets
 
 
@@ -34,9 +33,7 @@ async def test_a_transferred_chat_stays_away_after_a_reload(browser, gateway):
     app, base, config = gateway
     sockets = Sockets(base)
     async with rest_client(base) as http:
-        agent = await Api.login(http, config.demo.agent_email, config.demo.agent_password)  # type: ignore[arg-type]
-        operator = await Api.login(http, config.demo.operator_email, config.demo.operator_password)  # type: ignore[arg-type]
-        tenant_id = agent.tenant_id(config.demo.tenant_slug)
+        agent, operator, tenant_id = await demo_staff(http, config)
         await operator.post(f"/api/v1/tenants/{tenant_id}/queues", 201, json={"name": "Billing"})
     await add_colleague(browser, base, config, tenant_id)
     try:
