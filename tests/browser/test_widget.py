@@ -171,9 +171,7 @@ async def test_reload_and_a_network_drop_lose_and_double_nothing(browser: Browse
     agent = staff["agent"]
     page = await visitor_page(browser, base)
     # All of the widget's socket traffic goes through this tunnel, so the test can cut it.
-    tunnel = Tunnel()
-    await page.route_web_socket(re.compile(r"/socket\.io/"), tunnel.route)
-    await page.route(re.compile(r"/socket\.io/"), tunnel.route_http)
+    tunnel = await Tunnel.under(page)
     await page.reload()
     await start_chat(page, "First line")
     conversation_id = await accept_offer(inbox)
@@ -404,6 +402,14 @@ class Tunnel:
         self.drop_acks = False
         self.open: list[WebSocketRoute] = []
 
+    @classmethod
+    async def under(cls, page: Page) -> "Tunnel":
+        """A tunnel for all of the page's socket traffic (it takes effect at the next load)."""
+        tunnel = cls()
+        await page.route_web_socket(re.compile(r"/socket\.io/"), tunnel.route)
+        await page.route(re.compile(r"/socket\.io/"), tunnel.route_http)
+        return tunnel
+
     async def route(self, ws: WebSocketRoute) -> None:
         server = ws.connect_to_server()
         if self.down:  # the gateway hangs up at once, as if unreachable
@@ -509,9 +515,7 @@ async def test_a_failed_upload_waits_with_retry_and_remove(browser: Browser, gat
     _, base, _ = gateway
     agent = staff["agent"]
     page = await visitor_page(browser, base)
-    tunnel = Tunnel()
-    await page.route_web_socket(re.compile(r"/socket\.io/"), tunnel.route)
-    await page.route(re.compile(r"/socket\.io/"), tunnel.route_http)
+    tunnel = await Tunnel.under(page)
     uploads: list[str] = []
     page.on("request", lambda r: r.url.endswith("/api/v1/widget/uploads") and uploads.append(r.url))
     await page.reload()
@@ -586,9 +590,7 @@ async def test_earlier_messages_page_back_and_keep_the_place(browser: Browser, g
     _, base, _ = gateway
     agent = staff["agent"]
     page = await visitor_page(browser, base)
-    tunnel = Tunnel()
-    await page.route_web_socket(re.compile(r"/socket\.io/"), tunnel.route)
-    await page.route(re.compile(r"/socket\.io/"), tunnel.route_http)
+    tunnel = await Tunnel.under(page)
     await page.reload()
     await start_chat(page, "A long story, sorry")
     conversation_id = await accept_offer(inbox)
