@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import importlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -27,11 +28,12 @@ from gateway.core.identities import normalise_identity
 from gateway.core.tenant_settings import read_settings
 from gateway.db import schema as t
 from gateway.events.bus import DomainEvent, record_event
-from gateway.keys import CHANNELS, CONFIG, DB, EVENTS, MAIL
+from gateway.keys import CHANNELS, CONFIG, DB, EVENTS, FILES, MAIL
 from gateway.mail.outbox import queue_mail
 from gateway.db.schema import utcnow
 from gateway.routing.hours import is_open
 from gateway.routing.queues import QueueSettings
+from gateway.storage.files import StoredFile
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,70 @@ _CONVERSATION_WITH_IDENTITY = (
 )
 
 
+class ChannelUnit:
+    """The core's verbs on one open transaction (see ChannelContext.unit). `conn` is there for
+    the channel's own tables (an email's Message-ID, a call's legs); `events` collects what the
+    verbs recorded, published after commit."""
+
+    def __init__(self, conn: AsyncConnection, channel: str) -> None:
+        self.conn = conn
+        self.channel = channel
+        self.events: list[DomainEvent] = []
+
+    @property
+    def actor(self) -> str:
+        return f"channel:{self.channel}"
+
+    async def identify_contact(self, tenant_id: str, kind: str, value: str, *, name: str = "") -> str:
+        found = await contacts.identify_contact(self.conn, tenant_id, kind, value, name=name)
+        self.events += found.events
+        return found.contact_id
+
+    async def open_conversation(self, tenant_id: str, contact_id: str, *, subject: str = "", queue_id: str | None = None,
+                                attributes: dict[str, Any] | None = None) -> str:
+        conversation_id, event = await conversations.open_conversation(
+            self.conn, tenant_id, contact_id, self.channel, subject=subject, queue_id=queue_id, attributes=attributes,
+            actor=self.actor,
+        )
+        self.events.append(event)
+        return conversation_id
+
+    async def reopen(self, tenant_id: str, conversation_id: str) -> bool:
+        """A closed conversation the customer writes in again is open again; True if it was closed."""
+        event = await conversations.reopen_conversation(self.conn, tenant_id, conversation_id, actor=self.actor)
+        if event is not None:
+            self.events.append(event)
+        return event is not None
+
+    async def append(self, tenant_id: str, conversation_id: str, *, body_text: str, body_html: str | None = None,
+                     author_type: conversations.AuthorType = "contact", author_id: str | None = None,
+                     client_id: str | None = None, kind: conversations.MessageKind = "message",
+                     meta: dict[str, Any] | None = None, files: Sequence[conversations.AttachedFile] = (),
+                     queue_when_idle: bool = False) -> conversations.Appended:
+        appended = await conversations.append_message(
+            self.conn, tenant_id, conversation_id, kind=kind, author_type=author_type, author_id=author_id,
+            body_text=body_text, body_html=body_html, client_id=client_id, meta=meta, files=files,
+        )
+        self.events += appended.events
+        # A resent line was queued for, if need be, when it was first stored.
+        if queue_when_idle and appended.created and not await conversations.has_open_work(self.conn, tenant_id, conversation_id):
+            self.events += (await conversations.enqueue_task(self.conn, tenant_id, conversation_id, self.channel))[1]
+        return appended
+
+    async def enqueue_task(self, tenant_id: str, conversation_id: str, *, queue_id: str | None = None, priority: int = 0,
+                           required_skills: dict[str, int] | None = None, sla_seconds: int | None = None) -> str:
+        task_id, events = await conversations.enqueue_task(
+            self.conn, tenant_id, conversation_id, self.channel, queue_id=queue_id, priority=priority,
+            required_skills=required_skills, sla_seconds=sla_seconds,
+        )
+        self.events += events
+        return task_id
+
+    async def record(self, type_: str, tenant_id: str, data: dict[str, Any], *, conversation_id: str | None = None) -> None:
+        """Record a domain event of the channel's own (listed in gateway/events/types.py)."""
+        self.events.append(await record_event(self.conn, type_, tenant_id, data, conversation_id=conversation_id, actor=self.actor))
+
+
 class ChannelContext:
     """What the core offers a running channel. Each verb commits its own transaction and
     publishes the resulting events, so a channel never touches realtime or webhooks."""
@@ -114,21 +180,23 @@ class ChannelContext:
         async with self._app[DB].connect() as conn:
             return list((await conn.execute(stmt)).scalars())
 
-    async def identify_contact(self, tenant_id: str, kind: str, value: str, *, name: str = "") -> str:
+    @contextlib.asynccontextmanager
+    async def unit(self) -> AsyncIterator[ChannelUnit]:
+        """One transaction of the core's verbs: everything in it is stored together or not at
+        all, and its events are published once it has committed."""
         async with self._app[DB].begin() as conn:
-            found = await contacts.identify_contact(conn, tenant_id, kind, value, name=name)
-        await self._publish(found.events)
-        return found.contact_id
+            unit = ChannelUnit(conn, self.name)
+            yield unit
+        await self._publish(unit.events)
+
+    async def identify_contact(self, tenant_id: str, kind: str, value: str, *, name: str = "") -> str:
+        async with self.unit() as unit:
+            return await unit.identify_contact(tenant_id, kind, value, name=name)
 
     async def open_conversation(self, tenant_id: str, contact_id: str, *, subject: str = "", queue_id: str | None = None,
                                 attributes: dict[str, Any] | None = None) -> str:
-        async with self._app[DB].begin() as conn:
-            conversation_id, event = await conversations.open_conversation(
-                conn, tenant_id, contact_id, self.name, subject=subject, queue_id=queue_id, attributes=attributes,
-                actor=f"channel:{self.name}",
-            )
-        await self._publish([event])
-        return conversation_id
+        async with self.unit() as unit:
+            return await unit.open_conversation(tenant_id, contact_id, subject=subject, queue_id=queue_id, attributes=attributes)
 
     async def append(self, tenant_id: str, conversation_id: str, *, body_text: str, body_html: str | None = None,
                      author_type: conversations.AuthorType = "contact", author_id: str | None = None,
@@ -137,28 +205,23 @@ class ChannelContext:
         """Stores a message once per client_id. queue_when_idle: and makes sure someone will
         answer it — work is queued unless some already waits or is being handled (checked in the
         same transaction, so two lines at once queue one task)."""
-        async with self._app[DB].begin() as conn:
-            appended = await conversations.append_message(
-                conn, tenant_id, conversation_id, kind=kind, author_type=author_type, author_id=author_id,
-                body_text=body_text, body_html=body_html, client_id=client_id, meta=meta,
-            )
-            events = list(appended.events)
-            # A resent line was queued for, if need be, when it was first stored.
-            if queue_when_idle and appended.created and not await conversations.has_open_work(conn, tenant_id, conversation_id):
-                events += (await conversations.enqueue_task(conn, tenant_id, conversation_id, self.name))[1]
-        await self._publish(events)
-        return appended
+        async with self.unit() as unit:
+            return await unit.append(tenant_id, conversation_id, body_text=body_text, body_html=body_html,
+                                     author_type=author_type, author_id=author_id, client_id=client_id, kind=kind, meta=meta,
+                                     queue_when_idle=queue_when_idle)
 
     async def enqueue_task(self, tenant_id: str, conversation_id: str, *, queue_id: str | None = None, priority: int = 0,
                            required_skills: dict[str, int] | None = None, sla_seconds: int | None = None) -> str:
-        async with self._app[DB].begin() as conn:
-            task_id, events = await conversations.enqueue_task(
-                conn, tenant_id, conversation_id, self.name, queue_id=queue_id, priority=priority,
-                required_skills=required_skills, sla_seconds=sla_seconds,
-            )
-        await self._publish(events)
-        return task_id
+        async with self.unit() as unit:
+            return await unit.enqueue_task(tenant_id, conversation_id, queue_id=queue_id, priority=priority,
+                                           required_skills=required_skills, sla_seconds=sla_seconds)
 
+    async def store_file(self, tenant_id: str, data: bytes) -> StoredFile:
+        """Keep a file the customer sent (an email's attachment, a fax page), durably, before the
+        message that carries it is stored."""
+        async def chunks() -> AsyncIterator[bytes]:
+            yield data
+        return await self._app[FILES].save(tenant_id, chunks(), max(len(data), 1))
 
     async def add_identity(self, tenant_id: str, contact_id: str, kind: str, value: str) -> bool:
         """Attach an identity to a contact; False when another contact has it already."""
@@ -220,6 +283,11 @@ class ChannelContext:
     @property
     def upload_limits(self) -> UploadConfig:
         return self._app[CONFIG].uploads
+
+    @property
+    def tenant_servers_may_be_private(self) -> bool:
+        """Whether a tenant's own servers (mail, SIP) may be on private addresses (config [mail])."""
+        return self._app[CONFIG].mail.tenant_servers_may_be_private
 
     async def widget_secret(self, tenant_id: str) -> str:
         """The secret the tenant signs its users' ids with; links for visitors are signed with it too."""

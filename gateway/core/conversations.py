@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Literal
@@ -89,6 +90,18 @@ async def open_conversation(
 
 
 @dataclass(frozen=True)
+class AttachedFile:
+    """A stored file a message carries. content_id: how the message's HTML refers to it (an
+    email's inline image, `cid:...`)."""
+
+    file: StoredFile
+    filename: str
+    content_type: str
+    content_id: str | None = None
+    inline: bool = False
+
+
+@dataclass(frozen=True)
 class Appended:
     message: dict[str, Any]
     created: bool  # False: this client_id was already stored; `message` is the stored one
@@ -115,9 +128,16 @@ async def append_message(
     body_html: str | None = None,
     client_id: str | None = None,
     meta: dict[str, Any] | None = None,
+    files: Sequence[AttachedFile] = (),
 ) -> Appended:
-    """Store a message once per client_id (a retried send returns the first copy)."""
+    """Store a message once per client_id (a retried send returns the first copy), with the
+    stored files it carries listed in meta["attachments"]."""
     now = utcnow()
+    attachments = [_attachment_meta(f) for f in files]
+    if attachments:
+        meta = {**(meta or {}), "attachments": attachments}
+        if body_html:  # inline images point at their stored copies, not at parts of a mail
+            body_html = _link_inline_images(body_html, files, attachments)
     values = {
         "id": new_id(),
         "tenant_id": tenant_id,
@@ -144,6 +164,12 @@ async def append_message(
         ).one()
         return Appended(message_json(row), False, [])
     await conn.execute(_STAMP_NOTE if kind == "note" else _STAMP_MESSAGE, {"conversation": conversation_id, "now": now})
+    for attached, listed in zip(files, attachments):
+        await conn.execute(sa.insert(t.attachments).values(
+            id=listed["id"], filename=listed["filename"], content_type=listed["content_type"], size=listed["size"],
+            tenant_id=tenant_id, conversation_id=conversation_id, message_id=values["id"],
+            sha256=attached.file.sha256, storage_key=attached.file.key, created_at=now,
+        ))
     message = message_json(SimpleNamespace(**values))  # what was stored, without reading it back
     event = await record_event(
         conn,
@@ -173,15 +199,35 @@ async def append_file(
     client_id: str | None = None,
 ) -> Appended:
     """A message carrying one stored file (once per client_id, like any message)."""
-    attachment = {"id": new_id(), "filename": filename, "content_type": content_type, "size": file.size}
-    appended = await append_message(conn, tenant_id, conversation_id, kind=kind, author_type=author_type, author_id=author_id,
-                                    body_text=body_text, client_id=client_id, meta={"attachments": [attachment]})
-    if appended.created:
-        await conn.execute(sa.insert(t.attachments).values(
-            **attachment, tenant_id=tenant_id, conversation_id=conversation_id, message_id=appended.message["id"],
-            sha256=file.sha256, storage_key=file.key, created_at=utcnow(),
-        ))
-    return appended
+    return await append_message(conn, tenant_id, conversation_id, kind=kind, author_type=author_type, author_id=author_id,
+                                body_text=body_text, client_id=client_id, files=[AttachedFile(file, filename, content_type)])
+
+
+def _attachment_meta(attached: AttachedFile) -> dict[str, Any]:
+    listed = {"id": new_id(), "filename": attached.filename, "content_type": attached.content_type, "size": attached.file.size}
+    if attached.inline:
+        listed["inline"] = True
+    return listed
+
+
+def _link_inline_images(html: str, files: Sequence[AttachedFile], attachments: list[dict[str, Any]]) -> str:
+    for attached, listed in zip(files, attachments):
+        if attached.content_id:
+            html = html.replace(f"cid:{attached.content_id}", f"/api/v1/attachments/{listed['id']}")
+    return html
+
+
+async def reopen_conversation(conn: AsyncConnection, tenant_id: str, conversation_id: str, *, actor: str) -> DomainEvent | None:
+    """Open a closed conversation again (the customer wrote in it); None if it was not closed."""
+    c = t.conversations
+    changed = await conn.execute(sa.update(c).where(c.c.id == conversation_id, c.c.tenant_id == tenant_id, c.c.status == "closed")
+                                 .values(status="open", updated_at=utcnow()))
+    if changed.rowcount == 0:
+        return None
+    row = (await conn.execute(sa.select(c, t.contacts.c.name.label("contact_name")).join(t.contacts, t.contacts.c.id == c.c.contact_id)
+                              .where(c.c.id == conversation_id))).one()
+    return await record_event(conn, "conversation.updated", tenant_id, conversation_json(row, row.contact_name),
+                              conversation_id=conversation_id, actor=actor)
 
 
 _OPEN_WORK = sa.select(t.tasks.c.id).where(

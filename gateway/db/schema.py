@@ -332,6 +332,78 @@ outbound_mail = sa.Table(
     sa.Index("ix_outbound_mail_due", "status", "next_attempt_at"),
 )
 
+mailboxes = sa.Table(
+    "mailboxes",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("address", sa.String(254), nullable=False),  # the business's address customers write to
+    sa.Column("imap_host", sa.String(255), nullable=False),
+    sa.Column("imap_port", sa.Integer, nullable=False),
+    sa.Column("imap_security", sa.String(8), nullable=False),  # tls | starttls | none
+    sa.Column("imap_username", sa.String(255), nullable=False),
+    sa.Column("imap_password", sa.String(500), nullable=False),  # never returned by the API or logged
+    sa.Column("folder", sa.String(200), nullable=False, server_default="INBOX"),
+    sa.Column("after_store", sa.String(8), nullable=False, server_default="seen"),  # seen | move
+    sa.Column("move_to", sa.String(200), nullable=True),
+    sa.Column("smtp_host", sa.String(255), nullable=True),
+    sa.Column("smtp_port", sa.Integer, nullable=True),
+    sa.Column("smtp_security", sa.String(8), nullable=True),
+    sa.Column("smtp_username", sa.String(255), nullable=True),
+    sa.Column("smtp_password", sa.String(500), nullable=True),
+    sa.Column("queue_id", sa.String(36), sa.ForeignKey("queues.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("signature", sa.Text(), nullable=False, server_default=""),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    # Intake's place in the folder: a restart resumes after last_uid unless UIDVALIDITY changed.
+    sa.Column("uidvalidity", sa.BigInteger, nullable=True),
+    sa.Column("last_uid", sa.BigInteger, nullable=False, server_default="0"),
+    # Health, for admins: connected | error | idle (not yet tried), and when it was last seen working.
+    sa.Column("state", sa.String(16), nullable=False, server_default="idle"),
+    sa.Column("last_error", sa.String(500), nullable=True),
+    sa.Column("last_synced_at", UTCDateTime(), nullable=True),
+    # One gateway process at a time reads a mailbox: it holds the lease and renews it.
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_until", UTCDateTime(), nullable=True),
+    _created(),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("tenant_id", "name"),
+)
+
+email_threads = sa.Table(
+    "email_threads",
+    metadata,
+    # The email side of a conversation: its subject token, the mailbox it came in on and the
+    # customer's address replies go to.
+    sa.Column("conversation_id", sa.String(36), sa.ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+    _tenant(),
+    sa.Column("mailbox_id", sa.String(36), sa.ForeignKey("mailboxes.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("token", sa.String(16), nullable=False),  # [#token] in subjects
+    sa.Column("customer_address", sa.String(254), nullable=False),
+    # Everyone the thread was addressed to, so a colleague on Cc may answer in it.
+    sa.Column("participants", JSONType, nullable=False),
+    _created(),
+    sa.UniqueConstraint("tenant_id", "token"),
+)
+
+email_messages = sa.Table(
+    "email_messages",
+    metadata,
+    # Every mail in or out, by its Message-ID: threading and de-duplication.
+    _id(),
+    _tenant(),
+    sa.Column("conversation_id", sa.String(36), sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("message_id", sa.String(36), sa.ForeignKey("messages.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("mailbox_id", sa.String(36), sa.ForeignKey("mailboxes.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("direction", sa.String(3), nullable=False),  # in | out
+    sa.Column("rfc_message_id", sa.String(500), nullable=False),
+    sa.Column("uid", sa.BigInteger, nullable=True),
+    sa.Column("raw_key", sa.String(255), nullable=True),  # the original, as received
+    _created(),
+    sa.UniqueConstraint("tenant_id", "direction", "rfc_message_id"),
+    sa.Index("ix_email_messages_tenant_rfc", "tenant_id", "rfc_message_id"),
+)
+
 api_tokens = sa.Table(
     "api_tokens",
     metadata,
