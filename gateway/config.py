@@ -156,6 +156,9 @@ class MailConfig(_Section):
     max_attempts: int = Field(6, ge=1, le=50)
     first_retry_seconds: float = Field(30.0, gt=0)
     poll_seconds: float = Field(5.0, gt=0)
+    # Tenants' own mail servers (their mailboxes): False refuses hosts on loopback, private or
+    # reserved addresses, so a tenant admin cannot make the gateway connect into the center's network.
+    tenant_servers_may_be_private: bool = False
 
     @property
     def enabled(self) -> bool:

@@ -25,7 +25,7 @@ ADMIN_PASSWORD = "correct horse battery"
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     # Webhooks point at a closed local port: nothing leaves the machine, deliveries just fail.
-    return make_config(tmp_path / "data", webhooks={"allow_private_addresses": True})
+    return make_config(tmp_path / "data", webhooks={"allow_private_addresses": True}, mail={"tenant_servers_may_be_private": True})
 
 
 async def make_tenant(operator: Api, slug: str) -> dict[str, Any]:
@@ -64,7 +64,11 @@ async def make_tenant(operator: Api, slug: str) -> dict[str, Any]:
         hook = await api.post(f"/api/v1/tenants/{tid}/webhooks", expect=201, json={"url": "http://127.0.0.1:9/hook"})
         ids["webhook_id"] = hook["id"]
         ids["delivery_id"] = str(uuid.uuid4())
-    return {"api": api, "ids": ids, "secrets": [f"{slug} secret file", f"{slug} secret subject", f"{slug} secret reply", f"{slug} secret note", f"{slug} secret canned",
+    mailbox = await api.post(f"/api/v1/tenants/{tid}/mailboxes", expect=201, json={
+        "name": "support", "address": f"support@{slug}.example", "imap_host": "127.0.0.1", "imap_port": 9,
+        "imap_username": f"{slug}-imap-user", "imap_password": f"{slug} secret imap password"})
+    ids["mailbox_id"] = mailbox["id"]
+    return {"api": api, "ids": ids, "secrets": [f"{slug}-imap-user", f"{slug} secret imap password", f"{slug} secret file", f"{slug} secret subject", f"{slug} secret reply", f"{slug} secret note", f"{slug} secret canned",
                                                 f"{slug} customer", f"customer@{slug}.example", admin_email]}
 
 
@@ -85,6 +89,9 @@ def sample_body(method: str, path: str, b: dict[str, str]) -> dict[str, Any] | N
         ("POST", "/tenants/{tenant_id}/webhooks"): {"url": "http://127.0.0.1:9/intruder"},
         ("PATCH", "/tenants/{tenant_id}/webhooks/{webhook_id}"): {"url": "http://127.0.0.1:9/intruder"},
         ("POST", "/tenants/{tenant_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): None,
+        ("POST", "/tenants/{tenant_id}/mailboxes"): {"name": "intruder", "address": "x@a.example", "imap_host": "127.0.0.1",
+                                                      "imap_username": "x", "imap_password": "x"},
+        ("PATCH", "/tenants/{tenant_id}/mailboxes/{mailbox_id}"): {"imap_host": "127.0.0.2"},
         ("POST", "/auth/password"): None,
         ("PATCH", "/users/{user_id}"): {"status": "disabled"},
         ("POST", "/conversations"): {"tenant_id": b["tenant_id"], "contact_id": b["contact_id"], "channel": "chat"},
