@@ -36,7 +36,7 @@ $(ASSETS): $(STAMP_JS) $(shell find widget static/inbox -type f 2>/dev/null) sta
 
 # Debian packages the integration tests drive (browsers, mail and SIP servers come with later
 # channels); installed once, as root, on a machine that lacks them.
-APT_TEST_PACKAGES := chromium dovecot-imapd
+APT_TEST_PACKAGES := chromium dovecot-imapd ghostscript
 apt-test:
 	@missing=""; for p in $(APT_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi

@@ -21,6 +21,7 @@ from gateway.db.migrate import migrate
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.events.bus import EventBus
 from gateway.events.webhooks import setup_webhooks
+from gateway.mail.intake import setup_mail_intake
 from gateway.mail.outbox import setup_mail
 from gateway.keys import API, CONFIG, FILES, DB, EVENTS, LIMITER, REDIS, SESSIONS
 from gateway.logs import request_id_middleware
@@ -108,6 +109,7 @@ def create_app(config: Config) -> web.Application:
     setup_realtime(app)
     setup_webhooks(app)
     setup_mail(app)
+    setup_mail_intake(app)
     setup_health(app)
     setup_metrics(app)
     app[API] = build_api()

@@ -29,6 +29,7 @@ from gateway.core.tenant_settings import read_settings
 from gateway.db import schema as t
 from gateway.events.bus import DomainEvent, record_event
 from gateway.keys import CHANNELS, CONFIG, DB, EVENTS, FILES, MAIL
+from gateway.mail.mailboxes import MailConsumer
 from gateway.mail.outbox import queue_mail
 from gateway.db.schema import utcnow
 from gateway.routing.hours import is_open
@@ -172,6 +173,14 @@ class ChannelContext:
     async def _publish(self, events: list[DomainEvent]) -> None:
         await self._app[EVENTS].publish(*events)
 
+    async def serves(self, tenant_id: str) -> bool:
+        """Whether this channel runs for the tenant (config `tenants`, empty: all of them)."""
+        if not self.settings.tenants:
+            return True
+        async with self._app[DB].connect() as conn:
+            slug = (await conn.execute(sa.select(t.tenants.c.slug).where(t.tenants.c.id == tenant_id))).scalar_one_or_none()
+        return slug in self.settings.tenants
+
     async def tenant_ids(self) -> list[str]:
         """The active tenants this channel serves (all, when the config lists none)."""
         stmt = sa.select(t.tenants.c.id).where(t.tenants.c.status == "active")
@@ -283,11 +292,6 @@ class ChannelContext:
     @property
     def upload_limits(self) -> UploadConfig:
         return self._app[CONFIG].uploads
-
-    @property
-    def tenant_servers_may_be_private(self) -> bool:
-        """Whether a tenant's own servers (mail, SIP) may be on private addresses (config [mail])."""
-        return self._app[CONFIG].mail.tenant_servers_may_be_private
 
     async def widget_secret(self, tenant_id: str) -> str:
         """The secret the tenant signs its users' ids with; links for visitors are signed with it too."""
@@ -405,6 +409,10 @@ class Channel(abc.ABC):
         messages, later the call's signalling), by event name. None by default."""
         return {}
 
+    def mail_consumer(self) -> MailConsumer | None:
+        """The channel's part in reading tenants' mailboxes (email, fax), if it takes mail."""
+        return None
+
 
 class DeliveryError(Exception):
     pass
@@ -466,6 +474,9 @@ class ChannelRegistry:
                 await channel.stop()
             except Exception:
                 log.exception("channel failed to stop", extra={"channel": name})
+
+    def mail_consumers(self) -> list[MailConsumer]:
+        return [c for c in (channel.mail_consumer() for channel in self.channels.values()) if c is not None]
 
     async def on_event(self, event: DomainEvent) -> None:
         """Hand an agent's reply to the channel its conversation lives on, in the background so

@@ -202,6 +202,37 @@ class ChannelConfig(BaseModel):
     tenants: list[str] = Field(default_factory=list)
 
 
+class MailboxesConfig(_Section):
+    """How tenants' mailboxes are read (gateway/mail/intake.py); the mailboxes themselves are
+    per tenant, in SQL, managed through the API."""
+
+    # How often the list of mailboxes is read again (new, changed, switched off).
+    refresh_seconds: float = Field(30.0, gt=0, le=3600)
+    # Without IDLE, how often a mailbox is asked for new mail.
+    poll_seconds: float = Field(60.0, gt=0, le=3600)
+    # IDLE is renewed this often (servers may drop an IDLE after 30 minutes, RFC 2177).
+    idle_seconds: float = Field(300.0, gt=0, le=1740)
+    # A command the server does not answer in this time counts as a dropped connection.
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+    fetch_timeout_seconds: float = Field(300.0, gt=0, le=3600)
+    batch_size: int = Field(25, ge=1, le=500)
+    # A larger mail is stored from its headers, with a warning, and left in the mailbox.
+    max_message_bytes: int = Field(30_000_000, ge=100_000, le=200_000_000)
+    # One process reads a mailbox at a time; a dead one's lease runs out after this.
+    lease_seconds: float = Field(60.0, ge=1, le=3600)
+    max_backoff_seconds: float = Field(300.0, ge=1, le=3600)
+    # Mail servers' certificates are checked against the system's CAs plus this file's (a
+    # center's own CA); never skipped.
+    ca_file: str = ""
+
+    @field_validator("ca_file")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        if value and not Path(value).is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+
 class Config(_Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     data: DataConfig = Field(default_factory=DataConfig)
@@ -213,6 +244,7 @@ class Config(_Section):
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     uploads: UploadConfig = Field(default_factory=UploadConfig)
     mail: MailConfig = Field(default_factory=MailConfig)
+    mailboxes: MailboxesConfig = Field(default_factory=MailboxesConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)
     # Web chat is on unless the config's [channels] tables leave it out.

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from gateway.auth.sessions import SessionStore
     from gateway.events.bus import EventBus
     from gateway.events.webhooks import WebhookWorker
+    from gateway.mail.intake import MailIntake
     from gateway.mail.outbox import MailWorker
     from gateway.ops.metrics import Metrics
     from gateway.ratelimit import RateLimiter
@@ -38,3 +39,4 @@ API = web.AppKey("api", "ApiRegistry")
 FILES = web.AppKey("files", "FileStore")
 ROUTING = web.AppKey("routing", "RoutingService")
 MAIL = web.AppKey("mail", "MailWorker")
+MAIL_INTAKE = web.AppKey("mail_intake", "MailIntake")

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient
 from gateway.app import create_app
 from gateway.config import Config
 from tests.helpers import Api
+from tests.mail.dovecot import Dovecot, DovecotMissing
 from tests.realtime.support import Sockets
 
 PG_ADMIN_DSN = os.environ.get("WECC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -105,3 +106,22 @@ async def agent(client: TestClient, config: Config) -> Api:
 @pytest.fixture
 async def operator(client: TestClient, config: Config) -> Api:
     return await Api.login(client, config.demo.operator_email, config.demo.operator_password)
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """A Dovecot on loopback (STARTTLS on `imap_port`, implicit TLS on `imaps_port`, certificate
+    at `cert_path`). Shared by the session: each test adds users of its own with `add_user`."""
+    try:
+        server = Dovecot()
+    except DovecotMissing as missing:
+        reason = str(missing)  # failed outside the except block: one message, not a chain of two
+    else:
+        reason = ""
+    if reason:
+        pytest.fail(reason, pytrace=False)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()

@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -166,6 +167,10 @@ service anvil {{
     # -- life cycle --------------------------------------------------------------------------
 
     def start(self, timeout: float = 20.0) -> None:
+        # The kernel's parent-death signal follows the *thread* that started Dovecot: started from
+        # a worker thread (asyncio.to_thread), it would die when that thread is retired.
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("start and restart Dovecot from the main thread, not asyncio.to_thread")
         if self._process is not None:
             raise RuntimeError("Dovecot is already running")
         with self._stderr.open("ab") as stderr:  # what the master says before its log process runs

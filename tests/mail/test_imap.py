@@ -13,8 +13,8 @@ from contextlib import asynccontextmanager
 import aioimaplib
 import pytest
 
-from channels.email.imap_client import ImapClient, InsecureConnection, Security, connect_imap
-from tests.email.dovecot import Dovecot
+from gateway.mail.imap import ImapClient, InsecureConnection, Security, connect_imap
+from tests.mail.dovecot import Dovecot
 
 MESSAGE = b"From: ana@example.org\r\nTo: support@example.com\r\nSubject: Order 1234\r\n\r\nWhere is it?\r\n"
 
@@ -183,7 +183,7 @@ async def test_a_restarted_dovecot_keeps_its_mail(dovecot: Dovecot) -> None:
                                 timeout=10, conn_lost_cb=lambda exc: lost.set())
     assert (await client.login(user, password)).result == "OK"
 
-    await asyncio.to_thread(dovecot.restart)
+    dovecot.restart()  # from the main thread: see Dovecot.start
     await asyncio.wait_for(lost.wait(), 10)  # the old connection was dropped
 
     again = await logged_in(dovecot, "tls", user, password)

@@ -1,0 +1,315 @@
+"""Reading one mailbox over IMAP: new mail in, as it arrives, handed to the channel that
+claims it (see mailboxes.MailConsumer).
+
+One gateway process at a time reads a mailbox: it holds the mailbox's lease (a conditional UPDATE
+on its row) and renews it while it works; a process that dies lets the lease run out and another
+takes over. The place in the folder is durable: UIDVALIDITY and the last UID stored (written
+with each mail, see mailboxes.py), so a restart reads on from there — never re-reading a whole
+window as the peers do (chatwoot#14983). A changed UIDVALIDITY starts the folder over, and
+de-duplication by Message-ID keeps what was stored from being stored again.
+
+New mail is waited for with IMAP IDLE where the server offers it, else by polling; IDLE is
+bounded by timeouts on our side (aioimaplib's idle can hang when the server answers BYE). Mail is
+fetched in batches of UIDs (one huge FETCH slows aioimaplib sharply), and a mail larger than the
+limit is stored from its headers, with a warning, and left in the mailbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+import re
+import ssl
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import aioimaplib
+import sqlalchemy as sa
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.config import MailboxesConfig
+from gateway.db import schema as t
+from gateway.db.schema import utcnow
+from gateway.events.targets import UnsafeTarget, check_public_host
+from gateway.mail.imap import connect_imap
+from gateway.mail.mailboxes import Mailbox, MailConsumer, already_received, read_upto, rfc_message_id
+from gateway.mail.parse import ParsedEmail
+
+log = logging.getLogger(__name__)
+
+Parse = Callable[[bytes], Awaitable[ParsedEmail]]
+_UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]", re.IGNORECASE)
+_FETCH_UID = re.compile(rb"\bUID (\d+)")
+_FETCH_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
+_LITERAL = re.compile(rb"\{(\d+)\}$")
+_FETCH_LINE = re.compile(rb"^\d+ FETCH ")
+# What, of a mailbox row, a live IMAP session depends on: a change reconnects.
+_SESSION_FIELDS = ("imap_host", "imap_port", "imap_security", "imap_username", "imap_password", "folder", "after_store", "move_to")
+
+
+class MailboxError(Exception):
+    """A mailbox that cannot be read as configured; the message is shown to admins (no secrets)."""
+
+
+def uidvalidity_of(lines: list[Any]) -> int | None:
+    for line in lines:
+        if isinstance(line, (bytes, bytearray)):
+            found = _UIDVALIDITY.search(line)
+            if found:
+                return int(found.group(1))
+    return None
+
+
+def fetched_messages(lines: list[Any]) -> list[tuple[int, int | None, bytes]]:
+    """(uid, size, literal) of each message in a UID FETCH answer. aioimaplib hands the answer as
+    lines with each literal as its own item after the line announcing it."""
+    found: list[tuple[int, int | None, bytes]] = []
+    items = list(lines)
+    for i, line in enumerate(items):
+        if not isinstance(line, bytes) or not _FETCH_LINE.match(line):
+            continue
+        literal = _LITERAL.search(line)
+        body = bytes(items[i + 1]) if literal and i + 1 < len(items) else b""
+        # Servers may put UID after the literal, on the closing line.
+        tail = items[i + 2] if literal and i + 2 < len(items) and isinstance(items[i + 2], bytes) else b""
+        uid = _FETCH_UID.search(line) or _FETCH_UID.search(tail)
+        size = _FETCH_SIZE.search(line) or _FETCH_SIZE.search(tail)
+        if uid:
+            found.append((int(uid.group(1)), int(size.group(1)) if size else None, body))
+    return found
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, MailboxError):
+        return str(exc)
+    if isinstance(exc, asyncio.TimeoutError):
+        return "the mail server did not answer in time"
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+class MailboxReader:
+    def __init__(self, db: AsyncEngine, mailbox_id: str, settings: MailboxesConfig, *, owner: str, parse: Parse,
+                 consumers: list[MailConsumer], ssl_context: ssl.SSLContext, private_servers_allowed: bool) -> None:
+        self._db = db
+        self.mailbox_id = mailbox_id
+        self._settings = settings
+        self._owner = owner
+        self._parse = parse
+        self._consumers = sorted(consumers, key=lambda c: -c.priority)
+        self._ssl_context = ssl_context
+        self._private_servers_allowed = private_servers_allowed
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            row = await self._claim()
+            if row is None:  # another process reads it, or it was switched off
+                await asyncio.sleep(self._settings.lease_seconds / 3)
+                continue
+            try:
+                await self._session(row)
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                log.warning("mailbox failed", extra={"mailbox_id": self.mailbox_id, "error": _describe(exc)})
+                await self._set_state("error", _describe(exc))
+                # Back off, with jitter so many mailboxes of one down server don't retry in step.
+                await asyncio.sleep(min(self._settings.max_backoff_seconds, 2 ** min(failures, 10)) * random.uniform(0.5, 1.0))
+
+    async def release(self) -> None:
+        """Give the lease up (on shutdown) so another process takes over at once."""
+        b = t.mailboxes
+        async with self._db.begin() as conn:
+            await conn.execute(sa.update(b).where(b.c.id == self.mailbox_id, b.c.lease_owner == self._owner)
+                                    .values(lease_owner=None, lease_until=None))
+
+    # ---- the lease ----
+    async def _claim(self) -> Any | None:
+        """Take or renew the lease; the mailbox's row when this process holds it."""
+        b = t.mailboxes
+        now = utcnow()
+        async with self._db.begin() as conn:
+            taken = await conn.execute(sa.update(b).where(
+                b.c.id == self.mailbox_id, b.c.enabled.is_(True),
+                sa.or_(b.c.lease_owner.is_(None), b.c.lease_owner == self._owner, b.c.lease_until < now),
+            ).values(lease_owner=self._owner, lease_until=now + timedelta(seconds=self._settings.lease_seconds)))
+            if taken.rowcount != 1:
+                return None
+            return (await conn.execute(sa.select(b).where(b.c.id == self.mailbox_id))).one()
+
+    async def _set_state(self, state: str, error: str | None) -> None:
+        b = t.mailboxes
+        values: dict[str, Any] = {"state": state, "last_error": error}
+        if state == "connected":
+            values["last_synced_at"] = utcnow()
+        async with self._db.begin() as conn:
+            await conn.execute(sa.update(b).where(b.c.id == self.mailbox_id).values(**values))
+
+    # ---- one IMAP session ----
+    async def _session(self, row: Any) -> None:
+        timeout = self._settings.timeout_seconds
+        if not self._private_servers_allowed:
+            try:  # checked again at each connection: a name may start resolving elsewhere
+                await check_public_host(row.imap_host.strip("[]"))
+            except UnsafeTarget as exc:
+                raise MailboxError(str(exc)) from None
+        lost = asyncio.Event()  # set when the connection drops: the IDLE wait below ends at once
+        client = await connect_imap(row.imap_host, row.imap_port, row.imap_security, ssl_context=self._ssl_context,
+                                    timeout=timeout, conn_lost_cb=lambda exc: lost.set())
+        try:
+            if (await client.login(row.imap_username, row.imap_password)).result != "OK":
+                raise MailboxError("the mail server refused the login")
+            selected = await asyncio.wait_for(client.select(row.folder), timeout)
+            if selected.result != "OK":
+                raise MailboxError(f"the mail server has no folder {row.folder!r}")
+            mailbox = Mailbox(row.id, row.tenant_id, row.address, row.queue_id)
+            last_uid = await self._check_uidvalidity(row, uidvalidity_of(selected.lines))
+            await self._set_state("connected", None)
+            while not lost.is_set():
+                last_uid = await self._read_new(client, row, mailbox, last_uid)
+                await self._set_state("connected", None)
+                current = await self._claim()
+                if current is None or any(getattr(current, f) != getattr(row, f) for f in _SESSION_FIELDS):
+                    return  # lease lost, switched off or reconfigured: start over
+                await self._wait_for_mail(client, lost)
+            raise MailboxError("the mail server closed the connection")
+        finally:
+            await self._close(client)
+
+    async def _check_uidvalidity(self, row: Any, uidvalidity: int | None) -> int:
+        """The last UID stored, or 0 when the folder's UIDVALIDITY changed (its UIDs were reset)."""
+        if uidvalidity is None:
+            raise MailboxError("the mail server sent no UIDVALIDITY")
+        if row.uidvalidity == uidvalidity:
+            return int(row.last_uid)
+        if row.uidvalidity is not None:
+            log.warning("mailbox UIDVALIDITY changed; reading the folder again",
+                        extra={"mailbox_id": row.id, "old": row.uidvalidity, "new": uidvalidity})
+        b = t.mailboxes
+        async with self._db.begin() as conn:
+            await conn.execute(sa.update(b).where(b.c.id == row.id).values(uidvalidity=uidvalidity, last_uid=0))
+        return 0
+
+    async def _read_new(self, client: aioimaplib.IMAP4, row: Any, mailbox: Mailbox, last_uid: int) -> int:
+        timeout = self._settings.timeout_seconds
+        found = await asyncio.wait_for(client.uid_search(f"UID {last_uid + 1}:*", charset=None), timeout)
+        if found.result != "OK":
+            raise MailboxError("the mail server refused to search the folder")
+        # "n:*" always matches the newest message, even one below n.
+        uids = sorted(u for u in _search_uids(found.lines) if u > last_uid)
+        for start in range(0, len(uids), self._settings.batch_size):
+            batch = uids[start:start + self._settings.batch_size]
+            stored = await self._read_batch(client, mailbox, batch)
+            await self._after_store(client, row, stored)
+            last_uid = max(batch)
+        return last_uid
+
+    async def _read_batch(self, client: aioimaplib.IMAP4, mailbox: Mailbox, batch: list[int]) -> list[int]:
+        timeout = self._settings.fetch_timeout_seconds
+        limit = self._settings.max_message_bytes
+        sizes = await asyncio.wait_for(client.uid("fetch", _uid_set(batch), "(UID RFC822.SIZE)"), timeout)
+        too_big = {uid for uid, size, _ in fetched_messages(sizes.lines) if size is not None and size > limit}
+        fitting = [u for u in batch if u not in too_big]
+        messages = []
+        if fitting:
+            answer = await asyncio.wait_for(client.uid("fetch", _uid_set(fitting), "(UID BODY.PEEK[])"), timeout)
+            messages += [(uid, raw, False) for uid, _, raw in fetched_messages(answer.lines)]
+        if too_big:
+            answer = await asyncio.wait_for(client.uid("fetch", _uid_set(sorted(too_big)), "(UID BODY.PEEK[HEADER])"), timeout)
+            messages += [(uid, raw, True) for uid, _, raw in fetched_messages(answer.lines)]
+        stored = []
+        for uid, raw, truncated in sorted(messages):
+            parsed = await self._parse(raw)
+            if truncated:
+                parsed = dataclasses.replace(parsed, problems=[*parsed.problems, (
+                    f"This mail is larger than {limit // 1_000_000} MB: only its headers were read; "
+                    "the whole mail is still in the mailbox")])
+            # A mail only partly read, or that no channel took, stays where it is, unseen.
+            if await self._hand_over(mailbox, uid, raw, parsed) and not truncated:
+                stored.append(uid)
+        return stored
+
+    async def _hand_over(self, mailbox: Mailbox, uid: int, raw: bytes, parsed: ParsedEmail) -> bool:
+        """To the first channel that claims the mail; False when none does (it stays in the
+        mailbox as it is). One already stored is only read past."""
+        async with self._db.connect() as conn:
+            known = await already_received(conn, mailbox.tenant_id, rfc_message_id(parsed, raw))
+        if not known:
+            for consumer in self._consumers:
+                if await consumer.claims(mailbox, parsed):
+                    await consumer.store(mailbox, raw, parsed, uid=uid)
+                    return True
+        async with self._db.begin() as conn:
+            await read_upto(conn, mailbox.id, uid)
+        return known
+
+    async def _after_store(self, client: aioimaplib.IMAP4, row: Any, uids: list[int]) -> None:
+        """Mark what was stored as seen, or move it away, as the mailbox is set up. Done after the
+        mail is stored: if this fails the mail is already safe, and the UID is past."""
+        if not uids:
+            return
+        timeout = self._settings.timeout_seconds
+        uid_set = _uid_set(uids)
+        if row.after_store == "move" and row.move_to:
+            if "MOVE" in client.protocol.capabilities:
+                answer = await asyncio.wait_for(client.uid("move", uid_set, row.move_to), timeout)
+            else:
+                answer = await asyncio.wait_for(client.uid("copy", uid_set, row.move_to), timeout)
+                if answer.result == "OK":
+                    await asyncio.wait_for(client.uid("store", uid_set, "+FLAGS.SILENT", r"(\Deleted)"), timeout)
+                    await asyncio.wait_for(client.expunge(), timeout)
+        else:
+            answer = await asyncio.wait_for(client.uid("store", uid_set, "+FLAGS.SILENT", r"(\Seen)"), timeout)
+        if answer.result != "OK":
+            log.warning("mailbox refused to mark mail", extra={"mailbox_id": row.id, "after_store": row.after_store})
+
+    async def _wait_for_mail(self, client: aioimaplib.IMAP4, lost: asyncio.Event) -> None:
+        wait = self._settings.idle_seconds
+        if "IDLE" not in client.protocol.capabilities:
+            try:
+                await asyncio.wait_for(lost.wait(), self._settings.poll_seconds)
+            except asyncio.TimeoutError:
+                pass
+            return
+        timeout = self._settings.timeout_seconds
+        idle = await asyncio.wait_for(client.idle_start(timeout=wait + timeout), timeout)
+        push = asyncio.ensure_future(client.wait_server_push(timeout=wait))
+        dropped = asyncio.ensure_future(lost.wait())
+        try:
+            await asyncio.wait({push, dropped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            push.cancel()
+            dropped.cancel()
+        if lost.is_set():
+            idle.cancel()
+            return
+        client.idle_done()
+        await asyncio.wait_for(idle, timeout)
+
+    async def _close(self, client: aioimaplib.IMAP4) -> None:
+        try:
+            await asyncio.wait_for(client.logout(), 5)
+        except Exception:  # already gone: nothing to say goodbye to
+            pass
+        transport = client.protocol.transport
+        if transport is not None:
+            transport.close()
+
+
+def _search_uids(lines: list[Any]) -> list[int]:
+    uids: list[int] = []
+    for line in lines[:-1]:  # the last is the server's closing words
+        if isinstance(line, bytes):
+            text = line.decode("ascii", "replace")
+            uids += [int(w) for w in text.replace("SEARCH", " ").split() if w.isdigit()]
+    return uids
+
+
+def _uid_set(uids: list[int]) -> str:
+    return ",".join(map(str, uids))

@@ -1,0 +1,240 @@
+"""Email intake end to end, against a real Dovecot: mail delivered to a tenant's mailbox becomes a
+conversation with a task in the inbox, threaded with what came before, and nothing is lost or
+stored twice — across Dovecot restarts, gateway restarts, a reset UIDVALIDITY and a second
+gateway process reading the same mailbox."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiohttp import DummyCookieJar
+from aiohttp.test_utils import TestClient
+
+from gateway.mail.mailboxes import rfc_message_id
+from gateway.mail.parse import parse_email
+from gateway.app import create_app
+from gateway.config import Config
+from gateway.db import schema as t
+from gateway.keys import DB
+from tests.conftest import make_config
+from tests.mail.dovecot import Dovecot
+from tests.helpers import Api
+
+TESTDATA = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "emails"
+
+
+def email_config(data_dir: Path, dovecot: Dovecot) -> Config:
+    return make_config(
+        data_dir, mail={"tenant_servers_may_be_private": True}, realtime={"channel": f"wecc-test:{uuid.uuid4().hex}"},
+        channels={"chat": {"enabled": True}, "email": {"enabled": True}},
+        mailboxes={"refresh_seconds": 0.2, "idle_seconds": 2.0, "poll_seconds": 0.5, "timeout_seconds": 5.0, "lease_seconds": 5.0,
+                   "max_backoff_seconds": 1.0, "batch_size": 7, "ca_file": str(dovecot.cert_path)},
+    )
+
+
+@pytest.fixture
+def config(tmp_path: Path, dovecot: Dovecot) -> Config:
+    return email_config(tmp_path / "data", dovecot)
+
+
+def mail(subject: str, body: str, *, sender: str = "Ann Customer <ann@customer.example>", to: str = "support@demo.example",
+         **headers: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="customer.example")
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message
+
+
+async def add_mailbox(operator: Api, dovecot: Dovecot, user: str, **extra: Any) -> dict[str, Any]:
+    password = dovecot.add_user(user)
+    tid = next(t["id"] for t in (await operator.get("/api/v1/tenants"))["items"] if t["slug"] == "demo")
+    return await operator.post(f"/api/v1/tenants/{tid}/mailboxes", expect=201, json={
+        "name": user, "address": "support@demo.example", "imap_host": dovecot.host, "imap_port": dovecot.imap_port,
+        "imap_security": "starttls", "imap_username": user, "imap_password": password, **extra})
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30) -> Any:
+    """Polls until `check` returns something truthy (intake runs in the background)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.1)
+
+
+async def email_conversations(agent: Api) -> list[dict[str, Any]]:
+    return (await agent.get("/api/v1/conversations?channel=email&limit=200"))["items"]
+
+
+async def messages(agent: Api, conversation_id: str) -> list[dict[str, Any]]:
+    return (await agent.get(f"/api/v1/conversations/{conversation_id}/messages?limit=200"))["items"]
+
+
+async def stored_ids(client: TestClient) -> list[str]:
+    async with client.app[DB].connect() as conn:
+        return list((await conn.execute(sa.select(t.email_messages.c.rfc_message_id).where(t.email_messages.c.direction == "in"))).scalars())
+
+
+async def thread_token(client: TestClient, conversation_id: str) -> str:
+    async with client.app[DB].connect() as conn:
+        return (await conn.execute(sa.select(t.email_threads.c.token).where(t.email_threads.c.conversation_id == conversation_id))).scalar_one()
+
+
+async def test_a_customers_mail_becomes_a_conversation_with_a_task_and_replies_thread_onto_it(
+        client: TestClient, operator: Api, agent: Api, dovecot: Dovecot):
+    mailbox = await add_mailbox(operator, dovecot, "intake-basic")
+    first = mail("My order #77 never came", "Hello,\nwhere is my parcel?\nAnn")
+    first.add_attachment(b"%PDF-1.4 receipt", maintype="application", subtype="pdf", filename="receipt.pdf")
+    await dovecot.append("intake-basic", first.as_bytes())
+
+    found = await eventually(lambda: email_conversations(agent))
+    assert [c["subject"] for c in found] == ["My order #77 never came"]
+    conversation = found[0]
+    assert conversation["contact"]["name"] == "Ann Customer"
+    [message] = await messages(agent, conversation["id"])
+    assert "where is my parcel?" in message["body_text"]
+    assert message["meta"]["email"]["from"] == "ann@customer.example"
+    [attachment] = message["meta"]["attachments"]
+    assert attachment["filename"] == "receipt.pdf"
+    download = await agent.request("GET", f"/api/v1/attachments/{attachment['id']}")
+    assert download.status == 200 and await download.read() == b"%PDF-1.4 receipt"
+    tasks = (await agent.get(f"/api/v1/conversations/{conversation['id']}/tasks"))["items"]
+    assert [(task["channel"], task["state"]) for task in tasks] == [("email", "queued")]
+    # Stored, then marked as seen in the mailbox; the mailbox reports itself connected.
+    assert await eventually(lambda: unseen_is(dovecot, "intake-basic", 0))
+    tid = conversation["tenant_id"]
+    health = await operator.get(f"/api/v1/tenants/{tid}/mailboxes/{mailbox['id']}")
+    assert health["state"] == "connected" and health["last_error"] is None
+
+    # A reply to our thread (In-Reply-To) joins it; the work already queued is not queued twice.
+    reply = mail("Re: My order #77 never came", "Any news?", In_Reply_To=first["Message-ID"], References=first["Message-ID"])
+    await dovecot.append("intake-basic", reply.as_bytes())
+    assert await eventually(lambda: count_is(messages(agent, conversation["id"]), 2))
+    assert len(await email_conversations(agent)) == 1
+    assert len((await agent.get(f"/api/v1/conversations/{conversation['id']}/tasks"))["items"]) == 1
+
+    # A client that rewrites In-Reply-To still threads by the subject's token (chatwoot#10028).
+    token = await thread_token(client, conversation["id"])
+    rewritten = mail(f"Re: My order #77 never came [#{token}]", "Hello again", In_Reply_To="<unknown@elsewhere.example>")
+    await dovecot.append("intake-basic", rewritten.as_bytes())
+    assert await eventually(lambda: count_is(messages(agent, conversation["id"]), 3))
+
+    # A stranger answering the thread gets a conversation of their own, linked (zammad#5064).
+    stranger = mail("Re: My order #77 never came", "I am not Ann", sender="mallory@elsewhere.example",
+                    In_Reply_To=first["Message-ID"])
+    await dovecot.append("intake-basic", stranger.as_bytes())
+    both = await eventually(lambda: count_is(email_conversations(agent), 2))
+    theirs = next(c for c in both if c["id"] != conversation["id"])
+    assert theirs["attributes"]["replied_to_conversation_id"] == conversation["id"]
+    assert len(await messages(agent, conversation["id"])) == 3
+
+    # An out-of-office answer is kept on the conversation, flagged, and queues no work.
+    await agent.patch(f"/api/v1/conversations/{conversation['id']}", json={"status": "closed"})
+    away = mail("Automatic reply: My order", "I am away until Monday.", Auto_Submitted="auto-replied",
+                In_Reply_To=first["Message-ID"])
+    await dovecot.append("intake-basic", away.as_bytes())
+    assert await eventually(lambda: count_is(messages(agent, conversation["id"]), 4))
+    stored = (await messages(agent, conversation["id"]))[-1]
+    assert stored["meta"]["email"]["auto_reply"] is True
+    assert (await agent.get(f"/api/v1/conversations/{conversation['id']}"))["status"] == "closed"
+
+    # The customer writing again reopens the closed conversation, with new work.
+    again = mail("Re: My order #77 never came", "Still nothing!", In_Reply_To=first["Message-ID"])
+    await dovecot.append("intake-basic", again.as_bytes())
+    assert await eventually(lambda: count_is(messages(agent, conversation["id"]), 5))
+    assert (await agent.get(f"/api/v1/conversations/{conversation['id']}"))["status"] == "open"
+
+
+async def count_is(items: Awaitable[list[Any]], n: int) -> list[Any] | None:
+    found = await items
+    return found if len(found) == n else None
+
+
+async def unseen_is(dovecot: Dovecot, user: str, n: int) -> bool:
+    return await dovecot.unseen(user) == n
+
+
+async def test_nothing_is_lost_or_stored_twice_across_restarts_of_dovecot_and_the_gateway(
+        client: TestClient, operator: Api, agent: Api, dovecot: Dovecot, config: Config, aiohttp_client):
+    await add_mailbox(operator, dovecot, "intake-restart")
+    sent = [mail(f"Question {i}", f"Body {i}") for i in range(40)]
+    for message in sent[:25]:
+        await dovecot.append("intake-restart", message.as_bytes())
+    # Dovecot goes away while the gateway is reading, and comes back.
+    await eventually(lambda: stored_ids(client), timeout=30)
+    dovecot.restart()  # blocks the loop for a moment: the gateway's connection drops meanwhile
+    for message in sent[25:]:
+        await dovecot.append("intake-restart", message.as_bytes())
+    expected = {m["Message-ID"].strip("<>") for m in sent}
+    assert await eventually(lambda: has_exactly(client, expected), timeout=60)
+
+    # The gateway restarts; then the server says its UIDs were reset (UIDVALIDITY changed).
+    await client.close()
+    again = await aiohttp_client(create_app(config), cookie_jar=DummyCookieJar())
+    async with again.app[DB].begin() as conn:
+        await conn.execute(sa.update(t.mailboxes).values(uidvalidity=1, last_uid=0))
+    extra = mail("One more", "after the restart")
+    await dovecot.append("intake-restart", extra.as_bytes())
+    assert await eventually(lambda: has_exactly(again, expected | {extra["Message-ID"].strip("<>")}), timeout=60)
+    await asyncio.sleep(1)  # a late duplicate would show up here
+    assert sorted(await stored_ids(again)) == sorted(expected | {extra["Message-ID"].strip("<>")})
+    subjects = [c["subject"] for c in await email_conversations(await Api.login(again, config.demo.agent_email, config.demo.agent_password))]
+    assert sorted(subjects) == sorted([f"Question {i}" for i in range(40)] + ["One more"])
+
+
+async def has_exactly(client: TestClient, expected: set[str]) -> bool:
+    ids = await stored_ids(client)
+    assert len(ids) == len(set(ids)), "a mail was stored twice"
+    assert set(ids) <= expected, set(ids) - expected
+    return set(ids) == expected
+
+
+@pytest.mark.external_redis
+async def test_two_gateway_processes_share_a_mailbox_without_double_intake(
+        tmp_path: Path, dovecot: Dovecot, external_redis_url: str, aiohttp_client):
+    # Two gateways on one database and one Redis, as in production.
+    shared = email_config(tmp_path / "shared", dovecot).model_copy(deep=True)
+    shared.redis.url = external_redis_url
+    client = await aiohttp_client(create_app(shared), cookie_jar=DummyCookieJar())
+    second = await aiohttp_client(create_app(shared), cookie_jar=DummyCookieJar())
+    operator = await Api.login(client, shared.demo.operator_email, shared.demo.operator_password)
+    await add_mailbox(operator, dovecot, "intake-shared")
+    sent = [mail(f"Shared {i}", f"Body {i}") for i in range(20)]
+    for message in sent:
+        await dovecot.append("intake-shared", message.as_bytes())
+    expected = {m["Message-ID"].strip("<>") for m in sent}
+    assert await eventually(lambda: has_exactly(client, expected), timeout=60)
+    assert await has_exactly(second, expected)
+    async with client.app[DB].connect() as conn:
+        owners = (await conn.execute(sa.select(t.mailboxes.c.lease_owner))).scalars().all()
+    assert len(owners) == 1 and owners[0]
+
+
+async def test_every_real_world_mail_in_the_test_data_is_stored_and_readable(
+        client: TestClient, operator: Api, agent: Api, dovecot: Dovecot):
+    await add_mailbox(operator, dovecot, "intake-realworld")
+    files = sorted(p for p in TESTDATA.rglob("*") if p.is_file() and p.suffix not in (".md",) and not p.name.startswith("LICENSE"))
+    assert len(files) > 40
+    expected = set()
+    for path in files:
+        raw = path.read_bytes()
+        expected.add(rfc_message_id(parse_email(raw), raw))
+        await dovecot.append("intake-realworld", raw)
+    assert await eventually(lambda: has_exactly(client, expected), timeout=120)
+    for conversation in await email_conversations(agent):
+        for message in await messages(agent, conversation["id"]):
+            assert message["body_text"] or message["meta"].get("attachments") or message["meta"]["email"].get("problems")
