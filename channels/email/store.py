@@ -17,7 +17,7 @@ from gateway.core.conversations import AttachedFile, has_open_work
 from gateway.core.identities import InvalidIdentity, normalise_identity
 from gateway.db import schema as t
 from gateway.mail.mailboxes import Mailbox, record_received, rfc_message_id
-from gateway.mail.parse import ParsedEmail
+from gateway.mail.parse import ParsedEmail, split_quoted
 
 from channels.email import threading
 
@@ -32,7 +32,13 @@ def _address(value: str | None) -> str | None:
         return None
 
 
-def _meta(parsed: ParsedEmail, rfc_id: str, mailbox: Mailbox, *, stranger_in: str | None) -> dict[str, Any]:
+def _utf16_index(text: str, index: int) -> int:
+    """The browser counts string positions in UTF-16 units."""
+    return len(text[:index].encode("utf-16-le")) // 2
+
+
+def _meta(parsed: ParsedEmail, text: str, rfc_id: str, mailbox: Mailbox, *, stranger_in: str | None) -> dict[str, Any]:
+    _, quoted = split_quoted(text)
     email: dict[str, Any] = {
         "mailbox_id": mailbox.id,
         "message_id": rfc_id,
@@ -42,6 +48,8 @@ def _meta(parsed: ParsedEmail, rfc_id: str, mailbox: Mailbox, *, stranger_in: st
         "date": parsed.date.isoformat() if parsed.date else None,
         "size": parsed.size,
     }
+    if quoted:  # where the quoted history starts in the text: the inbox folds it away
+        email["quote_at"] = _utf16_index(text, text.rfind(quoted))
     if parsed.auto_reply:
         email["auto_reply"] = True
     if parsed.bulk:
@@ -65,7 +73,7 @@ def _bounce_text(parsed: ParsedEmail) -> str:
     assert parsed.bounce is not None
     failed = [f"{r.address}: {r.diagnostic or r.status or r.action}" for r in parsed.bounce.recipients]
     headline = "Delivery failed" if parsed.bounce.failed else "Delivery delayed (the mail server is still trying)"
-    return headline + (" — " + "; ".join(failed) if failed else "") + "\n\n" + parsed.text
+    return headline + (" — " + "; ".join(failed) if failed else "") + "\n\n" + parsed.text.replace("\r\n", "\n")
 
 
 async def store_email(ctx: ChannelContext, mailbox: Mailbox, raw: bytes, parsed: ParsedEmail, *, uid: int | None) -> str:
@@ -79,6 +87,7 @@ async def store_email(ctx: ChannelContext, mailbox: Mailbox, raw: bytes, parsed:
     files = [AttachedFile(await ctx.store_file(tenant_id, a.data), a.filename, a.content_type, a.content_id, a.inline)
              for a in parsed.attachments]
     sender = _address(parsed.from_address) or UNKNOWN_SENDER
+    text = parsed.text.replace("\r\n", "\n")
     noise = parsed.auto_reply or parsed.bounce is not None
     async with ctx.unit() as unit:
         contact_id = await unit.identify_contact(tenant_id, "email", sender, name=parsed.from_name)
@@ -100,14 +109,14 @@ async def store_email(ctx: ChannelContext, mailbox: Mailbox, raw: bytes, parsed:
             await threading.add_participants(unit.conn, thread, addressed)
             if not noise:
                 await unit.reopen(tenant_id, conversation_id)
-        meta = _meta(parsed, rfc_id, mailbox, stranger_in=stranger_in)
+        meta = _meta(parsed, text, rfc_id, mailbox, stranger_in=stranger_in)
         if parsed.bounce is not None:
             appended = await unit.append(tenant_id, conversation_id, kind="system", author_type="system",
                                          body_text=_bounce_text(parsed), meta=meta, files=files)
             if parsed.bounce.failed:
                 await _mark_bounced(unit, tenant_id, parsed)
         else:
-            appended = await unit.append(tenant_id, conversation_id, body_text=parsed.text, body_html=parsed.html,
+            appended = await unit.append(tenant_id, conversation_id, body_text=text, body_html=parsed.html,
                                          meta=meta, files=files)
         await record_received(unit.conn, mailbox, rfc_id=rfc_id, uid=uid, conversation_id=conversation_id,
                               message_id=appended.message["id"], raw_key=raw_file.key)

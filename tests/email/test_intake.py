@@ -153,10 +153,19 @@ async def test_a_customers_mail_becomes_a_conversation_with_a_task_and_replies_t
     assert (await agent.get(f"/api/v1/conversations/{conversation['id']}"))["status"] == "closed"
 
     # The customer writing again reopens the closed conversation, with new work.
-    again = mail("Re: My order #77 never came", "Still nothing!", In_Reply_To=first["Message-ID"])
+    again = mail("Re: My order #77 never came", "Still nothing! 📦\n\nOn Mon, 23 Nov 2026, Support wrote:\n> Any news?\n",
+                 In_Reply_To=first["Message-ID"])
     await dovecot.append("intake-basic", again.as_bytes())
     assert await eventually(lambda: count_is(messages(agent, conversation["id"]), 5))
     assert (await agent.get(f"/api/v1/conversations/{conversation['id']}"))["status"] == "open"
+    # The quoted history is marked (in the browser's UTF-16 positions) for the inbox to fold.
+    latest = (await messages(agent, conversation["id"]))[-1]
+    utf16 = latest["body_text"].encode("utf-16-le")
+    assert utf16[2 * latest["meta"]["email"]["quote_at"]:].decode("utf-16-le").startswith("On Mon, 23 Nov 2026")
+    # The mail as it arrived stays downloadable; another tenant's agent can't get it.
+    original = await agent.request("GET", f"/api/v1/messages/{latest['id']}/original")
+    assert original.status == 200 and b"Still nothing!" in await original.read()
+    assert original.headers["Content-Type"] == "message/rfc822"
 
 
 async def count_is(items: Awaitable[list[Any]], n: int) -> list[Any] | None:

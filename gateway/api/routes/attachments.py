@@ -1,5 +1,5 @@
 """Attachments: an agent sends a file into a conversation; anyone who may read the conversation
-downloads it. The bytes are stored (and fsynced) before the message that carries them exists."""
+downloads it, and a received mail's original. The bytes are stored (and fsynced) before the message that carries them exists."""
 
 from __future__ import annotations
 
@@ -57,6 +57,18 @@ def register(api: ApiRegistry) -> None:
         if row is None:
             raise not_found("attachment")
         return file_response(call.request, row.storage_key, row.filename, row.content_type)
+
+    @api.route("GET", "/messages/{message_id}/original", summary="Download a received mail as it arrived (.eml)",
+               tag="conversations", errors=(404,))
+    async def download_original(call: Call) -> web.StreamResponse:
+        m = t.email_messages
+        async with call.app[DB].connect() as conn:
+            raw_key = (await conn.execute(sa.select(m.c.raw_key).where(
+                m.c.message_id == call.path("message_id"), m.c.raw_key.is_not(None),
+                call.user.tenant_filter(m.c.tenant_id, CONVERSATIONS_READ)))).scalar_one_or_none()
+        if raw_key is None:
+            raise not_found("original mail")
+        return file_response(call.request, raw_key, "original.eml", "message/rfc822")
 
 
 async def _tenant(tenant_id: str) -> str:
