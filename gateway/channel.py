@@ -156,6 +156,13 @@ class ChannelUnit:
         self.events += events
         return task_id
 
+    async def mark_delivery(self, tenant_id: str, message_id: str, status: conversations.DeliveryStatus, *,
+                            error: str | None = None) -> None:
+        """How an agent's message fared on its way out (see conversations.mark_delivery)."""
+        event = await conversations.mark_delivery(self.conn, tenant_id, message_id, status, error=error, actor=self.actor)
+        if event is not None:
+            self.events.append(event)
+
     async def record(self, type_: str, tenant_id: str, data: dict[str, Any], *, conversation_id: str | None = None) -> None:
         """Record a domain event of the channel's own (listed in gateway/events/types.py)."""
         self.events.append(await record_event(self.conn, type_, tenant_id, data, conversation_id=conversation_id, actor=self.actor))
@@ -231,6 +238,13 @@ class ChannelContext:
         async def chunks() -> AsyncIterator[bytes]:
             yield data
         return await self._app[FILES].save(tenant_id, chunks(), max(len(data), 1))
+
+    async def read_file(self, key: str) -> bytes:
+        return await asyncio.to_thread(self._app[FILES].path(key).read_bytes)
+
+    def wake_mail(self) -> None:
+        """After queueing outbound mail in a unit: send it now rather than at the worker's next poll."""
+        self._app[MAIL].wake()
 
     async def add_identity(self, tenant_id: str, contact_id: str, kind: str, value: str) -> bool:
         """Attach an identity to a contact; False when another contact has it already."""
@@ -510,12 +524,10 @@ class ChannelRegistry:
         except Exception as exc:  # the agent must see that the reply did not go out
             log.warning("reply delivery failed", extra={"channel": row.channel, "error": str(exc)})
             async with self._app[DB].begin() as conn:
-                failed = await record_event(
-                    conn, "message.delivery_failed", event.tenant_id,
-                    {"conversation_id": event.conversation_id, "message_id": message["id"], "error": str(exc)[:500]},
-                    conversation_id=event.conversation_id, actor=f"channel:{row.channel}",
-                )
-            await self._app[EVENTS].publish(failed)
+                failed = await conversations.mark_delivery(conn, event.tenant_id, message["id"], "failed", error=str(exc),
+                                                           actor=f"channel:{row.channel}")
+            if failed is not None:
+                await self._app[EVENTS].publish(failed)
 
 
 async def channels_ctx(app: web.Application) -> Any:

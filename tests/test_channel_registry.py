@@ -136,7 +136,11 @@ async def test_a_failed_delivery_is_reported(
     await eventually(lambda: any(e.type == "message.delivery_failed" for e in events))
     failed = next(e for e in events if e.type == "message.delivery_failed")
     assert failed.tenant_id == agent.tenant_id() and failed.conversation_id == conversation_id
-    assert failed.data == {"conversation_id": conversation_id, "message_id": sent["id"], "error": "mail server said no"}
+    assert (failed.data["conversation_id"], failed.data["message_id"], failed.data["error"]) == (
+        conversation_id, sent["id"], "mail server said no")
+    # The agent sees it on the message itself, also after a reload.
+    [shown] = (await agent.get(f"/api/v1/conversations/{conversation_id}/messages"))["items"]
+    assert shown["meta"]["delivery"]["status"] == "failed" and shown["meta"]["delivery"]["error"] == "mail server said no"
     async with client.app[DB].connect() as conn:
         stored = (await conn.execute(sa.select(t.events.c.data).where(t.events.c.type == "message.delivery_failed"))).scalar_one()
     assert stored["message_id"] == sent["id"]  # persisted: reports and webhooks see it too

@@ -1,13 +1,15 @@
 """The email channel: the mail intake (gateway/mail) hands it every mail no more specific channel
-claimed, and store.py turns each into a conversation, message and task."""
+claimed, and store.py turns each into a conversation, message and task; agents' replies go back
+out as mail (reply.py)."""
 
 from __future__ import annotations
 
-from gateway.channel import Channel, ChannelContext, DeliveryError, OutboundMessage
+from gateway.channel import Channel, ChannelContext, OutboundMessage
 from gateway.config import ChannelConfig
 from gateway.mail.mailboxes import Mailbox, MailConsumer
 from gateway.mail.parse import ParsedEmail
 
+from channels.email.reply import queue_reply
 from channels.email.store import store_email
 
 
@@ -31,8 +33,10 @@ class EmailChannel(Channel):
         if settings.model_extra:
             raise ValueError(f"unknown settings {sorted(settings.model_extra)}; mail intake is set up in [mailboxes]")
         self._consumer: EmailConsumer | None = None
+        self._ctx: ChannelContext | None = None
 
     async def start(self, ctx: ChannelContext) -> None:
+        self._ctx = ctx
         self._consumer = EmailConsumer(ctx)
 
     async def stop(self) -> None:
@@ -42,4 +46,5 @@ class EmailChannel(Channel):
         return self._consumer
 
     async def deliver(self, reply: OutboundMessage) -> None:
-        raise DeliveryError("replies by email are not sent yet")
+        assert self._ctx is not None
+        await queue_reply(self._ctx, reply)

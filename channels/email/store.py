@@ -137,7 +137,4 @@ async def _mark_bounced(unit: ChannelUnit, tenant_id: str, parsed: ParsedEmail) 
     if sent is None or sent.message_id is None:
         return
     reasons = [r.diagnostic or r.status or r.action for r in parsed.bounce.recipients]
-    await unit.record("message.delivery_failed", tenant_id, {
-        "conversation_id": sent.conversation_id, "message_id": sent.message_id,
-        "error": ("bounced: " + "; ".join(x for x in reasons if x))[:500],
-    }, conversation_id=sent.conversation_id)
+    await unit.mark_delivery(tenant_id, sent.message_id, "failed", error="bounced: " + "; ".join(x for x in reasons if x))

@@ -14,7 +14,7 @@ from gateway.core.html import sanitise_html
 from gateway.core.upsert import insert_ignoring_conflicts
 from gateway.db import schema as t
 from gateway.db.schema import new_id, utcnow
-from gateway.events.bus import DomainEvent, record_event
+from gateway.events.bus import DomainEvent, ephemeral_event, record_event
 from gateway.routing.model import ACTIVE_STATES
 from gateway.storage.files import StoredFile
 
@@ -99,6 +99,8 @@ class AttachedFile:
     content_type: str
     content_id: str | None = None
     inline: bool = False
+    # Chosen by the channel when its message must name the file (a fax's pages, in order).
+    id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ async def append_file(
 
 
 def _attachment_meta(attached: AttachedFile) -> dict[str, Any]:
-    listed = {"id": new_id(), "filename": attached.filename, "content_type": attached.content_type, "size": attached.file.size}
+    listed = {"id": attached.id or new_id(), "filename": attached.filename, "content_type": attached.content_type, "size": attached.file.size}
     if attached.inline:
         listed["inline"] = True
     return listed
@@ -215,6 +217,29 @@ def _link_inline_images(html: str, files: Sequence[AttachedFile], attachments: l
         if attached.content_id:
             html = html.replace(f"cid:{attached.content_id}", f"/api/v1/attachments/{listed['id']}")
     return html
+
+
+DeliveryStatus = Literal["queued", "retrying", "sent", "failed"]
+
+
+async def mark_delivery(conn: AsyncConnection, tenant_id: str, message_id: str, status: DeliveryStatus, *, error: str | None = None,
+                        actor: str) -> DomainEvent | None:
+    """How an agent's message fared on its way out to the customer (a mail, later a fax or SMS),
+    kept on the message (meta.delivery) for the inbox to show; a failure is also recorded as
+    message.delivery_failed. None when the message is gone."""
+    m = t.messages
+    row = (await conn.execute(sa.select(m.c.meta, m.c.conversation_id).where(m.c.id == message_id, m.c.tenant_id == tenant_id))).first()
+    if row is None:
+        return None
+    delivery: dict[str, Any] = {"status": status, "at": utcnow().isoformat()}
+    if error:
+        delivery["error"] = error[:500]
+    await conn.execute(sa.update(m).where(m.c.id == message_id).values(meta={**row.meta, "delivery": delivery}))
+    data = {"conversation_id": row.conversation_id, "message_id": message_id, "delivery": delivery}
+    if status == "failed":
+        return await record_event(conn, "message.delivery_failed", tenant_id, {**data, "error": delivery.get("error", "")},
+                                  conversation_id=row.conversation_id, actor=actor)
+    return ephemeral_event("message.delivery_updated", tenant_id, data, conversation_id=row.conversation_id)
 
 
 async def reopen_conversation(conn: AsyncConnection, tenant_id: str, conversation_id: str, *, actor: str) -> DomainEvent | None:

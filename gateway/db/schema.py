@@ -318,7 +318,12 @@ outbound_mail = sa.Table(
     _id(),
     _tenant(),
     sa.Column("conversation_id", sa.String(36), sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=True),
-    sa.Column("kind", sa.String(32), nullable=False),  # transcript
+    sa.Column("kind", sa.String(32), nullable=False),  # transcript | reply
+    # A reply to a customer goes out through the tenant's mailbox, composed in full (raw_key);
+    # message_id is the agent's message it carries, marked when it can't be delivered.
+    sa.Column("mailbox_id", sa.String(36), sa.ForeignKey("mailboxes.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("message_id", sa.String(36), sa.ForeignKey("messages.id", ondelete="CASCADE"), nullable=True, unique=True),
+    sa.Column("raw_key", sa.String(255), nullable=True),
     sa.Column("to_address", sa.String(254), nullable=False),
     sa.Column("subject", sa.String(300), nullable=False),
     sa.Column("body_text", sa.Text(), nullable=False),

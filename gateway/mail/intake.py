@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
 import secrets
 import socket
-import ssl
 from collections.abc import AsyncIterator
 
 import sqlalchemy as sa
@@ -24,16 +22,9 @@ from gateway.keys import CHANNELS, CONFIG, DB, MAIL_INTAKE
 from gateway.mail.mailboxes import MailConsumer
 from gateway.mail.parse import ParsedEmail, parse_email
 from gateway.mail.reader import MailboxReader
+from gateway.mail.tls import tenant_tls_context
 
 log = logging.getLogger(__name__)
-
-
-@functools.cache
-def _ssl_context(ca_file: str) -> ssl.SSLContext:
-    context = ssl.create_default_context()  # certificates and host names always checked
-    if ca_file:
-        context.load_verify_locations(cafile=ca_file)
-    return context
 
 
 async def _parse(raw: bytes) -> ParsedEmail:
@@ -86,7 +77,7 @@ class MailIntake:
         for mailbox_id in wanted - set(self._readers):
             reader = MailboxReader(
                 self._app[DB], mailbox_id, self._config.mailboxes, owner=self.owner, parse=_parse, consumers=self._consumers,
-                ssl_context=_ssl_context(self._config.mailboxes.ca_file),
+                ssl_context=tenant_tls_context(self._config.mailboxes.ca_file),
                 private_servers_allowed=self._config.mail.tenant_servers_may_be_private,
             )
             self._readers[mailbox_id] = (reader, asyncio.create_task(reader.run(), name=f"mailbox-{mailbox_id}"))

@@ -1,6 +1,9 @@
-"""The center's own outgoing mail (a chat transcript a visitor asked for): queued in SQL in the
-same transaction as the request, then sent through the SMTP server of config [mail] by a worker
-that retries with backoff — a restart or an SMTP outage delays a mail, never loses it.
+"""Outgoing mail, queued in SQL and sent by a worker that retries with backoff — a restart or an
+SMTP outage delays a mail, never loses it. Two kinds: the center's own (a chat transcript a
+visitor asked for), composed here and sent through the SMTP server of config [mail]; and agents'
+replies to customers, composed in full by the email channel (raw_key) and sent through the SMTP
+server of the tenant's mailbox. A reply that can't be delivered marks the agent's message
+(message.delivery_failed), so the agent sees it.
 
 Like the webhook worker, any number of gateway processes may run this worker: a mail is claimed
 with one conditional UPDATE, so one process at a time tries it; a process that dies mid-send
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.message import EmailMessage
@@ -24,24 +28,33 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.config import MailConfig
+from gateway.core.conversations import mark_delivery
 from gateway.db import schema as t
 from gateway.db.schema import new_id, utcnow
 from gateway.events.bus import EventBus, record_event
-from gateway.keys import CONFIG, DB, EVENTS, MAIL
+from gateway.events.targets import UnsafeTarget, check_public_host
+from gateway.keys import CONFIG, DB, EVENTS, FILES, MAIL
+from gateway.mail.tls import tenant_tls_context
+from gateway.storage.files import FileStore
 
 log = logging.getLogger(__name__)
 _BATCH = 20
 
 
 async def queue_mail(conn: AsyncConnection, tenant_id: str, *, kind: str, to_address: str, subject: str, body_text: str,
-                     conversation_id: str | None = None) -> str:
+                     conversation_id: str | None = None, mailbox_id: str | None = None, message_id: str | None = None,
+                     raw_key: str | None = None) -> str:
     now = utcnow()
     mail_id = new_id()
     await conn.execute(sa.insert(t.outbound_mail).values(
         id=mail_id, tenant_id=tenant_id, conversation_id=conversation_id, kind=kind, to_address=to_address,
-        subject=subject[:300], body_text=body_text, status="pending", attempts=0, next_attempt_at=now,
-        created_at=now, updated_at=now))
+        subject=subject[:300], body_text=body_text, mailbox_id=mailbox_id, message_id=message_id, raw_key=raw_key,
+        status="pending", attempts=0, next_attempt_at=now, created_at=now, updated_at=now))
     return mail_id
+
+
+class Undeliverable(Exception):
+    """Retrying won't help (the mailbox is gone or has no SMTP server): fail at once."""
 
 
 def retry_delay(config: MailConfig, attempts: int) -> float:
@@ -49,16 +62,17 @@ def retry_delay(config: MailConfig, attempts: int) -> float:
 
 
 class MailWorker:
-    def __init__(self, engine: AsyncEngine, events: EventBus, config: MailConfig) -> None:
+    def __init__(self, engine: AsyncEngine, events: EventBus, config: MailConfig, files: FileStore, tenant_tls: ssl.SSLContext) -> None:
         self._engine = engine
         self._events = events
         self._config = config
+        self._files = files
+        self._tenant_tls = tenant_tls  # for tenants' own SMTP servers: [mailboxes] ca_file
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        if self._config.enabled:
-            self._task = asyncio.create_task(self._run(), name="mail-worker")
+        self._task = asyncio.create_task(self._run(), name="mail-worker")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -114,14 +128,38 @@ class MailWorker:
     async def _attempt(self, mail_id: str) -> None:
         async with self._engine.connect() as conn:
             row = (await conn.execute(sa.select(t.outbound_mail).where(t.outbound_mail.c.id == mail_id))).one()
-        error = None
+        error, final = None, False
         try:
-            await self._send(row)
+            await (self._send_reply(row) if row.raw_key else self._send(row))
+        except Undeliverable as exc:
+            error, final = str(exc)[:500], True
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
-        await self._record(row, error)
+        await self._record(row, error, final=final)
+
+    async def _send_reply(self, row: Any) -> None:
+        async with self._engine.connect() as conn:
+            box = (await conn.execute(sa.select(t.mailboxes).where(
+                t.mailboxes.c.id == row.mailbox_id, t.mailboxes.c.tenant_id == row.tenant_id))).first()
+        if box is None:
+            raise Undeliverable("the mailbox this reply goes out through was removed")
+        if not box.smtp_host:
+            raise Undeliverable(f"the mailbox {box.name!r} has no SMTP server set up for replies")
+        if not self._config.tenant_servers_may_be_private:
+            try:
+                await check_public_host(box.smtp_host.strip("[]"))
+            except UnsafeTarget as exc:
+                raise Undeliverable(str(exc)) from None
+        raw = await asyncio.to_thread(self._files.path(row.raw_key).read_bytes)
+        await aiosmtplib.send(
+            raw, sender=box.address, recipients=[row.to_address], hostname=box.smtp_host, port=box.smtp_port,
+            timeout=self._config.timeout_seconds, use_tls=box.smtp_security == "tls", start_tls=box.smtp_security == "starttls",
+            tls_context=self._tenant_tls, username=box.smtp_username or None, password=box.smtp_password or None,
+        )
 
     async def _send(self, row: Any) -> None:
+        if not self._config.enabled:
+            raise Undeliverable("this center sends no mail ([mail] smtp_host is not set)")
         config = self._config
         message = EmailMessage()
         message["From"] = formataddr(("", config.from_address)) if "<" not in config.from_address else config.from_address
@@ -136,14 +174,14 @@ class MailWorker:
             username=config.username or None, password=config.password.get_secret_value() or None,
         )
 
-    async def _record(self, row: Any, error: str | None) -> None:
+    async def _record(self, row: Any, error: str | None, *, final: bool = False) -> None:
         attempts = row.attempts + 1
         now = utcnow()
         values: dict[str, Any] = {"attempts": attempts, "locked_until": None, "updated_at": now, "last_error": error}
         event_type = None
         if error is None:
             values["status"], event_type = "sent", "mail.sent"
-        elif attempts >= self._config.max_attempts:
+        elif final or attempts >= self._config.max_attempts:
             values["status"], event_type = "failed", "mail.failed"
             log.warning("mail not sent after its last attempt", extra={"mail_id": row.id, "attempts": attempts, "error": error})
         else:
@@ -154,11 +192,16 @@ class MailWorker:
             events = [await record_event(conn, event_type, row.tenant_id, {
                 "mail_id": row.id, "kind": row.kind, "conversation_id": row.conversation_id, "attempts": attempts, "error": error,
             }, conversation_id=row.conversation_id, actor="mail")] if event_type else []
+            if row.message_id:  # an agent's reply: the agent sees how it fared, on the message
+                status = "sent" if error is None else "failed" if event_type == "mail.failed" else "retrying"
+                marked = await mark_delivery(conn, row.tenant_id, row.message_id, status, error=error, actor="mail")
+                events += [marked] if marked else []
         await self._events.publish(*events)
 
 
 async def mail_ctx(app: web.Application) -> AsyncIterator[None]:
-    worker = MailWorker(app[DB], app[EVENTS], app[CONFIG].mail)
+    config = app[CONFIG]
+    worker = MailWorker(app[DB], app[EVENTS], config.mail, app[FILES], tenant_tls_context(config.mailboxes.ca_file))
     app[MAIL] = worker
     await worker.start()
     yield
