@@ -359,6 +359,9 @@ mailboxes = sa.Table(
     sa.Column("smtp_password", sa.String(500), nullable=True),
     sa.Column("queue_id", sa.String(36), sa.ForeignKey("queues.id", ondelete="SET NULL"), nullable=True),
     sa.Column("signature", sa.Text(), nullable=False, server_default=""),
+    # Which of its mail are faxes from a fax-to-email service, and how to read them (the fax
+    # channel's FaxRule, as JSON); null: none.
+    sa.Column("fax_rules", JSONType, nullable=True),
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
     # Intake's place in the folder: a restart resumes after last_uid unless UIDVALIDITY changed.
     sa.Column("uidvalidity", sa.BigInteger, nullable=True),

@@ -82,6 +82,31 @@ async def test_bad_mailbox_settings_get_a_clear_error(operator: Api):
     assert "imap_password" in cleared["message"]
 
 
+async def test_fax_rules_say_which_mail_is_a_fax_and_bad_ones_are_refused(operator: Api):
+    admin, tid = await tenant_admin(operator)
+    url = f"/api/v1/tenants/{tid}/mailboxes"
+    hylafax = {"profile": "hylafax", "sender_pattern": "faxmaster@pbx.demo.example", "default_region": "de",
+               "reply_address": "{number}@fax.demo.example"}
+    created = await admin.post(url, expect=201, json={**SUPPORT, "fax_rules": [hylafax]})
+    assert created["fax_rules"] == [{**hylafax, "default_region": "DE", "subject_pattern": "", "number_pattern": "",
+                                     "csid_pattern": "", "pages_pattern": "", "queue_id": None}]
+    bad = [
+        ({"profile": "telex"}, "profile"),
+        ({"profile": "generic", "subject_pattern": "Fax"}, "number_pattern"),
+        ({"profile": "generic", "number_pattern": "from (\\d+)"}, "every mail would be a fax"),
+        ({"profile": "generic", "subject_pattern": "Fax", "number_pattern": "\\d+"}, "group"),
+        ({"profile": "efax", "subject_pattern": "(unclosed"}, "regular expression"),
+        ({"profile": "efax", "default_region": "XX"}, "country code"),
+        ({"profile": "efax", "reply_address": "fax@provider.example"}, "{number}"),
+        ({"profile": "efax", "queue_id": "00000000-0000-0000-0000-000000000000"}, "unknown queue"),
+    ]
+    for rule, words in bad:
+        error = await admin.patch(f"{url}/{created['id']}", expect=422, json={"fax_rules": [rule]})
+        assert words in json.dumps(error), (rule, error)
+    cleared = await admin.patch(f"{url}/{created['id']}", json={"fax_rules": None})
+    assert cleared["fax_rules"] == []
+
+
 async def test_mail_servers_on_the_centers_own_network_are_refused_by_default(tmp_path: Path, aiohttp_client) -> None:
     default = make_config(tmp_path / "data")
     client = await aiohttp_client(create_app(default), cookie_jar=DummyCookieJar())

@@ -12,8 +12,9 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
+import phonenumbers
 import sqlalchemy as sa
-from pydantic import BaseModel, EmailStr, Field, SecretStr, field_validator
+from pydantic import BaseModel, EmailStr, Field, SecretStr, field_validator, model_validator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.api.errors import ApiError, not_found
@@ -31,13 +32,67 @@ AfterStore = Literal["seen", "move"]
 _HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[?[0-9A-Fa-f:.]{2,45}\]?$")
 _SECRETS = ("imap_password", "smtp_password")
 # What a PATCH may clear by sending null; everything else a mailbox always has.
-_CLEARABLE = {"move_to", "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "queue_id"}
+_CLEARABLE = {"move_to", "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "queue_id", "fax_rules"}
 
 
 def _host(value: str | None) -> str | None:
     if value is not None and not _HOST.match(value):
         raise ValueError("a host name or IP address, without scheme or port")
     return value
+
+
+def _regex(value: str) -> str:
+    if value:
+        try:
+            compiled = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        if compiled.groups > 5:
+            raise ValueError("too many groups")
+    return value
+
+
+class FaxRule(Input):
+    """Which of a mailbox's mail is a fax from a fax-to-email service, and how to read it."""
+
+    profile: Literal["hylafax", "efax", "generic"]
+    sender_pattern: str = Field("", max_length=254, description="glob on the From address, e.g. *@fax.example; empty: any")
+    subject_pattern: str = Field("", max_length=300, description="regular expression the subject must match")
+    number_pattern: str = Field("", max_length=300, description="generic: a regex whose first group is the sender's fax number")
+    csid_pattern: str = Field("", max_length=300, description="generic: a regex whose first group is the station id")
+    pages_pattern: str = Field("", max_length=300, description="generic: a regex whose first group is the page count")
+    default_region: str = Field("", max_length=2, description="country (ISO 3166) of numbers written without one, e.g. DE")
+    reply_address: str = Field("", max_length=254, description="where replies by fax go, e.g. {number}@fax.example")
+    queue_id: str | None = Field(None, max_length=36)
+
+    _regexes = field_validator("subject_pattern", "number_pattern", "csid_pattern", "pages_pattern")(_regex)
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value and value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not a country code phonenumbers knows (e.g. US, DE, CN)")
+        return value.upper()
+
+    @field_validator("reply_address")
+    @classmethod
+    def _reply(cls, value: str) -> str:
+        if value and ("{number}" not in value or "@" not in value or value.count("{") != 1):
+            raise ValueError("an address with {number} in it, e.g. {number}@fax.example")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> "FaxRule":
+        if self.profile == "generic":
+            if not self.number_pattern:
+                raise ValueError("a generic rule needs number_pattern to find the sender's fax number")
+            if not (self.sender_pattern or self.subject_pattern):
+                raise ValueError("a generic rule needs sender_pattern or subject_pattern, or every mail would be a fax")
+        for name in ("number_pattern", "csid_pattern", "pages_pattern"):
+            pattern = getattr(self, name)
+            if pattern and re.compile(pattern).groups < 1:
+                raise ValueError(f"{name} needs a (group) around the part to read")
+        return self
 
 
 class MailboxOut(BaseModel):
@@ -59,6 +114,7 @@ class MailboxOut(BaseModel):
     smtp_password_set: bool
     queue_id: str | None
     signature: str
+    fax_rules: list[FaxRule]
     enabled: bool
     # Health: idle (not read yet), connected, error (with last_error).
     state: str
@@ -86,6 +142,7 @@ class _MailboxFields(Input):
     smtp_password: SecretStr | None = Field(None, max_length=500)
     queue_id: str | None = Field(None, max_length=36)
     signature: str | None = Field(None, max_length=5000)
+    fax_rules: list[FaxRule] | None = Field(None, max_length=10)
     enabled: bool | None = None
 
     _hosts = field_validator("imap_host", "smtp_host")(_host)
@@ -110,6 +167,7 @@ class MailboxUpdate(_MailboxFields):
 
 def _out(row: Any) -> MailboxOut:
     values = {k: v for k, v in row._asdict().items() if k in MailboxOut.model_fields}
+    values["fax_rules"] = row.fax_rules or []
     return MailboxOut(**values, imap_password_set=bool(row.imap_password), smtp_password_set=bool(row.smtp_password))
 
 
@@ -142,11 +200,12 @@ async def _check(call: Call, conn: AsyncConnection, tenant_id: str, merged: dict
     if merged.get("smtp_host") and (not merged.get("smtp_port") or not merged.get("smtp_security")):
         raise ApiError(422, "invalid", "an SMTP server needs smtp_port and smtp_security as well",
                        details=[{"field": "smtp_port", "message": "required with smtp_host"}])
-    if merged.get("queue_id"):
-        queue = (await conn.execute(sa.select(t.queues.c.id).where(
-            t.queues.c.tenant_id == tenant_id, t.queues.c.id == merged["queue_id"]))).first()
-        if queue is None:
-            raise ApiError(422, "invalid", "no such queue in this tenant", details=[{"field": "queue_id", "message": "unknown queue"}])
+    queues = [("queue_id", merged.get("queue_id"))]
+    queues += [(f"fax_rules.{i}.queue_id", rule.get("queue_id")) for i, rule in enumerate(merged.get("fax_rules") or [])]
+    for field, queue_id in queues:
+        if queue_id and (await conn.execute(sa.select(t.queues.c.id).where(
+                t.queues.c.tenant_id == tenant_id, t.queues.c.id == queue_id))).first() is None:
+            raise ApiError(422, "invalid", "no such queue in this tenant", details=[{"field": field, "message": "unknown queue"}])
     if call.app[CONFIG].mail.tenant_servers_may_be_private:
         return
     for field in ("imap_host", "smtp_host"):
