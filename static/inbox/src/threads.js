@@ -4,19 +4,35 @@ import { useCallback, useRef, useState } from "preact/hooks";
 import { api, describeError } from "./api.js";
 import { byCreatedAsc, uuid } from "./util.js";
 
-export const EMPTY_THREAD = { items: [], loading: false, loaded: false, error: null, nextCursor: null, loadingEarlier: false };
+export const EMPTY_THREAD = { items: [], loading: false, loaded: false, error: null, nextCursor: null, loadingEarlier: false, deliveries: {} };
 const PAGE = 50;
+
+const DELIVERY_ORDER = { queued: 0, retrying: 1, sent: 2, failed: 2 };
+
+/** The later of two reports of how a message fared on its way out (meta.delivery: {status, at, error?}). */
+export function laterDelivery(a, b) {
+  if (!a) return b ?? null;
+  if (!b) return a;
+  if (a.at && b.at && a.at !== b.at) return a.at > b.at ? a : b;
+  return (DELIVERY_ORDER[b.status] ?? 0) >= (DELIVERY_ORDER[a.status] ?? 0) ? b : a;
+}
 
 /**
  * Merges server messages into a thread: one entry per id; a server copy of a message sent from
- * here (same client_id) replaces its local placeholder; oldest first.
+ * here (same client_id) replaces its local placeholder; oldest first. `deliveries` (message id →
+ * meta.delivery heard live) wins over an older copy's: the copy a send answered can arrive after
+ * the event that says the mail failed.
  */
-export function mergeMessages(items, incoming) {
+export function mergeMessages(items, incoming, deliveries = {}) {
   const byId = new Map(items.map((m) => [m.id, m]));
   for (const msg of incoming) {
     if (!msg || msg.id == null) continue;
     if (msg.client_id) byId.delete(`local:${msg.client_id}`);
-    byId.set(msg.id, { ...byId.get(msg.id), ...msg });
+    const before = byId.get(msg.id);
+    const merged = { ...before, ...msg };
+    const delivery = laterDelivery(laterDelivery(before?.meta?.delivery, msg.meta?.delivery), deliveries[msg.id]);
+    if (delivery) merged.meta = { ...merged.meta, delivery };
+    byId.set(msg.id, merged);
   }
   return [...byId.values()].sort(byCreatedAsc);
 }
@@ -46,7 +62,7 @@ export function useThreads({ user, t }) {
             ...th,
             loading: false,
             loaded: true,
-            items: mergeMessages(th.items, res?.items ?? []),
+            items: mergeMessages(th.items, res?.items ?? [], th.deliveries),
             // Keep the cursor of older pages already walked; else start from this page's.
             nextCursor: th.loaded ? th.nextCursor : (res?.next_cursor ?? null),
           })),
@@ -68,7 +84,7 @@ export function useThreads({ user, t }) {
           update(conversationId, (th) => ({
             ...th,
             loadingEarlier: false,
-            items: mergeMessages(th.items, res?.items ?? []),
+            items: mergeMessages(th.items, res?.items ?? [], th.deliveries),
             nextCursor: res?.next_cursor ?? null,
           })),
         (err) => update(conversationId, (th) => ({ ...th, loadingEarlier: false, error: describeError(err, t) })),
@@ -78,7 +94,24 @@ export function useThreads({ user, t }) {
   );
 
   /** A message pushed by the server (message.created). */
-  const receive = useCallback((conversationId, message) => update(conversationId, (th) => ({ ...th, items: mergeMessages(th.items, [message]) })), [update]);
+  const receive = useCallback(
+    (conversationId, message) => update(conversationId, (th) => ({ ...th, items: mergeMessages(th.items, [message], th.deliveries) })),
+    [update],
+  );
+
+  /** How an agent's message fared on its way out (message.delivery_updated / message.delivery_failed). */
+  const delivery = useCallback(
+    (conversationId, messageId, report) =>
+      update(conversationId, (th) => {
+        const known = laterDelivery(th.deliveries?.[messageId], report);
+        return {
+          ...th,
+          deliveries: { ...th.deliveries, [messageId]: known },
+          items: th.items.map((m) => (m.id === messageId ? { ...m, meta: { ...m.meta, delivery: laterDelivery(m.meta?.delivery, known) } } : m)),
+        };
+      }),
+    [update],
+  );
 
   /**
    * Sends a reply or note, with a file when `file` is given (multipart upload). It shows at once as
@@ -137,5 +170,5 @@ export function useThreads({ user, t }) {
     [update],
   );
 
-  return { threads, load, loadEarlier, receive, send, resend, discard };
+  return { threads, load, loadEarlier, receive, delivery, send, resend, discard };
 }

@@ -40,7 +40,7 @@ export function LinkedText({ text }) {
 }
 
 /** The attachments a message carries: from the agent API (meta.attachments) or the visitor form (attachments). */
-function messageAttachments(message) {
+export function messageAttachments(message) {
   if (message._localAttachments) return message._localAttachments;
   const list = Array.isArray(message.attachments) ? message.attachments : Array.isArray(message.meta?.attachments) ? message.meta.attachments : [];
   return list.filter((a) => a && typeof a === "object");
@@ -74,10 +74,11 @@ function ImagePreview({ att, href, onClose }) {
   );
 }
 
-function Attachments({ message }) {
+/** A message's files (or `files`, when the channel chose which of them to list), images with a preview. */
+export function Attachments({ message, files = null }) {
   const t = useT();
   const [preview, setPreview] = useState(null);
-  const list = messageAttachments(message);
+  const list = files ?? messageAttachments(message);
   if (list.length === 0) return null;
   return (
     <ul class="atts">
@@ -169,6 +170,11 @@ export function ChatMessageItem({ message, user, contactName, onResend, onDiscar
       )}
       <Attachments message={message} />
       {message._pending && <div class="msg-state">{t("msg.sending")}</div>}
+      {message.meta?.delivery?.status === "failed" && (
+        <div class="msg-state msg-undelivered" role="alert">
+          {t("delivery.failed", { error: message.meta.delivery.error || "" })}
+        </div>
+      )}
       {message._failed && (
         <div class="msg-state" role="alert">
           {t("msg.failed", { message: message._error })}{" "}
@@ -323,7 +329,13 @@ function useTypingSignal(conversationId, onTyping) {
 
 const NO_CANNED = [];
 
-export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyping, closed }) {
+/**
+ * The reply/note composer. Other text channels reuse it with options: `multiline` (Enter is a new
+ * line and Ctrl/⌘+Enter sends, for letters rather than chat lines), `rows`, `placeholders`
+ * ({reply, replyCanned} i18n keys), `className`, and `renderExtra({text, kind, draft, change, setTextAndCaret})`
+ * for controls of their own above the text. Extra keys a channel keeps in the draft survive edits.
+ */
+export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyping, closed, multiline = false, rows = 3, placeholders = null, className = "", renderExtra = null }) {
   const t = useT();
   const conversationId = conversation.id;
   const { text = "", kind: draftKind = "message", file = null } = draft ?? {};
@@ -352,11 +364,11 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
   const activeIndex = Math.min(active, Math.max(0, matches.length - 1));
 
   function change(next) {
-    onDraftChange({ text, kind, file, ...next });
+    onDraftChange({ ...draft, text, kind, file, ...next });
   }
 
-  function setTextAndCaret(value, position) {
-    change({ text: value });
+  function setTextAndCaret(value, position, extra = null) {
+    change({ ...extra, text: value });
     setCaret(position);
     requestAnimationFrame(() => {
       const el = textRef.current;
@@ -430,6 +442,11 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
         return;
       }
     }
+    if (multiline) {
+      // A letter: Enter is a new line; Ctrl/⌘+Enter sends.
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !e.isComposing) submit(e);
+      return;
+    }
     // Enter sends; Shift+Enter is a new line; never while an input method (e.g. pinyin) is composing.
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) submit(e);
   }
@@ -450,7 +467,7 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
 
   return (
     <form
-      class={`composer ${kind === "note" ? "composer-note" : ""}`}
+      class={`composer ${kind === "note" ? "composer-note" : ""} ${className}`}
       onSubmit={submit}
       onDragOver={(e) => e.preventDefault()}
       onDrop={(e) => {
@@ -478,6 +495,7 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
         {closed && <span class="composer-hint">{t("composer.closedHint")}</span>}
         {kind === "note" && !closed && <span class="composer-hint">{t("composer.noteHint")}</span>}
       </div>
+      {renderExtra?.({ text, kind, draft: draft ?? {}, change, setTextAndCaret })}
       <label class="visually-hidden" for={inputId}>
         {kind === "note" ? t("msg.note") : t("composer.label")}
       </label>
@@ -518,14 +536,20 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
           <textarea
             id={inputId}
             ref={textRef}
-            rows={3}
+            rows={rows}
             value={text}
             role="combobox"
             aria-autocomplete="list"
             aria-expanded={pickerOpen}
             aria-controls={pickerOpen ? listId : undefined}
             aria-activedescendant={pickerOpen ? `${listId}-${activeIndex}` : undefined}
-            placeholder={kind === "note" ? t("composer.placeholderNote") : cannedItems.length ? t("composer.placeholderReplyCanned") : t("composer.placeholderReply")}
+            placeholder={
+              kind === "note"
+                ? t("composer.placeholderNote")
+                : cannedItems.length
+                  ? t(placeholders?.replyCanned ?? "composer.placeholderReplyCanned")
+                  : t(placeholders?.reply ?? "composer.placeholderReply")
+            }
             onInput={onInput}
             onKeyDown={onKeyDown}
             onClick={(e) => setCaret(e.currentTarget.selectionStart ?? 0)}

@@ -1,10 +1,11 @@
 // The channels the inbox knows. Each later channel (email threads, voice call controls, fax pages,
 // co-browsing) registers its own renderers here — in its own module — instead of editing the shell.
 import { registerChannel } from "./registry.js";
+import { EmailComposer, EmailConversationView, EmailMessageItem } from "./email.jsx";
 
 registerChannel("chat", { icon: "chat" });
+registerChannel("email", { icon: "email", ConversationView: EmailConversationView, MessageItem: EmailMessageItem, Composer: EmailComposer });
 // Until their issues land these render as text threads with the default composer.
-registerChannel("email", { icon: "email" });
 registerChannel("voice", { icon: "voice" });
 registerChannel("sip", { icon: "sip" });
 registerChannel("callback", { icon: "callback" });

@@ -67,6 +67,7 @@ export function ConversationPane(props) {
     onTyping,
     onTransfer,
     onCloseConversation,
+    onOpenConversation,
     panelOpen,
     onTogglePanel,
   } = props;
@@ -152,6 +153,7 @@ export function ConversationPane(props) {
         onTyping={onTyping}
         activity={activity}
         closed={closed}
+        onOpenConversation={onOpenConversation}
       />
       {dialog === "transfer" && (
         <TransferDialog

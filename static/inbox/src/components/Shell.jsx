@@ -63,7 +63,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
 
   const [filter, setFilter] = useState(DEFAULT_FILTER);
   const { list, reload, loadMore, upsert, touch } = useConversations({ filter, userId: user.id, t });
-  const { threads, load, loadEarlier, receive, send, resend, discard } = useThreads({ user, t });
+  const { threads, load, loadEarlier, receive, delivery, send, resend, discard } = useThreads({ user, t });
 
   const realtime = useMemo(() => createAgentConnection(), []);
   const tenantData = useMemo(() => createTenantData(), []);
@@ -142,7 +142,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
 
   // Event handlers read the latest callbacks through a ref, so the socket is set up once per shell.
   const live = useRef(null);
-  live.current = { upsert, touch, receive, reload, load, markFresh, remember, tasks, activity, fetchMine, visible, tenantData };
+  live.current = { upsert, touch, receive, delivery, reload, load, markFresh, remember, tasks, activity, fetchMine, visible, tenantData };
 
   // The socket lives as long as the signed-in shell.
   useEffect(() => {
@@ -176,6 +176,16 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
         if (message.author_type === "contact" && id !== selectedIdRef.current && realtime.supports("receipt")) {
           realtime.receipt(id, message.id, "delivered");
         }
+      }),
+      // How an agent's reply fared on its way out (a mail sent, retried, bounced…), shown on the message.
+      realtime.on("message.delivery_updated", (data) => {
+        if (data?.conversation_id == null || data.message_id == null || !data.delivery) return;
+        L().delivery(data.conversation_id, data.message_id, data.delivery);
+      }),
+      realtime.on("message.delivery_failed", (data) => {
+        if (data?.conversation_id == null || data.message_id == null) return;
+        const report = data.delivery ?? { status: "failed", at: new Date().toISOString() };
+        L().delivery(data.conversation_id, data.message_id, { ...report, status: "failed", error: report.error ?? data.error ?? "" });
       }),
       realtime.on("conversation.typing", (data) => L().activity.onTyping(data)),
       realtime.on("conversation.viewers", (data) => L().activity.onViewers(data)),
@@ -469,6 +479,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
             onTyping={(on) => selectedId && realtime.typing(selectedId, on)}
             onTransfer={transferSelected}
             onCloseConversation={closeSelected}
+            onOpenConversation={select}
             panelOpen={showPanel}
             onTogglePanel={() => setPanelOpen((o) => !o)}
           />
