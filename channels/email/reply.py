@@ -106,5 +106,9 @@ async def queue_reply(ctx: ChannelContext, reply: OutboundMessage) -> None:
         await queue_mail(unit.conn, reply.tenant_id, kind="reply", to_address=thread.customer_address, subject=str(mail["Subject"]),
                          body_text=message["body_text"], conversation_id=reply.conversation_id, mailbox_id=mailbox.id,
                          message_id=message["id"], raw_key=raw.key)
+        # What the agent's message became, for the inbox to show on it.
+        await unit.conn.execute(sa.update(t.messages).where(t.messages.c.id == message["id"]).values(meta={
+            **message.get("meta", {}), "email": {"to": [thread.customer_address], "subject": str(mail["Subject"]),
+                                                 "message_id": rfc_id, "mailbox_id": mailbox.id}}))
         await unit.mark_delivery(reply.tenant_id, message["id"], "queued")
     ctx.wake_mail()

@@ -99,11 +99,18 @@ async def store_email(ctx: ChannelContext, mailbox: Mailbox, raw: bytes, parsed:
             stranger_in, thread = thread.conversation_id, None
         addressed = [a for a in map(_address, parsed.to + parsed.cc) if a and a != mailbox.address.lower()]
         if thread is None:
+            # The inbox shows whom replies go to, and the token customers may quote.
+            email = {"customer_address": sender, "token": threading.new_token()}
+            attributes: dict[str, Any] = {"email": email}
+            if stranger_in:
+                attributes["replied_to_conversation_id"] = stranger_in
             conversation_id = await unit.open_conversation(
-                tenant_id, contact_id, subject=parsed.subject or "(no subject)", queue_id=mailbox.queue_id,
-                attributes={"replied_to_conversation_id": stranger_in} if stranger_in else None)
-            await threading.start_thread(unit.conn, tenant_id, conversation_id, mailbox_id=mailbox.id,
-                                         customer_address=sender, participants=addressed)
+                tenant_id, contact_id, subject=parsed.subject or "(no subject)", queue_id=mailbox.queue_id, attributes=attributes)
+            token = await threading.start_thread(unit.conn, tenant_id, conversation_id, token=email["token"], mailbox_id=mailbox.id,
+                                                 customer_address=sender, participants=addressed)
+            if token != email["token"]:
+                await unit.conn.execute(sa.update(t.conversations).where(t.conversations.c.id == conversation_id).values(
+                    attributes={**attributes, "email": {**email, "token": token}}))
         else:
             conversation_id = thread.conversation_id
             await threading.add_participants(unit.conn, thread, addressed)

@@ -85,16 +85,20 @@ async def belongs_in(conn: AsyncConnection, tenant_id: str, thread: Thread, send
     return await resolve_contact(conn, tenant_id, sender_contact_id) == await resolve_contact(conn, tenant_id, thread.contact_id)
 
 
-async def start_thread(conn: AsyncConnection, tenant_id: str, conversation_id: str, *, mailbox_id: str | None,
+def new_token() -> str:
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(_TOKEN_LENGTH))
+
+
+async def start_thread(conn: AsyncConnection, tenant_id: str, conversation_id: str, *, token: str, mailbox_id: str | None,
                        customer_address: str, participants: list[str]) -> str:
-    """Give a new email conversation its token; returns the token."""
-    while True:  # 32^6 tokens per tenant: a clash is rare, and simply drawn again
-        token = "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(_TOKEN_LENGTH))
-        if await insert_ignoring_conflicts(conn, t.email_threads, {
-            "conversation_id": conversation_id, "tenant_id": tenant_id, "mailbox_id": mailbox_id, "token": token,
-            "customer_address": customer_address, "participants": sorted(set(participants)), "created_at": utcnow(),
-        }, ["tenant_id", "token"]):
-            return token
+    """Give a new email conversation its token (this one unless the tenant has it already);
+    returns the token it got."""
+    while not await insert_ignoring_conflicts(conn, t.email_threads, {
+        "conversation_id": conversation_id, "tenant_id": tenant_id, "mailbox_id": mailbox_id, "token": token,
+        "customer_address": customer_address, "participants": sorted(set(participants)), "created_at": utcnow(),
+    }, ["tenant_id", "token"]):
+        token = new_token()  # 32^6 tokens per tenant: a clash is rare, and simply drawn again
+    return token
 
 
 async def add_participants(conn: AsyncConnection, thread: Thread, addresses: list[str]) -> None:

@@ -95,7 +95,9 @@ async def test_the_agents_reply_reaches_the_customer_threaded_and_their_answer_c
     assert label.get_filename() == "return-label.pdf" and label.get_content() == b"%PDF-1.4 label"
     # The agent sees it went out.
     stored = await eventually(lambda: delivered(agent, cid, sent["id"], "sent"))
-    assert stored["meta"]["delivery"]["status"] == "sent"
+    assert stored["meta"]["email"]["to"] == ["ann@customer.example"]
+    assert stored["meta"]["email"]["subject"] == reply["Subject"]
+    assert stored["meta"]["email"]["message_id"] == reply["Message-ID"].strip("<>")
 
     # The customer answers our mail: it threads by our Message-ID into the same conversation.
     answer = mail(f"{reply['Subject']}", "Thanks, received!", In_Reply_To=reply["Message-ID"], References=reply["Message-ID"])

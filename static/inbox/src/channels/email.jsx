@@ -31,8 +31,11 @@ function list(value) {
   return Array.isArray(value) ? value.filter((v) => typeof v === "string" && v) : [];
 }
 
-/** The address replies go to: who wrote the conversation's first mail (as the gateway threads it). */
-function customerAddress(items) {
+/** The address replies go to: the gateway says (conversation.attributes.email); for older
+ *  conversations, who wrote the first mail. */
+function customerAddress(conversation, items) {
+  const known = conversation?.attributes?.email?.customer_address;
+  if (typeof known === "string" && known) return known;
   for (const m of items) {
     const email = m.author_type === "contact" ? emailMeta(m) : null;
     if (email?.from) return email.from;
@@ -485,7 +488,7 @@ function RepliedToNotice({ conversationId, onOpen }) {
 /** An email conversation's body: the mails, then the composer. */
 export function EmailConversationView(props) {
   const { channel, conversation, thread, user, draft, onDraftChange, onSend, onTyping, closed, contactName, onOpenConversation } = props;
-  const customer = useMemo(() => customerAddress(thread.items), [thread.items]);
+  const customer = useMemo(() => customerAddress(conversation, thread.items), [conversation, thread.items]);
   const colleagues = thread.items.some((m) => m.author_type === "agent" && m.author_id && m.author_id !== user.id);
   const targets = useTenantData("transfer", colleagues ? conversation.tenant_id : null);
   const context = useMemo(() => {
