@@ -15,11 +15,13 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import DummyCookieJar
 from aiohttp.test_utils import TestClient
+from aiosmtpd.controller import Controller
 
 from gateway.app import create_app
 from gateway.config import Config
 from tests.helpers import Api
 from tests.mail.dovecot import Dovecot, DovecotMissing
+from tests.mail.smtp import SmtpServer, free_port
 from tests.realtime.support import Sockets
 
 PG_ADMIN_DSN = os.environ.get("WECC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -125,3 +127,13 @@ def dovecot() -> Iterator[Dovecot]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[SmtpServer, int]]:
+    """A real SMTP server (aiosmtpd) on a free port, standing for a tenant's mail server."""
+    server, port = SmtpServer(), free_port()
+    controller = Controller(server, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield server, port
+    controller.stop()

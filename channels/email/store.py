@@ -100,14 +100,17 @@ async def store_email(ctx: ChannelContext, mailbox: Mailbox, raw: bytes, parsed:
         addressed = [a for a in map(_address, parsed.to + parsed.cc) if a and a != mailbox.address.lower()]
         if thread is None:
             # The inbox shows whom replies go to, and the token customers may quote.
-            email = {"customer_address": sender, "token": threading.new_token()}
+            # Replies go where the customer asked (Reply-To), else to the sender.
+            reply_to = _address(parsed.reply_to)
+            email = {"customer_address": reply_to or sender, "token": threading.new_token()}
             attributes: dict[str, Any] = {"email": email}
             if stranger_in:
                 attributes["replied_to_conversation_id"] = stranger_in
             conversation_id = await unit.open_conversation(
                 tenant_id, contact_id, subject=parsed.subject or "(no subject)", queue_id=mailbox.queue_id, attributes=attributes)
             token = await threading.start_thread(unit.conn, tenant_id, conversation_id, token=email["token"], mailbox_id=mailbox.id,
-                                                 customer_address=sender, participants=addressed)
+                                                 customer_address=email["customer_address"],
+                                                 participants=addressed + ([sender] if reply_to else []))
             if token != email["token"]:
                 await unit.conn.execute(sa.update(t.conversations).where(t.conversations.c.id == conversation_id).values(
                     attributes={**attributes, "email": {**email, "token": token}}))

@@ -6,9 +6,6 @@ refusing, or the mail bounces — is marked on the agent's message."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -16,41 +13,11 @@ from typing import Any
 import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
-from aiosmtpd.controller import Controller
 
 from gateway.config import Config
 from tests.email.support import add_mailbox, count_is, email_config, email_conversations, eventually, mail, messages
 from tests.helpers import Api
 from tests.mail.dovecot import Dovecot
-
-
-class SmtpServer:
-    """What the tenant's SMTP server received; `refusing` makes it answer 451 (try again later)."""
-
-    def __init__(self) -> None:
-        self.mails: list[tuple[str, list[str], EmailMessage]] = []
-        self.refusing = False
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        if self.refusing:
-            return "451 4.3.0 try again later"
-        self.mails.append((envelope.mail_from, envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[SmtpServer, int]]:
-    server, port = SmtpServer(), free_port()
-    controller = Controller(server, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield server, port
-    controller.stop()
 
 
 @pytest.fixture
@@ -169,6 +136,22 @@ async def test_a_bounce_of_a_reply_marks_it_failed_and_is_kept_on_the_conversati
     notice = (await messages(agent, cid))[-1]
     assert notice["kind"] == "system" and notice["meta"]["email"]["bounce"]["recipients"][0]["address"] == "ann@customer.example"
     assert (await agent.get(f"/api/v1/conversations/{cid}/tasks"))["items"] == tasks_before
+
+
+async def test_a_reply_goes_to_the_address_the_customer_asked_for(
+        client: TestClient, agent: Api, operator: Api, dovecot: Dovecot, smtp):
+    server, port = smtp
+    await add_mailbox(operator, dovecot, "replies-reply-to", smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
+    await dovecot.append("replies-reply-to", mail("Invoice copy", "Please send it to accounts.", Reply_To="accounts@customer.example").as_bytes())
+    [conversation] = await eventually(lambda: email_conversations(agent))
+    assert conversation["attributes"]["email"]["customer_address"] == "accounts@customer.example"
+    await agent.post(f"/api/v1/conversations/{conversation['id']}/messages", expect=201, json={"body_text": "Attached."})
+    assert await eventually(lambda: len(server.mails) == 1)
+    assert server.mails[0][1] == ["accounts@customer.example"]
+    # The sender, who asked for it, still belongs in the thread.
+    again = mail("Re: Invoice copy", "Got it?", In_Reply_To=server.mails[0][2]["Message-ID"])
+    await dovecot.append("replies-reply-to", again.as_bytes())
+    assert await eventually(lambda: count_is(messages(agent, conversation["id"]), 3))
 
 
 async def test_a_conversation_that_did_not_come_by_mail_says_why_a_reply_cannot_be_mailed(client: TestClient, agent: Api):
