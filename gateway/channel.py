@@ -427,6 +427,11 @@ class Channel(abc.ABC):
         """The channel's part in reading tenants' mailboxes (email, fax), if it takes mail."""
         return None
 
+    def mailbox_problems(self, mailbox: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """What is wrong with a mailbox's settings in this channel's eyes (the fax channel reads
+        its fax rules), as (field, problem) pairs for the admin; none by default."""
+        return []
+
 
 class DeliveryError(Exception):
     pass
@@ -488,6 +493,9 @@ class ChannelRegistry:
                 await channel.stop()
             except Exception:
                 log.exception("channel failed to stop", extra={"channel": name})
+
+    def mailbox_problems(self, mailbox: Mapping[str, Any]) -> list[tuple[str, str]]:
+        return [problem for channel in self.channels.values() for problem in channel.mailbox_problems(mailbox)]
 
     def mail_consumers(self) -> list[MailConsumer]:
         return [c for c in (channel.mail_consumer() for channel in self.channels.values()) if c is not None]

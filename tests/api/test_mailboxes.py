@@ -21,7 +21,8 @@ SUPPORT = {"name": "Support", "address": "Support@Demo.example", "imap_host": "1
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    return make_config(tmp_path / "data", mail={"tenant_servers_may_be_private": True})
+    return make_config(tmp_path / "data", mail={"tenant_servers_may_be_private": True},
+                       channels={"chat": {"enabled": True}, "fax": {"enabled": True}})
 
 
 async def tenant_admin(operator: Api) -> tuple[Api, str]:
@@ -93,8 +94,9 @@ async def test_fax_rules_say_which_mail_is_a_fax_and_bad_ones_are_refused(operat
     bad = [
         ({"profile": "telex"}, "profile"),
         ({"profile": "generic", "subject_pattern": "Fax"}, "number_pattern"),
-        ({"profile": "generic", "number_pattern": "from (\\d+)"}, "every mail would be a fax"),
+        ({"profile": "generic", "number_pattern": "from (\\d+)"}, "would count as a fax"),
         ({"profile": "generic", "subject_pattern": "Fax", "number_pattern": "\\d+"}, "group"),
+        ({"profile": "generic", "subject_pattern": "(a+)+$", "number_pattern": "(\\d+)"}, "fax_rules.0.subject_pattern"),
         ({"profile": "efax", "subject_pattern": "(unclosed"}, "regular expression"),
         ({"profile": "efax", "default_region": "XX"}, "country code"),
         ({"profile": "efax", "reply_address": "fax@provider.example"}, "{number}"),

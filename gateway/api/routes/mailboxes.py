@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import phonenumbers
 import sqlalchemy as sa
-from pydantic import BaseModel, EmailStr, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, EmailStr, Field, SecretStr, field_validator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.api.errors import ApiError, not_found
@@ -25,7 +25,7 @@ from gateway.auth.principal import ADMIN
 from gateway.db import schema as t
 from gateway.db.schema import new_id, utcnow
 from gateway.events.targets import UnsafeTarget, check_public_host
-from gateway.keys import CONFIG, DB
+from gateway.keys import CHANNELS, CONFIG, DB
 
 Security = Literal["tls", "starttls", "none"]
 AfterStore = Literal["seen", "move"]
@@ -41,19 +41,9 @@ def _host(value: str | None) -> str | None:
     return value
 
 
-def _regex(value: str) -> str:
-    if value:
-        try:
-            compiled = re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
-        if compiled.groups > 5:
-            raise ValueError("too many groups")
-    return value
-
-
 class FaxRule(Input):
-    """Which of a mailbox's mail is a fax from a fax-to-email service, and how to read it."""
+    """Which of a mailbox's mail is a fax from a fax-to-email service, and how to read it. Its
+    shape is checked here; what its patterns mean, by the fax channel (mailbox_problems)."""
 
     profile: Literal["hylafax", "efax", "generic"]
     sender_pattern: str = Field("", max_length=254, description="glob on the From address, e.g. *@fax.example; empty: any")
@@ -64,8 +54,6 @@ class FaxRule(Input):
     default_region: str = Field("", max_length=2, description="country (ISO 3166) of numbers written without one, e.g. DE")
     reply_address: str = Field("", max_length=254, description="where replies by fax go, e.g. {number}@fax.example")
     queue_id: str | None = Field(None, max_length=36)
-
-    _regexes = field_validator("subject_pattern", "number_pattern", "csid_pattern", "pages_pattern")(_regex)
 
     @field_validator("default_region")
     @classmethod
@@ -80,19 +68,6 @@ class FaxRule(Input):
         if value and ("{number}" not in value or "@" not in value or value.count("{") != 1):
             raise ValueError("an address with {number} in it, e.g. {number}@fax.example")
         return value
-
-    @model_validator(mode="after")
-    def _complete(self) -> "FaxRule":
-        if self.profile == "generic":
-            if not self.number_pattern:
-                raise ValueError("a generic rule needs number_pattern to find the sender's fax number")
-            if not (self.sender_pattern or self.subject_pattern):
-                raise ValueError("a generic rule needs sender_pattern or subject_pattern, or every mail would be a fax")
-        for name in ("number_pattern", "csid_pattern", "pages_pattern"):
-            pattern = getattr(self, name)
-            if pattern and re.compile(pattern).groups < 1:
-                raise ValueError(f"{name} needs a (group) around the part to read")
-        return self
 
 
 class MailboxOut(BaseModel):
@@ -206,6 +181,10 @@ async def _check(call: Call, conn: AsyncConnection, tenant_id: str, merged: dict
         if queue_id and (await conn.execute(sa.select(t.queues.c.id).where(
                 t.queues.c.tenant_id == tenant_id, t.queues.c.id == queue_id))).first() is None:
             raise ApiError(422, "invalid", "no such queue in this tenant", details=[{"field": field, "message": "unknown queue"}])
+    problems = call.app[CHANNELS].mailbox_problems(merged)
+    if problems:
+        raise ApiError(422, "invalid", "; ".join(f"{field}: {words}" for field, words in problems),
+                       details=[{"field": field, "message": words} for field, words in problems])
     if call.app[CONFIG].mail.tenant_servers_may_be_private:
         return
     for field in ("imap_host", "smtp_host"):
