@@ -333,9 +333,10 @@ const NO_CANNED = [];
  * The reply/note composer. Other text channels reuse it with options: `multiline` (Enter is a new
  * line and Ctrl/⌘+Enter sends, for letters rather than chat lines), `rows`, `placeholders`
  * ({reply, replyCanned} i18n keys), `className`, and `renderExtra({text, kind, draft, change, setTextAndCaret})`
- * for controls of their own above the text. Extra keys a channel keeps in the draft survive edits.
+ * for controls of their own above the text, and `accept` (the file picker's hint of which files to offer).
+ * Extra keys a channel keeps in the draft survive edits.
  */
-export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyping, closed, multiline = false, rows = 3, placeholders = null, className = "", renderExtra = null }) {
+export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyping, closed, multiline = false, rows = 3, placeholders = null, className = "", renderExtra = null, accept = undefined }) {
   const t = useT();
   const conversationId = conversation.id;
   const { text = "", kind: draftKind = "message", file = null } = draft ?? {};
@@ -570,6 +571,7 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
           <input
             ref={fileRef}
             type="file"
+            accept={accept}
             class="visually-hidden"
             tabIndex={-1}
             aria-hidden="true"

@@ -2,13 +2,14 @@
 // co-browsing) registers its own renderers here — in its own module — instead of editing the shell.
 import { registerChannel } from "./registry.js";
 import { EmailComposer, EmailConversationView, EmailMessageItem } from "./email.jsx";
+import { FaxComposer, FaxConversationView, FaxMessageItem } from "./fax.jsx";
 
 registerChannel("chat", { icon: "chat" });
 registerChannel("email", { icon: "email", ConversationView: EmailConversationView, MessageItem: EmailMessageItem, Composer: EmailComposer });
-// Until their issues land these render as text threads with the default composer.
+// Until their issues land voice, SIP and callbacks render as text threads with the default composer.
 registerChannel("voice", { icon: "voice" });
 registerChannel("sip", { icon: "sip" });
 registerChannel("callback", { icon: "callback" });
-registerChannel("fax", { icon: "fax" });
+registerChannel("fax", { icon: "fax", ConversationView: FaxConversationView, MessageItem: FaxMessageItem, Composer: FaxComposer });
 
 export { getChannel, listChannels, channelLabel, registerChannel } from "./registry.js";
