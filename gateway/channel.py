@@ -508,17 +508,21 @@ class ChannelRegistry:
         message = event.data["message"]
         if message["kind"] != "message" or message["author_type"] != "agent":
             return
-        task = asyncio.create_task(self._deliver(event, message))
+        self.redeliver(event.tenant_id, event.conversation_id or "", message)
+
+    def redeliver(self, tenant_id: str, conversation_id: str, message: dict[str, Any]) -> None:
+        """Hand a reply to its channel (again: an agent retries one that failed), in the background."""
+        task = asyncio.create_task(self._deliver(tenant_id, conversation_id, message))
         self._deliveries.add(task)
         task.add_done_callback(self._deliveries.discard)
 
-    async def _deliver(self, event: DomainEvent, message: dict[str, Any]) -> None:
+    async def _deliver(self, tenant_id: str, conversation_id: str, message: dict[str, Any]) -> None:
         async with self._app[DB].connect() as conn:
             row = (
                 await conn.execute(
                     sa.select(t.conversations.c.channel, t.conversations.c.contact_id, t.tenants.c.slug)
                     .join(t.tenants, t.tenants.c.id == t.conversations.c.tenant_id)
-                    .where(t.conversations.c.id == event.conversation_id, t.conversations.c.tenant_id == event.tenant_id)
+                    .where(t.conversations.c.id == conversation_id, t.conversations.c.tenant_id == tenant_id)
                 )
             ).first()
         if row is None or row.channel not in self.channels:
@@ -526,13 +530,13 @@ class ChannelRegistry:
         context = self._contexts[row.channel]
         if context.settings.tenants and row.slug not in context.settings.tenants:
             return
-        reply = OutboundMessage(event.tenant_id, event.conversation_id or "", row.contact_id, message)
+        reply = OutboundMessage(tenant_id, conversation_id, row.contact_id, message)
         try:
             await self.channels[row.channel].deliver(reply)
         except Exception as exc:  # the agent must see that the reply did not go out
             log.warning("reply delivery failed", extra={"channel": row.channel, "error": str(exc)})
             async with self._app[DB].begin() as conn:
-                failed = await conversations.mark_delivery(conn, event.tenant_id, message["id"], "failed", error=str(exc),
+                failed = await conversations.mark_delivery(conn, tenant_id, message["id"], "failed", error=str(exc),
                                                            actor=f"channel:{row.channel}")
             if failed is not None:
                 await self._app[EVENTS].publish(failed)

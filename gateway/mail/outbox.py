@@ -53,6 +53,16 @@ async def queue_mail(conn: AsyncConnection, tenant_id: str, *, kind: str, to_add
     return mail_id
 
 
+async def requeue_failed(conn: AsyncConnection, tenant_id: str, message_id: str) -> bool:
+    """An agent retries a reply whose mail failed: it gets a fresh set of attempts. False when
+    no failed mail carries this message."""
+    m = t.outbound_mail
+    now = utcnow()
+    result = await conn.execute(sa.update(m).where(m.c.tenant_id == tenant_id, m.c.message_id == message_id, m.c.status == "failed")
+                                .values(status="pending", attempts=0, next_attempt_at=now, locked_until=None, updated_at=now))
+    return result.rowcount == 1
+
+
 class Undeliverable(Exception):
     """Retrying won't help (the mailbox is gone or has no SMTP server): fail at once."""
 

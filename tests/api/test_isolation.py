@@ -97,6 +97,7 @@ def sample_body(method: str, path: str, b: dict[str, str]) -> dict[str, Any] | N
         ("POST", "/conversations"): {"tenant_id": b["tenant_id"], "contact_id": b["contact_id"], "channel": "chat"},
         ("PATCH", "/conversations/{conversation_id}"): {"status": "closed"},
         ("POST", "/conversations/{conversation_id}/messages"): {"body_text": "intruder"},
+        ("POST", "/conversations/{conversation_id}/messages/{message_id}/retry"): None,
         ("POST", "/conversations/{conversation_id}/tasks"): {"priority": 9},
         ("PUT", "/tenants/{tenant_id}/routing/settings"): {"ring_seconds": 5},
         ("PUT", "/tenants/{tenant_id}/widget/settings"): {"title": "Hijacked"},

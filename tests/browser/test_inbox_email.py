@@ -163,8 +163,9 @@ async def open_conversation(page: Page, conversation_id: str) -> None:
     await expect(page.locator(".mail-in").first).to_be_visible()
 
 
-async def test_an_agent_reads_email_safely_and_replies_by_mail(browser, mail_gateway):
+async def test_an_agent_reads_email_safely_and_replies_by_mail(browser, mail_gateway, smtp):
     app, base, config = mail_gateway
+    smtp_server, smtp_port = smtp
     async with rest_client(base) as http:
         agent, operator, tenant_id = await demo_staff(http, config)
         created = await operator.post(f"/api/v1/tenants/{tenant_id}/mailboxes", 201, json={
@@ -303,6 +304,12 @@ async def test_an_agent_reads_email_safely_and_replies_by_mail(browser, mail_gat
         assert sent["author_type"] == "agent" and sent["kind"] == "message"
         assert sent["body_text"].startswith("Glad it arrived!\n\nOn ") and "> Thanks, I found the parcel" in sent["body_text"]
         await page.screenshot(path=screenshot_path("inbox-email-reply"))
+        # The admin sets the mailbox's SMTP server up; the agent sends the failed reply again.
+        await operator.patch(f"/api/v1/tenants/{tenant_id}/mailboxes/{created['id']}", 200, json={
+            "smtp_host": "127.0.0.1", "smtp_port": smtp_port, "smtp_security": "none"})
+        await mine.get_by_role("button", name="Try again").click()
+        await expect(mine.locator(".mail-delivery-sent")).to_be_visible(timeout=15000)
+        assert [rcpt for _, rcpt, _ in smtp_server.mails] == [["ann@customer.example"]]
 
         # A stranger's answer to Ann's thread is a conversation of its own that links back to hers.
         await open_conversation(page, strangers)

@@ -101,6 +101,15 @@ async def test_a_refused_send_is_retried_and_one_that_never_goes_through_is_mark
     events = (await operator.get(f"/api/v1/tenants/{tid}/events?type=message.delivery_failed"))["items"]
     assert [e["data"]["message_id"] for e in events] == [second["id"]]
 
+    # The server works again: the agent sends the failed reply once more, from the inbox.
+    server.refusing = False
+    retried = await agent.post(f"/api/v1/conversations/{cid}/messages/{second['id']}/retry")
+    assert retried["meta"]["delivery"]["status"] == "queued"
+    assert await eventually(lambda: delivered(agent, cid, second["id"], "sent"))
+    assert [m[2].get_body(("plain",)).get_content().splitlines()[0] for m in server.mails] == ["First try", "Second"]
+    refused = await agent.post(f"/api/v1/conversations/{cid}/messages/{second['id']}/retry", expect=409)
+    assert refused["code"] == "not_failed"
+
 
 async def test_a_bounce_of_a_reply_marks_it_failed_and_is_kept_on_the_conversation_without_new_work(
         client: TestClient, agent: Api, operator: Api, dovecot: Dovecot, smtp):

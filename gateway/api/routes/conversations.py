@@ -14,11 +14,12 @@ from gateway.api.errors import ApiError, not_found
 from gateway.api.models import Input, Page, PageQuery, decode_cursor, page_of
 from gateway.api.registry import ApiRegistry, Call
 from gateway.auth.principal import CONVERSATIONS_READ, CONVERSATIONS_WRITE, Principal
-from gateway.core.conversations import append_message, conversation_json, open_conversation
+from gateway.core.conversations import append_message, conversation_json, mark_delivery, message_json, open_conversation
 from gateway.db import schema as t
 from gateway.db.schema import utcnow
 from gateway.events.bus import record_event
-from gateway.keys import DB, EVENTS
+from gateway.keys import CHANNELS, DB, EVENTS, MAIL
+from gateway.mail.outbox import requeue_failed
 
 Status = Literal["open", "pending", "closed"]
 CHANNEL_NAME = r"^[a-z][a-z0-9_]{0,31}$"
@@ -217,6 +218,30 @@ def register(api: ApiRegistry) -> None:
         if event:
             await call.app[EVENTS].publish(event)
         return conversation_out(row)
+
+    @api.route("POST", "/conversations/{conversation_id}/messages/{message_id}/retry",
+               summary="Send a reply that could not be delivered once more (after fixing what was wrong)",
+               tag="conversations", response=MessageOut, errors=(404, 409))
+    async def retry_delivery(call: Call) -> MessageOut:
+        m = t.messages
+        async with call.app[DB].begin() as conn:
+            conversation = await load_conversation(conn, call.user, call.path("conversation_id"), CONVERSATIONS_WRITE)
+            message = (await conn.execute(sa.select(m).where(
+                m.c.id == call.path("message_id"), m.c.conversation_id == conversation.id, m.c.tenant_id == conversation.tenant_id,
+                m.c.kind == "message", m.c.author_type == "agent"))).first()
+            if message is None:
+                raise not_found("reply")
+            if (message.meta.get("delivery") or {}).get("status") != "failed":
+                raise ApiError(409, "not_failed", "only a reply that could not be delivered can be sent again")
+            requeued = await requeue_failed(conn, conversation.tenant_id, message.id)
+            event = await mark_delivery(conn, conversation.tenant_id, message.id, "queued", actor=call.user.actor) if requeued else None
+            message = (await conn.execute(sa.select(m).where(m.c.id == message.id))).one()
+        if requeued:
+            await call.app[EVENTS].publish(*([event] if event else []))
+            call.app[MAIL].wake()
+        else:  # it failed before reaching the outbox (no SMTP server set up...): the channel tries again
+            call.app[CHANNELS].redeliver(conversation.tenant_id, conversation.id, message_json(message))
+        return MessageOut.model_validate(message._asdict())
 
     @api.route("GET", "/conversations/{conversation_id}/messages", summary="Messages and notes, oldest first",
                tag="conversations", query=MessageQuery, response=Page[MessageOut], errors=(404,))

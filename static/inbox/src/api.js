@@ -111,6 +111,9 @@ export const api = {
     request("GET", `/conversations/${encodeURIComponent(conversationId)}/messages`, { query, signal }),
   sendMessage: (conversationId, { body_text, kind, client_id }) =>
     request("POST", `/conversations/${encodeURIComponent(conversationId)}/messages`, { body: { body_text, kind, client_id } }),
+  /** Send a reply whose delivery failed once more; its new status arrives as a delivery event. */
+  retryDelivery: (conversationId, messageId) =>
+    request("POST", `/conversations/${enc(conversationId)}/messages/${enc(messageId)}/retry`),
   getConversation: (conversationId, signal) => request("GET", `/conversations/${enc(conversationId)}`, { signal }),
   updateConversation: (conversationId, changes) => request("PATCH", `/conversations/${enc(conversationId)}`, { body: changes }),
   /** multipart: file, optional body_text, kind ("message" | "note"), client_id. Answers the stored message. */

@@ -222,6 +222,7 @@ const en = {
   "merge.merging": "Merging…",
 
   "delivery.failed": "Not delivered: {error}",
+  "delivery.retry": "Try again",
 
   "email.to": "To:",
   "email.cc": "Cc:",
@@ -535,6 +536,7 @@ const zhCN = {
   "merge.merging": "正在合并…",
 
   "delivery.failed": "未送达：{error}",
+  "delivery.retry": "重试",
 
   "email.to": "收件人：",
   "email.cc": "抄送：",

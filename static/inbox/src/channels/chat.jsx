@@ -4,7 +4,7 @@
 // Everything a customer (or anyone) wrote is untrusted: it is rendered as text nodes and <a>
 // elements built from checked http(s) URLs — never through innerHTML.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
-import { attachmentUrl } from "../api.js";
+import { api, attachmentUrl, describeError } from "../api.js";
 import { receiptStatus } from "../activity.js";
 import { useT } from "../i18n.js";
 import { useTenantData } from "../tenantData.js";
@@ -172,7 +172,7 @@ export function ChatMessageItem({ message, user, contactName, onResend, onDiscar
       {message._pending && <div class="msg-state">{t("msg.sending")}</div>}
       {message.meta?.delivery?.status === "failed" && (
         <div class="msg-state msg-undelivered" role="alert">
-          {t("delivery.failed", { error: message.meta.delivery.error || "" })}
+          {t("delivery.failed", { error: message.meta.delivery.error || "" })} <RetryDelivery message={message} />
         </div>
       )}
       {message._failed && (
@@ -605,5 +605,26 @@ export function ChatConversationView(props) {
       <MessageList {...props} MessageItem={channel.MessageItem} />
       <channel.Composer conversation={conversation} conversationId={conversation.id} draft={draft} onDraftChange={onDraftChange} onSend={onSend} onTyping={onTyping} closed={closed} />
     </>
+  );
+}
+
+/** "Try again" for an agent's reply that could not be delivered (after fixing what was wrong). */
+export function RetryDelivery({ message }) {
+  const t = useT();
+  const [state, setState] = useState({ busy: false, error: "" });
+  const retry = async () => {
+    setState({ busy: true, error: "" });
+    try {
+      await api.retryDelivery(message.conversation_id, message.id);
+      setState({ busy: false, error: "" });
+    } catch (err) {
+      setState({ busy: false, error: describeError(err, t) });
+    }
+  };
+  return (
+    <span class="retry-delivery">
+      <button type="button" class="link-button" onClick={retry} disabled={state.busy}>{t("delivery.retry")}</button>
+      {state.error && <span class="retry-delivery-error"> {state.error}</span>}
+    </span>
   );
 }

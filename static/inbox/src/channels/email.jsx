@@ -13,7 +13,7 @@ import { useT } from "../i18n.js";
 import { useTenantData } from "../tenantData.js";
 import { fullTime } from "../util.js";
 import { Icon } from "../components/Icon.jsx";
-import { Attachments, ChatComposer, ChatMessageItem, LinkedText, MessageList, messageAttachments } from "./chat.jsx";
+import { Attachments, ChatComposer, ChatMessageItem, LinkedText, MessageList, RetryDelivery, messageAttachments } from "./chat.jsx";
 import { frameDocument, prepareHtml, quoteText, splitText, subjectKey } from "./emailBody.js";
 
 const MAX_FRAME_HEIGHT = 30000; // px: a mail taller than this scrolls inside its frame
@@ -278,12 +278,12 @@ function IncomingMail({ message, conversation, contactName }) {
   );
 }
 
-function DeliveryState({ delivery }) {
+function DeliveryState({ delivery, message }) {
   const t = useT();
   if (!delivery?.status) return null;
   const { status, error } = delivery;
   if (status === "failed") {
-    return <p class="mail-delivery mail-delivery-failed">{t("email.delivery.failed", { error: error || t("email.delivery.unknown") })}</p>;
+    return <p class="mail-delivery mail-delivery-failed">{t("email.delivery.failed", { error: error || t("email.delivery.unknown") })} {message && <RetryDelivery message={message} />}</p>;
   }
   if (status === "retrying") return <p class="mail-delivery mail-delivery-retrying">{t("email.delivery.retrying", { error: error || "" })}</p>;
   if (status === "sent") return <p class="mail-delivery mail-delivery-sent">✓ {t("email.delivery.sent")}</p>;
@@ -323,7 +323,7 @@ function OutgoingMail({ message, user, onResend, onDiscard }) {
         </div>
         <Attachments message={message} />
         {message._pending && <p class="mail-delivery">{t("msg.sending")}</p>}
-        {!note && <DeliveryState delivery={message.meta?.delivery} />}
+        {!note && <DeliveryState delivery={message.meta?.delivery} message={message} />}
         {message._failed && (
           <p class="mail-delivery mail-delivery-failed" role="alert">
             {t("msg.failed", { message: message._error })}{" "}
