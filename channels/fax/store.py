@@ -8,6 +8,8 @@ import asyncio
 import functools
 from typing import Any
 
+import phonenumbers
+
 from gateway.channel import ChannelContext
 from gateway.core.conversations import AttachedFile
 from gateway.core.identities import InvalidIdentity, normalise_identity
@@ -41,6 +43,16 @@ def _summary(facts: FaxFacts, page_count: int) -> str:
     return "\n".join(lines)
 
 
+def _display(number: str | None) -> str:
+    """+49 30 1234567, as people write it (the inbox can't tell where an area code ends)."""
+    if not number:
+        return ""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(number), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return number
+
+
 async def _identity(facts: FaxFacts, rfc_id: str) -> tuple[str, str]:
     """Whom the fax is from: the fax number; a fax without one is a caller of its own."""
     if facts.number:
@@ -68,6 +80,7 @@ async def store_fax(ctx: ChannelContext, mailbox: Mailbox, raw: bytes, parsed: P
         "number": facts.number, "raw_number": facts.raw_number, "csid": facts.csid, "caller_name": facts.caller_name,
         "pages": facts.pages or page_count, "quality": facts.quality, "received_at": facts.received_at,
         "reply_address": rule.get("reply_address") or "", "mailbox_id": mailbox.id,
+        "number_display": _display(facts.number),
     }
     kind, value = await _identity(facts, rfc_id)
     async with ctx.unit() as unit:
@@ -77,7 +90,8 @@ async def store_fax(ctx: ChannelContext, mailbox: Mailbox, raw: bytes, parsed: P
             tenant_id, contact_id, subject=f"Fax from {facts.number or facts.csid or 'unknown'} ({fax['pages']} pages)",
             queue_id=queue_id, attributes={"fax": fax})
         # The page viewer shows page_images, in order; the original documents stay downloadable.
-        meta = {"fax": {**fax, "documents": [f.id for f in originals], "page_images": [f.id for f in pages]}, "email": {"mailbox_id": mailbox.id, "message_id": rfc_id, "from": parsed.from_address,
+        meta = {"fax": {**fax, "documents": [f.id for f in originals], "page_images": [f.id for f in pages],
+                        "page_sizes": [[p.width, p.height] for r in rendered for p in r.pages]}, "email": {"mailbox_id": mailbox.id, "message_id": rfc_id, "from": parsed.from_address,
                                       "subject": parsed.subject, **({"problems": problems} if problems else {})}}
         appended = await unit.append(tenant_id, conversation_id, body_text=_summary(facts, page_count), meta=meta,
                                      files=originals + pages)

@@ -148,7 +148,7 @@ async def append_message(
         "kind": kind,
         "author_type": author_type,
         "author_id": author_id,
-        "body_text": body_text[:MAX_BODY_CHARS],
+        "body_text": body_text.replace("\r\n", "\n")[:MAX_BODY_CHARS],  # forms send CRLF; one line ending for everyone
         "body_html": sanitise_html(body_html) if body_html else None,
         "meta": meta or {},
         "created_at": now,

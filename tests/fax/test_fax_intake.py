@@ -87,10 +87,11 @@ async def test_a_hylafax_fax_becomes_a_fax_conversation_with_its_pages_and_other
     assert [c["subject"] for c in channels["email"]] == ["Opening hours?"]
     assert fax["subject"] == "Fax from +49301234567 (2 pages)"
     assert fax["attributes"]["fax"]["reply_address"] == "{number}@fax.demo.example"
+    assert fax["attributes"]["fax"]["number_display"] == "+49 30 1234567"
     [message] = await messages(agent, fax["id"])
     assert "Station: Bakery Schmidt" in message["body_text"]
     pages = message["meta"]["fax"]["page_images"]
-    assert len(pages) == 2
+    assert len(pages) == 2 and len(message["meta"]["fax"]["page_sizes"]) == 2
     page = await agent.request("GET", f"/api/v1/attachments/{pages[0]}")
     image = Image.open(io.BytesIO(await page.read()))
     # Normal resolution stretched to the page's true shape; the box is where the sender drew it.

@@ -92,7 +92,8 @@ function pagesText(t, count) {
 export function faxDestination(conversation) {
   const fax = objectOr(conversation?.attributes?.fax) ?? {};
   const number = text(fax.number);
-  const shown = formatFaxNumber(number, text(fax.raw_number));
+  // The gateway formats it (phonenumbers); guessed here only for faxes stored before it did.
+  const shown = text(fax.number_display) || formatFaxNumber(number, text(fax.raw_number));
   if (!number) return { number: shown, problem: "noNumber" };
   if (!text(fax.reply_address)) return { number: shown, problem: "noReplyAddress" };
   return { number: shown, problem: null };
@@ -447,7 +448,7 @@ function IncomingFax({ message, conversation }) {
   const t = useT();
   const fax = faxMeta(message) ?? {};
   const about = { ...(objectOr(conversation?.attributes?.fax) ?? {}), ...fax };
-  const number = formatFaxNumber(text(about.number), text(about.raw_number));
+  const number = text(about.number_display) || formatFaxNumber(text(about.number), text(about.raw_number));
   const csid = text(about.csid);
   const caller = text(about.caller_name);
   const quality = text(about.quality).toLowerCase();
