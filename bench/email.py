@@ -1,7 +1,7 @@
 """Email intake benchmark (issue 5): how fast a gateway turns a mailbox's mail into conversations.
 
 A throwaway Dovecot (Debian's dovecot-imapd, as the tests start it) gets N mails — the real-world
-test mails of ../shared/testdata/emails in turn, each with a Message-ID of its own, plus plain
+test mails of tests/data/emails (copied from ../shared/testdata) in turn, each with a Message-ID of its own, plus plain
 and attachment-carrying mails of our own — and then, in the same run:
 
 - baseline: a bare aioimaplib client fetches the whole mailbox in batches of UIDs (UID FETCH
@@ -52,7 +52,7 @@ from gateway.db.schema import new_id, utcnow  # noqa: E402
 from gateway.keys import DB  # noqa: E402
 from tests.mail.dovecot import Dovecot  # noqa: E402
 
-TESTDATA = ROOT.parent / "shared" / "testdata" / "emails"
+TESTDATA = ROOT / "tests" / "data" / "emails"
 USER = "bench"
 
 

@@ -21,7 +21,7 @@ from tests.email.support import add_mailbox, email_config, eventually, mail, mes
 from tests.helpers import Api
 from tests.mail.dovecot import Dovecot
 
-TEMPLATE = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "fax" / "hylafax-faxrcvd-success.txt"
+TEMPLATE = Path(__file__).resolve().parents[1] / "data" / "fax" / "hylafax-faxrcvd-success.txt"
 HYLAFAX = {"profile": "hylafax", "sender_pattern": "faxmaster@pbx.demo.example", "default_region": "DE",
            "reply_address": "{number}@fax.demo.example"}
 

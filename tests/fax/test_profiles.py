@@ -16,7 +16,7 @@ import pytest
 from channels.fax.profiles import PATTERN_MAX, FaxFacts, FaxRule, match_fax, validate_rule
 from gateway.mail.parse import ParsedEmail, parse_email
 
-TEMPLATE = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "fax" / "hylafax-faxrcvd-success.txt"
+TEMPLATE = Path(__file__).resolve().parents[1] / "data" / "fax" / "hylafax-faxrcvd-success.txt"
 
 POSTSCRIPT = b"%!PS-Adobe-3.0\n%%Creator: fax2ps\n%%Pages: 2\n%%EndComments\nshowpage\nshowpage\n%%EOF\n"
 TIFF = b"II*\x00\x08\x00\x00\x00" + b"\x00" * 64

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from gateway.mail.parse import BounceRecipient, ParsedEmail, parse_email, split_quoted
 
-EMAILS = Path(__file__).parents[2].parent / "shared" / "testdata" / "emails"
+EMAILS = Path(__file__).resolve().parents[1] / "data" / "emails"
 FILES = sorted(EMAILS.rglob("*.eml"))
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
