@@ -222,7 +222,7 @@ def register(api: ApiRegistry) -> None:
     @api.route("POST", "/conversations/{conversation_id}/messages/{message_id}/retry",
                summary="Send a reply that could not be delivered once more (after fixing what was wrong)",
                tag="conversations", response=MessageOut, errors=(404, 409))
-    async def retry_delivery(call: Call) -> MessageOut:
+    async def retry_reply(call: Call) -> MessageOut:
         m = t.messages
         async with call.app[DB].begin() as conn:
             conversation = await load_conversation(conn, call.user, call.path("conversation_id"), CONVERSATIONS_WRITE)
