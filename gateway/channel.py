@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from aiohttp import web
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.config import ChannelConfig, Config, ConfigError, UploadConfig
@@ -118,6 +119,9 @@ class ChannelUnit:
 
     async def open_conversation(self, tenant_id: str, contact_id: str, *, subject: str = "", queue_id: str | None = None,
                                 attributes: dict[str, Any] | None = None) -> str:
+        if queue_id and (await self.conn.execute(sa.select(t.queues.c.id).where(
+                t.queues.c.id == queue_id, t.queues.c.tenant_id == tenant_id))).first() is None:
+            queue_id = None  # deleted since a channel's settings named it: the tenant's default queue takes the work
         conversation_id, event = await conversations.open_conversation(
             self.conn, tenant_id, contact_id, self.channel, subject=subject, queue_id=queue_id, attributes=attributes,
             actor=self.actor,
@@ -533,6 +537,8 @@ class ChannelRegistry:
         reply = OutboundMessage(tenant_id, conversation_id, row.contact_id, message)
         try:
             await self.channels[row.channel].deliver(reply)
+        except IntegrityError:
+            return  # handed to the outbox by a delivery running at the same time (a double "Try again")
         except Exception as exc:  # the agent must see that the reply did not go out
             log.warning("reply delivery failed", extra={"channel": row.channel, "error": str(exc)})
             async with self._app[DB].begin() as conn:

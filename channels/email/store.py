@@ -26,10 +26,12 @@ UNKNOWN_SENDER = "unknown-sender@invalid"
 
 
 def _address(value: str | None) -> str | None:
+    """A usable address (RFC 5321 caps a path at 254 characters), else None."""
     try:
-        return normalise_identity("email", value) if value else None
+        address = normalise_identity("email", value) if value else None
     except InvalidIdentity:
         return None
+    return address if address and len(address) <= 254 else None
 
 
 def _utf16_index(text: str, index: int) -> int:
@@ -91,12 +93,16 @@ async def store_email(ctx: ChannelContext, mailbox: Mailbox, raw: bytes, parsed:
     noise = parsed.auto_reply or parsed.bounce is not None
     async with ctx.unit() as unit:
         contact_id = await unit.identify_contact(tenant_id, "email", sender, name=parsed.from_name)
-        # A bounce belongs with the mail it returns, whoever's mail server sent it.
-        bounced = [parsed.bounce.original_message_id or ""] if parsed.bounce is not None else []
-        thread = await threading.find_thread(unit.conn, tenant_id, bounced + parsed.in_reply_to + parsed.references, parsed.subject)
         stranger_in = None
-        if thread is not None and not bounced and not await threading.belongs_in(unit.conn, tenant_id, thread, sender, contact_id):
-            stranger_in, thread = thread.conversation_id, None
+        if parsed.bounce is not None:
+            # A bounce belongs with the mail of ours it returns, whoever's mail server sent it —
+            # found by that mail's id only: a subject token or References would let anyone who
+            # knows them slip text into a conversation by dressing it up as a bounce.
+            thread = await threading.find_sent_thread(unit.conn, tenant_id, parsed.bounce.original_message_id)
+        else:
+            thread = await threading.find_thread(unit.conn, tenant_id, parsed.in_reply_to, parsed.references, parsed.subject)
+            if thread is not None and not await threading.belongs_in(unit.conn, tenant_id, thread, sender, contact_id):
+                stranger_in, thread = thread.conversation_id, None
         addressed = [a for a in map(_address, parsed.to + parsed.cc) if a and a != mailbox.address.lower()]
         if thread is None:
             # The inbox shows whom replies go to, and the token customers may quote.
@@ -116,7 +122,8 @@ async def store_email(ctx: ChannelContext, mailbox: Mailbox, raw: bytes, parsed:
                     attributes={**attributes, "email": {**email, "token": token}}))
         else:
             conversation_id = thread.conversation_id
-            await threading.add_participants(unit.conn, thread, addressed)
+            if parsed.bounce is None:  # a bounce's To/Cc are whatever its sender wrote
+                await threading.add_participants(unit.conn, thread, addressed)
             if not noise:
                 await unit.reopen(tenant_id, conversation_id)
         meta = _meta(parsed, text, rfc_id, mailbox, stranger_in=stranger_in)

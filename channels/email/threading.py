@@ -58,9 +58,11 @@ def _thread(row: sa.Row) -> Thread:
     return Thread(row.conversation_id, row.contact_id, row.token, row.customer_address, list(row.participants))
 
 
-async def find_thread(conn: AsyncConnection, tenant_id: str, answers: list[str], subject: str) -> Thread | None:
-    """The thread an email continues. `answers`: its In-Reply-To then References ids."""
-    ids = [i for i in answers if i][:_MAX_REFERENCES]
+async def find_thread(conn: AsyncConnection, tenant_id: str, in_reply_to: list[str], references: list[str],
+                      subject: str) -> Thread | None:
+    """The thread an email continues."""
+    # References lists the oldest first: the newest ids are the ones worth keeping.
+    ids = [i for i in in_reply_to + references[-_MAX_REFERENCES:] if i]
     if ids:
         m = t.email_messages
         row = (await conn.execute(
@@ -76,6 +78,17 @@ async def find_thread(conn: AsyncConnection, tenant_id: str, answers: list[str],
         if row is not None:
             return _thread(row)
     return None
+
+
+async def find_sent_thread(conn: AsyncConnection, tenant_id: str, rfc_message_id: str | None) -> Thread | None:
+    """The thread of a mail we sent, by its Message-ID (what a bounce returns)."""
+    if not rfc_message_id:
+        return None
+    m = t.email_messages
+    row = (await conn.execute(
+        _thread_query().join(m, m.c.conversation_id == t.email_threads.c.conversation_id)
+        .where(m.c.tenant_id == tenant_id, m.c.direction == "out", m.c.rfc_message_id == rfc_message_id).limit(1))).first()
+    return _thread(row) if row is not None else None
 
 
 async def belongs_in(conn: AsyncConnection, tenant_id: str, thread: Thread, sender: str, sender_contact_id: str) -> bool:

@@ -5,6 +5,7 @@ back as faxes (reply.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,24 +29,36 @@ class FaxConsumer(MailConsumer):
 
     def __init__(self, ctx: ChannelContext) -> None:
         self._ctx = ctx
+        self._matched: tuple[ParsedEmail, tuple[FaxFacts, dict[str, Any]] | None] | None = None
 
     async def _match(self, mailbox: Mailbox, parsed: ParsedEmail) -> tuple[FaxFacts, dict[str, Any]] | None:
         async with self._ctx.unit() as unit:
             rules = (await unit.conn.execute(sa.select(t.mailboxes.c.fax_rules).where(
                 t.mailboxes.c.id == mailbox.id, t.mailboxes.c.tenant_id == mailbox.tenant_id))).scalar_one_or_none()
-        for rule in rules or []:
-            facts = match_fax(parsed, FaxRule(**{k: v for k, v in rule.items() if k in _RULE_FIELDS}))
-            if facts is not None:
-                return facts, rule
-        return None
+        if not rules:
+            return None
+        # Tenants' regexes: vetted when saved, but still CPU work off the event loop.
+        return await asyncio.get_running_loop().run_in_executor(None, _first_match, parsed, rules)
 
     async def claims(self, mailbox: Mailbox, parsed: ParsedEmail) -> bool:
-        return await self._ctx.serves(mailbox.tenant_id) and await self._match(mailbox, parsed) is not None
+        if not await self._ctx.serves(mailbox.tenant_id):
+            return False
+        self._matched = (parsed, await self._match(mailbox, parsed))  # store() follows at once: match once
+        return self._matched[1] is not None
 
     async def store(self, mailbox: Mailbox, raw: bytes, parsed: ParsedEmail, *, uid: int | None) -> None:
-        matched = await self._match(mailbox, parsed)
+        matched = self._matched[1] if self._matched and self._matched[0] is parsed else await self._match(mailbox, parsed)
+        self._matched = None
         assert matched is not None  # claimed a moment ago
         await store_fax(self._ctx, mailbox, raw, parsed, *matched, uid=uid)
+
+
+def _first_match(parsed: ParsedEmail, rules: list[dict[str, Any]]) -> tuple[FaxFacts, dict[str, Any]] | None:
+    for rule in rules:
+        facts = match_fax(parsed, FaxRule(**{k: v for k, v in rule.items() if k in _RULE_FIELDS}))
+        if facts is not None:
+            return facts, rule
+    return None
 
 
 class FaxChannel(Channel):

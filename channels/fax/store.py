@@ -21,14 +21,35 @@ from channels.fax.pages import RenderedFax, is_fax_document, render_pages
 from channels.fax.profiles import FaxFacts
 
 
+# A fax is a few documents of a few pages: more is not a fax but a load (each page is rendered).
+MAX_DOCUMENTS = 5
+MAX_PAGES = 100
+RENDER_SECONDS = 120
+
+
 def fax_documents(parsed: ParsedEmail) -> list[ParsedAttachment]:
     return [a for a in parsed.attachments if is_fax_document(a.content_type, a.filename, a.data[:1024])]
 
 
-async def _render(document: ParsedAttachment) -> RenderedFax:
-    # CPU work (and a Ghostscript run for PostScript): off the event loop.
-    call = functools.partial(render_pages, document.data, document.content_type, document.filename)
-    return await asyncio.get_running_loop().run_in_executor(None, call)
+async def _render(document: ParsedAttachment, max_pages: int) -> RenderedFax:
+    # CPU work (and a Ghostscript run for PostScript): off the event loop, and bounded in time.
+    call = functools.partial(render_pages, document.data, document.content_type, document.filename, max_pages=max(1, max_pages))
+    try:
+        return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, call), RENDER_SECONDS)
+    except asyncio.TimeoutError:
+        return RenderedFax(problems=[f"{document.filename}: its pages took too long to render; download the original"])
+
+
+async def _render_all(documents: list[ParsedAttachment]) -> tuple[list[RenderedFax], list[str]]:
+    problems = []
+    if len(documents) > MAX_DOCUMENTS:
+        problems.append(f"Only the first {MAX_DOCUMENTS} of {len(documents)} documents are shown as pages; all are kept.")
+    rendered: list[RenderedFax] = []
+    for document in documents[:MAX_DOCUMENTS]:
+        left = MAX_PAGES - sum(len(r.pages) for r in rendered)
+        rendered.append(await _render(document, left) if left > 0 else RenderedFax(
+            problems=[f"{document.filename}: not shown, the fax has more than {MAX_PAGES} pages; download the original"]))
+    return rendered, problems
 
 
 def _summary(facts: FaxFacts, page_count: int) -> str:
@@ -69,13 +90,13 @@ async def store_fax(ctx: ChannelContext, mailbox: Mailbox, raw: bytes, parsed: P
     tenant_id = mailbox.tenant_id
     rfc_id = rfc_message_id(parsed, raw)
     documents = fax_documents(parsed)
-    rendered = [await _render(d) for d in documents]
+    rendered, limits = await _render_all(documents)
     raw_file = await ctx.store_file(tenant_id, raw)
     originals = [AttachedFile(await ctx.store_file(tenant_id, d.data), d.filename, d.content_type, id=new_id()) for d in documents]
     pages = [AttachedFile(await ctx.store_file(tenant_id, p.png), f"page-{i}.png", "image/png", id=new_id())
              for i, p in enumerate((page for r in rendered for page in r.pages), 1)]
     page_count = sum(r.page_count or len(r.pages) for r in rendered)
-    problems = [*parsed.problems, *(p for r in rendered for p in r.problems)]
+    problems = [*parsed.problems, *limits, *(p for r in rendered for p in r.problems)]
     fax = {
         "number": facts.number, "raw_number": facts.raw_number, "csid": facts.csid, "caller_name": facts.caller_name,
         "pages": facts.pages or page_count, "quality": facts.quality, "received_at": facts.received_at,

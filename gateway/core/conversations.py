@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -206,7 +207,9 @@ async def append_file(
 
 
 def _attachment_meta(attached: AttachedFile) -> dict[str, Any]:
-    listed = {"id": attached.id or new_id(), "filename": attached.filename, "content_type": attached.content_type, "size": attached.file.size}
+    # What the outside world names and types a file is bounded by the columns that keep it.
+    listed = {"id": attached.id or new_id(), "filename": attached.filename[:255], "content_type": attached.content_type[:128],
+              "size": attached.file.size}
     if attached.inline:
         listed["inline"] = True
     return listed
@@ -214,8 +217,9 @@ def _attachment_meta(attached: AttachedFile) -> dict[str, Any]:
 
 def _link_inline_images(html: str, files: Sequence[AttachedFile], attachments: list[dict[str, Any]]) -> str:
     for attached, listed in zip(files, attachments):
-        if attached.content_id:
-            html = html.replace(f"cid:{attached.content_id}", f"/api/v1/attachments/{listed['id']}")
+        if attached.content_id:  # cid:part1 must not also rewrite cid:part10
+            html = re.sub(rf"cid:{re.escape(attached.content_id)}(?=[\"'\s>)]|$)", f"/api/v1/attachments/{listed['id']}", html,
+                          flags=re.IGNORECASE)
     return html
 
 

@@ -54,11 +54,12 @@ async def queue_mail(conn: AsyncConnection, tenant_id: str, *, kind: str, to_add
 
 
 async def requeue_failed(conn: AsyncConnection, tenant_id: str, message_id: str) -> bool:
-    """An agent retries a reply whose mail failed: it gets a fresh set of attempts. False when
-    no failed mail carries this message."""
+    """An agent retries a reply whose mail failed or bounced: it gets a fresh set of attempts.
+    False when no mail carries this message (it failed before reaching the outbox)."""
     m = t.outbound_mail
     now = utcnow()
-    result = await conn.execute(sa.update(m).where(m.c.tenant_id == tenant_id, m.c.message_id == message_id, m.c.status == "failed")
+    # "sent" too: a mail the server took and then bounced back.
+    result = await conn.execute(sa.update(m).where(m.c.tenant_id == tenant_id, m.c.message_id == message_id, m.c.status != "pending")
                                 .values(status="pending", attempts=0, next_attempt_at=now, locked_until=None, updated_at=now))
     return result.rowcount == 1
 
@@ -143,8 +144,14 @@ class MailWorker:
             await (self._send_reply(row) if row.raw_key else self._send(row))
         except Undeliverable as exc:
             error, final = str(exc)[:500], True
+        except aiosmtplib.SMTPResponseException as exc:
+            # 5xx: the server won't take it however often we try (a 4xx may pass later).
+            error, final = f"{exc.code} {exc.message}"[:500], exc.code >= 500
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
+        except Exception as exc:  # a bug, or a stored file gone: counted as an attempt, never retried for ever
+            log.exception("mail attempt failed", extra={"mail_id": mail_id})
+            error = f"unexpected {type(exc).__name__}"
         await self._record(row, error, final=final)
 
     async def _send_reply(self, row: Any) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 
 import aioimaplib
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -83,12 +84,24 @@ def fetched_messages(lines: list[Any]) -> list[tuple[int, int | None, bytes]]:
     return found
 
 
+class LeaseLost(Exception):
+    """Another process took the mailbox over (or it was switched off or reconfigured)."""
+
+
+_STORE_ATTEMPTS = 3
+
+
 def _describe(exc: BaseException) -> str:
+    """What admins see of a failure: never SQL (it may quote mail content) or secrets."""
     if isinstance(exc, MailboxError):
         return str(exc)
     if isinstance(exc, asyncio.TimeoutError):
         return "the mail server did not answer in time"
-    return f"{type(exc).__name__}: {exc}"[:500]
+    if isinstance(exc, SQLAlchemyError):
+        return "a mail could not be stored (database error; see the gateway's log)"
+    if isinstance(exc, (OSError, ssl.SSLError, aioimaplib.Abort, aioimaplib.Error)):
+        return f"{type(exc).__name__}: {exc}"[:500]
+    return f"unexpected {type(exc).__name__} (see the gateway's log)"
 
 
 class MailboxReader:
@@ -102,6 +115,8 @@ class MailboxReader:
         self._consumers = sorted(consumers, key=lambda c: -c.priority)
         self._ssl_context = ssl_context
         self._private_servers_allowed = private_servers_allowed
+        # A mail that fails to be stored again and again must not hold up the ones behind it.
+        self._failed_uid: tuple[int, int] | None = None  # (uid, failures)
 
     async def run(self) -> None:
         failures = 0
@@ -115,9 +130,12 @@ class MailboxReader:
                 failures = 0
             except asyncio.CancelledError:
                 raise
+            except LeaseLost:
+                continue
             except Exception as exc:
                 failures += 1
-                log.warning("mailbox failed", extra={"mailbox_id": self.mailbox_id, "error": _describe(exc)})
+                log.warning("mailbox failed", extra={"mailbox_id": self.mailbox_id, "error": _describe(exc)},
+                            exc_info=not isinstance(exc, (MailboxError, asyncio.TimeoutError, OSError)))
                 await self._set_state("error", _describe(exc))
                 # Back off, with jitter so many mailboxes of one down server don't retry in step.
                 await asyncio.sleep(min(self._settings.max_backoff_seconds, 2 ** min(failures, 10)) * random.uniform(0.5, 1.0))
@@ -142,6 +160,13 @@ class MailboxReader:
             if taken.rowcount != 1:
                 return None
             return (await conn.execute(sa.select(b).where(b.c.id == self.mailbox_id))).one()
+
+    async def _renew(self, row: Any) -> None:
+        """Keep the lease (often enough that it never runs out while this process reads), or
+        stop: another process has the mailbox, or it was switched off or reconfigured."""
+        current = await self._claim()
+        if current is None or any(getattr(current, f) != getattr(row, f) for f in _SESSION_FIELDS):
+            raise LeaseLost()
 
     async def _set_state(self, state: str, error: str | None) -> None:
         b = t.mailboxes
@@ -174,9 +199,7 @@ class MailboxReader:
             while not lost.is_set():
                 last_uid = await self._read_new(client, row, mailbox, last_uid)
                 await self._set_state("connected", None)
-                current = await self._claim()
-                if current is None or any(getattr(current, f) != getattr(row, f) for f in _SESSION_FIELDS):
-                    return  # lease lost, switched off or reconfigured: start over
+                await self._renew(row)
                 await self._wait_for_mail(client, lost)
             raise MailboxError("the mail server closed the connection")
         finally:
@@ -208,21 +231,30 @@ class MailboxReader:
             stored = await self._read_batch(client, mailbox, batch)
             await self._after_store(client, row, stored)
             last_uid = max(batch)
+            await self._renew(row)
         return last_uid
 
     async def _read_batch(self, client: aioimaplib.IMAP4, mailbox: Mailbox, batch: list[int]) -> list[int]:
         timeout = self._settings.fetch_timeout_seconds
         limit = self._settings.max_message_bytes
-        sizes = await asyncio.wait_for(client.uid("fetch", _uid_set(batch), "(UID RFC822.SIZE)"), timeout)
-        too_big = {uid for uid, size, _ in fetched_messages(sizes.lines) if size is not None and size > limit}
-        fitting = [u for u in batch if u not in too_big]
+        wanted = set(batch)
+        answer = await asyncio.wait_for(client.uid("fetch", _uid_set(batch), "(UID RFC822.SIZE)"), timeout)
+        sizes = {uid: size or 0 for uid, size, _ in fetched_messages(answer.lines) if uid in wanted}
+        too_big = sorted(uid for uid, size in sizes.items() if size > limit)
         messages = []
-        if fitting:
-            answer = await asyncio.wait_for(client.uid("fetch", _uid_set(fitting), "(UID BODY.PEEK[])"), timeout)
-            messages += [(uid, raw, False) for uid, _, raw in fetched_messages(answer.lines)]
+        # Whole mails in groups of at most one largest mail's worth of bytes: a batch of big
+        # mails is not all held in memory at once.
+        group: list[int] = []
+        fitting = [u for u in batch if u in sizes and u not in too_big]
+        for i, uid in enumerate(fitting):
+            group.append(uid)
+            if i + 1 == len(fitting) or sum(sizes[u] for u in group) + sizes[fitting[i + 1]] > limit:
+                answer = await asyncio.wait_for(client.uid("fetch", _uid_set(group), "(UID BODY.PEEK[])"), timeout)
+                messages += [(u, raw, False) for u, _, raw in fetched_messages(answer.lines) if u in wanted]
+                group = []
         if too_big:
-            answer = await asyncio.wait_for(client.uid("fetch", _uid_set(sorted(too_big)), "(UID BODY.PEEK[HEADER])"), timeout)
-            messages += [(uid, raw, True) for uid, _, raw in fetched_messages(answer.lines)]
+            answer = await asyncio.wait_for(client.uid("fetch", _uid_set(too_big), "(UID BODY.PEEK[HEADER])"), timeout)
+            messages += [(u, raw, True) for u, _, raw in fetched_messages(answer.lines) if u in wanted]
         stored = []
         for uid, raw, truncated in sorted(messages):
             parsed = await self._parse(raw)
@@ -241,13 +273,28 @@ class MailboxReader:
         async with self._db.connect() as conn:
             known = await already_received(conn, mailbox.tenant_id, rfc_message_id(parsed, raw))
         if not known:
-            for consumer in self._consumers:
-                if await consumer.claims(mailbox, parsed):
-                    await consumer.store(mailbox, raw, parsed, uid=uid)
-                    return True
+            try:
+                for consumer in self._consumers:
+                    if await consumer.claims(mailbox, parsed):
+                        await consumer.store(mailbox, raw, parsed, uid=uid)
+                        return True
+            except Exception as exc:
+                async with self._db.connect() as conn:  # stored a moment ago by another reader (the same mail in two mailboxes)?
+                    known = await already_received(conn, mailbox.tenant_id, rfc_message_id(parsed, raw))
+                if not known and not self._give_up_on(uid):
+                    raise
+                if not known:
+                    await self._set_state("error", f"mail UID {uid} could not be stored ({_describe(exc)}); "
+                                                   "it was left in the mailbox, unseen, and the mail after it is read on")
+                    log.error("mail skipped after repeated failures", extra={"mailbox_id": mailbox.id, "uid": uid}, exc_info=True)
         async with self._db.begin() as conn:
             await read_upto(conn, mailbox.id, uid)
         return known
+
+    def _give_up_on(self, uid: int) -> bool:
+        failures = self._failed_uid[1] + 1 if self._failed_uid and self._failed_uid[0] == uid else 1
+        self._failed_uid = (uid, failures)
+        return failures >= _STORE_ATTEMPTS
 
     async def _after_store(self, client: aioimaplib.IMAP4, row: Any, uids: list[int]) -> None:
         """Mark what was stored as seen, or move it away, as the mailbox is set up. Done after the
@@ -263,17 +310,20 @@ class MailboxReader:
                 answer = await asyncio.wait_for(client.uid("copy", uid_set, row.move_to), timeout)
                 if answer.result == "OK":
                     await asyncio.wait_for(client.uid("store", uid_set, "+FLAGS.SILENT", r"(\Deleted)"), timeout)
-                    await asyncio.wait_for(client.expunge(), timeout)
+                    # Only our own: a plain EXPUNGE would remove whatever else is marked \Deleted.
+                    if "UIDPLUS" in client.protocol.capabilities:
+                        await asyncio.wait_for(client.uid("expunge", uid_set), timeout)
         else:
             answer = await asyncio.wait_for(client.uid("store", uid_set, "+FLAGS.SILENT", r"(\Seen)"), timeout)
         if answer.result != "OK":
             log.warning("mailbox refused to mark mail", extra={"mailbox_id": row.id, "after_store": row.after_store})
 
     async def _wait_for_mail(self, client: aioimaplib.IMAP4, lost: asyncio.Event) -> None:
-        wait = self._settings.idle_seconds
+        # Back in time to renew the lease before it runs out.
+        wait = min(self._settings.idle_seconds, self._settings.lease_seconds / 3)
         if "IDLE" not in client.protocol.capabilities:
             try:
-                await asyncio.wait_for(lost.wait(), self._settings.poll_seconds)
+                await asyncio.wait_for(lost.wait(), min(self._settings.poll_seconds, wait))
             except asyncio.TimeoutError:
                 pass
             return

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, expect
@@ -30,7 +31,9 @@ from playwright.async_api import Page, expect
 from channels.email.store import store_email
 from gateway.app import create_app
 from gateway.config import Config
-from gateway.keys import CHANNELS
+from gateway.db import schema as t
+from gateway.db.schema import new_id, utcnow
+from gateway.keys import CHANNELS, DB
 from gateway.mail.mailboxes import Mailbox
 from gateway.mail.parse import parse_email
 from tests.browser.conftest import screenshot_path
@@ -41,6 +44,7 @@ SUPPORT = "support@demo.example"
 ANN = "Ann Customer <ann@customer.example>"
 SUBJECT = "My order #77 never came"
 FIRST_ID = "first.1@customer.example"
+SENT_ID = "reply.1@demo.example"  # a mail of ours to Ann, which bounces
 PIXEL = "http://example.invalid/pixel.png"
 
 
@@ -118,7 +122,7 @@ def bounce() -> bytes:
             "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.customer.example\r\n\r\n"
             "Final-Recipient: rfc822; ann@customer.example\r\nAction: failed\r\nStatus: 5.1.1\r\n"
             "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
-            f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{FIRST_ID}>\r\nSubject: {SUBJECT}\r\n\r\n--B--\r\n").encode()
+            f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{SENT_ID}>\r\nSubject: Re: {SUBJECT}\r\n\r\n--B--\r\n").encode()
 
 
 def strangers_mail() -> bytes:
@@ -173,6 +177,10 @@ async def test_an_agent_reads_email_safely_and_replies_by_mail(browser, mail_gat
             "imap_username": "support", "imap_password": "imap secret 123"})
         mailbox = Mailbox(id=created["id"], tenant_id=tenant_id, address=SUPPORT, queue_id=None)
         conversation_id = await receive(app, mailbox, html_mail())
+        async with app[DB].begin() as conn:  # as if an agent's reply had gone out (a bounce names the mail it returns)
+            await conn.execute(sa.insert(t.email_messages).values(
+                id=new_id(), tenant_id=tenant_id, conversation_id=conversation_id, direction="out", rfc_message_id=SENT_ID,
+                created_at=utcnow()))
         for raw in (broken_mail(), auto_reply(), plain_reply(), bounce()):
             assert await receive(app, mailbox, raw) == conversation_id
         strangers = await receive(app, mailbox, strangers_mail())

@@ -23,7 +23,7 @@ from tests.email.support import add_mailbox, count_is, email_config, email_conve
 from tests.helpers import Api
 from tests.mail.dovecot import Dovecot
 
-TESTDATA = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "emails"
+TESTDATA = Path(__file__).resolve().parents[1] / "data" / "emails"
 
 
 @pytest.fixture
@@ -156,6 +156,9 @@ async def test_two_gateway_processes_share_a_mailbox_without_double_intake(
     # Two gateways on one database and one Redis, as in production.
     shared = email_config(tmp_path / "shared", dovecot).model_copy(deep=True)
     shared.redis.url = external_redis_url
+    # IDLE longer than the lease: the reader must come back to renew it in time, or the other
+    # process takes over mid-read and both fail on the same mail.
+    shared.mailboxes.idle_seconds = 60.0
     client = await aiohttp_client(create_app(shared), cookie_jar=DummyCookieJar())
     second = await aiohttp_client(create_app(shared), cookie_jar=DummyCookieJar())
     operator = await Api.login(client, shared.demo.operator_email, shared.demo.operator_password)
@@ -166,9 +169,14 @@ async def test_two_gateway_processes_share_a_mailbox_without_double_intake(
     expected = {m["Message-ID"].strip("<>") for m in sent}
     assert await eventually(lambda: has_exactly(client, expected), timeout=60)
     assert await has_exactly(second, expected)
+    more = [mail(f"Later {i}", f"Body {i}") for i in range(5)]
+    await asyncio.sleep(shared.mailboxes.lease_seconds * 1.5)  # past a lease: still one reader, still healthy
+    for message in more:
+        await dovecot.append("intake-shared", message.as_bytes())
+    assert await eventually(lambda: has_exactly(second, expected | {m["Message-ID"].strip("<>") for m in more}), timeout=60)
     async with client.app[DB].connect() as conn:
-        owners = (await conn.execute(sa.select(t.mailboxes.c.lease_owner))).scalars().all()
-    assert len(owners) == 1 and owners[0]
+        health = (await conn.execute(sa.select(t.mailboxes.c.state, t.mailboxes.c.last_error))).one()
+    assert tuple(health) == ("connected", None)
 
 
 async def test_every_real_world_mail_in_the_test_data_is_stored_and_readable(
@@ -185,3 +193,43 @@ async def test_every_real_world_mail_in_the_test_data_is_stored_and_readable(
     for conversation in await email_conversations(agent):
         for message in await messages(agent, conversation["id"]):
             assert message["body_text"] or message["meta"].get("attachments") or message["meta"]["email"].get("problems")
+
+
+async def test_a_fake_bounce_naming_a_threads_token_does_not_get_into_that_thread(
+        client: TestClient, operator: Api, agent: Api, dovecot: Dovecot):
+    await add_mailbox(operator, dovecot, "intake-forged")
+    await dovecot.append("intake-forged", mail("Refund please", "My refund?").as_bytes())
+    [conversation] = await eventually(lambda: email_conversations(agent))
+    token = conversation["attributes"]["email"]["token"]
+    forged = (
+        "From: MAILER-DAEMON@evil.example\r\nTo: support@demo.example\r\n"
+        f"Subject: Undelivered Mail Returned to Sender [#{token}]\r\nMessage-ID: <forged@evil.example>\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nPlease pay at http://evil.example to get your refund.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; x@evil.example\r\nAction: failed\r\n"
+        "Status: 5.1.1\r\n--B--\r\n").encode()
+    await dovecot.append("intake-forged", forged)
+    both = await eventually(lambda: count_is(email_conversations(agent), 2))
+    assert len(await messages(agent, conversation["id"])) == 1  # the customer's thread holds only their mail
+    assert any(c["id"] != conversation["id"] for c in both)
+
+
+@pytest.mark.postgres
+async def test_mail_with_oversized_headers_is_stored_on_postgresql_too(
+        tmp_path: Path, dovecot: Dovecot, postgres_url: str, aiohttp_client):
+    config = email_config(tmp_path / "pg", dovecot).model_copy(deep=True)
+    config.database.url = postgres_url
+    client = await aiohttp_client(create_app(config), cookie_jar=DummyCookieJar())
+    operator = await Api.login(client, config.demo.operator_email, config.demo.operator_password)
+    agent = await Api.login(client, config.demo.agent_email, config.demo.agent_password)
+    await add_mailbox(operator, dovecot, "intake-postgres")
+    odd = mail("Odd headers", "Still a customer.", Reply_To="x" * 250 + "@customer.example")
+    odd.add_attachment(b"data", maintype="application", subtype="x-" + "y" * 200, filename="f" * 300 + ".bin")
+    await dovecot.append("intake-postgres", odd.as_bytes())
+    await dovecot.append("intake-postgres", mail("Next one", "Behind it.").as_bytes())
+    found = await eventually(lambda: count_is(email_conversations(agent), 2))
+    odd_one = next(c for c in found if c["subject"] == "Odd headers")
+    assert odd_one["attributes"]["email"]["customer_address"] == "ann@customer.example"  # the unusable Reply-To is ignored
+    [stored] = await messages(agent, odd_one["id"])
+    [attachment] = stored["meta"]["attachments"]
+    assert len(attachment["content_type"]) <= 128 and len(attachment["filename"]) <= 255

@@ -250,7 +250,11 @@ def register(api: ApiRegistry) -> None:
                     t.mailboxes.c.tenant_id == tenant_id, t.mailboxes.c.name == changes["name"]))).first():
                 raise ApiError(409, "name_taken", f"the tenant has a mailbox named {changes['name']!r} already")
             if changes:
-                await conn.execute(sa.update(t.mailboxes).where(t.mailboxes.c.id == mailbox_id).values(**changes, updated_at=utcnow()))
+                place = {}
+                if any(k in changes and changes[k] != getattr(row, k) for k in ("imap_host", "imap_username", "folder")):
+                    place = {"uidvalidity": None, "last_uid": 0}  # another folder: its UIDs mean nothing here
+                await conn.execute(sa.update(t.mailboxes).where(t.mailboxes.c.id == mailbox_id).values(
+                    **changes, **place, updated_at=utcnow()))
                 await audit(conn, "mailbox.updated", principal=call.user, tenant_id=tenant_id, target_type="mailbox",
                             target_id=mailbox_id, data=_audited(changes))
             return _out(await _load(conn, tenant_id, mailbox_id))
