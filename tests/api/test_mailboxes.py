@@ -116,3 +116,7 @@ async def test_mail_servers_on_the_centers_own_network_are_refused_by_default(tm
     for host in ("127.0.0.1", "10.1.2.3", "localhost", "[::1]"):
         error = await admin.post(f"/api/v1/tenants/{tid}/mailboxes", expect=422, json={**SUPPORT, "imap_host": host})
         assert error["code"] == "unsafe_host", host
+    # And no password in clear over the Internet.
+    error = await admin.post(f"/api/v1/tenants/{tid}/mailboxes", expect=422,
+                             json={**SUPPORT, "imap_host": "imap.example.com", "imap_security": "none"})
+    assert error["code"] == "insecure" and error["details"][0]["field"] == "imap_security"

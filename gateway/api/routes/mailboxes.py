@@ -187,6 +187,12 @@ async def _check(call: Call, conn: AsyncConnection, tenant_id: str, merged: dict
                        details=[{"field": field, "message": words} for field, words in problems])
     if call.app[CONFIG].mail.tenant_servers_may_be_private:
         return
+    # Without TLS the passwords cross the network in clear: only for a server on the center's
+    # own network, which is refused here anyway.
+    for field in ("imap_security", "smtp_security"):
+        if merged.get(field) == "none":
+            raise ApiError(422, "insecure", f"{field} 'none' would send the password in clear; use 'tls' or 'starttls'",
+                           details=[{"field": field, "message": "'none' is only for a server on the center's own network"}])
     for field in ("imap_host", "smtp_host"):
         if merged.get(field):
             try:
