@@ -278,16 +278,21 @@ function IncomingMail({ message, conversation, contactName }) {
   );
 }
 
-function DeliveryState({ delivery, message }) {
+/** How an agent's reply fared on its way out; `words` picks the channel's wording ("email", "fax"). */
+export function DeliveryState({ delivery, message, words = "email" }) {
   const t = useT();
   if (!delivery?.status) return null;
   const { status, error } = delivery;
   if (status === "failed") {
-    return <p class="mail-delivery mail-delivery-failed">{t("email.delivery.failed", { error: error || t("email.delivery.unknown") })} {message && <RetryDelivery message={message} />}</p>;
+    return (
+      <p class={`mail-delivery mail-delivery-failed ${words}-delivery-failed`}>
+        {t(`${words}.delivery.failed`, { error: error || t(`${words}.delivery.unknown`) })} {message && <RetryDelivery message={message} />}
+      </p>
+    );
   }
-  if (status === "retrying") return <p class="mail-delivery mail-delivery-retrying">{t("email.delivery.retrying", { error: error || "" })}</p>;
-  if (status === "sent") return <p class="mail-delivery mail-delivery-sent">✓ {t("email.delivery.sent")}</p>;
-  return <p class="mail-delivery">{t(`email.delivery.${status}`, null, status)}</p>;
+  if (status === "retrying") return <p class="mail-delivery mail-delivery-retrying">{t(`${words}.delivery.retrying`, { error: error || "" })}</p>;
+  if (status === "sent") return <p class="mail-delivery mail-delivery-sent">✓ {t(`${words}.delivery.sent`)}</p>;
+  return <p class="mail-delivery">{t(`${words}.delivery.${status}`, null, status)}</p>;
 }
 
 /** The agent's reply (or an internal note) in an email conversation. */

@@ -15,7 +15,8 @@ import { useT } from "../i18n.js";
 import { useTenantData } from "../tenantData.js";
 import { formatBytes, fullTime } from "../util.js";
 import { Icon } from "../components/Icon.jsx";
-import { Attachments, ChatComposer, ChatMessageItem, LinkedText, MessageList, RetryDelivery } from "./chat.jsx";
+import { Attachments, ChatComposer, ChatMessageItem, LinkedText, MessageList } from "./chat.jsx";
+import { DeliveryState } from "./email.jsx";
 
 // A page of a fine-resolution A4 fax with square pixels (1728 dots a line): the size a page is
 // assumed to have until its image (or another page's) has loaded, so the viewer does not jump.
@@ -515,18 +516,6 @@ function IncomingFax({ message, conversation }) {
   );
 }
 
-function FaxDelivery({ delivery, message }) {
-  const t = useT();
-  if (!delivery?.status) return null;
-  const { status, error } = delivery;
-  if (status === "failed") {
-    return <p class="mail-delivery mail-delivery-failed fax-delivery-failed">{t("fax.delivery.failed", { error: error || t("fax.delivery.unknown") })} {message && <RetryDelivery message={message} />}</p>;
-  }
-  if (status === "retrying") return <p class="mail-delivery mail-delivery-retrying">{t("fax.delivery.retrying", { error: error || "" })}</p>;
-  if (status === "sent") return <p class="mail-delivery mail-delivery-sent">✓ {t("fax.delivery.sent")}</p>;
-  return <p class="mail-delivery">{t(`fax.delivery.${status}`, null, status)}</p>;
-}
-
 /** The agent's reply by fax (or an internal note). */
 function OutgoingFax({ message, user, onResend, onDiscard }) {
   const t = useT();
@@ -569,7 +558,7 @@ function OutgoingFax({ message, user, onResend, onDiscard }) {
         )}
         <Attachments message={message} />
         {message._pending && <p class="mail-delivery">{t("msg.sending")}</p>}
-        {!note && <FaxDelivery delivery={message.meta?.delivery} message={message} />}
+        {!note && <DeliveryState delivery={message.meta?.delivery} message={message} words="fax" />}
         {message._failed && (
           <p class="mail-delivery mail-delivery-failed" role="alert">
             {t("msg.failed", { message: message._error })}{" "}
