@@ -177,18 +177,7 @@ export function ChatMessageItem({ message, user, contactName, onResend, onDiscar
       )}
       {message._failed && (
         <div class="msg-state" role="alert">
-          {t("msg.failed", { message: message._error })}{" "}
-          <button type="button" class="link-button" onClick={() => onResend(message.client_id)}>
-            {t("msg.resend")}
-          </button>
-          {onDiscard && (
-            <>
-              {" · "}
-              <button type="button" class="link-button" onClick={() => onDiscard(message.client_id)}>
-                {t("msg.discard")}
-              </button>
-            </>
-          )}
+          <SendFailed message={message} onResend={onResend} onDiscard={onDiscard} />
         </div>
       )}
     </li>
@@ -626,5 +615,26 @@ export function RetryDelivery({ message }) {
       <button type="button" class="link-button" onClick={retry} disabled={state.busy}>{t("delivery.retry")}</button>
       {state.error && <span class="retry-delivery-error"> {state.error}</span>}
     </span>
+  );
+}
+
+/** A message the inbox could not hand to the gateway: why, and resend or discard it. */
+export function SendFailed({ message, onResend, onDiscard }) {
+  const t = useT();
+  return (
+    <>
+      {t("msg.failed", { message: message._error })}{" "}
+      <button type="button" class="link-button" onClick={() => onResend(message.client_id)}>
+        {t("msg.resend")}
+      </button>
+      {onDiscard && (
+        <>
+          {" · "}
+          <button type="button" class="link-button" onClick={() => onDiscard(message.client_id)}>
+            {t("msg.discard")}
+          </button>
+        </>
+      )}
+    </>
   );
 }

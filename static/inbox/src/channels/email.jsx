@@ -13,7 +13,7 @@ import { useT } from "../i18n.js";
 import { useTenantData } from "../tenantData.js";
 import { fullTime } from "../util.js";
 import { Icon } from "../components/Icon.jsx";
-import { Attachments, ChatComposer, ChatMessageItem, LinkedText, MessageList, RetryDelivery, messageAttachments } from "./chat.jsx";
+import { Attachments, ChatComposer, ChatMessageItem, LinkedText, MessageList, RetryDelivery, SendFailed, messageAttachments } from "./chat.jsx";
 import { frameDocument, prepareHtml, quoteText, splitText, subjectKey } from "./emailBody.js";
 
 const MAX_FRAME_HEIGHT = 30000; // px: a mail taller than this scrolls inside its frame
@@ -331,18 +331,7 @@ function OutgoingMail({ message, user, onResend, onDiscard }) {
         {!note && <DeliveryState delivery={message.meta?.delivery} message={message} />}
         {message._failed && (
           <p class="mail-delivery mail-delivery-failed" role="alert">
-            {t("msg.failed", { message: message._error })}{" "}
-            <button type="button" class="link-button" onClick={() => onResend(message.client_id)}>
-              {t("msg.resend")}
-            </button>
-            {onDiscard && (
-              <>
-                {" · "}
-                <button type="button" class="link-button" onClick={() => onDiscard(message.client_id)}>
-                  {t("msg.discard")}
-                </button>
-              </>
-            )}
+            <SendFailed message={message} onResend={onResend} onDiscard={onDiscard} />
           </p>
         )}
       </article>

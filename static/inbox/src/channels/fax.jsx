@@ -15,7 +15,7 @@ import { useT } from "../i18n.js";
 import { useTenantData } from "../tenantData.js";
 import { formatBytes, fullTime } from "../util.js";
 import { Icon } from "../components/Icon.jsx";
-import { Attachments, ChatComposer, ChatMessageItem, LinkedText, MessageList } from "./chat.jsx";
+import { Attachments, ChatComposer, ChatMessageItem, LinkedText, MessageList, SendFailed } from "./chat.jsx";
 import { DeliveryState } from "./email.jsx";
 
 // A page of a fine-resolution A4 fax with square pixels (1728 dots a line): the size a page is
@@ -561,18 +561,7 @@ function OutgoingFax({ message, user, onResend, onDiscard }) {
         {!note && <DeliveryState delivery={message.meta?.delivery} message={message} words="fax" />}
         {message._failed && (
           <p class="mail-delivery mail-delivery-failed" role="alert">
-            {t("msg.failed", { message: message._error })}{" "}
-            <button type="button" class="link-button" onClick={() => onResend(message.client_id)}>
-              {t("msg.resend")}
-            </button>
-            {onDiscard && (
-              <>
-                {" · "}
-                <button type="button" class="link-button" onClick={() => onDiscard(message.client_id)}>
-                  {t("msg.discard")}
-                </button>
-              </>
-            )}
+            <SendFailed message={message} onResend={onResend} onDiscard={onDiscard} />
           </p>
         )}
       </article>
