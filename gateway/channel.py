@@ -15,7 +15,7 @@ import importlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -32,12 +32,18 @@ from gateway.events.bus import DomainEvent, record_event
 from gateway.keys import CHANNELS, CONFIG, DB, EVENTS, FILES, MAIL
 from gateway.mail.mailboxes import MailConsumer
 from gateway.mail.outbox import queue_mail
-from gateway.db.schema import utcnow
+from gateway.db.schema import first_id_at, utcnow
 from gateway.routing.hours import is_open
 from gateway.routing.queues import QueueSettings
 from gateway.storage.files import StoredFile
 
 log = logging.getLogger(__name__)
+
+# A reply younger than this may still be on its way to its channel in the process that stored it.
+_HAND_OVER_GRACE = timedelta(seconds=30)
+# How far back a restarted gateway looks for replies that never reached their channel.
+_LOST_REPLY_HORIZON = timedelta(days=7)
+_LOST_REPLY_SWEEP_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -409,6 +415,10 @@ class Channel(abc.ABC):
     """One adapter in `channels/NAME/`; its module exposes `create_channel(settings) -> Channel`."""
 
     name: ClassVar[str]
+    # Whether an agent's reply leaves through `deliver` and is marked with how it fared
+    # (meta.delivery, see ChannelUnit.mark_delivery): one stored without a mark never reached the
+    # channel, and the registry hands it over again (ChannelRegistry.recover_lost_replies).
+    tracks_delivery: ClassVar[bool] = False
 
     @abc.abstractmethod
     async def start(self, ctx: ChannelContext) -> None:
@@ -514,6 +524,38 @@ class ChannelRegistry:
             return
         self.redeliver(event.tenant_id, event.conversation_id or "", message)
 
+    async def recover_lost_replies(self, since: datetime) -> datetime:
+        """Hand over again every agent reply stored since `since` (and at least the grace time
+        ago) on a channel that tracks delivery but carrying no delivery mark: the process that
+        stored it stopped or died before its background hand-over (on_event) reached the channel.
+        Handing one over twice is harmless (channels queue a reply once). Returns where the next
+        sweep starts."""
+        tracked = [name for name, channel in self.channels.items() if channel.tracks_delivery]
+        upto = utcnow() - _HAND_OVER_GRACE
+        if not tracked or upto <= since:
+            return since
+        m, c = t.messages, t.conversations
+        async with self._app[DB].connect() as conn:
+            rows = (await conn.execute(
+                sa.select(m).join(c, sa.and_(c.c.id == m.c.conversation_id, c.c.tenant_id == m.c.tenant_id))
+                .where(m.c.id >= first_id_at(since), m.c.id < first_id_at(upto), m.c.kind == "message",
+                       m.c.author_type == "agent", c.c.channel.in_(tracked)))).all()
+        lost = [row for row in rows if "delivery" not in (row.meta or {})]
+        if lost:
+            log.warning("replies that never reached their channel are handed over again", extra={"replies": len(lost)})
+        for row in lost:
+            self.redeliver(row.tenant_id, row.conversation_id, conversations.message_json(row))
+        return upto
+
+    async def recover_lost_replies_forever(self) -> None:
+        since = utcnow() - _LOST_REPLY_HORIZON
+        while True:
+            try:
+                since = await self.recover_lost_replies(since)
+            except Exception:  # the database is away: the next sweep covers this one's window too
+                log.exception("could not look for replies that never reached their channel")
+            await asyncio.sleep(_LOST_REPLY_SWEEP_SECONDS)
+
     def redeliver(self, tenant_id: str, conversation_id: str, message: dict[str, Any]) -> None:
         """Hand a reply to its channel (again: an agent retries one that failed), in the background."""
         task = asyncio.create_task(self._deliver(tenant_id, conversation_id, message))
@@ -552,7 +594,11 @@ async def channels_ctx(app: web.Application) -> Any:
     registry = app[CHANNELS]
     app[EVENTS].subscribe(registry.on_event)
     await registry.start()
+    recovery = asyncio.create_task(registry.recover_lost_replies_forever())
     yield
+    recovery.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await recovery
     await registry.stop()
 
 

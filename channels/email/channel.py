@@ -28,6 +28,7 @@ class EmailConsumer(MailConsumer):
 
 class EmailChannel(Channel):
     name = "email"
+    tracks_delivery = True
 
     def __init__(self, settings: ChannelConfig) -> None:
         if settings.model_extra:

@@ -63,6 +63,7 @@ def _first_match(parsed: ParsedEmail, rules: list[dict[str, Any]]) -> tuple[FaxF
 
 class FaxChannel(Channel):
     name = "fax"
+    tracks_delivery = True
 
     def __init__(self, settings: ChannelConfig) -> None:
         if settings.model_extra:

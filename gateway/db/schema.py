@@ -17,6 +17,13 @@ def new_id() -> str:
     return str(uuid7())
 
 
+def first_id_at(moment: datetime) -> str:
+    """The smallest id new_id could have made at `moment`: a UUIDv7 starts with its time in
+    milliseconds, so `id >= first_id_at(t)` selects by time through the primary key."""
+    stamp = f"{int(moment.timestamp() * 1000):012x}"
+    return f"{stamp[:8]}-{stamp[8:]}-0000-0000-000000000000"
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
