@@ -370,13 +370,22 @@ mailboxes = sa.Table(
     # channel's FaxRule, as JSON); null: none.
     sa.Column("fax_rules", JSONType, nullable=True),
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    # What of the mail already in the folder when intake first reads it (or the folder starts
+    # over) is taken: all | unseen | none (only mail that arrives later).
+    sa.Column("import_existing", sa.String(8), nullable=False, server_default="unseen"),
     # Intake's place in the folder: a restart resumes after last_uid unless UIDVALIDITY changed.
     sa.Column("uidvalidity", sa.BigInteger, nullable=True),
     sa.Column("last_uid", sa.BigInteger, nullable=False, server_default="0"),
+    # While importing only unseen mail: the newest UID the folder had when it was first read;
+    # up to it, mail already seen is passed over.
+    sa.Column("import_upto", sa.BigInteger, nullable=True),
     # Health, for admins: connected | error | idle (not yet tried), and when it was last seen working.
     sa.Column("state", sa.String(16), nullable=False, server_default="idle"),
     sa.Column("last_error", sa.String(500), nullable=True),
     sa.Column("last_synced_at", UTCDateTime(), nullable=True),
+    # Something the admin must know that a later good read does not undo (a mail that could not
+    # be stored and was left in the mailbox); kept until the admin dismisses it.
+    sa.Column("warning", sa.String(500), nullable=True),
     # One gateway process at a time reads a mailbox: it holds the lease and renews it.
     sa.Column("lease_owner", sa.String(64), nullable=True),
     sa.Column("lease_until", UTCDateTime(), nullable=True),

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 Parse = Callable[[bytes], Awaitable[ParsedEmail]]
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]", re.IGNORECASE)
+_UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]", re.IGNORECASE)
 _FETCH_UID = re.compile(rb"\bUID (\d+)")
 _FETCH_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 _LITERAL = re.compile(rb"\{(\d+)\}$")
@@ -56,13 +57,17 @@ class MailboxError(Exception):
     """A mailbox that cannot be read as configured; the message is shown to admins (no secrets)."""
 
 
-def uidvalidity_of(lines: list[Any]) -> int | None:
+def _select_code(lines: list[Any], code: re.Pattern[bytes]) -> int | None:
     for line in lines:
         if isinstance(line, (bytes, bytearray)):
-            found = _UIDVALIDITY.search(line)
+            found = code.search(line)
             if found:
                 return int(found.group(1))
     return None
+
+
+def uidvalidity_of(lines: list[Any]) -> int | None:
+    return _select_code(lines, _UIDVALIDITY)
 
 
 def fetched_messages(lines: list[Any]) -> list[tuple[int, int | None, bytes]]:
@@ -168,6 +173,12 @@ class MailboxReader:
         if current is None or any(getattr(current, f) != getattr(row, f) for f in _SESSION_FIELDS):
             raise LeaseLost()
 
+    async def _warn(self, warning: str) -> None:
+        """Tell the admin something a later good read must not wipe (last_error is the state's)."""
+        b = t.mailboxes
+        async with self._db.begin() as conn:
+            await conn.execute(sa.update(b).where(b.c.id == self.mailbox_id).values(warning=warning[:500]))
+
     async def _set_state(self, state: str, error: str | None) -> None:
         b = t.mailboxes
         values: dict[str, Any] = {"state": state, "last_error": error}
@@ -194,10 +205,10 @@ class MailboxReader:
             if selected.result != "OK":
                 raise MailboxError(f"the mail server has no folder {row.folder!r}")
             mailbox = Mailbox(row.id, row.tenant_id, row.address, row.queue_id)
-            last_uid = await self._check_uidvalidity(row, uidvalidity_of(selected.lines))
+            last_uid, import_upto = await self._check_uidvalidity(client, row, selected.lines)
             await self._set_state("connected", None)
             while not lost.is_set():
-                last_uid = await self._read_new(client, row, mailbox, last_uid)
+                last_uid = await self._read_new(client, row, mailbox, last_uid, import_upto)
                 await self._set_state("connected", None)
                 await self._renew(row)
                 await self._wait_for_mail(client, lost)
@@ -205,34 +216,64 @@ class MailboxReader:
         finally:
             await self._close(client)
 
-    async def _check_uidvalidity(self, row: Any, uidvalidity: int | None) -> int:
-        """The last UID stored, or 0 when the folder's UIDVALIDITY changed (its UIDs were reset)."""
+    async def _check_uidvalidity(self, client: aioimaplib.IMAP4, row: Any, selected: list[Any]) -> tuple[int, int | None]:
+        """Where to read on from: (the last UID read, the import bound). A folder read for the first
+        time, or whose UIDVALIDITY changed (its UIDs were reset), starts over, taking of the mail
+        already there what the mailbox's import_existing says."""
+        uidvalidity = uidvalidity_of(selected)
         if uidvalidity is None:
             raise MailboxError("the mail server sent no UIDVALIDITY")
         if row.uidvalidity == uidvalidity:
-            return int(row.last_uid)
+            return int(row.last_uid), row.import_upto
         if row.uidvalidity is not None:
             log.warning("mailbox UIDVALIDITY changed; reading the folder again",
                         extra={"mailbox_id": row.id, "old": row.uidvalidity, "new": uidvalidity})
+        last_uid, import_upto = 0, None
+        if row.import_existing != "all":
+            newest = await self._newest_uid(client, selected)
+            if row.import_existing == "none":
+                last_uid = newest
+            elif newest:
+                import_upto = newest
         b = t.mailboxes
         async with self._db.begin() as conn:
-            await conn.execute(sa.update(b).where(b.c.id == row.id).values(uidvalidity=uidvalidity, last_uid=0))
-        return 0
+            await conn.execute(sa.update(b).where(b.c.id == row.id).values(
+                uidvalidity=uidvalidity, last_uid=last_uid, import_upto=import_upto))
+        return last_uid, import_upto
 
-    async def _read_new(self, client: aioimaplib.IMAP4, row: Any, mailbox: Mailbox, last_uid: int) -> int:
-        timeout = self._settings.timeout_seconds
-        found = await asyncio.wait_for(client.uid_search(f"UID {last_uid + 1}:*", charset=None), timeout)
+    async def _newest_uid(self, client: aioimaplib.IMAP4, selected: list[Any]) -> int:
+        uidnext = _select_code(selected, _UIDNEXT)
+        if uidnext is not None:
+            return uidnext - 1
+        found = await asyncio.wait_for(client.uid_search("ALL", charset=None), self._settings.timeout_seconds)
         if found.result != "OK":
             raise MailboxError("the mail server refused to search the folder")
+        return max(_search_uids(found.lines), default=0)
+
+    async def _read_new(self, client: aioimaplib.IMAP4, row: Any, mailbox: Mailbox, last_uid: int, import_upto: int | None) -> int:
+        importing = import_upto is not None and last_uid < import_upto
+        uids = await self._search(client, f"UID {last_uid + 1}:{import_upto} UNSEEN") if importing else []
         # "n:*" always matches the newest message, even one below n.
-        uids = sorted(u for u in _search_uids(found.lines) if u > last_uid)
+        after = max(last_uid, import_upto or 0)
+        uids += [u for u in await self._search(client, f"UID {after + 1}:*") if u > after]
+        uids = sorted(u for u in set(uids) if u > last_uid)
         for start in range(0, len(uids), self._settings.batch_size):
             batch = uids[start:start + self._settings.batch_size]
             stored = await self._read_batch(client, mailbox, batch)
             await self._after_store(client, row, stored)
             last_uid = max(batch)
             await self._renew(row)
+        if importing and last_uid < after:  # the unseen mail of the import is all in: read past the seen
+            async with self._db.begin() as conn:
+                await read_upto(conn, mailbox.id, after)
+            last_uid = after
         return last_uid
+
+    async def _search(self, client: aioimaplib.IMAP4, criteria: str) -> list[int]:
+        found = await asyncio.wait_for(client.uid_search(criteria, charset=None), self._settings.timeout_seconds)
+        if found.result != "OK":
+            raise MailboxError("the mail server refused to search the folder")
+        return _search_uids(found.lines)
 
     async def _read_batch(self, client: aioimaplib.IMAP4, mailbox: Mailbox, batch: list[int]) -> list[int]:
         timeout = self._settings.fetch_timeout_seconds
@@ -284,8 +325,8 @@ class MailboxReader:
                 if not known and not self._give_up_on(uid):
                     raise
                 if not known:
-                    await self._set_state("error", f"mail UID {uid} could not be stored ({_describe(exc)}); "
-                                                   "it was left in the mailbox, unseen, and the mail after it is read on")
+                    await self._warn(f"mail UID {uid} could not be stored ({_describe(exc)}); "
+                                     "it was left in the mailbox, unseen, and the mail after it was read on")
                     log.error("mail skipped after repeated failures", extra={"mailbox_id": mailbox.id, "uid": uid}, exc_info=True)
         async with self._db.begin() as conn:
             await read_upto(conn, mailbox.id, uid)
@@ -344,6 +385,8 @@ class MailboxReader:
 
     async def _close(self, client: aioimaplib.IMAP4) -> None:
         try:
+            if client.has_pending_idle():  # stopped while waiting in IDLE: the server hears nothing else before DONE
+                client.idle_done()
             await asyncio.wait_for(client.logout(), 5)
         except Exception:  # already gone: nothing to say goodbye to
             pass

@@ -29,10 +29,14 @@ from gateway.keys import CHANNELS, CONFIG, DB
 
 Security = Literal["tls", "starttls", "none"]
 AfterStore = Literal["seen", "move"]
+ImportExisting = Literal["all", "unseen", "none"]
+_IMPORT_EXISTING = ("what of the mail already in the folder is taken when intake first reads it (or the folder starts over): "
+                    "all of it, only the unseen (default), or none (only mail that arrives from then on)")
 _HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[?[0-9A-Fa-f:.]{2,45}\]?$")
 _SECRETS = ("imap_password", "smtp_password")
 # What a PATCH may clear by sending null; everything else a mailbox always has.
-_CLEARABLE = {"move_to", "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "queue_id", "fax_rules"}
+_CLEARABLE = {"move_to", "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "queue_id", "fax_rules",
+              "warning"}
 
 
 def _host(value: str | None) -> str | None:
@@ -91,9 +95,12 @@ class MailboxOut(BaseModel):
     signature: str
     fax_rules: list[FaxRule]
     enabled: bool
+    import_existing: ImportExisting
     # Health: idle (not read yet), connected, error (with last_error).
     state: str
     last_error: str | None
+    # What the admin should know until they dismiss it (a mail that could not be stored).
+    warning: str | None
     last_synced_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -119,6 +126,7 @@ class _MailboxFields(Input):
     signature: str | None = Field(None, max_length=5000)
     fax_rules: list[FaxRule] | None = Field(None, max_length=10)
     enabled: bool | None = None
+    import_existing: ImportExisting | None = Field(None, description=_IMPORT_EXISTING)
 
     _hosts = field_validator("imap_host", "smtp_host")(_host)
 
@@ -134,10 +142,11 @@ class MailboxCreate(_MailboxFields):
     folder: str = Field("INBOX", min_length=1, max_length=200)
     after_store: AfterStore = "seen"
     enabled: bool = True
+    import_existing: ImportExisting = Field("unseen", description=_IMPORT_EXISTING)
 
 
 class MailboxUpdate(_MailboxFields):
-    pass
+    warning: None = Field(None, description="null dismisses the mailbox's warning")
 
 
 def _out(row: Any) -> MailboxOut:
@@ -258,7 +267,7 @@ def register(api: ApiRegistry) -> None:
             if changes:
                 place = {}
                 if any(k in changes and changes[k] != getattr(row, k) for k in ("imap_host", "imap_username", "folder")):
-                    place = {"uidvalidity": None, "last_uid": 0}  # another folder: its UIDs mean nothing here
+                    place = {"uidvalidity": None, "last_uid": 0, "import_upto": None}  # another folder: its UIDs mean nothing here
                 await conn.execute(sa.update(t.mailboxes).where(t.mailboxes.c.id == mailbox_id).values(
                     **changes, **place, updated_at=utcnow()))
                 await audit(conn, "mailbox.updated", principal=call.user, tenant_id=tenant_id, target_type="mailbox",
