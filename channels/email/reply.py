@@ -50,10 +50,18 @@ async def _context(conn: AsyncConnection, reply: OutboundMessage) -> tuple[Any, 
     references = list(reversed((await conn.execute(
         sa.select(m.c.rfc_message_id).where(m.c.tenant_id == reply.tenant_id, m.c.conversation_id == reply.conversation_id)
         .order_by(m.c.created_at.desc()).limit(_MAX_REFERENCES))).scalars().all()))
-    latest_in = (await conn.execute(
-        sa.select(m.c.rfc_message_id).where(m.c.tenant_id == reply.tenant_id, m.c.conversation_id == reply.conversation_id,
-                                            m.c.direction == "in").order_by(m.c.created_at.desc()).limit(1))).scalar_one_or_none()
+    # In-Reply-To the customer's latest own mail: not their out-of-office note, nor a bounce.
+    received = (await conn.execute(
+        sa.select(m.c.rfc_message_id, t.messages.c.meta).join(t.messages, t.messages.c.id == m.c.message_id)
+        .where(m.c.tenant_id == reply.tenant_id, m.c.conversation_id == reply.conversation_id, m.c.direction == "in")
+        .order_by(m.c.created_at.desc()).limit(_MAX_REFERENCES))).all()
+    written = [r.rfc_message_id for r in received if not _automatic((r.meta or {}).get("email") or {})]
+    latest_in = written[0] if written else received[0].rfc_message_id if received else None
     return thread, mailbox, latest_in, references
+
+
+def _automatic(email: dict[str, Any]) -> bool:
+    return bool(email.get("auto_reply") or email.get("bounce"))
 
 
 async def _attachments(ctx: ChannelContext, conn: AsyncConnection, reply: OutboundMessage) -> list[tuple[Any, bytes]]:
