@@ -4,6 +4,9 @@ private ones), so a tenant admin cannot make the gateway call into the center's 
 The address check runs when the webhook is saved and again at every delivery, on the addresses the
 connection is actually made to: `PublicOnlyResolver` sits in the HTTP client's DNS path, so a name
 that later starts resolving to 10.0.0.1 (DNS rebinding) is refused as well.
+
+Tenants' own mail servers (IMAP, SMTP) get the same check through `public_addresses`, which
+returns the vetted addresses so the mail code connects to them rather than looking the name up again.
 """
 
 from __future__ import annotations
@@ -63,22 +66,35 @@ def check_literal_host(host: str) -> None:
         raise UnsafeTarget(f"{host} is a private or reserved address")
 
 
-async def check_public_host(host: str) -> None:
-    """UnsafeTarget unless every address the host resolves to is public."""
+async def public_addresses(host: str) -> list[str]:
+    """The addresses to connect to for `host`, in the resolver's order, all of them public; else
+    UnsafeTarget. An IP literal (bracketed or not) gives itself. Connect to these rather than to the
+    name again: a second lookup may answer differently (DNS rebinding)."""
     literal = _literal(host)
     if literal is not None:
         check_literal_host(literal)
-        return
+        return [literal]
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise UnsafeTarget(f"the host {host!r} does not resolve ({exc})") from None
-    addresses = {str(info[4][0]) for info in infos}
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
         raise UnsafeTarget(f"the host {host!r} does not resolve")
     if any(is_private_address(a) for a in addresses):
         raise UnsafeTarget(f"the host {host!r} resolves to a private or reserved address")
+    return addresses
+
+
+async def check_public_host(host: str) -> list[str]:
+    """UnsafeTarget unless every address the host resolves to is public; those addresses."""
+    return await public_addresses(host)
+
+
+async def vetted_address(host: str) -> str:
+    """The one public address to connect to for `host` (the resolver's first); else UnsafeTarget."""
+    return (await public_addresses(host))[0]
 
 
 class PublicOnlyResolver(AbstractResolver):

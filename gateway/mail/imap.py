@@ -68,16 +68,24 @@ class _Protocol(aioimaplib.IMAP4ClientProtocol):
 
 
 class ImapClient(aioimaplib.IMAP4):
-    """aioimaplib's IMAP4 with STARTTLS; built by `connect_imap`."""
+    """aioimaplib's IMAP4 with STARTTLS; built by `connect_imap`. With `address`, the TCP
+    connection goes to that IP while TLS still checks the certificate against `host`."""
+
+    def __init__(self, host: str, port: int, *, address: str | None = None, timeout: float,
+                 conn_lost_cb: Callable[[Exception | None], None] | None = None,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        self.address = address  # set first: IMAP4.__init__ calls create_client
+        super().__init__(host, port, timeout=timeout, conn_lost_cb=conn_lost_cb, ssl_context=ssl_context)
 
     def create_client(self, host: str, port: int, loop: asyncio.AbstractEventLoop | None,
                       conn_lost_cb: Callable[[Exception | None], None] | None = None,
                       ssl_context: ssl.SSLContext | None = None) -> None:
-        # As IMAP4.create_client, with our protocol.
+        # As IMAP4.create_client, with our protocol, and to the vetted address when one is given.
         running = loop if loop is not None else asyncio.get_running_loop()
         self.protocol = _Protocol(running, conn_lost_cb)
-        self._client_task = running.create_task(
-            running.create_connection(lambda: self.protocol, host, port, ssl=ssl_context))
+        self._client_task = running.create_task(running.create_connection(
+            lambda: self.protocol, self.address or host, port, ssl=ssl_context,
+            server_hostname=host if ssl_context is not None else None))
 
     async def starttls(self, ssl_context: ssl.SSLContext, server_hostname: str) -> None:
         protocol = self.protocol
@@ -115,15 +123,19 @@ def _text(response: aioimaplib.Response) -> str:
 
 async def connect_imap(host: str, port: int, security: Security, *, ssl_context: ssl.SSLContext | None = None,
                        timeout: float = 30,
-                       conn_lost_cb: Callable[[Exception | None], None] | None = None) -> ImapClient:
+                       conn_lost_cb: Callable[[Exception | None], None] | None = None,
+                       address: str | None = None) -> ImapClient:
     """A client that has the server's greeting and capabilities, over TLS unless security is
     "none" (implicit TLS for "tls", upgraded with STARTTLS for "starttls"). The certificate is
     verified against the system's CAs unless `ssl_context` says otherwise. `timeout` bounds each
-    step (connection, greeting, STARTTLS, handshake) and every later command of the client."""
+    step (connection, greeting, STARTTLS, handshake) and every later command of the client.
+
+    `address` (an IP, as vetted by gateway.events.targets.vetted_address) is where the TCP
+    connection goes instead of looking `host` up again; the certificate and SNI still use `host`."""
     if security not in ("tls", "starttls", "none"):
         raise ValueError(f"unknown IMAP security {security!r}")
     context = None if security == "none" else ssl_context or ssl.create_default_context()
-    client = ImapClient(host, port, timeout=timeout, conn_lost_cb=conn_lost_cb,
+    client = ImapClient(host, port, address=address, timeout=timeout, conn_lost_cb=conn_lost_cb,
                         ssl_context=context if security == "tls" else None)
     try:
         await client.wait_hello_from_server()

@@ -13,8 +13,10 @@ the event mail.sent or, after the last attempt, mail.failed."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import random
+import socket
 import ssl
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -32,7 +34,7 @@ from gateway.core.conversations import mark_delivery
 from gateway.db import schema as t
 from gateway.db.schema import new_id, utcnow
 from gateway.events.bus import EventBus, record_event
-from gateway.events.targets import UnsafeTarget, check_public_host
+from gateway.events.targets import UnsafeTarget, public_addresses
 from gateway.keys import CONFIG, DB, EVENTS, FILES, MAIL
 from gateway.mail.tls import tenant_tls_context
 from gateway.storage.files import FileStore
@@ -62,6 +64,31 @@ async def requeue_failed(conn: AsyncConnection, tenant_id: str, message_id: str)
     result = await conn.execute(sa.update(m).where(m.c.tenant_id == tenant_id, m.c.message_id == message_id, m.c.status != "pending")
                                 .values(status="pending", attempts=0, next_attempt_at=now, locked_until=None, updated_at=now))
     return result.rowcount == 1
+
+
+async def connect_socket(addresses: list[str], port: int, timeout: float) -> socket.socket:
+    """A TCP socket connected to the first of `addresses` (IPs) that accepts, all tried within one
+    `timeout` so that a mail's claim outlasts the attempt; else the last error (OSError)."""
+    loop = asyncio.get_running_loop()
+    error = OSError(f"no address to connect to on port {port}")
+    try:
+        async with asyncio.timeout(timeout):
+            for address in addresses:
+                family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
+                sock = socket.socket(family, socket.SOCK_STREAM)
+                sock.setblocking(False)
+                try:
+                    await loop.sock_connect(sock, (address, port))
+                except BaseException as exc:  # an OSError: try the next one; a timeout or cancellation: stop
+                    sock.close()
+                    if not isinstance(exc, OSError):
+                        raise
+                    error = exc
+                    continue
+                return sock
+    except TimeoutError:
+        raise TimeoutError(f"could not connect to {', '.join(addresses)} port {port} within {timeout}s") from None
+    raise error
 
 
 class Undeliverable(Exception):
@@ -162,17 +189,30 @@ class MailWorker:
             raise Undeliverable("the mailbox this reply goes out through was removed")
         if not box.smtp_host:
             raise Undeliverable(f"the mailbox {box.name!r} has no SMTP server set up for replies")
+        timeout = self._config.timeout_seconds
+        addresses: list[str] | None = None
         if not self._config.tenant_servers_may_be_private:
             try:
-                await check_public_host(box.smtp_host.strip("[]"))
+                addresses = await public_addresses(box.smtp_host.strip("[]"))
             except UnsafeTarget as exc:
                 raise Undeliverable(str(exc)) from None
         raw = await asyncio.to_thread(self._files.path(row.raw_key).read_bytes)
-        await aiosmtplib.send(
-            raw, sender=box.address, recipients=[row.to_address], hostname=box.smtp_host, port=box.smtp_port,
-            timeout=self._config.timeout_seconds, use_tls=box.smtp_security == "tls", start_tls=box.smtp_security == "starttls",
-            tls_context=self._tenant_tls, username=box.smtp_username or None, password=box.smtp_password or None,
-        )
+        # With vetted addresses, connect to one of them ourselves: given the name, aiosmtplib would
+        # look it up again and could be sent elsewhere (DNS rebinding). TLS still checks `hostname`.
+        sock = await connect_socket(addresses, box.smtp_port, timeout) if addresses is not None else None
+        try:
+            client = aiosmtplib.SMTP(
+                hostname=box.smtp_host, port=box.smtp_port if sock is None else None, sock=sock, timeout=timeout,
+                use_tls=box.smtp_security == "tls", start_tls=box.smtp_security == "starttls", tls_context=self._tenant_tls,
+                username=box.smtp_username or None, password=box.smtp_password or None)
+        except BaseException:
+            if sock is not None:
+                sock.close()  # not handed over yet
+            raise
+        # From here the client owns the socket and closes it with its transport (closing it
+        # ourselves could pull the descriptor from under a TLS shutdown still in progress).
+        async with client:
+            await client.sendmail(box.address, [row.to_address], raw)
 
     async def _send(self, row: Any) -> None:
         if not self._config.enabled:

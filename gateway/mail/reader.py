@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.config import MailboxesConfig
 from gateway.db import schema as t
 from gateway.db.schema import utcnow
-from gateway.events.targets import UnsafeTarget, check_public_host
+from gateway.events.targets import UnsafeTarget, vetted_address
 from gateway.mail.imap import connect_imap
 from gateway.mail.mailboxes import Mailbox, MailConsumer, already_received, read_upto, rfc_message_id
 from gateway.mail.parse import ParsedEmail
@@ -190,14 +190,15 @@ class MailboxReader:
     # ---- one IMAP session ----
     async def _session(self, row: Any) -> None:
         timeout = self._settings.timeout_seconds
+        address = None  # connect by name: private servers are allowed anyway
         if not self._private_servers_allowed:
-            try:  # checked again at each connection: a name may start resolving elsewhere
-                await check_public_host(row.imap_host.strip("[]"))
+            try:  # checked at each connection, and the checked address is the one connected to (no second lookup to rebind)
+                address = await vetted_address(row.imap_host.strip("[]"))
             except UnsafeTarget as exc:
                 raise MailboxError(str(exc)) from None
         lost = asyncio.Event()  # set when the connection drops: the IDLE wait below ends at once
         client = await connect_imap(row.imap_host, row.imap_port, row.imap_security, ssl_context=self._ssl_context,
-                                    timeout=timeout, conn_lost_cb=lambda exc: lost.set())
+                                    timeout=timeout, conn_lost_cb=lambda exc: lost.set(), address=address)
         try:
             if (await client.login(row.imap_username, row.imap_password)).result != "OK":
                 raise MailboxError("the mail server refused the login")

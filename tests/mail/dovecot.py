@@ -28,6 +28,9 @@ from pathlib import Path
 import aioimaplib
 
 _PR_SET_PDEATHSIG = 1
+# A name in the certificate that never resolves (.invalid, RFC 6761): connecting by it must go
+# to an address given separately, and TLS can still be checked against it.
+CERT_NAME = "imap.wecc.invalid"
 
 
 class DovecotMissing(RuntimeError):
@@ -77,12 +80,13 @@ def _dovecot_binary() -> str:
 
 
 def _make_certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for localhost and 127.0.0.1 (the openssl CLI: dovecot-core depends on it)."""
+    """A self-signed certificate for localhost, 127.0.0.1 and CERT_NAME (the openssl CLI:
+    dovecot-core depends on it)."""
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
          "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+         "-addext", f"subjectAltName=DNS:localhost,DNS:{CERT_NAME},IP:127.0.0.1"],
         check=True, capture_output=True,
     )
     return cert, key

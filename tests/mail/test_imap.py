@@ -14,7 +14,7 @@ import aioimaplib
 import pytest
 
 from gateway.mail.imap import ImapClient, InsecureConnection, Security, connect_imap
-from tests.mail.dovecot import Dovecot
+from tests.mail.dovecot import CERT_NAME, Dovecot
 
 MESSAGE = b"From: ana@example.org\r\nTo: support@example.com\r\nSubject: Order 1234\r\n\r\nWhere is it?\r\n"
 
@@ -191,3 +191,47 @@ async def test_a_restarted_dovecot_keeps_its_mail(dovecot: Dovecot) -> None:
     await dovecot.append(user, MESSAGE.replace(b"1234", b"5678"))
     assert await dovecot.count(user) == 2
     await again.logout()
+
+
+# ---- connecting to a vetted address (against DNS rebinding) ----
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+async def test_with_an_address_the_connection_goes_there_and_tls_still_checks_the_host_name(
+        dovecot: Dovecot, security: Security) -> None:
+    """`host` never resolves (.invalid): reading mail proves the connection went to `address`; the
+    certificate holds the host name (and 127.0.0.1), so passing proves it was checked against `host`."""
+    user, password = new_user(dovecot)
+    await dovecot.append(user, MESSAGE)
+    port = dovecot.imaps_port if security == "tls" else dovecot.imap_port
+
+    client = await connect_imap(CERT_NAME, port, security, ssl_context=trusting(dovecot), timeout=10, address=dovecot.host)
+    assert is_tls(client)
+    assert client.protocol.transport.get_extra_info("peername")[0] == dovecot.host
+    assert (await client.login(user, password)).result == "OK"
+    await client.select("INBOX")
+    assert await subjects(client) == [b"Subject: Order 1234"]
+    await client.logout()
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+async def test_with_an_address_a_certificate_for_another_name_is_refused(dovecot: Dovecot, security: Security) -> None:
+    """The certificate is valid for the address itself (IP:127.0.0.1), yet refused: what counts is `host`."""
+    port = dovecot.imaps_port if security == "tls" else dovecot.imap_port
+    with pytest.raises(ssl.SSLCertVerificationError, match="other.wecc.invalid"):
+        await connect_imap("other.wecc.invalid", port, security, ssl_context=trusting(dovecot), timeout=10,
+                           address=dovecot.host)
+
+
+async def test_without_an_address_the_host_name_is_looked_up(dovecot: Dovecot) -> None:
+    """The control for the tests above: by name alone, CERT_NAME cannot be reached."""
+    with pytest.raises(OSError) as raised:
+        await connect_imap(CERT_NAME, dovecot.imaps_port, "tls", ssl_context=trusting(dovecot), timeout=10)
+    assert not isinstance(raised.value, ssl.SSLError)
+
+
+async def test_with_an_address_and_no_tls_the_connection_goes_there(dovecot: Dovecot) -> None:
+    user, password = new_user(dovecot)
+    client = await connect_imap(CERT_NAME, dovecot.imap_port, "none", timeout=10, address=dovecot.host)
+    assert not is_tls(client)
+    assert (await client.login(user, password)).result == "OK"
+    await client.logout()
