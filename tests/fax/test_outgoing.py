@@ -51,3 +51,16 @@ def test_what_cannot_be_faxed_is_refused_with_the_reason():
         fax_document("See attached", [Enclosure("archive.zip", "application/zip", b"PK\x03\x04 zip bytes")], heading="Fax")
     with pytest.raises(NotFaxable, match="at most"):
         fax_document("page\n" * 3000, [], heading="Fax")
+
+
+def test_chinese_text_is_written_in_its_own_glyphs_not_in_boxes():
+    # A font without the script draws every character as the same box: two different sentences of
+    # the same length would then look alike.
+    def letter(text: str) -> Image.Image:
+        document, _ = fax_document(text, [], heading="Fax")
+        return Image.open(io.BytesIO(render_pages(document, "application/pdf").pages[0].png)).convert("L")
+
+    thanks, delivery = letter("谢谢您的订单"), letter("星期一送货上")
+    text_band = (0, 0, thanks.width, thanks.height // 6)
+    assert ink(thanks, text_band) > 0.001
+    assert thanks.crop(text_band).tobytes() != delivery.crop(text_band).tobytes()
