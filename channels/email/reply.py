@@ -70,6 +70,7 @@ async def _attachments(ctx: ChannelContext, conn: AsyncConnection, reply: Outbou
         return []
     rows = (await conn.execute(sa.select(t.attachments).where(
         t.attachments.c.tenant_id == reply.tenant_id, t.attachments.c.id.in_(ids)))).all()
+    rows.sort(key=lambda row: ids.index(row.id))  # in the order the agent attached them
     return [(row, await ctx.read_file(row.storage_key)) for row in rows]
 
 

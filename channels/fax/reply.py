@@ -46,6 +46,7 @@ async def queue_fax_reply(ctx: ChannelContext, reply: OutboundMessage) -> None:
         ids = [a["id"] for a in message.get("meta", {}).get("attachments", [])]
         files = (await unit.conn.execute(sa.select(t.attachments).where(
             t.attachments.c.tenant_id == reply.tenant_id, t.attachments.c.id.in_(ids)))).all() if ids else []
+    files = sorted(files, key=lambda f: ids.index(f.id))  # the fax's pages in the order the agent attached them
     enclosures = [Enclosure(f.filename, f.content_type, await ctx.read_file(f.storage_key)) for f in files]
     heading = f"Fax from {row.name} to {fax['number']}"
     make = functools.partial(fax_document, message["body_text"], enclosures, heading=heading)

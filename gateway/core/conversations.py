@@ -187,6 +187,26 @@ async def append_message(
     return Appended(message, True, [event])
 
 
+async def append_files(
+    conn: AsyncConnection,
+    tenant_id: str,
+    conversation_id: str,
+    files: Sequence[AttachedFile],
+    *,
+    kind: MessageKind,
+    author_type: AuthorType,
+    author_id: str | None,
+    body_text: str = "",
+    client_id: str | None = None,
+) -> Appended:
+    """One message carrying stored files, listed in the order given (once per client_id, like any
+    message): on an email or fax conversation that is one mail or fax with all of them."""
+    if not files:
+        raise ValueError("a message of files needs at least one file")
+    return await append_message(conn, tenant_id, conversation_id, kind=kind, author_type=author_type, author_id=author_id,
+                                body_text=body_text, client_id=client_id, files=files)
+
+
 async def append_file(
     conn: AsyncConnection,
     tenant_id: str,
@@ -201,9 +221,9 @@ async def append_file(
     body_text: str = "",
     client_id: str | None = None,
 ) -> Appended:
-    """A message carrying one stored file (once per client_id, like any message)."""
-    return await append_message(conn, tenant_id, conversation_id, kind=kind, author_type=author_type, author_id=author_id,
-                                body_text=body_text, client_id=client_id, files=[AttachedFile(file, filename, content_type)])
+    """A message carrying one stored file."""
+    return await append_files(conn, tenant_id, conversation_id, [AttachedFile(file, filename, content_type)], kind=kind,
+                              author_type=author_type, author_id=author_id, body_text=body_text, client_id=client_id)
 
 
 def _attachment_meta(attached: AttachedFile) -> dict[str, Any]:

@@ -13,6 +13,7 @@ Dovecot in tests/email)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import struct
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -333,3 +334,63 @@ async def test_an_agent_reads_email_safely_and_replies_by_mail(browser, mail_gat
         await expect(page.locator(f".mail[data-message-id='{auto['id']}'] .badge")).to_have_text("自动回复")
         await expect(page.locator(f".mail[data-message-id='{first['id']}']").get_by_role("button", name="纯文本")).to_be_visible()
         await expect(page.get_by_label("引用客户的上一封邮件")).to_be_visible()
+
+
+async def test_an_agent_sends_two_files_in_one_reply_and_the_customer_gets_them_in_one_mail(browser, mail_gateway, smtp):
+    app, base, config = mail_gateway
+    smtp_server, smtp_port = smtp
+    async with rest_client(base) as http:
+        agent, operator, tenant_id = await demo_staff(http, config)
+        created = await operator.post(f"/api/v1/tenants/{tenant_id}/mailboxes", 201, json={
+            "name": "Support", "address": SUPPORT, "imap_host": "127.0.0.1", "imap_port": 9,
+            "imap_username": "support", "imap_password": "imap secret 123",
+            "smtp_host": "127.0.0.1", "smtp_port": smtp_port, "smtp_security": "none"})
+        mailbox = Mailbox(id=created["id"], tenant_id=tenant_id, address=SUPPORT, queue_id=None)
+        question = mail(SUBJECT, message_id=FIRST_ID, reply_to_id=None)
+        question.set_content("Could you send me the return label and the receipt?\nAnn")
+        conversation_id = await receive(app, mailbox, question.as_bytes())
+
+        page = await browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
+        await log_in(page, base, config)
+        await open_conversation(page, conversation_id)
+
+        # Two files picked at once, a third added, then that one taken off again.
+        composer = page.locator(".composer-email")
+        picker = composer.locator("input[type=file]")
+        await picker.set_input_files([{"name": "label.png", "mimeType": "image/png", "buffer": LABEL_PNG},
+                                      {"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 receipt"}])
+        chips = composer.locator(".composer-file")
+        await expect(chips).to_have_count(2)
+        await picker.set_input_files([{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"internal notes\n"}])
+        await expect(chips).to_have_text([re.compile("label.png"), re.compile("receipt.pdf"), re.compile("notes.txt")])
+        await composer.get_by_role("button", name="Remove notes.txt").click()
+        await expect(chips).to_have_text([re.compile("label.png"), re.compile("receipt.pdf")])
+        await composer.locator("textarea").fill("Here are both.")
+        await page.screenshot(path=screenshot_path("inbox-email-two-files"))
+        await composer.locator("textarea").press("Control+Enter")
+
+        # One reply carrying both; the composer is empty again.
+        mine = page.locator(".mail-out")
+        await expect(mine).to_have_count(1)
+        await expect(chips).to_have_count(0)
+        await expect(mine.locator(".mail-text")).to_have_text("Here are both.")
+        await expect(mine.locator(".att")).to_have_count(2)
+        await expect(mine.locator(".atts")).to_contain_text("label.png")
+        await expect(mine.get_by_role("link", name="receipt.pdf")).to_be_visible()
+        await expect(mine.locator(".mail-delivery-sent")).to_be_visible(timeout=15000)
+        await expect(mine.locator(".att")).to_have_count(2)  # the server's copy replaced the one shown while sending
+
+        # The customer gets one mail with both files.
+        [(_, recipients, sent)] = smtp_server.mails
+        assert recipients == ["ann@customer.example"]
+        assert {part.get_filename(): part.get_content() for part in sent.iter_attachments()} == {
+            "label.png": LABEL_PNG, "receipt.pdf": b"%PDF-1.4 receipt"}
+        replies = [m for m in (await agent.get(f"/api/v1/conversations/{conversation_id}/messages?limit=50"))["items"]
+                   if m["author_type"] == "agent"]
+        assert [[a["filename"] for a in m["meta"]["attachments"]] for m in replies] == [["label.png", "receipt.pdf"]]
+
+        # In Chinese too.
+        await page.get_by_label("Language").select_option("zh-CN")
+        await picker.set_input_files([{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"internal notes\n"}])
+        await expect(composer.get_by_role("button", name="移除 notes.txt")).to_be_visible()
+        await expect(composer.get_by_role("list", name="已添加的附件（1）")).to_be_visible()

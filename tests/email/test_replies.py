@@ -73,6 +73,26 @@ async def test_the_agents_reply_reaches_the_customer_threaded_and_their_answer_c
     assert len(await email_conversations(agent)) == 1
 
 
+async def test_a_reply_with_two_files_reaches_the_customer_as_one_mail_carrying_both(
+        client: TestClient, agent: Api, operator: Api, dovecot: Dovecot, smtp):
+    server, port = smtp
+    conversation, first = await a_customer_writes(agent, operator, dovecot, "replies-files", port)
+    cid = conversation["id"]
+    upload = FormData()
+    upload.add_field("body_text", "Here are the label and the receipt.")
+    upload.add_field("client_id", "two-files")
+    upload.add_field("file", b"%PDF-1.4 label", filename="return-label.pdf", content_type="application/pdf")
+    upload.add_field("file", b"Receipt 1182: 1 kettle\n", filename="receipt.txt", content_type="text/plain")
+    sent = await agent.post(f"/api/v1/conversations/{cid}/attachments", expect=201, data=upload)
+
+    assert await eventually(lambda: delivered(agent, cid, sent["id"], "sent"))
+    [(_, recipients, reply)] = server.mails
+    assert recipients == ["ann@customer.example"] and reply["In-Reply-To"] == first["Message-ID"]
+    assert "Here are the label and the receipt." in reply.get_body(("plain",)).get_content()
+    files = [(part.get_filename(), part.get_content()) for part in reply.iter_attachments()]
+    assert files == [("return-label.pdf", b"%PDF-1.4 label"), ("receipt.txt", "Receipt 1182: 1 kettle\n")]  # in the agent's order
+
+
 async def delivered(agent: Api, conversation_id: str, message_id: str, status: str) -> dict[str, Any] | None:
     for message in await messages(agent, conversation_id):
         if message["id"] == message_id and message["meta"].get("delivery", {}).get("status") == status:

@@ -116,13 +116,16 @@ export const api = {
     request("POST", `/conversations/${enc(conversationId)}/messages/${enc(messageId)}/retry`),
   getConversation: (conversationId, signal) => request("GET", `/conversations/${enc(conversationId)}`, { signal }),
   updateConversation: (conversationId, changes) => request("PATCH", `/conversations/${enc(conversationId)}`, { body: changes }),
-  /** multipart: file, optional body_text, kind ("message" | "note"), client_id. Answers the stored message. */
-  uploadAttachment: (conversationId, { file, body_text, kind, client_id }) => {
+  /**
+   * multipart: optional body_text, kind ("message" | "note"), client_id, then 1–10 files, in order.
+   * Answers the one stored message that carries them all.
+   */
+  uploadAttachment: (conversationId, { files, body_text, kind, client_id }) => {
     const form = new FormData();
     if (body_text) form.append("body_text", body_text);
     form.append("kind", kind || "message");
     if (client_id) form.append("client_id", client_id);
-    form.append("file", file, file.name);
+    for (const file of files) form.append("file", file, file.name);
     return request("POST", `/conversations/${enc(conversationId)}/attachments`, { body: form });
   },
   /** The conversation's tasks, newest first: which one this agent holds, also in a fresh tab. */

@@ -134,8 +134,11 @@ const en = {
 
   "msg.discard": "Discard",
 
-  "composer.attach": "Attach a file",
+  "composer.attach": "Attach files",
+  "composer.attachMore": "Attach more files",
   "composer.removeFile": "Remove {name}",
+  "composer.files": "Attached files ({count})",
+  "composer.tooManyFiles": "One message can carry at most {count} files; the others were not attached.",
   "composer.placeholderReplyCanned": "Write a reply… (/ for canned replies, Enter sends, Shift+Enter for a new line)",
   "composer.noteHint": "Only agents see notes.",
   "composer.closedHint": "This conversation is closed: you can add internal notes.",
@@ -449,7 +452,10 @@ const zhCN = {
   "msg.discard": "放弃",
 
   "composer.attach": "添加附件",
+  "composer.attachMore": "继续添加附件",
   "composer.removeFile": "移除 {name}",
+  "composer.files": "已添加的附件（{count}）",
+  "composer.tooManyFiles": "一条消息最多可带 {count} 个附件，其余文件未添加。",
   "composer.placeholderReplyCanned": "输入回复…（输入 / 使用快捷回复，Enter 发送，Shift+Enter 换行）",
   "composer.noteHint": "备注仅坐席可见。",
   "composer.closedHint": "此会话已关闭：您可以添加内部备注。",

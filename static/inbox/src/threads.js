@@ -114,11 +114,12 @@ export function useThreads({ user, t }) {
   );
 
   /**
-   * Sends a reply or note, with a file when `file` is given (multipart upload). It shows at once as
-   * "sending"; the server's copy replaces it. client_id makes a resend after a failure idempotent.
+   * Sends a reply or note, with `files` when given (one multipart upload: one message, one mail).
+   * It shows at once as "sending"; the server's copy replaces it. client_id makes a resend after a
+   * failure idempotent.
    */
   const send = useCallback(
-    (conversationId, { body_text, kind, file = null }, clientId = uuid()) => {
+    (conversationId, { body_text, kind, files = [] }, clientId = uuid()) => {
       const localId = `local:${clientId}`;
       const placeholder = {
         id: localId,
@@ -129,12 +130,12 @@ export function useThreads({ user, t }) {
         body_text,
         created_at: new Date().toISOString(),
         _pending: true,
-        _file: file,
-        _localAttachments: file ? [{ id: null, filename: file.name, content_type: file.type, size: file.size }] : null,
+        _files: files,
+        _localAttachments: files.length ? files.map((f) => ({ id: null, filename: f.name, content_type: f.type, size: f.size })) : null,
       };
       update(conversationId, (th) => ({ ...th, items: [...th.items.filter((m) => m.id !== localId), placeholder] }));
-      const request = file
-        ? api.uploadAttachment(conversationId, { file, body_text, kind, client_id: clientId })
+      const request = files.length
+        ? api.uploadAttachment(conversationId, { files, body_text, kind, client_id: clientId })
         : api.sendMessage(conversationId, { body_text, kind, client_id: clientId });
       request.then(
         (res) => {
@@ -159,7 +160,7 @@ export function useThreads({ user, t }) {
   const resend = useCallback(
     (conversationId, clientId) => {
       const msg = threads.get(conversationId)?.items.find((m) => m.id === `local:${clientId}`);
-      if (msg) send(conversationId, { body_text: msg.body_text, kind: msg.kind, file: msg._file ?? null }, clientId);
+      if (msg) send(conversationId, { body_text: msg.body_text, kind: msg.kind, files: msg._files ?? [] }, clientId);
     },
     [threads, send],
   );

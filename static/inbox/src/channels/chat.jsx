@@ -14,6 +14,13 @@ import { Icon } from "../components/Icon.jsx";
 const TYPING_REFRESH_MS = 3000; // "still typing" is re-sent this often while keys are pressed
 const TYPING_IDLE_MS = 4000; // and "stopped" this long after the last one
 const PREVIEWABLE = /^image\/(png|jpeg|gif|webp|bmp|avif)$/i;
+/** Files one message can carry: the gateway's limit (MAX_FILES_PER_UPLOAD). */
+export const MAX_FILES_PER_MESSAGE = 10;
+
+/** A picked file is the same as one already attached when its name, size and date match. */
+function sameFile(a, b) {
+  return a.name === b.name && a.size === b.size && a.lastModified === b.lastModified;
+}
 
 /** Who wrote a message, as the agent should read it. */
 function authorLabel(message, { user, contactName, t }) {
@@ -328,7 +335,7 @@ const NO_CANNED = [];
 export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyping, closed, multiline = false, rows = 3, placeholders = null, className = "", renderExtra = null, accept = undefined }) {
   const t = useT();
   const conversationId = conversation.id;
-  const { text = "", kind: draftKind = "message", file = null } = draft ?? {};
+  const { text = "", kind: draftKind = "message", files = [] } = draft ?? {};
   const kind = closed ? "note" : draftKind;
   const inputId = `composer-${conversationId}`;
   const listId = `canned-${conversationId}`;
@@ -354,7 +361,7 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
   const activeIndex = Math.min(active, Math.max(0, matches.length - 1));
 
   function change(next) {
-    onDraftChange({ ...draft, text, kind, file, ...next });
+    onDraftChange({ ...draft, text, kind, files, ...next });
   }
 
   function setTextAndCaret(value, position, extra = null) {
@@ -380,10 +387,10 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
   function submit(e) {
     e?.preventDefault();
     const body = text.trim();
-    if (!body && !file) return;
+    if (!body && files.length === 0) return;
     typing.stop();
-    onSend({ body_text: body, kind, file });
-    onDraftChange({ text: "", kind, file: null });
+    onSend({ body_text: body, kind, files });
+    onDraftChange({ text: "", kind, files: [] });
     setCaret(0);
     setDismissedAt(null);
   }
@@ -441,9 +448,16 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) submit(e);
   }
 
-  function chooseFile(files) {
-    const chosen = files && files[0];
-    if (chosen) change({ file: chosen });
+  /** Adds picked (dropped, pasted) files to those already attached, up to what one message can carry. */
+  function addFiles(picked) {
+    const fresh = [...(picked ?? [])].filter((f, i, all) => !files.some((had) => sameFile(had, f)) && all.findIndex((g) => sameFile(g, f)) === i);
+    if (fresh.length === 0) return;
+    const room = MAX_FILES_PER_MESSAGE - files.length;
+    change({ files: [...files, ...fresh.slice(0, Math.max(0, room))], tooManyFiles: fresh.length > room });
+  }
+
+  function removeFile(index) {
+    change({ files: files.filter((_, i) => i !== index), tooManyFiles: false });
   }
 
   function openCanned() {
@@ -463,7 +477,7 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
       onDrop={(e) => {
         if (e.dataTransfer?.files?.length) {
           e.preventDefault();
-          chooseFile(e.dataTransfer.files);
+          addFiles(e.dataTransfer.files);
         }
       }}
     >
@@ -489,15 +503,26 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
       <label class="visually-hidden" for={inputId}>
         {kind === "note" ? t("msg.note") : t("composer.label")}
       </label>
-      {file && (
-        <div class="composer-file">
-          <Icon name="attach" size={16} />
-          <span class="composer-file-name">{file.name}</span>
-          <span class="att-size">{formatBytes(file.size, t.lang)}</span>
-          <button type="button" class="icon-button-small" onClick={() => change({ file: null })} aria-label={t("composer.removeFile", { name: file.name })}>
-            <Icon name="close" size={14} />
-          </button>
-        </div>
+      {files.length > 0 && (
+        <ul class="composer-files" aria-label={t("composer.files", { count: files.length })}>
+          {files.map((file, i) => (
+            <li key={`${file.name}:${file.size}:${file.lastModified}`} class="composer-file">
+              <Icon name="attach" size={16} />
+              <span class="composer-file-name" title={file.name}>
+                {file.name}
+              </span>
+              <span class="att-size">{formatBytes(file.size, t.lang)}</span>
+              <button type="button" class="icon-button-small" onClick={() => removeFile(i)} aria-label={t("composer.removeFile", { name: file.name })}>
+                <Icon name="close" size={14} />
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {draft?.tooManyFiles && (
+        <p class="composer-files-limit" role="alert">
+          {t("composer.tooManyFiles", { count: MAX_FILES_PER_MESSAGE })}
+        </p>
       )}
       <div class="composer-row">
         <div class="composer-input">
@@ -548,10 +573,10 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
             }}
             onBlur={() => typing.stop()}
             onPaste={(e) => {
-              const files = e.clipboardData?.files;
-              if (files && files.length && !e.clipboardData.getData("text")) {
+              const pasted = e.clipboardData?.files;
+              if (pasted && pasted.length && !e.clipboardData.getData("text")) {
                 e.preventDefault();
-                chooseFile(files);
+                addFiles(pasted);
               }
             }}
           />
@@ -560,16 +585,17 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
           <input
             ref={fileRef}
             type="file"
+            multiple
             accept={accept}
             class="visually-hidden"
             tabIndex={-1}
             aria-hidden="true"
             onChange={(e) => {
-              chooseFile(e.currentTarget.files);
+              addFiles(e.currentTarget.files);
               e.currentTarget.value = "";
             }}
           />
-          <button type="button" class="button button-quiet icon-button" onClick={() => fileRef.current?.click()} title={t("composer.attach")} aria-label={t("composer.attach")}>
+          <button type="button" class="button button-quiet icon-button" onClick={() => fileRef.current?.click()} title={t(files.length ? "composer.attachMore" : "composer.attach")} aria-label={t(files.length ? "composer.attachMore" : "composer.attach")}>
             <Icon name="attach" size={18} />
           </button>
           {cannedItems.length > 0 && (
@@ -577,7 +603,7 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
               <Icon name="canned" size={18} />
             </button>
           )}
-          <button type="submit" class="button button-primary" disabled={!text.trim() && !file}>
+          <button type="submit" class="button button-primary" disabled={!text.trim() && files.length === 0}>
             <Icon name="send" size={16} /> {kind === "note" ? t("composer.addNote") : t("composer.send")}
           </button>
         </div>

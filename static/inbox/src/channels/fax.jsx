@@ -584,18 +584,26 @@ export function FaxComposer(props) {
   const { destination } = useContext(FaxContext);
   const kind = closed ? "note" : draft?.kind ?? "message";
 
+  // Files just added that a fax can't carry are left out, and named.
   const changeDraft = (next) => {
     const nextKind = closed ? "note" : next.kind ?? "message";
-    if (next.file && next.file !== draft?.file && nextKind === "message" && !isFaxable(next.file)) {
-      onDraftChange({ ...next, file: draft?.file ?? null, rejectedFile: next.file.name });
+    const had = draft?.files ?? [];
+    const files = next.files ?? [];
+    if (files.length === had.length && files.every((f, i) => f === had[i])) {
+      onDraftChange(next);
       return;
     }
-    onDraftChange(next.file !== (draft?.file ?? null) ? { ...next, rejectedFile: null } : next);
+    const refused = nextKind === "message" ? files.filter((f) => !had.includes(f) && !isFaxable(f)) : [];
+    onDraftChange({
+      ...next,
+      files: files.filter((f) => !refused.includes(f)),
+      rejectedFile: refused.length ? refused.map((f) => f.name).join(", ") : null,
+    });
   };
 
   const renderExtra = ({ kind: mode, draft: current }) => {
     if (mode === "note") return null;
-    const file = current.file;
+    const unfaxable = (current.files ?? []).filter((f) => !isFaxable(f));
     return (
       <div class="composer-fax-head">
         {destination.problem ? (
@@ -616,9 +624,9 @@ export function FaxComposer(props) {
             <Icon name="warning" size={16} /> <span>{t("fax.composer.notFaxable", { name: current.rejectedFile })}</span>
           </p>
         )}
-        {file && !isFaxable(file) && (
+        {unfaxable.length > 0 && (
           <p class="composer-fax-warning" role="alert">
-            <Icon name="warning" size={16} /> <span>{t("fax.composer.notFaxable", { name: file.name })}</span>
+            <Icon name="warning" size={16} /> <span>{t("fax.composer.notFaxable", { name: unfaxable.map((f) => f.name).join(", ") })}</span>
           </p>
         )}
       </div>

@@ -78,7 +78,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   const selected = selectedId ? known[selectedId] ?? null : null;
   const [fresh, setFresh] = useState(() => new Set()); // changed while not open, no message count known
   const [unreadCounts, setUnreadCounts] = useState({}); // conversation id → messages arrived while not open
-  const [drafts, setDrafts] = useState({}); // conversation id → {text, kind, file}: switching away keeps what was typed
+  const [drafts, setDrafts] = useState({}); // conversation id → {text, kind, files}: switching away keeps what was typed and attached
   const [presence, setPresence] = useState(() => storedPresence(user.id) || "offline");
   const [muted, setMuted] = useState(loadMuted);
   const [panelOpen, setPanelOpen] = useState(() => window.matchMedia?.(WIDE_PANEL).matches ?? true);
