@@ -224,12 +224,26 @@ class MailboxesConfig(_Section):
     # Mail servers' certificates are checked against the system's CAs plus this file's (a
     # center's own CA); never skipped.
     ca_file: str = ""
+    # Mail is parsed in worker processes (gateway/mail/parse_pool.py): this many (0: one per core).
+    parse_workers: int = Field(0, ge=0, le=256)
+    # A mail that takes longer to parse is stored as raw text, with a warning, and its worker replaced.
+    parse_timeout_seconds: float = Field(30.0, gt=0, le=3600)
+    # Address space of a worker (0: no limit); a mail needing more is stored as raw text. A 30 MB
+    # HTML mail needs about 1.2 GB.
+    parse_memory_mb: int = Field(4096, ge=0, le=1_048_576)
 
     @field_validator("ca_file")
     @classmethod
     def _readable(cls, value: str) -> str:
         if value and not Path(value).is_file():
             raise ValueError(f"no such file: {value}")
+        return value
+
+    @field_validator("parse_memory_mb")
+    @classmethod
+    def _enough_to_start(cls, value: int) -> int:
+        if 0 < value < 512:  # a worker needs ~100 MB before it reads anything
+            raise ValueError("at least 512 (MB), or 0 for no limit")
         return value
 
 

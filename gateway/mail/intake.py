@@ -1,7 +1,8 @@
 """Mail intake: a MailboxReader (reader.py) for every enabled mailbox of an active tenant, as
 long as some running channel takes mail (Channel.mail_consumer: email, fax). Started after the
 channels, stopped before them; each reader gives its mailbox's lease up on the way out so
-another gateway process takes over at once."""
+another gateway process takes over at once. The readers share one pool of worker processes
+that parse the mail (parse_pool.py)."""
 
 from __future__ import annotations
 
@@ -20,16 +21,11 @@ from gateway.config import Config
 from gateway.db import schema as t
 from gateway.keys import CHANNELS, CONFIG, DB, MAIL_INTAKE
 from gateway.mail.mailboxes import MailConsumer
-from gateway.mail.parse import ParsedEmail, parse_email
+from gateway.mail.parse_pool import ParserPool
 from gateway.mail.reader import MailboxReader
 from gateway.mail.tls import tenant_tls_context
 
 log = logging.getLogger(__name__)
-
-
-async def _parse(raw: bytes) -> ParsedEmail:
-    # Parsing a big mail takes a while: not on the event loop.
-    return await asyncio.get_running_loop().run_in_executor(None, parse_email, raw)
 
 
 class MailIntake:
@@ -39,11 +35,15 @@ class MailIntake:
         self._consumers = consumers
         self._supervisor: asyncio.Task[None] | None = None
         self._readers: dict[str, tuple[MailboxReader, asyncio.Task[None]]] = {}
+        self._parser: ParserPool | None = None  # shared by the readers; its workers start as mail comes
         # Who holds a mailbox's lease: unique per process, and readable by an operator.
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
     async def start(self) -> None:
         if self._consumers:
+            settings = self._config.mailboxes
+            self._parser = ParserPool(settings.parse_workers, timeout=settings.parse_timeout_seconds,
+                                      memory_mb=settings.parse_memory_mb)
             self._supervisor = asyncio.create_task(self._supervise(), name="mail-intake")
 
     async def stop(self) -> None:
@@ -56,6 +56,9 @@ class MailIntake:
             with contextlib.suppress(Exception):
                 await reader.release()
         self._readers.clear()
+        if self._parser is not None:
+            self._parser.close()
+            self._parser = None
 
     async def _supervise(self) -> None:
         while True:
@@ -74,9 +77,11 @@ class MailIntake:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
                 await reader.release()
+        assert self._parser is not None
         for mailbox_id in wanted - set(self._readers):
             reader = MailboxReader(
-                self._app[DB], mailbox_id, self._config.mailboxes, owner=self.owner, parse=_parse, consumers=self._consumers,
+                self._app[DB], mailbox_id, self._config.mailboxes, owner=self.owner, parse=self._parser.parse,
+                consumers=self._consumers,
                 ssl_context=tenant_tls_context(self._config.mailboxes.ca_file),
                 private_servers_allowed=self._config.mail.tenant_servers_may_be_private,
             )

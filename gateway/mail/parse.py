@@ -82,10 +82,11 @@ def parse_email(raw: bytes) -> ParsedEmail:
     try:
         return _parse(bytes(raw))
     except Exception as exc:  # the last guard: a stdlib corner or a bug here must not lose the mail
-        return _unparsed(raw, f"The message could not be read as e-mail ({type(exc).__name__}); it is shown as raw text.")
+        return unparsed_email(raw, f"The message could not be read as e-mail ({type(exc).__name__}); it is shown as raw text.")
 
 
-def _unparsed(raw: bytes, problem: str) -> ParsedEmail:
+def unparsed_email(raw: bytes, problem: str) -> ParsedEmail:
+    """What is shown of a mail that could not be read: its bytes as text, and why."""
     try:
         data = bytes(raw)
     except Exception:

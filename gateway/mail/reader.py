@@ -298,8 +298,10 @@ class MailboxReader:
             answer = await asyncio.wait_for(client.uid("fetch", _uid_set(too_big), "(UID BODY.PEEK[HEADER])"), timeout)
             messages += [(u, raw, True) for u, _, raw in fetched_messages(answer.lines) if u in wanted]
         stored = []
-        for uid, raw, truncated in sorted(messages):
-            parsed = await self._parse(raw)
+        messages.sort()
+        # Parsed side by side (in the parser pool's processes), stored one by one, in UID order.
+        parsed_all = await asyncio.gather(*(self._parse(raw) for _, raw, _ in messages))
+        for (uid, raw, truncated), parsed in zip(messages, parsed_all):
             if truncated:
                 parsed = dataclasses.replace(parsed, problems=[*parsed.problems, (
                     f"This mail is larger than {limit // 1_000_000} MB: only its headers were read; "
