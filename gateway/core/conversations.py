@@ -252,7 +252,10 @@ async def mark_delivery(conn: AsyncConnection, tenant_id: str, message_id: str, 
     kept on the message (meta.delivery) for the inbox to show; a failure is also recorded as
     message.delivery_failed. None when the message is gone."""
     m = t.messages
-    row = (await conn.execute(sa.select(m.c.meta, m.c.conversation_id).where(m.c.id == message_id, m.c.tenant_id == tenant_id))).first()
+    # Locked (on PostgreSQL; SQLite's writers queue anyway): the worker marking "sent" and a bounce
+    # marking "failed" at once must not each write back a meta without the other's change.
+    row = (await conn.execute(sa.select(m.c.meta, m.c.conversation_id).where(m.c.id == message_id, m.c.tenant_id == tenant_id)
+                              .with_for_update())).first()
     if row is None:
         return None
     delivery: dict[str, Any] = {"status": status, "at": utcnow().isoformat()}
