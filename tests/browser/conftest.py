@@ -3,8 +3,10 @@ gateway on a real port. Screenshots go to test-artifacts/ for people to look at.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -30,16 +32,40 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-@pytest.fixture
-async def gateway(aiohttp_server, tmp_path: Path) -> AsyncIterator[tuple[web.Application, str, Config]]:
+async def serve_gateway(aiohttp_server, tmp_path: Path, **settings) -> tuple[web.Application, str, Config]:
     """A gateway listening on a free port; its public URL is that address so origins match."""
     server: TestServer = await aiohttp_server(web.Application())  # reserve nothing; just a port picker
     port = server.port
     await server.close()
-    config = make_config(tmp_path / "data", server={"port": port, "public_url": f"http://127.0.0.1:{port}"})
+    config = make_config(tmp_path / "data", server={"port": port, "public_url": f"http://127.0.0.1:{port}"}, **settings)
     app = create_app(config)
     started = await aiohttp_server(app, port=port)
-    yield app, str(started.make_url("")).rstrip("/"), config
+    return app, str(started.make_url("")).rstrip("/"), config
+
+
+@pytest.fixture
+async def gateway(aiohttp_server, tmp_path: Path) -> tuple[web.Application, str, Config]:
+    return await serve_gateway(aiohttp_server, tmp_path)
+
+
+@pytest.fixture
+async def mail_gateway(aiohttp_server, tmp_path: Path) -> tuple[web.Application, str, Config]:
+    """With the email and fax channels on. Its mailboxes are never read: tests store mail as the
+    intake would, directly."""
+    return await serve_gateway(
+        aiohttp_server, tmp_path, mail={"tenant_servers_may_be_private": True},
+        channels={"chat": {"enabled": True}, "email": {"enabled": True}, "fax": {"enabled": True}},
+        mailboxes={"refresh_seconds": 3600})
+
+
+async def until(check: Callable[[], Awaitable[Any]], timeout: float = 10) -> Any:
+    """Polls `check` until it returns something truthy, or the time is up (then its last answer)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.1)
 
 
 def screenshot_path(name: str) -> str:

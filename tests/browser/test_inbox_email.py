@@ -12,34 +12,25 @@ Dovecot in tests/email)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import struct
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
 from email.message import EmailMessage
 from email.utils import format_datetime
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, expect
 
 from channels.email.store import store_email
-from gateway.app import create_app
-from gateway.config import Config
 from gateway.db import schema as t
 from gateway.db.schema import new_id, utcnow
 from gateway.keys import CHANNELS, DB
 from gateway.mail.mailboxes import Mailbox
 from gateway.mail.parse import parse_email
-from tests.browser.conftest import screenshot_path
+from tests.browser.conftest import screenshot_path, until
 from tests.browser.test_inbox_chat import demo_staff, log_in, rest_client
-from tests.conftest import make_config
 
 SUPPORT = "support@demo.example"
 ANN = "Ann Customer <ann@customer.example>"
@@ -133,34 +124,9 @@ def strangers_mail() -> bytes:
     return message.as_bytes()
 
 
-@pytest.fixture
-async def mail_gateway(aiohttp_server: Callable[..., Awaitable[TestServer]], tmp_path: Path) -> AsyncIterator[tuple[web.Application, str, Config]]:
-    """A gateway with the email channel on, listening on a free port (its public URL that address)."""
-    picker: TestServer = await aiohttp_server(web.Application())
-    port = picker.port
-    await picker.close()
-    config = make_config(
-        tmp_path / "data", server={"port": port, "public_url": f"http://127.0.0.1:{port}"},
-        mail={"tenant_servers_may_be_private": True}, channels={"chat": {"enabled": True}, "email": {"enabled": True}},
-        mailboxes={"refresh_seconds": 3600},  # the mailbox below is never read: mails are stored directly
-    )
-    app = create_app(config)
-    started = await aiohttp_server(app, port=port)
-    yield app, str(started.make_url("")).rstrip("/"), config
-
-
 async def receive(app: web.Application, mailbox: Mailbox, raw: bytes) -> str:
     """What the intake does with a new mail in the mailbox: the email channel stores it."""
     return await store_email(app[CHANNELS]._contexts["email"], mailbox, raw, parse_email(raw), uid=None)
-
-
-async def until(check: Callable[[], Awaitable[Any]], timeout: float = 10) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.1)
 
 
 async def open_conversation(page: Page, conversation_id: str) -> None:

@@ -10,31 +10,24 @@ The faxes are stored through the fax channel's own code (the mail intake is test
 
 from __future__ import annotations
 
-import asyncio
 import io
-from collections.abc import AsyncIterator, Awaitable, Callable
 from email.message import EmailMessage
 from email.utils import format_datetime
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 from PIL import Image, ImageDraw
 from playwright.async_api import Locator, Page, expect
 
 from channels.fax.profiles import FaxFacts
 from channels.fax.store import store_fax
-from gateway.app import create_app
-from gateway.config import Config
 from gateway.keys import CHANNELS
 from gateway.mail.mailboxes import Mailbox
 from gateway.mail.parse import parse_email
-from tests.browser.conftest import screenshot_path
+from tests.browser.conftest import screenshot_path, until
 from tests.browser.test_inbox_chat import demo_staff, log_in, rest_client
-from tests.conftest import make_config
 
 FAX_INBOX = "fax@demo.example"
 SERVICE = "FaxMaster <faxmaster@fax.example>"
@@ -75,35 +68,9 @@ def fax_mail(document: bytes, filename: str, content_type: str, *, message_id: s
     return message.as_bytes()
 
 
-@pytest.fixture
-async def fax_gateway(aiohttp_server: Callable[..., Awaitable[TestServer]], tmp_path: Path) -> AsyncIterator[tuple[web.Application, str, Config]]:
-    """A gateway with the email and fax channels on, listening on a free port (its public URL that address)."""
-    picker: TestServer = await aiohttp_server(web.Application())
-    port = picker.port
-    await picker.close()
-    config = make_config(
-        tmp_path / "data", server={"port": port, "public_url": f"http://127.0.0.1:{port}"},
-        mail={"tenant_servers_may_be_private": True},
-        channels={"chat": {"enabled": True}, "email": {"enabled": True}, "fax": {"enabled": True}},
-        mailboxes={"refresh_seconds": 3600},  # the mailbox below is never read: faxes are stored directly
-    )
-    app = create_app(config)
-    started = await aiohttp_server(app, port=port)
-    yield app, str(started.make_url("")).rstrip("/"), config
-
-
 async def receive_fax(app: web.Application, mailbox: Mailbox, raw: bytes, facts: FaxFacts, rule: dict[str, Any]) -> str:
     """What the intake does with a mail its fax rule matched: the fax channel stores it."""
     return await store_fax(app[CHANNELS]._contexts["fax"], mailbox, raw, parse_email(raw), facts, rule, uid=None)
-
-
-async def until(check: Callable[[], Awaitable[Any]], timeout: float = 10) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.1)
 
 
 async def loaded(image: Locator) -> bool:
@@ -127,8 +94,8 @@ async def open_conversation(page: Page, conversation_id: str) -> None:
     await expect(page.locator(".fax-in").first).to_be_visible()
 
 
-async def test_an_agent_reads_a_fax_page_by_page_and_replies_by_fax(browser, fax_gateway):
-    app, base, config = fax_gateway
+async def test_an_agent_reads_a_fax_page_by_page_and_replies_by_fax(browser, mail_gateway):
+    app, base, config = mail_gateway
     tiff = fax_tiff()
     async with rest_client(base) as http:
         agent, operator, tenant_id = await demo_staff(http, config)
