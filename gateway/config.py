@@ -6,6 +6,7 @@ command line can print one line and exit 2 instead of a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
@@ -247,6 +248,49 @@ class MailboxesConfig(_Section):
         return value
 
 
+class TurnServerConfig(_Section):
+    url: str = Field(pattern=r"^turns?:")
+    username: str = ""
+    credential: SecretStr = SecretStr("")
+
+
+class MediaConfig(_Section):
+    """Voice calls' audio (gateway/media): WebRTC legs, mixing, hold audio and recording, in
+    worker processes of their own."""
+
+    # Processes that carry calls' audio (0: one per core). One process carries ~15 one-way streams
+    # before its event loop is saturated, so a call of two legs needs ~4 of them.
+    workers: int = Field(0, ge=0, le=256)
+    # "stun:host:port". Empty: only the machine's own addresses are offered (a gateway reachable
+    # directly, or with public_ip). aiortc uses only the first STUN and the first TURN server.
+    stun_servers: list[str] = Field(default_factory=list)
+    turn_servers: list[TurnServerConfig] = Field(default_factory=list)
+    # Behind a 1:1 NAT: the public address, announced next to the machine's own in every answer.
+    public_ip: str = ""
+    # A leg whose media does not connect in this time fails.
+    connect_timeout_seconds: float = Field(20.0, gt=0, le=600)
+    # A media process that does not answer a command in this time is reported as an error.
+    request_timeout_seconds: float = Field(15.0, gt=0, le=600)
+
+    @field_validator("stun_servers")
+    @classmethod
+    def _stun_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith("stun:"):
+                raise ValueError(f"{url!r} does not start with stun:")
+        return value
+
+    @field_validator("public_ip")
+    @classmethod
+    def _an_ip_address(cls, value: str) -> str:
+        if value:
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address") from None
+        return value
+
+
 class Config(_Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     data: DataConfig = Field(default_factory=DataConfig)
@@ -259,6 +303,7 @@ class Config(_Section):
     uploads: UploadConfig = Field(default_factory=UploadConfig)
     mail: MailConfig = Field(default_factory=MailConfig)
     mailboxes: MailboxesConfig = Field(default_factory=MailboxesConfig)
+    media: MediaConfig = Field(default_factory=MediaConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)
     # Web chat is on unless the config's [channels] tables leave it out.

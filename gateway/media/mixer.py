@@ -1,0 +1,222 @@
+"""One call's audio: every 20 ms (one clock per call) each leg gets the mix of the other parties.
+
+- Each leg's received audio is converted to 48 kHz mono s16 and kept in a small bounded buffer
+  (the oldest audio is dropped when it is full), so a leg whose peer sends too fast, or a clock
+  that drifts, costs at most the buffer's length in delay, never memory.
+- A customer with no connected agent, or on hold, hears hold audio; an agent on hold hears the
+  other agents only (silence when alone), never the customer.
+- A muted leg's voice reaches no one, nor the recording.
+- The recording gets the customers' voices on the left and the agents' on the right, as the
+  parties hear them: nothing while the call is on hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import fractions
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import av
+import numpy as np
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from gateway.media.audio import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE, silence, to_int16
+from gateway.media.hold import HoldAudio
+
+log = logging.getLogger(__name__)
+
+Role = Literal["customer", "agent"]
+
+# Received audio kept per leg: absorbs network jitter; beyond it the oldest is dropped.
+_INBOUND_LIMIT = 10 * FRAME_SAMPLES  # 200 ms
+# Playout starts (again, after running dry) once this much has arrived, so that packets arriving
+# a little late don't each cause a gap.
+_INBOUND_START = 2 * FRAME_SAMPLES  # 40 ms
+# Mixed frames waiting for a leg's sender; a sender that falls behind hears the newest.
+_OUTBOUND_LIMIT = 5
+# A clock that falls this far behind (a stalled loop) skips ahead rather than bursting to catch up.
+_MAX_LAG_SECONDS = 0.2
+_TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
+
+
+class InboundAudio:
+    """A leg's received audio, converted and bounded; the mixer takes 20 ms at a time."""
+
+    def __init__(self) -> None:
+        self._samples = np.zeros(0, dtype=np.int16)
+        self._playing = False
+        self._resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        self.dropped_samples = 0
+
+    def push_frame(self, frame: av.AudioFrame) -> None:
+        for converted in self._resampler.resample(frame):
+            self.push(converted.to_ndarray().reshape(-1))
+
+    def push(self, samples: np.ndarray) -> None:
+        joined = np.concatenate([self._samples, samples])
+        excess = len(joined) - _INBOUND_LIMIT
+        if excess > 0:
+            self.dropped_samples += excess
+            joined = joined[excess:]
+        self._samples = joined
+
+    def take_frame(self) -> np.ndarray:
+        if not self._playing:
+            if len(self._samples) < _INBOUND_START:
+                return silence()
+            self._playing = True
+        frame, self._samples = self._samples[:FRAME_SAMPLES], self._samples[FRAME_SAMPLES:]
+        if len(frame) < FRAME_SAMPLES:  # ran dry: wait for a little to arrive again
+            self._playing = False
+            frame = np.pad(frame, (0, FRAME_SAMPLES - len(frame)))
+        return frame
+
+
+class MixedAudioTrack(MediaStreamTrack):
+    """What one leg hears: frames the call's clock puts in, at real-time pace, taken by the leg's
+    RTP sender."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._frames: collections.deque[np.ndarray] = collections.deque(maxlen=_OUTBOUND_LIMIT)
+        self._ready = asyncio.Event()
+        self._pts = 0
+
+    def put(self, samples: np.ndarray) -> None:
+        self._frames.append(samples)
+        self._ready.set()
+
+    async def recv(self) -> av.AudioFrame:
+        while not self._frames:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._ready.clear()
+            await self._ready.wait()
+        samples = self._frames.popleft()
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self._pts
+        frame.time_base = _TIME_BASE
+        self._pts += len(samples)
+        return frame
+
+    def stop(self) -> None:
+        super().stop()
+        self._ready.set()  # wakes a waiting recv(), which then ends
+
+
+@dataclass(eq=False)
+class MixerLeg:
+    leg_id: str
+    role: Role
+    outbound: MixedAudioTrack = field(default_factory=MixedAudioTrack)
+    inbound: InboundAudio = field(default_factory=InboundAudio)
+    connected: bool = False
+    muted: bool = False
+    reader: asyncio.Task[None] | None = None
+
+
+StereoSink = Callable[[np.ndarray, np.ndarray], None]
+
+
+class CallMixer:
+    def __init__(self, call_id: str, hold_melody: np.ndarray) -> None:
+        self.call_id = call_id
+        self.on_hold = False
+        # Gets (customers, agents) every 20 ms while set: the recorder.
+        self.recording: StereoSink | None = None
+        self._legs: dict[str, MixerLeg] = {}
+        self._hold = HoldAudio(hold_melody)
+        self._clock: asyncio.Task[None] | None = None
+
+    def add_leg(self, leg_id: str, role: Role) -> MixerLeg:
+        leg = self._legs[leg_id] = MixerLeg(leg_id, role)
+        if self._clock is None:
+            self._clock = asyncio.create_task(self._run_clock(), name=f"media clock {self.call_id}")
+        return leg
+
+    def listen(self, leg_id: str, track: MediaStreamTrack) -> None:
+        """Feeds what the leg's peer sends (a received track) into the mix."""
+        leg = self._legs[leg_id]
+        if leg.reader is None:
+            leg.reader = asyncio.create_task(self._read(leg, track), name=f"media in {leg_id}")
+
+    def set_connected(self, leg_id: str, connected: bool) -> None:
+        if leg := self._legs.get(leg_id):
+            leg.connected = connected
+
+    def set_muted(self, leg_id: str, muted: bool) -> None:
+        self._legs[leg_id].muted = muted
+
+    def remove_leg(self, leg_id: str) -> None:
+        leg = self._legs.pop(leg_id, None)
+        if leg is None:
+            return
+        leg.outbound.stop()
+        if leg.reader:
+            leg.reader.cancel()
+
+    def has_legs(self) -> bool:
+        return bool(self._legs)
+
+    def close(self) -> None:
+        for leg_id in list(self._legs):
+            self.remove_leg(leg_id)
+        if self._clock:
+            self._clock.cancel()
+
+    async def _read(self, leg: MixerLeg, track: MediaStreamTrack) -> None:
+        try:
+            while True:
+                leg.inbound.push_frame(await track.recv())
+        except MediaStreamError:
+            pass  # the peer's track ended
+
+    async def _run_clock(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time()
+        while True:
+            deadline += FRAME_SECONDS
+            delay = deadline - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -_MAX_LAG_SECONDS:
+                deadline = loop.time()
+            try:
+                self.tick()
+            except Exception:  # one bad tick must not silence the call for good
+                log.exception("mixing failed", extra={"call_id": self.call_id})
+
+    def tick(self) -> None:
+        """One 20 ms step: every leg's next frame mixed and handed to the others and the recorder."""
+        voices: dict[str, np.ndarray] = {}
+        for leg in self._legs.values():
+            frame = leg.inbound.take_frame()  # taken even when muted, so the buffer stays current
+            if leg.connected and not leg.muted:
+                voices[leg.leg_id] = frame.astype(np.int32)
+        agent_connected = any(leg.connected for leg in self._legs.values() if leg.role == "agent")
+        hold_frame = self._hold.next_frame() if self.on_hold or not agent_connected else None
+        for leg in self._legs.values():
+            if leg.role == "customer" and hold_frame is not None:
+                leg.outbound.put(hold_frame)
+                continue
+            heard = [voice for leg_id, voice in voices.items()
+                     if leg_id != leg.leg_id and not (self.on_hold and self._legs[leg_id].role == "customer")]
+            leg.outbound.put(to_int16(sum(heard)) if heard else silence())
+        if self.recording is not None:
+            self.recording(*self._recorded(voices))
+
+    def _recorded(self, voices: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        if self.on_hold:
+            return silence(), silence()
+        sides: dict[Role, list[np.ndarray]] = {"customer": [], "agent": []}
+        for leg_id, voice in voices.items():
+            sides[self._legs[leg_id].role].append(voice)
+        left, right = (to_int16(sum(side)) if side else silence() for side in sides.values())
+        return left, right
