@@ -16,21 +16,24 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
 import sqlalchemy as sa
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.auth.principal import Principal
 from gateway.config import ChannelConfig, Config, ConfigError, UploadConfig
 from gateway.core import contacts, conversations, receipts
 from gateway.core.identities import normalise_identity
 from gateway.core.tenant_settings import read_settings
 from gateway.db import schema as t
 from gateway.events.bus import DomainEvent, record_event
-from gateway.keys import CHANNELS, CONFIG, DB, EVENTS, FILES, MAIL
+from gateway.keys import CHANNELS, CONFIG, DB, EVENTS, FILES, MAIL, MEDIA, ROUTING
 from gateway.mail.mailboxes import MailConsumer
+from gateway.media.service import MediaEvent, MediaService
 from gateway.mail.outbox import queue_mail
 from gateway.db.schema import first_id_at, utcnow
 from gateway.routing.hours import is_open
@@ -82,6 +85,25 @@ class VisitorCall:
 VisitorHandler = Callable[[VisitorCall, Any], Awaitable[dict[str, Any]]]
 # Events the /visitor namespace handles itself.
 CORE_VISITOR_EVENTS = frozenset({"connect", "disconnect", "ping"})
+
+
+@dataclass(frozen=True)
+class AgentCall:
+    """Who sent an /agent socket event that a channel handles: a logged-in agent, their session
+    checked afresh for this event. The channel checks what the agent may do with its own data
+    (the call is theirs, the task assigned to them)."""
+
+    user_id: str
+    principal: Principal
+    sid: str
+
+
+# (who, payload) -> the ack
+AgentHandler = Callable[[AgentCall, Any], Awaitable[dict[str, Any]]]
+# Events the /agent namespace handles itself (gateway/realtime/agent.py, its on_* methods).
+CORE_AGENT_EVENTS = frozenset({
+    "connect", "disconnect", "join_conversation", "leave_conversation", "receipt", "presence", "typing", "transfer_task",
+    "accept_task", "reject_task", "wrapup_task", "complete_task"})
 
 
 class MailRefused(Exception):
@@ -248,6 +270,48 @@ class ChannelContext:
         async def chunks() -> AsyncIterator[bytes]:
             yield data
         return await self._app[FILES].save(tenant_id, chunks(), max(len(data), 1))
+
+    async def store_file_from(self, tenant_id: str, path: Path) -> StoredFile:
+        """Keep a file the channel wrote itself (a call's recording), read in chunks: it can be
+        large. The file at `path` is left for the caller to remove."""
+        async def chunks() -> AsyncIterator[bytes]:
+            with path.open("rb") as source:
+                while chunk := await asyncio.to_thread(source.read, 1 << 20):
+                    yield chunk
+        size = await asyncio.to_thread(lambda: path.stat().st_size)
+        return await self._app[FILES].save(tenant_id, chunks(), max(size, 1))
+
+    @property
+    def media(self) -> MediaService:
+        """The media layer (legs, bridging, recording, hold audio), for channels with `uses_media`."""
+        return self._app[MEDIA]
+
+    def ice_servers(self) -> list[dict[str, str]]:
+        """The STUN and TURN servers browsers use for calls (RTCIceServer dictionaries)."""
+        media = self._app[CONFIG].media
+        servers: list[dict[str, str]] = [{"urls": url} for url in media.stun_servers]
+        servers += [{"urls": turn.url, "username": turn.username, "credential": turn.credential.get_secret_value()}
+                    for turn in media.turn_servers]
+        return servers
+
+    @property
+    def data_dir(self) -> Path:
+        return self._app[CONFIG].data_dir
+
+    async def cancel_task(self, task_id: str, reason: Literal["abandoned", "cancelled"]) -> None:
+        """End waiting work the customer gave up on (abandoned: counted as such in reports)."""
+        await self._app[ROUTING].cancel(task_id, reason)
+
+    async def task_holder(self, tenant_id: str, task_id: str) -> tuple[str, str | None] | None:
+        """(state, the agent it is assigned to) of one of the tenant's tasks; None if there is none."""
+        async with self._app[DB].connect() as conn:
+            row = (await conn.execute(sa.select(t.tasks.c.state, t.tasks.c.assigned_agent_id).where(
+                t.tasks.c.id == task_id, t.tasks.c.tenant_id == tenant_id))).first()
+        return None if row is None else (row.state, row.assigned_agent_id)
+
+    async def end_live_work(self, task_id: str, user_id: str) -> None:
+        """The customer's side ended (a call hung up): the agent goes on to wrap-up."""
+        await self._app[ROUTING].wrapup(task_id, user_id)
 
     async def read_file(self, key: str) -> bytes:
         return await asyncio.to_thread(self._app[FILES].path(key).read_bytes)
@@ -419,6 +483,9 @@ class Channel(abc.ABC):
     # (meta.delivery, see ChannelUnit.mark_delivery): one stored without a mark never reached the
     # channel, and the registry hands it over again (ChannelRegistry.recover_lost_replies).
     tracks_delivery: ClassVar[bool] = False
+    # Whether the channel carries calls through the media layer (gateway/media): the gateway then
+    # starts its media workers, and hands the channel the events of its calls.
+    uses_media: ClassVar[bool] = False
 
     @abc.abstractmethod
     async def start(self, ctx: ChannelContext) -> None:
@@ -437,9 +504,23 @@ class Channel(abc.ABC):
         messages, later the call's signalling), by event name. None by default."""
         return {}
 
+    def widget_features(self) -> Mapping[str, bool]:
+        """What the channel adds to the visitor's widget (e.g. {"calls": True}), for the tenants it
+        serves; the tenant's widget settings may still switch each off."""
+        return {}
+
+    def agent_events(self) -> Mapping[str, AgentHandler]:
+        """Socket events this channel answers on the inbox's /agent connection (a call's
+        signalling and controls), by event name. None by default."""
+        return {}
+
     def mail_consumer(self) -> MailConsumer | None:
         """The channel's part in reading tenants' mailboxes (email, fax), if it takes mail."""
         return None
+
+    async def on_media_event(self, event: MediaEvent) -> None:
+        """What happened to one of this channel's calls in the media layer (a leg connected,
+        failed or closed). Only channels with `uses_media` hear them."""
 
     def mailbox_problems(self, mailbox: Mapping[str, Any]) -> list[tuple[str, str]]:
         """What is wrong with a mailbox's settings in this channel's eyes (the fax channel reads
@@ -474,6 +555,7 @@ class ChannelRegistry:
         self._app = app
         self.channels: dict[str, Channel] = {}
         self.visitor_handlers: dict[str, VisitorHandler] = {}
+        self.agent_handlers: dict[str, AgentHandler] = {}
         self._contexts: dict[str, ChannelContext] = {}
         self._deliveries: set[asyncio.Task[None]] = set()
 
@@ -486,6 +568,10 @@ class ChannelRegistry:
                     if event in CORE_VISITOR_EVENTS or event in self.visitor_handlers:
                         raise ConfigError(config.source, f"channels.{name}", f"the visitor event {event!r} is taken")
                     self.visitor_handlers[event] = handler
+                for event, agent_handler in channel.agent_events().items():
+                    if event in CORE_AGENT_EVENTS or event in self.agent_handlers:
+                        raise ConfigError(config.source, f"channels.{name}", f"the agent event {event!r} is taken")
+                    self.agent_handlers[event] = agent_handler
 
     async def start(self) -> None:
         started: list[Channel] = []
@@ -510,6 +596,27 @@ class ChannelRegistry:
 
     def mailbox_problems(self, mailbox: Mapping[str, Any]) -> list[tuple[str, str]]:
         return [problem for channel in self.channels.values() for problem in channel.mailbox_problems(mailbox)]
+
+    def widget_features(self, tenant_slug: str) -> dict[str, bool]:
+        offered: dict[str, bool] = {}
+        for name, channel in self.channels.items():
+            served = self._contexts[name].settings.tenants
+            if not served or tenant_slug in served:
+                offered.update(channel.widget_features())
+        return offered
+
+    @property
+    def uses_media(self) -> bool:
+        return any(channel.uses_media for channel in self.channels.values())
+
+    async def on_media_event(self, event: MediaEvent) -> None:
+        """The media layer's events go to the channels that carry calls; each knows its own."""
+        for channel in self.channels.values():
+            if channel.uses_media:
+                try:
+                    await channel.on_media_event(event)
+                except Exception:
+                    log.exception("channel failed on a media event", extra={"channel": channel.name, "kind": event.kind})
 
     def mail_consumers(self) -> list[MailConsumer]:
         return [c for c in (channel.mail_consumer() for channel in self.channels.values()) if c is not None]
@@ -592,14 +699,25 @@ class ChannelRegistry:
 
 async def channels_ctx(app: web.Application) -> Any:
     registry = app[CHANNELS]
+    media = None
+    if registry.uses_media:  # the media workers run before the channels that carry calls, and after them
+        media = app[MEDIA] = MediaService(app[CONFIG].media, on_event=registry.on_media_event)
+        await media.start()
     app[EVENTS].subscribe(registry.on_event)
-    await registry.start()
+    try:
+        await registry.start()
+    except BaseException:
+        if media is not None:
+            await media.stop()
+        raise
     recovery = asyncio.create_task(registry.recover_lost_replies_forever())
     yield
     recovery.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await recovery
     await registry.stop()
+    if media is not None:
+        await media.stop()
 
 
 def setup_channels(app: web.Application) -> None:

@@ -187,3 +187,11 @@ def test_bad_channel_config_names_the_channel(tmp_path: Path, settings: dict[str
 def test_a_disabled_channel_is_not_loaded(tmp_path: Path) -> None:
     config = make_config(tmp_path / "data", channels={"nosuch": {"enabled": False}})
     assert create_app(config)[CHANNELS].channels == {}
+
+
+def test_the_agent_events_a_channel_may_not_take_are_exactly_the_ones_the_inbox_socket_answers_itself() -> None:
+    from gateway.channel import CORE_AGENT_EVENTS
+    from gateway.realtime.agent import AgentNamespace
+
+    own = {name.removeprefix("on_") for name in dir(AgentNamespace) if name.startswith("on_")}
+    assert own == set(CORE_AGENT_EVENTS)

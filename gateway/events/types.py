@@ -9,6 +9,14 @@ from __future__ import annotations
 EVENT_TYPES: frozenset[str] = frozenset(
     {
         "agent.presence_changed",
+        # calls (channels/voice)
+        "call.started",
+        "call.answered",
+        "call.held",
+        "call.resumed",
+        "call.recording_paused",
+        "call.recording_resumed",
+        "call.ended",
         "contact.created",
         "contact.merged",
         "contact.updated",

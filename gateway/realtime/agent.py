@@ -13,11 +13,13 @@ Client events (each answers with an ack):
   transfer_task      {"task_id", "queue_id" | "agent_id", "note"?} -> {"ok": true, "task_id"}
   accept_task / reject_task {"task_id"}; wrapup_task / complete_task {"task_id", "wrapup_code"?, "note"?}
                      -> {"ok": true, "task_id"} | {"ok": false, "code": "not_offered" | "wrapup_code_required" | ...}
-The routing service offers work with the `task.offered` event to `agent:{user_id}`.
+The routing service offers work with the `task.offered` event to `agent:{user_id}`. Other events
+come from the enabled channels (Channel.agent_events), e.g. a call's answer and hold.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,10 +27,11 @@ from aiohttp import web
 from socketio.exceptions import ConnectionRefusedError
 
 from gateway.auth.principal import CONVERSATIONS_READ, Principal
+from gateway.channel import AgentCall
 from gateway.db import schema as t
 from gateway.events.bus import ephemeral_event
 from gateway.core import receipts, wrapup
-from gateway.keys import DB, EVENTS, REDIS, ROUTING
+from gateway.keys import CHANNELS, DB, EVENTS, REDIS, ROUTING
 from gateway.realtime import agent_tabs
 from gateway.realtime.handshake import is_own_origin, session_token, staff_principal
 from gateway.realtime.namespace import GatewayNamespace
@@ -221,6 +224,20 @@ class AgentNamespace(GatewayNamespace):
         if event is not None:
             await self.app[EVENTS].publish(event)
         return None
+
+    def handler_for(self, event: str) -> Callable[[str, Any], Awaitable[Ack]] | None:
+        """Events the enabled channels answer (a call's signalling...), see Channel.agent_events."""
+        handler = self.app[CHANNELS].agent_handlers.get(event)
+        if handler is None:
+            return None
+
+        async def run(sid: str, data: Any) -> Ack:
+            principal = await self._principal(sid)
+            if principal is None or principal.user_id is None:
+                return error("unauthenticated", "your session has ended; log in again")
+            return await handler(AgentCall(principal.user_id, principal, sid), data)
+
+        return run
 
     async def on_transfer_task(self, sid: str, data: Any = None) -> Ack:
         """{"task_id", "queue_id" | "agent_id", "note"?}: hand held work on, keeping its place."""

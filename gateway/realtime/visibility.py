@@ -61,6 +61,14 @@ def _receipt(data: dict[str, Any]) -> dict[str, Any] | None:
     return {name: data.get(name) for name in ("conversation_id", "message_id", "status")}
 
 
+def _call_state(data: dict[str, Any]) -> dict[str, Any]:
+    return {"conversation_id": data.get("conversation_id"), "call_id": data.get("call_id")}
+
+
+def _call_ended(data: dict[str, Any]) -> dict[str, Any]:
+    return {**_call_state(data), "seconds": data.get("seconds")}  # not the reason: it may name the agent's side
+
+
 _PUBLIC_FORMS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
     "message.created": _message_created,
     "task.position": _task_position,
@@ -68,9 +76,12 @@ _PUBLIC_FORMS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
     "conversation.receipt": _receipt,
     "task.accepted": _agent_joined,
     "conversation.updated": _conversation_status,
+    "call.held": _call_state,
+    "call.resumed": _call_state,
+    "call.ended": _call_ended,
 }
 # Staff events (not marked public) whose visitor form above tells only what the customer may know.
-_STAFF_EVENTS_WITH_PUBLIC_FORM = frozenset({"task.accepted", "conversation.updated"})
+_STAFF_EVENTS_WITH_PUBLIC_FORM = frozenset({"task.accepted", "conversation.updated", "call.held", "call.resumed", "call.ended"})
 
 
 def visitor_payload(event: DomainEvent) -> dict[str, Any] | None:

@@ -82,6 +82,7 @@ class Features(_Strict):
     attachments: bool = True
     csat: bool = True
     transcript: bool = False
+    calls: bool = True  # "Call us", where a channel carries web calls for the tenant
 
 
 class WidgetSettings(_Strict):

@@ -3,7 +3,6 @@ part at page load (before any socket opens, so proactive invitations cost the ce
 
 from __future__ import annotations
 
-from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -16,7 +15,7 @@ from gateway.auth.principal import ADMIN, SUPERVISE
 from gateway.core.tenant_settings import read_settings, write_section
 from gateway.db import schema as t
 from gateway.events.bus import record_event
-from gateway.keys import CONFIG, DB, EVENTS
+from gateway.keys import CHANNELS, CONFIG, DB, EVENTS
 from gateway.widget.settings import WidgetSettings
 
 # Short, so a tenant's change reaches visitors' next page view within a minute.
@@ -63,11 +62,15 @@ def register(api: ApiRegistry) -> None:
         # it. Allowed origins are enforced where it matters, when the visitor's socket connects.
         headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": f"public, max-age={CONFIG_MAX_AGE}"}
         async with call.app[DB].connect() as conn:
-            raw: Any = (await conn.execute(sa.select(t.tenants.c.settings).where(
-                t.tenants.c.widget_key == call.query.key, t.tenants.c.status == "active"))).scalar_one_or_none()
-        if raw is None:
+            tenant = (await conn.execute(sa.select(t.tenants.c.id, t.tenants.c.slug, t.tenants.c.settings).where(
+                t.tenants.c.widget_key == call.query.key, t.tenants.c.status == "active"))).first()
+        if tenant is None:
             raise ApiError(404, "unknown_widget", "no active tenant has this widget key", headers=headers)
-        config = WidgetSettings.of(raw).public_config(call.app[CONFIG].uploads)
-        # A transcript needs the center's mail: don't offer what can't be sent.
-        config["features"]["transcript"] = config["features"]["transcript"] and call.app[CONFIG].mail.enabled
+        config = WidgetSettings.of(tenant.settings).public_config(call.app[CONFIG].uploads)
+        # Don't offer what can't be had: a transcript needs the center's mail, a call a channel
+        # that carries calls for this tenant.
+        features = config["features"]
+        features["transcript"] = features["transcript"] and call.app[CONFIG].mail.enabled
+        offered = call.app[CHANNELS].widget_features(tenant.slug)
+        features["calls"] = features["calls"] and offered.get("calls", False)
         return web.json_response(config, headers=headers)

@@ -1,0 +1,38 @@
+"""A call as the voice channel tracks it while it lasts: who is on it, in which state, and for
+how long. Its media (legs, bridge, recording) lives in the media layer under the same id; what
+outlasts the call is in SQL (the conversation, its events, the recording)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+CallState = Literal["waiting", "talking", "held", "ended"]
+
+
+@dataclass
+class Call:
+    id: str
+    tenant_id: str
+    conversation_id: str
+    task_id: str
+    visitor: tuple[str, str]  # (tenant, visitor id) of the browser that called
+    recording: str | None = None  # the file being written, while it is
+    agent_id: str | None = None
+    state: CallState = "waiting"
+    started: float = field(default_factory=time.monotonic)
+    answered: float | None = None
+
+    @property
+    def customer_leg(self) -> str:
+        return f"{self.id}.customer"
+
+    @property
+    def agent_leg(self) -> str:
+        return f"{self.id}.agent"
+
+    def seconds(self) -> tuple[int, int]:
+        """(the whole call, the part with an agent), in whole seconds so far."""
+        now = time.monotonic()
+        return round(now - self.started), round(now - self.answered) if self.answered is not None else 0

@@ -1,0 +1,299 @@
+"""The voice channel: a visitor clicks "Call us" in the widget, the call waits in the same queue as
+all other work (hearing hold audio), and the agent it is given answers it in the inbox; the
+gateway's media layer bridges the two WebRTC legs and records the call.
+
+Visitor events (on /visitor, after the namespace's widget key, origin and rate checks):
+  call_config {} -> {ok, ice_servers: [{urls, username?, credential?}]}   (also on /agent)
+  call_start  {sdp} -> {ok, call_id, conversation_id, sdp}   the visitor's audio offer, answered;
+              a conversation on the voice channel and a task in the queue. One call at a time.
+  call_mute   {call_id, muted} -> {ok}
+  call_hangup {call_id} -> {ok}          before an agent answered, the call counts as abandoned
+Agent events (on /agent, for the agent the call's task is assigned to):
+  call_answer    {call_id, sdp} -> {ok, sdp, conversation_id}   after accept_task: the agent's leg
+  call_hold      {call_id, on} -> {ok}   the customer hears hold audio, the agent silence
+  call_mute      {call_id, muted} -> {ok}
+  call_recording {call_id, paused} -> {ok}   nothing is recorded while paused
+  call_hangup    {call_id} -> {ok}       the agent goes on to wrap-up
+Recorded on the conversation: call.started, call.answered, call.held, call.resumed,
+call.recording_paused, call.recording_resumed, call.ended {reason, seconds, talk_seconds}; the
+recording (stereo: customer left, agent right) becomes a system message carrying the file.
+
+A call lives in the gateway process that took the visitor's offer: its media runs in that
+process's media workers, and the agent's signalling must reach the same process (one process, or
+sticky sessions per call, until calls can move between processes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from gateway.channel import AgentCall, AgentHandler, Channel, ChannelContext, OutboundMessage, VisitorCall, VisitorHandler
+from gateway.config import ChannelConfig
+from gateway.core.conversations import AttachedFile
+from gateway.db.schema import new_id
+from gateway.media.service import MediaError, MediaEvent
+from gateway.realtime.payloads import Ack, Empty, error, ok, parse
+from gateway.routing.engine import RoutingConflict
+
+from channels.voice.calls import Call
+from channels.voice.payloads import MAX_SIGNAL_BYTES, CallAnswer, CallHold, CallMute, CallRecording, CallRef, CallStart
+
+log = logging.getLogger(__name__)
+
+
+class VoiceChannel(Channel):
+    name = "voice"
+    uses_media = True
+
+    def __init__(self, settings: ChannelConfig) -> None:
+        if settings.model_extra:
+            raise ValueError(f"unknown settings {sorted(settings.model_extra)}")
+        self.settings = settings
+        self._ctx: ChannelContext | None = None
+        self._calls: dict[str, Call] = {}
+
+    @property
+    def ctx(self) -> ChannelContext:
+        assert self._ctx is not None, "the voice channel is not started"
+        return self._ctx
+
+    async def start(self, ctx: ChannelContext) -> None:
+        self._ctx = ctx
+
+    async def stop(self) -> None:
+        for call in list(self._calls.values()):
+            await self._end(call, "the gateway stopped")
+        self._ctx = None
+
+    async def deliver(self, reply: OutboundMessage) -> None:
+        """A line typed during a call reaches the visitor's widget live, as in a chat."""
+
+    def widget_features(self) -> Mapping[str, bool]:
+        return {"calls": True}
+
+    def visitor_events(self) -> Mapping[str, VisitorHandler]:
+        return {"call_config": self.call_config, "call_start": self.call_start, "call_mute": self.visitor_mute,
+                "call_hangup": self.visitor_hangup}
+
+    def agent_events(self) -> Mapping[str, AgentHandler]:
+        return {"call_config": self.call_config, "call_answer": self.call_answer, "call_hold": self.call_hold,
+                "call_mute": self.agent_mute, "call_recording": self.call_recording, "call_hangup": self.agent_hangup}
+
+    async def call_config(self, who: VisitorCall | AgentCall, data: Any) -> Ack:
+        """The STUN/TURN servers a browser needs before it makes its offer."""
+        payload = parse(Empty, data)
+        if isinstance(payload, dict):
+            return payload
+        return ok(ice_servers=self.ctx.ice_servers())
+
+    # ---- the visitor ----
+    async def call_start(self, who: VisitorCall, data: Any) -> Ack:
+        offer = parse(CallStart, data, MAX_SIGNAL_BYTES)
+        if isinstance(offer, dict):
+            return offer
+        if who.tenant_id not in await self.ctx.tenant_ids():
+            return error("channel_disabled", "calls are not offered here")
+        if any(c.visitor == (who.tenant_id, who.visitor_id) for c in self._calls.values()):
+            return error("call_in_progress", "this visitor is on a call already; hang it up first")
+        call_id = new_id()
+        try:
+            answer = await self.ctx.media.open_leg(call_id, f"{call_id}.customer", "customer", offer.sdp)
+        except MediaError as exc:
+            return error("bad_offer", str(exc))
+        try:
+            contact_id = await self.ctx.identify_contact(who.tenant_id, *who.identity)
+            async with self.ctx.unit() as unit:
+                conversation_id = await unit.open_conversation(
+                    who.tenant_id, contact_id, subject="Call from the website", attributes={"call": {"id": call_id}})
+                await unit.record("call.started", who.tenant_id, {"conversation_id": conversation_id, "call_id": call_id},
+                                  conversation_id=conversation_id)
+                task_id = await unit.enqueue_task(who.tenant_id, conversation_id)
+        except BaseException:
+            await self.ctx.media.end_call(call_id)  # nothing of the call is kept: its media goes too
+            raise
+        call = self._calls[call_id] = Call(call_id, who.tenant_id, conversation_id, task_id, (who.tenant_id, who.visitor_id))
+        if await self._records(who.tenant_id):
+            await self._start_recording(call)
+        await who.join(conversation_id)
+        return ok(call_id=call_id, conversation_id=conversation_id, sdp=answer)
+
+    async def visitor_mute(self, who: VisitorCall, data: Any) -> Ack:
+        form = parse(CallMute, data)
+        if isinstance(form, dict):
+            return form
+        call = self._visitors_call(who, form.call_id)
+        if call is None:
+            return error("not_found", "no such call")
+        await self.ctx.media.set_muted(call.id, call.customer_leg, form.muted)
+        return ok()
+
+    async def visitor_hangup(self, who: VisitorCall, data: Any) -> Ack:
+        form = parse(CallRef, data)
+        if isinstance(form, dict):
+            return form
+        call = self._visitors_call(who, form.call_id)
+        if call is None:
+            return error("not_found", "no such call")
+        await self._end(call, "the customer hung up")
+        return ok()
+
+    def _visitors_call(self, who: VisitorCall, call_id: str) -> Call | None:
+        call = self._calls.get(call_id)
+        return call if call is not None and call.visitor == (who.tenant_id, who.visitor_id) else None
+
+    # ---- the agent ----
+    async def call_answer(self, who: AgentCall, data: Any) -> Ack:
+        form = parse(CallAnswer, data, MAX_SIGNAL_BYTES)
+        if isinstance(form, dict):
+            return form
+        call = self._calls.get(form.call_id)
+        holder = await self.ctx.task_holder(call.tenant_id, call.task_id) if call is not None else None
+        if call is None or holder is None or holder[1] != who.user_id:
+            return error("not_found", "no such call among your work")
+        if holder[0] != "assigned":
+            return error("not_accepted", "accept the call's task first")
+        if call.agent_id is not None:
+            return error("already_answered", "this call has been answered")
+        call.agent_id = who.user_id  # taken before the wait below: a second answer is refused
+        try:
+            answer = await self.ctx.media.open_leg(call.id, call.agent_leg, "agent", form.sdp)
+        except MediaError as exc:
+            call.agent_id = None
+            return error("bad_offer", str(exc))
+        call.state, call.answered = "talking", time.monotonic()
+        await self._record(call, "call.answered", agent_id=who.user_id)
+        return ok(sdp=answer, conversation_id=call.conversation_id)
+
+    async def call_hold(self, who: AgentCall, data: Any) -> Ack:
+        form = parse(CallHold, data)
+        if isinstance(form, dict):
+            return form
+        call = self._agents_call(who, form.call_id)
+        if call is None:
+            return error("not_found", "no such call among your work")
+        if (call.state == "held") != form.on:
+            await self.ctx.media.set_hold(call.id, form.on)
+            call.state = "held" if form.on else "talking"
+            await self._record(call, "call.held" if form.on else "call.resumed")
+        return ok()
+
+    async def agent_mute(self, who: AgentCall, data: Any) -> Ack:
+        form = parse(CallMute, data)
+        if isinstance(form, dict):
+            return form
+        call = self._agents_call(who, form.call_id)
+        if call is None:
+            return error("not_found", "no such call among your work")
+        await self.ctx.media.set_muted(call.id, call.agent_leg, form.muted)
+        return ok()
+
+    async def call_recording(self, who: AgentCall, data: Any) -> Ack:
+        form = parse(CallRecording, data)
+        if isinstance(form, dict):
+            return form
+        call = self._agents_call(who, form.call_id)
+        if call is None:
+            return error("not_found", "no such call among your work")
+        if call.recording is None:
+            return error("not_recording", "this call is not recorded")
+        await self.ctx.media.pause_recording(call.id, form.paused)
+        await self._record(call, "call.recording_paused" if form.paused else "call.recording_resumed")
+        return ok()
+
+    async def agent_hangup(self, who: AgentCall, data: Any) -> Ack:
+        form = parse(CallRef, data)
+        if isinstance(form, dict):
+            return form
+        call = self._agents_call(who, form.call_id)
+        if call is None:
+            return error("not_found", "no such call among your work")
+        await self._end(call, "the agent hung up")
+        return ok()
+
+    def _agents_call(self, who: AgentCall, call_id: str) -> Call | None:
+        call = self._calls.get(call_id)
+        return call if call is not None and call.agent_id == who.user_id else None
+
+    # ---- the media layer ----
+    async def on_media_event(self, event: MediaEvent) -> None:
+        call = self._calls.get(event.call_id)
+        if call is None:
+            return
+        if event.kind == "worker_lost":
+            await self._end(call, "the call's media failed")
+        elif event.kind in ("failed", "closed"):
+            who = "customer" if event.leg_id == call.customer_leg else "agent"
+            await self._end(call, f"the {who}'s connection {'failed' if event.kind == 'failed' else 'closed'}")
+
+    # ---- the end of a call ----
+    async def _end(self, call: Call, reason: str) -> None:
+        """Hang up both legs, keep the recording, and settle the task: one nobody answered was
+        abandoned; an answered one goes on to the agent's wrap-up. Runs once per call."""
+        if call.state == "ended":
+            return
+        call.state = "ended"
+        seconds, talk_seconds = call.seconds()
+        recording = None
+        if call.recording is not None:
+            try:
+                recording = await self.ctx.media.stop_recording(call.id)
+            except MediaError:
+                log.warning("a call's recording could not be finished", extra={"call_id": call.id}, exc_info=True)
+        with contextlib.suppress(MediaError):
+            await self.ctx.media.end_call(call.id)
+        self._calls.pop(call.id, None)
+        try:
+            if recording is not None and recording.seconds > 0:
+                await self._keep_recording(call, Path(recording.path), recording.seconds)
+            await self._record(call, "call.ended", reason=reason, seconds=seconds, talk_seconds=talk_seconds)
+        finally:
+            if call.recording is not None:
+                Path(call.recording).unlink(missing_ok=True)
+            await self._settle_task(call)
+
+    async def _settle_task(self, call: Call) -> None:
+        try:
+            if call.agent_id is None:
+                await self.ctx.cancel_task(call.task_id, "abandoned")
+            else:
+                await self.ctx.end_live_work(call.task_id, call.agent_id)
+        except RoutingConflict:
+            pass  # already moved on (the agent wrapped up first, the task timed out...)
+
+    # ---- recording ----
+    async def _records(self, tenant_id: str) -> bool:
+        """Calls are recorded unless the tenant switched it off (settings: voice.record)."""
+        voice = (await self.ctx.tenant_settings(tenant_id)).get("voice") or {}
+        return voice.get("record", True) is not False
+
+    async def _start_recording(self, call: Call) -> None:
+        folder = self.ctx.data_dir / "recordings"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{call.id}.ogg"
+        try:
+            await self.ctx.media.start_recording(call.id, str(path))
+        except MediaError:
+            log.warning("a call could not be recorded", extra={"call_id": call.id}, exc_info=True)
+            return
+        call.recording = str(path)
+
+    async def _keep_recording(self, call: Call, path: Path, seconds: float) -> None:
+        stored = await self.ctx.store_file_from(call.tenant_id, path)
+        started = datetime.now(timezone.utc).strftime("%Y-%m-%d-%H%M")
+        minutes, rest = divmod(round(seconds), 60)
+        async with self.ctx.unit() as unit:
+            await unit.append(call.tenant_id, call.conversation_id, kind="system", author_type="system",
+                              body_text=f"Call recording ({minutes}:{rest:02d})",
+                              meta={"call": {"id": call.id, "recording_seconds": round(seconds, 1)}},
+                              files=[AttachedFile(stored, f"call-{started}.ogg", "audio/ogg")])
+
+    async def _record(self, call: Call, event: str, **data: Any) -> None:
+        async with self.ctx.unit() as unit:
+            await unit.record(event, call.tenant_id, {"conversation_id": call.conversation_id, "call_id": call.id, **data},
+                              conversation_id=call.conversation_id)

@@ -1,0 +1,48 @@
+"""What the widget and the inbox may send about a call: every field bounded, nothing extra."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+from gateway.realtime.payloads import Payload
+
+# An audio offer is 2–6 KB (more with many candidates); anything far larger is not one.
+MAX_SDP_CHARS = 20_000
+MAX_SIGNAL_BYTES = MAX_SDP_CHARS + 1_000
+
+CallId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Sdp = Annotated[str, StringConstraints(min_length=10, max_length=MAX_SDP_CHARS)]
+
+
+class CallStart(Payload):
+    """The visitor's offer: an audio session description."""
+
+    sdp: Sdp
+
+
+class CallAnswer(Payload):
+    """The agent's offer for their side of a call they were given."""
+
+    call_id: CallId
+    sdp: Sdp
+
+
+class CallRef(Payload):
+    call_id: CallId
+
+
+class CallHold(Payload):
+    call_id: CallId
+    on: bool
+
+
+class CallMute(Payload):
+    call_id: CallId
+    muted: bool
+
+
+class CallRecording(Payload):
+    call_id: CallId
+    paused: bool

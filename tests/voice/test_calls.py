@@ -1,0 +1,165 @@
+"""Web calls end to end on a running gateway: a visitor's aiortc peer calls over the /visitor
+socket, waits in the queue hearing hold audio, the agent given the task answers over /agent with
+an aiortc peer of their own, each hears the other's tone, and the call's recording — customer
+left, agent right — is kept on the conversation. A call nobody answered counts as abandoned."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from aiohttp.test_utils import TestClient
+
+from gateway.config import Config
+from gateway.db import schema as t
+from gateway.keys import DB
+from tests.conftest import make_config
+from tests.helpers import Api
+from tests.media.support import ClientPeer, has_media_address, is_silent, is_tone, until_heard
+from tests.realtime.support import Listener, Sockets, session_cookie
+
+pytestmark = pytest.mark.skipif(not has_media_address(), reason="aioice offers no loopback candidates: needs a non-loopback address")
+
+WIDGET = "demo-widget-key"
+CUSTOMER_HZ, AGENT_HZ = 440.0, 1000.0
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path / "data", realtime={"channel": f"wecc-test:{uuid.uuid4().hex}"},
+                       channels={"chat": {"enabled": True}, "voice": {"enabled": True}},
+                       media={"workers": 1, "connect_timeout_seconds": 10})
+
+
+@pytest.fixture
+async def peers() -> AsyncIterator[list[ClientPeer]]:
+    made: list[ClientPeer] = []
+    yield made
+    for peer in made:
+        await peer.close()
+
+
+async def calling(sockets: Sockets, peers: list[ClientPeer], visitor_id: str) -> tuple[Listener, ClientPeer, dict]:
+    visitor = await sockets.connect("/visitor", auth={"widget_key": WIDGET, "visitor_id": visitor_id})
+    assert await visitor.call("call_config") == {"ok": True, "ice_servers": []}
+    peer = ClientPeer(CUSTOMER_HZ)
+    peers.append(peer)
+    started = await visitor.call("call_start", {"sdp": await peer.offer()})
+    assert started["ok"], started
+    await peer.accept(started["sdp"])
+    return visitor, peer, started
+
+
+async def task_state(client: TestClient, conversation_id: str) -> str:
+    async with client.app[DB].connect() as conn:
+        return (await conn.execute(sa.select(t.tasks.c.state).where(t.tasks.c.conversation_id == conversation_id))).scalar_one()
+
+
+async def event_types(client: TestClient, conversation_id: str) -> list[str]:
+    async with client.app[DB].connect() as conn:
+        return list((await conn.execute(sa.select(t.events.c.type).where(t.events.c.conversation_id == conversation_id)
+                                        .order_by(t.events.c.id))).scalars())
+
+
+async def test_a_web_call_waits_with_hold_audio_is_answered_by_the_agent_and_is_recorded(
+        client: TestClient, agent: Api, sockets: Sockets, peers: list[ClientPeer]):
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    assert (await inbox.call("presence", {"status": "away"}))["ok"]  # not yet: the call waits
+    visitor, customer, started = await calling(sockets, peers, "visitor-call-0001")
+    call_id, conversation_id = started["call_id"], started["conversation_id"]
+    # Waiting: hold audio, not silence, and the visitor hears where they are in line.
+    await until_heard(customer, lambda audio: not is_silent(audio) and not is_tone(audio, AGENT_HZ))
+    assert (await visitor.wait_for("task.position"))["conversation_id"] == conversation_id
+
+    assert (await inbox.call("presence", {"status": "available"}))["ok"]
+    offer = await inbox.wait_for("task.offered", lambda d: d["conversation_id"] == conversation_id)
+    assert offer["channel"] == "voice"
+    agent_peer = ClientPeer(AGENT_HZ)
+    peers.append(agent_peer)
+    early = await inbox.call("call_answer", {"call_id": call_id, "sdp": await agent_peer.offer()})
+    assert early["code"] == "not_accepted"
+    assert (await inbox.call("accept_task", {"task_id": offer["task_id"]}))["ok"]
+    answered = await inbox.call("call_answer", {"call_id": call_id, "sdp": await agent_peer.offer()})
+    assert answered["ok"] and answered["conversation_id"] == conversation_id
+    await agent_peer.accept(answered["sdp"])
+    assert (await inbox.call("call_answer", {"call_id": call_id, "sdp": await agent_peer.offer()}))["code"] == "already_answered"
+
+    # Bridged: each hears the other's tone.
+    await until_heard(agent_peer, lambda audio: is_tone(audio, CUSTOMER_HZ))
+    await until_heard(customer, lambda audio: is_tone(audio, AGENT_HZ))
+    await agent_peer.heard.listen(1.0)  # a second of conversation, for the recording
+    # Hold: the customer hears hold audio again, the agent silence; then back.
+    assert (await inbox.call("call_hold", {"call_id": call_id, "on": True}))["ok"]
+    await visitor.wait_for("call.held")
+    await until_heard(customer, lambda audio: not is_silent(audio) and not is_tone(audio, AGENT_HZ))
+    await until_heard(agent_peer, is_silent)
+    assert (await inbox.call("call_hold", {"call_id": call_id, "on": False}))["ok"]
+    await until_heard(customer, lambda audio: is_tone(audio, AGENT_HZ))
+
+    # The agent hangs up: the visitor is told, the agent goes on to wrap-up, the recording is kept.
+    assert (await inbox.call("call_hangup", {"call_id": call_id}))["ok"]
+    ended = await visitor.wait_for("call.ended")
+    assert ended["call_id"] == call_id and "reason" not in ended
+    assert await task_state(client, conversation_id) == "wrapup"
+    recorded = await event_types(client, conversation_id)
+    assert [e for e in recorded if e.startswith("call.")] == ["call.started", "call.answered", "call.held", "call.resumed", "call.ended"]
+    assert "task.abandoned" not in recorded
+    messages = (await agent.get(f"/api/v1/conversations/{conversation_id}/messages"))["items"]
+    [recording] = [m for m in messages if m["meta"].get("call")]
+    assert recording["body_text"].startswith("Call recording (")
+    [file] = recording["meta"]["attachments"]
+    assert file["content_type"] == "audio/ogg"
+    download = await agent.request("GET", f"/api/v1/attachments/{file['id']}")
+    assert download.status == 200
+    audio = await download.read()
+    left, right = _stereo(audio)
+    assert _has_tone(left, CUSTOMER_HZ)
+    assert _has_tone(right, AGENT_HZ)
+    assert not _has_tone(left, AGENT_HZ) and not _has_tone(right, CUSTOMER_HZ)  # each party on their own side
+
+
+async def test_a_call_the_visitor_hangs_up_before_anyone_answers_is_abandoned(
+        client: TestClient, sockets: Sockets, peers: list[ClientPeer]):
+    visitor, customer, started = await calling(sockets, peers, "visitor-call-0002")
+    await until_heard(customer, lambda audio: not is_silent(audio))
+    assert (await visitor.call("call_start", {"sdp": await ClientPeer(CUSTOMER_HZ).offer()}))["code"] == "call_in_progress"
+    assert (await visitor.call("call_hangup", {"call_id": started["call_id"]}))["ok"]
+    assert await task_state(client, started["conversation_id"]) == "abandoned"
+    assert (await visitor.call("call_hangup", {"call_id": started["call_id"]}))["code"] == "not_found"
+    # Another visitor can't touch someone else's call.
+    other, _, _ = await calling(sockets, peers, "visitor-call-0003")
+    assert (await other.call("call_mute", {"call_id": started["call_id"], "muted": True}))["code"] == "not_found"
+
+
+async def test_bad_offers_get_clear_errors_and_leave_nothing_behind(client: TestClient, sockets: Sockets, agent: Api):
+    visitor = await sockets.connect("/visitor", auth={"widget_key": WIDGET, "visitor_id": "visitor-call-0004"})
+    refused = await visitor.call("call_start", {"sdp": "v=0 this is not a session description"})
+    assert refused["ok"] is False and refused["code"] == "bad_offer" and refused["message"]
+    assert (await visitor.call("call_start", {"sdp": "x" * 30_000}))["code"] == "invalid"
+    assert (await visitor.call("call_start", {}))["code"] == "invalid"
+    async with client.app[DB].connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(t.conversations)
+                                   .where(t.conversations.c.channel == "voice"))).scalar_one() == 0
+    # An agent can't answer a call that isn't theirs.
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    assert (await inbox.call("call_answer", {"call_id": "no-such-call", "sdp": "v=0 and so on"}))["code"] == "not_found"
+
+
+def _stereo(ogg: bytes) -> tuple[np.ndarray, np.ndarray]:
+    with av.open(io.BytesIO(ogg)) as container:
+        resampler = av.AudioResampler(format="s16", layout="stereo", rate=48_000)
+        chunks = [out.to_ndarray().reshape(-1) for frame in container.decode(audio=0) for out in resampler.resample(frame)]
+    samples = np.concatenate(chunks).reshape(-1, 2)
+    return samples[:, 0], samples[:, 1]
+
+
+def _has_tone(channel: np.ndarray, frequency: float) -> bool:
+    """Whether any quarter second of the channel is that tone."""
+    step = 12_000
+    return any(is_tone(channel[i:i + step], frequency) for i in range(0, len(channel) - step, step))
