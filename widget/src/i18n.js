@@ -54,6 +54,8 @@ const en = {
   dismiss: "Dismiss",
   notSent: "That didn't go through. Please try again.",
   partFailed: "This part of the chat couldn't be loaded.",
+  callUs: "Call us",
+  back: "Back",
 };
 
 const zhCN = {
@@ -106,6 +108,8 @@ const zhCN = {
   dismiss: "关闭提示",
   notSent: "发送失败，请重试。",
   partFailed: "无法加载此部分内容。",
+  callUs: "电话联系",
+  back: "返回",
 };
 
 /** The first supported language among the given preferences, then the browser's. */

@@ -1,7 +1,8 @@
 // Where an on-demand part (parts.js) is drawn: nothing while it loads (it is small and comes from the
 // gateway already serving the widget), then the part's View with its own strings; if it can't be
 // loaded, the visitor is told so and can try again, and whatever the base widget shows around it
-// (such as "Start a new chat") keeps working.
+// (such as "Start a new chat") keeps working; a part that stands in for a view (the call) is given
+// onDone, and then the visitor can also go back.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { loadPart, partIfLoaded } from "./parts.js";
 
@@ -45,6 +46,11 @@ export function Part({ name, t, lang, ...props }) {
         >
           {t.retry}
         </button>
+        {props.onDone && (
+          <button type="button" class="btn" onClick={props.onDone}>
+            {t.back}
+          </button>
+        )}
       </div>
     );
   }

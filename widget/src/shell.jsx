@@ -1,8 +1,11 @@
 // The widget's shell: the launcher (with an unread count), the invitation bubble, and the panel (a
 // non-modal dialog) that hosts one view at a time. The shell only decides which view is showing;
-// chat, callbacks, voice and co-browsing bring their own views (views/registry.jsx).
-import { useEffect, useRef } from "preact/hooks";
+// chat, callbacks, voice and co-browsing bring their own views (views/registry.jsx). "Call us" (in
+// the header when the tenant offers calls) puts the call, an on-demand part (parts/call.jsx), in
+// the view's place until the visitor leaves it.
+import { useEffect, useRef, useState } from "preact/hooks";
 import { Icon } from "./icons.jsx";
+import { Part } from "./part.jsx";
 import { useStore } from "./store.js";
 import { ViewHost } from "./views/registry.jsx";
 
@@ -22,6 +25,7 @@ export function Widget({ t, lang, settings, connection, session, panel }) {
   const closeRef = useRef(null);
   const bodyRef = useRef(null);
   const focusInside = useRef(false);
+  const [calling, setCalling] = useState(false);
   const everOpened = useRef(false);
   everOpened.current = everOpened.current || ui.open;
   const view = pickView(s, settings);
@@ -69,6 +73,12 @@ export function Widget({ t, lang, settings, connection, session, panel }) {
               <h2 id="wecc-title">{settings.title || t.title}</h2>
               <p>{settings.subtitle || t.subtitle}</p>
             </div>
+            {settings.features.calls && !calling && (
+              <button type="button" class="icon-btn call-btn" onClick={() => setCalling(true)}>
+                <Icon name="phone" size={18} />
+                {t.callUs}
+              </button>
+            )}
             <button type="button" class="icon-btn" ref={closeRef} onClick={hide} aria-label={t.close}>
               <Icon name="close" size={20} />
             </button>
@@ -79,6 +89,9 @@ export function Widget({ t, lang, settings, connection, session, panel }) {
             </p>
           )}
           <div class="panel-body" ref={bodyRef}>
+            {calling ? (
+              <Part name="call" t={t} lang={lang} connection={connection} onDone={() => setCalling(false)} />
+            ) : (
             <ViewHost
               name={view}
               t={t}
@@ -91,6 +104,7 @@ export function Widget({ t, lang, settings, connection, session, panel }) {
               open={ui.open}
               onRetry={() => (conn.status === "error" ? connection.retry() : session.newChat())}
             />
+            )}
           </div>
           <footer class="panel-foot">{t.poweredBy}</footer>
         </div>

@@ -138,4 +138,6 @@ export const api = {
   cannedReplies: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/canned-replies`, { signal }),
   wrapupCodes: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/wrapup-codes`, { signal }),
   transferTargets: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/transfer-targets`, { signal }),
+  /** The tenant's recorded events, newest first ({type?, limit?, cursor?}); supervisors and admins only. */
+  tenantEvents: (tenantId, query, signal) => request("GET", `/tenants/${enc(tenantId)}/events`, { query, signal }),
 };

@@ -1,4 +1,4 @@
-// The ring of an incoming offer, synthesised with WebAudio (no audio file to ship or load), and the
+// The ring of an incoming offer (a telephone's for a call), synthesised with WebAudio (no audio file to ship or load), and the
 // agent's mute switch, remembered in this browser.
 
 const MUTE_KEY = "wecc.inbox.muted";
@@ -60,10 +60,40 @@ export function playRing() {
   return true;
 }
 
-/** Rings now and every few seconds until stop() is called. */
-export function startRinging() {
-  playRing();
-  const timer = setInterval(playRing, RING_EVERY_MS);
+/**
+ * One ring of an incoming call, like a telephone's: two bursts of the 440 + 480 Hz ring tone,
+ * trembling a little (a bell's warble), 0.4 s each with a short gap.
+ */
+export function playCallRing() {
+  const ctx = audioContext();
+  if (!ctx) return false;
+  if (ctx.state === "suspended") ctx.resume().catch(() => {});
+  const start = ctx.currentTime + 0.02;
+  for (const offset of [0, 0.6]) {
+    const gain = ctx.createGain();
+    const t0 = start + offset;
+    gain.gain.setValueAtTime(0.0001, t0);
+    gain.gain.exponentialRampToValueAtTime(0.12, t0 + 0.03);
+    gain.gain.setValueAtTime(0.12, t0 + 0.37);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t0 + 0.4);
+    gain.connect(ctx.destination);
+    for (const freq of [440, 480]) {
+      const osc = ctx.createOscillator();
+      osc.type = "sine";
+      osc.frequency.value = freq;
+      osc.connect(gain);
+      osc.start(t0);
+      osc.stop(t0 + 0.42);
+    }
+  }
+  return true;
+}
+
+/** Rings now and every few seconds until stop() is called; kind "call" rings like a telephone. */
+export function startRinging(kind = "offer") {
+  const ring = kind === "call" ? playCallRing : playRing;
+  ring();
+  const timer = setInterval(ring, RING_EVERY_MS);
   return () => clearInterval(timer);
 }
 

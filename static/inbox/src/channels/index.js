@@ -3,11 +3,12 @@
 import { registerChannel } from "./registry.js";
 import { EmailComposer, EmailConversationView, EmailMessageItem } from "./email.jsx";
 import { FaxComposer, FaxConversationView, FaxMessageItem } from "./fax.jsx";
+import { VoiceConversationView, VoiceMessageItem } from "./voice.jsx";
 
 registerChannel("chat", { icon: "chat" });
 registerChannel("email", { icon: "email", ConversationView: EmailConversationView, MessageItem: EmailMessageItem, Composer: EmailComposer });
-// Until their issues land voice, SIP and callbacks render as text threads with the default composer.
-registerChannel("voice", { icon: "voice" });
+registerChannel("voice", { icon: "voice", call: true, ConversationView: VoiceConversationView, MessageItem: VoiceMessageItem });
+// Until their issues land SIP and callbacks render as text threads with the default composer.
 registerChannel("sip", { icon: "sip" });
 registerChannel("callback", { icon: "callback" });
 registerChannel("fax", { icon: "fax", ConversationView: FaxConversationView, MessageItem: FaxMessageItem, Composer: FaxComposer });

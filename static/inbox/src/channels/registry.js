@@ -8,6 +8,8 @@
 //   ConversationView   component for the conversation's body (thread + composer, or call controls + transcript, …)
 //   MessageItem        component for one message in a thread
 //   Composer           component for writing a reply
+//   call               true when its work is a live call: an offer rings as an incoming call and is
+//                      answered with the microphone (calls.js), the call bar shows while it lasts
 // Anything left out falls back to the chat renderers, so a channel can start as a label and grow.
 import { ChatComposer, ChatConversationView, ChatMessageItem } from "./chat.jsx";
 

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { useT } from "../i18n.js";
 import { channelLabel, getChannel } from "../channels/index.js";
 import { EMPTY_THREAD } from "../threads.js";
@@ -70,9 +70,19 @@ export function ConversationPane(props) {
     onOpenConversation,
     panelOpen,
     onTogglePanel,
+    closeRequest,
   } = props;
   const t = useT();
   const [dialog, setDialog] = useState(null);
+  // Asked to wrap this conversation up (a call the agent hung up): its close dialog opens.
+  const conversationId = conversation?.id ?? null;
+  const closedNow = conversation?.status === "closed";
+  const handled = useRef(null);
+  useEffect(() => {
+    if (!closeRequest || handled.current === closeRequest || closeRequest.id !== conversationId) return;
+    handled.current = closeRequest;
+    if (!closedNow) setDialog("close");
+  }, [closeRequest, conversationId]);
   if (!conversation) return <Placeholder />;
   const channel = getChannel(conversation.channel);
   const prechatName = typeof conversation.attributes?.prechat?.name === "string" ? conversation.attributes.prechat.name : "";

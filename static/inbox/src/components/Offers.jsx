@@ -3,7 +3,7 @@ import { useT } from "../i18n.js";
 import { channelLabel, getChannel } from "../channels/index.js";
 import { Icon } from "./Icon.jsx";
 
-function OfferCard({ offer, onAccept, onReject }) {
+function OfferCard({ offer, onAccept, onReject, onCall }) {
   const t = useT();
   const channel = getChannel(offer.channel);
   const [now, setNow] = useState(Date.now());
@@ -20,15 +20,23 @@ function OfferCard({ offer, onAccept, onReject }) {
   const name = conversation?.contact?.name || (typeof prechat?.name === "string" && prechat.name) || t("list.unknownContact");
   const label = channelLabel(channel, t);
   const headingId = `offer-${offer.task_id}`;
+  // A call rings as one: answered with the microphone, and not while the agent is on another call.
+  const call = Boolean(channel.call);
+  const blocked = call && onCall;
   return (
-    <section class={`offer${seconds <= 5 ? " offer-urgent" : ""}`} aria-labelledby={headingId} data-task-id={offer.task_id}>
+    <section
+      class={`offer${call ? " offer-call" : ""}${seconds <= 5 ? " offer-urgent" : ""}`}
+      aria-labelledby={headingId}
+      data-task-id={offer.task_id}
+      data-channel={channel.id}
+    >
       <div class="offer-top">
         <span class={`conv-channel channel-${channel.id}`} aria-hidden="true">
           <Icon name={channel.icon} size={18} />
         </span>
         <div class="offer-head">
           <h3 id={headingId} class="offer-title">
-            {t("offer.title", { channel: label })}
+            {call ? t("call.incoming", { channel: label }) : t("offer.title", { channel: label })}
           </h3>
           <p class="offer-name" title={name}>
             {name}
@@ -39,23 +47,30 @@ function OfferCard({ offer, onAccept, onReject }) {
         </span>
       </div>
       {(offer.preview || conversation?.subject) && <p class="offer-preview">{offer.preview || conversation.subject}</p>}
+      {blocked && <p class="offer-note">{t("call.offerBusy")}</p>}
       <div class="offer-bar" aria-hidden="true">
         <span style={{ width: `${(leftMs / total) * 100}%` }} />
       </div>
       <div class="offer-actions">
         <button type="button" class="button" disabled={offer.busy} onClick={() => onReject(offer)}>
-          {t("offer.reject")}
+          {call ? t("call.decline") : t("offer.reject")}
         </button>
-        <button type="button" class="button button-accept" disabled={offer.busy} onClick={() => onAccept(offer)}>
-          <Icon name="done" size={16} /> {offer.busy ? t("offer.accepting") : t("offer.accept")}
-        </button>
+        {call ? (
+          <button type="button" class="button button-accept offer-answer" disabled={offer.busy || blocked} onClick={() => onAccept(offer)}>
+            <Icon name="phone" size={16} /> {offer.busy ? t("call.answering") : t("call.answer")}
+          </button>
+        ) : (
+          <button type="button" class="button button-accept" disabled={offer.busy} onClick={() => onAccept(offer)}>
+            <Icon name="done" size={16} /> {offer.busy ? t("offer.accepting") : t("offer.accept")}
+          </button>
+        )}
       </div>
     </section>
   );
 }
 
 /** Offers ringing for this agent, newest last, each with its countdown and accept/reject. */
-export function Offers({ offers, muted, onToggleMute, onAccept, onReject }) {
+export function Offers({ offers, muted, onToggleMute, onAccept, onReject, onCall = false }) {
   const t = useT();
   if (offers.length === 0) return null;
   return (
@@ -69,7 +84,7 @@ export function Offers({ offers, muted, onToggleMute, onAccept, onReject }) {
         </button>
       </div>
       {offers.map((offer) => (
-        <OfferCard key={offer.task_id} offer={offer} onAccept={onAccept} onReject={onReject} />
+        <OfferCard key={offer.task_id} offer={offer} onAccept={onAccept} onReject={onReject} onCall={onCall} />
       ))}
     </aside>
   );

@@ -9,12 +9,15 @@ import { laterId, useActivity } from "../activity.js";
 import { TenantDataContext, createTenantData } from "../tenantData.js";
 import { loadMuted, saveMuted, startRinging, unlockAudioOnGesture } from "../sound.js";
 import { byActivityDesc } from "../util.js";
+import { CallContext, useCall } from "../calls.js";
+import { getChannel } from "../channels/index.js";
 import { TopBar } from "./TopBar.jsx";
 import { ConversationList } from "./ConversationList.jsx";
 import { ConversationPane } from "./ConversationPane.jsx";
 import { CustomerPanel } from "./CustomerPanel.jsx";
 import { Offers } from "./Offers.jsx";
 import { Notices } from "./Notices.jsx";
+import { CallBar } from "./CallBar.jsx";
 
 const NOTICE_MS = 8000;
 const WIDE_PANEL = "(min-width: 1200px)";
@@ -70,6 +73,18 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   const [realtimeState, setRealtimeState] = useState(realtime.state);
   const tasks = useTasks({ realtime, userId: user.id });
   const activity = useActivity({ userId: user.id });
+  // The agent's call; hanging up themselves leads straight on to the call's wrap-up.
+  const wrapUpRef = useRef(null);
+  const calls = useCall({
+    realtime,
+    held: tasks.held,
+    user,
+    memberships,
+    onEnded: (ended) => {
+      if (ended.byAgent) wrapUpRef.current?.(ended.conversationId);
+    },
+  });
+  const onCall = Boolean(calls.call && calls.call.phase !== "ended" && calls.call.phase !== "failed");
 
   const [known, setKnown] = useState({}); // conversation id → the latest copy seen (list, events, fetches)
   const [selectedId, setSelectedId] = useState(null);
@@ -85,6 +100,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   const [liveError, setLiveError] = useState(null);
   const [handedOff, setHandedOff] = useState(() => new Set()); // transferred away: events may still name us until someone takes them
   const [notices, setNotices] = useState([]);
+  const [closeRequest, setCloseRequest] = useState(null); // {id, at}: open the wrap-up of that conversation
   const visible = usePageVisible();
 
   const notify = useCallback((text, tone = "info") => {
@@ -289,11 +305,12 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
 
   // Offers ring until answered, unless muted; the tab's title shows how many wait.
   const ringing = tasks.offers.length > 0;
+  const ringKind = tasks.offers.some((o) => getChannel(o.channel).call) ? "call" : "offer";
   useEffect(() => unlockAudioOnGesture(), []);
   useEffect(() => {
     if (!ringing || muted) return undefined;
-    return startRinging();
-  }, [ringing, muted]);
+    return startRinging(ringKind);
+  }, [ringing, muted, ringKind]);
   useEffect(() => {
     const base = `${t("app.inbox")} · ${t("app.name")}`;
     document.title = ringing ? `(${tasks.offers.length}) ${t("offer.tabTitle")} · ${base}` : base;
@@ -330,10 +347,27 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
       if (offer.conversation) remember([offer.conversation]);
       select(offer.conversation_id, offer.conversation);
       setPanelOpen(true); // the screen pop
+      // A call is answered now: the microphone, then the agent's leg of it (the call bar shows how it goes).
+      if (getChannel(offer.channel).call) {
+        const c = offer.conversation;
+        const prechatName = typeof c?.attributes?.prechat?.name === "string" ? c.attributes.prechat.name : "";
+        calls.answer({ taskId: offer.task_id, conversationId: offer.conversation_id, conversation: c, contactName: c?.contact?.name || prechatName });
+      }
     } else {
       notify((tr) => tr("offer.gone", { code: ack.code || "error" }), "error");
     }
   }
+
+  /** Shows the conversation with its wrap-up (close) dialog open. */
+  const wrapUp = useCallback(
+    (conversationId) => {
+      if (!conversationId) return;
+      select(conversationId);
+      setCloseRequest({ id: conversationId, at: Date.now() });
+    },
+    [select],
+  );
+  wrapUpRef.current = wrapUp;
 
   async function rejectOffer(offer) {
     const ack = await tasks.reject(offer);
@@ -391,6 +425,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
         return { ok: false, message: describeError(err, t) };
       }
     }
+    if (calls.call?.conversationId === id && !onCall) calls.dismiss(); // wrapped up: the call bar goes
     notify((tr) => tr("close.done"));
     return { ok: true };
   }
@@ -432,7 +467,8 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
 
   return (
     <TenantDataContext.Provider value={tenantData}>
-      <div class="app">
+      <CallContext.Provider value={calls}>
+      <div class={`app${calls.call ? " has-call" : ""}`}>
         <TopBar
           user={user}
           presence={presence}
@@ -444,6 +480,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
           muted={muted}
           onToggleMute={toggleMute}
         />
+        <CallBar onOpen={(id) => select(id)} onWrapUp={wrapUp} />
         <div class={`shell${selected ? " has-selection" : ""}${showPanel ? " has-panel" : ""}`}>
           <ConversationList
             filter={filter}
@@ -479,6 +516,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
             onTyping={(on) => selectedId && realtime.typing(selectedId, on)}
             onTransfer={transferSelected}
             onCloseConversation={closeSelected}
+            closeRequest={closeRequest}
             onOpenConversation={select}
             panelOpen={showPanel}
             onTogglePanel={() => setPanelOpen((o) => !o)}
@@ -502,9 +540,10 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
             </>
           )}
         </div>
-        <Offers offers={tasks.offers} muted={muted} onToggleMute={toggleMute} onAccept={acceptOffer} onReject={rejectOffer} />
+        <Offers offers={tasks.offers} muted={muted} onToggleMute={toggleMute} onAccept={acceptOffer} onReject={rejectOffer} onCall={onCall} />
         <Notices notices={notices} onDismiss={(id) => setNotices((n) => n.filter((x) => x.id !== id))} />
       </div>
+      </CallContext.Provider>
     </TenantDataContext.Provider>
   );
 }

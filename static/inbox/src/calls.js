@@ -1,0 +1,498 @@
+// The agent's live call: answering a call routed to them (accept_task, the microphone, a WebRTC leg
+// to the gateway's media layer, call_answer), its controls (mute, hold, recording, hang up), and the
+// timeline of each call conversation (started, answered, held, ended…) as this inbox saw it or as the
+// gateway told it (call.* events). One call at a time: an agent's voice capacity is one.
+//
+// The gateway's WebRTC side (aiortc) does not take trickled ICE candidates: the agent's offer is sent
+// once its candidates are gathered (or after ICE_WAIT_MS, with what was found by then).
+import { createContext } from "preact";
+import { useCallback, useContext, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { api } from "./api.js";
+
+export const ICE_WAIT_MS = 3000;
+const TIMELINE_KEY = "wecc.inbox.callTimeline";
+const TIMELINE_MAX = 40; // entries kept per conversation
+const TIMELINES_KEPT = 100; // conversations whose timeline the tab keeps
+const SAME_EVENT_MS = 15000; // a gateway event this close to one noted here is the same event
+const HEARD_TWICE_MS = 3000; // the same gateway event pushed live and read from the record
+const ONCE_PER_CALL = new Set(["call.started", "call.answered", "call.ended"]);
+const HISTORY_PAGE = 200; // recorded events of each call.* type looked through for a conversation's
+export const CALL_EVENTS = [
+  "call.started",
+  "call.answered",
+  "call.held",
+  "call.resumed",
+  "call.recording_paused",
+  "call.recording_resumed",
+  "call.ended",
+];
+// Answers of the gateway the agent gets told in their language; any other says its own message.
+export const CALL_ERROR_CODES = new Set(["not_found", "not_accepted", "already_answered", "bad_offer", "not_recording", "offline", "timeout"]);
+
+/** The id of the call a voice conversation carries (attributes.call.id), or null. */
+export function callIdOf(conversation) {
+  const id = conversation?.attributes?.call?.id;
+  return typeof id === "string" && id ? id : null;
+}
+
+/** 75 → "1:15", 3725 → "1:02:05". */
+export function formatDuration(totalSeconds) {
+  const n = Math.max(0, Math.floor(Number(totalSeconds) || 0));
+  const h = Math.floor(n / 3600);
+  const m = Math.floor((n % 3600) / 60);
+  const s = String(n % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+/** Resolves once the connection gathered its ICE candidates, or after `ms` (what was found is sent). */
+export function iceGathered(pc, ms = ICE_WAIT_MS) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener("icegatheringstatechange", check);
+      resolve();
+    };
+    const check = () => {
+      if (pc.iceGatheringState === "complete") done();
+    };
+    const timer = setTimeout(done, ms);
+    pc.addEventListener("icegatheringstatechange", check);
+  });
+}
+
+/** What went wrong with the microphone, as an i18n key. */
+export function microphoneProblem(err) {
+  const name = err?.name || "";
+  if (name === "NotAllowedError" || name === "SecurityError" || name === "PermissionDeniedError") return "call.error.micBlocked";
+  if (name === "NotFoundError" || name === "OverconstrainedError" || name === "DevicesNotFoundError") return "call.error.micMissing";
+  if (name === "NotReadableError" || name === "TrackStartError") return "call.error.micBusy";
+  if (!navigator.mediaDevices?.getUserMedia) return "call.error.micUnsupported";
+  return "call.error.micFailed";
+}
+
+// ---- the timeline of each call conversation ----
+
+function loadTimelines() {
+  try {
+    const raw = JSON.parse(sessionStorage.getItem(TIMELINE_KEY) || "{}");
+    return raw && typeof raw === "object" ? raw : {};
+  } catch {
+    return {};
+  }
+}
+
+function saveTimelines(timelines) {
+  try {
+    sessionStorage.setItem(TIMELINE_KEY, JSON.stringify(timelines));
+  } catch {
+    // storage blocked or full: the timeline lasts for this page
+  }
+}
+
+/**
+ * Adds an event to a conversation's timeline: {type, at (ms), call_id, data, server}. The same event
+ * heard twice (noted here when the gateway acknowledged it, then pushed by the gateway) is kept once,
+ * with the gateway's data; a call ends once.
+ */
+export function addTimelineEntry(list, entry) {
+  const items = Array.isArray(list) ? list : [];
+  const once = ONCE_PER_CALL.has(entry.type);
+  const same = items.findIndex((e) => {
+    if (e.type !== entry.type || (e.call_id && entry.call_id && e.call_id !== entry.call_id)) return false;
+    if (e.server && entry.server) return Math.abs(e.at - entry.at) < HEARD_TWICE_MS || (once && e.call_id && e.call_id === entry.call_id);
+    if (!e.server && !entry.server) return false; // two things the agent did
+    return once || Math.abs(e.at - entry.at) < SAME_EVENT_MS;
+  });
+  if (same >= 0) {
+    const before = items[same];
+    if (before.server && !entry.server) return items; // the gateway's account stands
+    const merged = entry.server
+      ? { ...before, ...entry, data: { ...before.data, ...entry.data }, at: before.server ? before.at : entry.at }
+      : { ...before, data: { ...entry.data, ...before.data } };
+    return items.map((e, i) => (i === same ? merged : e));
+  }
+  return [...items, entry].sort((a, b) => a.at - b.at).slice(-TIMELINE_MAX);
+}
+
+/** The timelines of the TIMELINES_KEPT conversations with the latest events (the tab's storage is small). */
+function newestTimelines(all) {
+  const ids = Object.keys(all);
+  if (ids.length <= TIMELINES_KEPT) return all;
+  const last = (id) => all[id]?.[all[id].length - 1]?.at ?? 0;
+  const kept = ids.sort((a, b) => last(b) - last(a)).slice(0, TIMELINES_KEPT);
+  return Object.fromEntries(kept.map((id) => [id, all[id]]));
+}
+
+// ---- the call ----
+
+export const IDLE = null;
+
+/**
+ * The agent's current call and the call timelines. `held`: the tasks the agent holds, by
+ * conversation (tasks.js) — the call ends for the inbox when its task goes on to wrap-up or away
+ * (the customer hung up, the connection failed) even if the gateway's call.ended never reaches it.
+ * `memberships` (the session's) say in which tenants the agent may read recorded events, to tell
+ * the timeline of a call this tab did not see.
+ */
+export function useCall({ realtime, held, user, memberships = [], onEnded }) {
+  const [call, setCall] = useState(IDLE);
+  const [timelines, setTimelines] = useState(loadTimelines);
+  const callRef = useRef(call);
+  callRef.current = call;
+  const media = useRef({ pc: null, stream: null, audio: null, iceServers: null });
+  const endedRef = useRef(onEnded);
+  endedRef.current = onEnded;
+
+  useEffect(() => saveTimelines(timelines), [timelines]);
+
+  const note = useCallback((conversationId, type, data = {}, { server = false, at = Date.now() } = {}) => {
+    if (!conversationId) return;
+    const entry = { type, at, call_id: data.call_id ?? null, data, server };
+    setTimelines((all) => {
+      const next = addTimelineEntry(all[conversationId], entry);
+      return next === all[conversationId] ? all : newestTimelines({ ...all, [conversationId]: next });
+    });
+  }, []);
+
+  const patch = useCallback((changes) => {
+    setCall((c) => (c ? { ...c, ...(typeof changes === "function" ? changes(c) : changes) } : c));
+  }, []);
+
+  /** Hangs up this browser's side: microphone off, connection closed, the remote audio stopped. */
+  const release = useCallback(() => {
+    const m = media.current;
+    m.stream?.getTracks().forEach((track) => track.stop());
+    m.stream = null;
+    if (m.pc) {
+      m.pc.onconnectionstatechange = null;
+      m.pc.ontrack = null;
+      try {
+        m.pc.close();
+      } catch {
+        // already closed
+      }
+    }
+    m.pc = null;
+    if (m.audio) {
+      m.audio.srcObject = null;
+      m.audio.remove();
+    }
+    m.audio = null;
+  }, []);
+
+  useEffect(() => release, [release]);
+
+  /** The call is over for this inbox (`reason`: an i18n key's last part, or the gateway's words). */
+  const finish = useCallback(
+    (reason, { talkSeconds = null, seconds = null, server = false } = {}) => {
+      const c = callRef.current;
+      if (!c || c.phase === "ended") return;
+      release();
+      const now = Date.now();
+      const talk = talkSeconds ?? (c.answeredAt ? Math.round((now - c.answeredAt) / 1000) : 0);
+      if (!server) note(c.conversationId, "call.ended", { call_id: c.callId, reason, talk_seconds: talk, ...(seconds != null ? { seconds } : {}) });
+      // Hung up here (the gateway's call.ended can arrive before the hang-up's answer).
+      const byAgent = reason === "agent" || c.busy === "hangup";
+      const ended = { ...c, phase: "ended", endedAt: now, talkSeconds: talk, reason, byAgent, busy: null };
+      callRef.current = ended;
+      setCall(ended);
+      endedRef.current?.(ended);
+    },
+    [release, note],
+  );
+
+  /**
+   * Fills a call conversation's timeline from the tenant's recorded events (a call from before a
+   * reload, or another agent's), for those allowed to read them: supervisors and admins. Agents see
+   * what this tab saw and what the gateway pushed live.
+   */
+  const askedHistory = useRef(new Set());
+  const loadHistory = useCallback(
+    async (conversation) => {
+      const id = conversation?.id;
+      const tenantId = conversation?.tenant_id;
+      if (!id || !tenantId || askedHistory.current.has(id)) return;
+      const role = memberships.find((m) => m.tenant_id === tenantId)?.role;
+      if (!user.is_operator && role !== "supervisor" && role !== "tenant_admin") return;
+      askedHistory.current.add(id);
+      const pages = await Promise.all(
+        CALL_EVENTS.map((type) => api.tenantEvents(tenantId, { type, limit: HISTORY_PAGE }).catch(() => null)),
+      );
+      for (const page of pages) {
+        for (const event of page?.items ?? []) {
+          if (event?.conversation_id !== id || !CALL_EVENTS.includes(event.type)) continue;
+          const at = Date.parse(event.created_at);
+          note(id, event.type, event.data && typeof event.data === "object" ? event.data : {}, { server: true, at: Number.isFinite(at) ? at : Date.now() });
+        }
+      }
+    },
+    [memberships, user.is_operator, note],
+  );
+
+  const iceServers = useCallback(async () => {
+    if (media.current.iceServers) return media.current.iceServers;
+    const ack = realtime.supports("call_config") ? await realtime.emit("call_config", {}) : { ok: false };
+    const servers = ack?.ok && Array.isArray(ack.ice_servers) ? ack.ice_servers.filter((s) => s && (s.urls || s.url)) : [];
+    if (ack?.ok) media.current.iceServers = servers;
+    return servers;
+  }, [realtime]);
+
+  /**
+   * Opens this browser's leg and hands its offer to the gateway. `stream`: the microphone, or null
+   * to listen only (used to end a call the agent could not speak on).
+   */
+  const connect = useCallback(
+    async (c, stream) => {
+      const pc = new RTCPeerConnection({ iceServers: await iceServers() });
+      media.current.pc = pc;
+      if (stream) stream.getAudioTracks().forEach((track) => pc.addTrack(track, stream));
+      else pc.addTransceiver("audio", { direction: "recvonly" });
+      const audio = document.createElement("audio");
+      audio.autoplay = true;
+      audio.className = "call-remote-audio";
+      audio.dataset.callId = c.callId;
+      document.body.appendChild(audio);
+      media.current.audio = audio;
+      pc.ontrack = (e) => {
+        audio.srcObject = e.streams[0] ?? new MediaStream([e.track]);
+        audio.play?.().catch(() => {});
+      };
+      pc.onconnectionstatechange = () => {
+        if (media.current.pc !== pc) return;
+        const state = pc.connectionState;
+        if (state === "failed") patch({ error: { key: "call.error.connectionLost" } });
+        else if (state === "connected") patch((now) => (now.error?.key === "call.error.connectionLost" ? { error: null } : {}));
+      };
+      await pc.setLocalDescription(await pc.createOffer());
+      await iceGathered(pc);
+      if (media.current.pc !== pc) return { ok: false, code: "cancelled" };
+      const ack = await realtime.emit("call_answer", { call_id: c.callId, sdp: pc.localDescription.sdp });
+      if (!ack?.ok) return ack ?? { ok: false, code: "error" };
+      if (media.current.pc !== pc) return { ok: false, code: "cancelled" };
+      await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
+      return ack;
+    },
+    [realtime, iceServers, patch],
+  );
+
+  const failWith = useCallback(
+    (ack) => {
+      release();
+      patch({ phase: "failed", busy: null, error: { code: ack?.code || "error", message: ack?.message || "" } });
+    },
+    [release, patch],
+  );
+
+  /** Microphone, then the leg, then the gateway's answer: the call is on. */
+  const dial = useCallback(
+    async (c) => {
+      patch({ phase: "microphone", error: null });
+      let stream;
+      try {
+        if (!navigator.mediaDevices?.getUserMedia) throw Object.assign(new Error("no getUserMedia"), { name: "NotSupportedError" });
+        stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true }, video: false });
+      } catch (err) {
+        if (callRef.current?.callId === c.callId) patch({ phase: "noMicrophone", error: { key: microphoneProblem(err) } });
+        return;
+      }
+      if (callRef.current?.callId !== c.callId || callRef.current.phase === "ended") {
+        stream.getTracks().forEach((track) => track.stop());
+        return;
+      }
+      media.current.stream = stream;
+      patch({ phase: "connecting" });
+      let ack;
+      try {
+        ack = await connect(c, stream);
+      } catch (err) {
+        ack = { ok: false, code: "webrtc", message: String(err?.message || err) };
+      }
+      if (ack?.code === "cancelled") return;
+      if (!ack?.ok) {
+        failWith(ack);
+        return;
+      }
+      const answeredAt = Date.now();
+      note(c.conversationId, "call.answered", { call_id: c.callId, agent_id: user.id, agent_name: user.name || user.email || "" }, { at: answeredAt });
+      patch({
+        phase: "talking",
+        answeredAt,
+        recording: ack.recording === false ? "off" : "on",
+        conversationId: ack.conversation_id || c.conversationId,
+      });
+    },
+    [patch, connect, failWith, note, user.id, user.name, user.email],
+  );
+
+  /**
+   * Answers a call the agent accepted the task of. `conversation` (as fetched) names the call and
+   * the customer. Resolves when the call is on, or the attempt failed (shown on the call bar).
+   */
+  const answer = useCallback(
+    async ({ taskId, conversationId, conversation, contactName }) => {
+      if (callRef.current && callRef.current.phase !== "ended" && callRef.current.phase !== "failed") return;
+      let known = conversation;
+      if (!callIdOf(known)) known = await api.getConversation(conversationId).catch(() => null);
+      const callId = callIdOf(known);
+      const c = {
+        callId,
+        conversationId,
+        taskId,
+        contactName: contactName || "",
+        phase: callId ? "microphone" : "failed",
+        muted: false,
+        held: false,
+        recording: "on",
+        answeredAt: null,
+        endedAt: null,
+        busy: null,
+        error: callId ? null : { key: "call.error.noCall" },
+      };
+      release();
+      callRef.current = c;
+      setCall(c);
+      if (callId) await dial(c);
+    },
+    [dial, release],
+  );
+
+  /** After a refused microphone (the agent allowed it now) or a failed answer: try again. */
+  const retry = useCallback(() => {
+    const c = callRef.current;
+    if (c && (c.phase === "noMicrophone" || c.phase === "failed") && c.callId) {
+      release();
+      dial(c);
+    }
+  }, [dial, release]);
+
+  /** Runs one control (hold, mute…) unless another is under way; a refusal is shown on the bar. */
+  const control = useCallback(
+    async (name, event, payload, onOk) => {
+      const c = callRef.current;
+      if (!c || c.phase !== "talking" || c.busy) return { ok: false, code: "busy" };
+      patch({ busy: name, error: null });
+      const ack = await realtime.emit(event, { call_id: c.callId, ...payload });
+      if (callRef.current?.callId !== c.callId) return ack;
+      if (ack?.ok) {
+        patch({ busy: null, ...onOk(c) });
+      } else {
+        patch({ busy: null, error: { code: ack?.code || "error", message: ack?.message || "" } });
+        if (ack?.code === "not_found" && callRef.current.phase === "talking") finish("ended");
+      }
+      return ack;
+    },
+    [realtime, patch, finish],
+  );
+
+  const toggleMute = useCallback(() => {
+    const on = !callRef.current?.muted;
+    return control("mute", "call_mute", { muted: on }, () => {
+      media.current.stream?.getAudioTracks().forEach((track) => {
+        track.enabled = !on;
+      });
+      return { muted: on };
+    });
+  }, [control]);
+
+  const toggleHold = useCallback(() => {
+    const on = !callRef.current?.held;
+    return control("hold", "call_hold", { on }, (c) => {
+      note(c.conversationId, on ? "call.held" : "call.resumed", { call_id: c.callId });
+      return { held: on };
+    });
+  }, [control, note]);
+
+  const toggleRecording = useCallback(async () => {
+    const c = callRef.current;
+    if (!c || c.recording === "off") return { ok: false, code: "not_recording" };
+    const paused = c.recording !== "paused";
+    const ack = await control("recording", "call_recording", { paused }, (now) => {
+      note(now.conversationId, paused ? "call.recording_paused" : "call.recording_resumed", { call_id: now.callId });
+      return { recording: paused ? "paused" : "on" };
+    });
+    if (ack?.code === "not_recording") patch({ recording: "off", error: { key: "call.error.notRecorded" } });
+    return ack;
+  }, [control, note, patch]);
+
+  const hangup = useCallback(async () => {
+    const c = callRef.current;
+    if (!c || c.phase === "ended" || c.busy === "hangup") return;
+    patch({ busy: "hangup", error: null });
+    let ack;
+    if (c.phase === "talking") {
+      ack = await realtime.emit("call_hangup", { call_id: c.callId });
+    } else if (c.callId && (c.phase === "noMicrophone" || c.phase === "failed" || c.phase === "microphone" || c.phase === "connecting")) {
+      // Never answered from here: the gateway only lets the agent on the call hang it up, so take
+      // it listening only, then hang up.
+      release();
+      try {
+        const answered = await connect(c, null);
+        ack = answered?.ok || answered?.code === "already_answered" ? await realtime.emit("call_hangup", { call_id: c.callId }) : answered;
+      } catch (err) {
+        ack = { ok: false, code: "webrtc", message: String(err?.message || err) };
+      }
+    }
+    if (callRef.current?.callId !== c.callId) return;
+    if (!ack || ack.ok || ack.code === "not_found") {
+      finish("agent");
+    } else {
+      patch({ busy: null, error: { code: ack.code || "error", message: ack.message || "" } });
+    }
+  }, [realtime, patch, release, connect, finish]);
+
+  /** Puts the ended (or failed) call's bar away. */
+  const dismiss = useCallback(() => {
+    const c = callRef.current;
+    if (c && (c.phase === "ended" || c.phase === "failed")) {
+      release();
+      callRef.current = null;
+      setCall(null);
+    }
+  }, [release]);
+
+  // The gateway's account of calls (when it pushes call.* events to the agent's rooms).
+  useEffect(() => {
+    const offs = CALL_EVENTS.map((type) =>
+      realtime.on(type, (data) => {
+        if (!data?.conversation_id) return;
+        note(data.conversation_id, type, data, { server: true });
+        const c = callRef.current;
+        if (type === "call.ended" && c && data.call_id === c.callId) {
+          finish(typeof data.reason === "string" ? data.reason : "ended", { talkSeconds: data.talk_seconds ?? null, seconds: data.seconds ?? null, server: true });
+        }
+      }),
+    );
+    return () => offs.forEach((off) => off());
+  }, [realtime, note, finish]);
+
+  // The call's task went on to wrap-up or away without this inbox hanging up: the call is over.
+  const heldState = call ? held[call.conversationId]?.state ?? null : null;
+  useEffect(() => {
+    if (!call || call.phase === "ended" || call.busy === "hangup") return;
+    if (heldState !== "assigned" && heldState !== "offered") finish(call.answeredAt ? "remote" : "ended");
+  }, [heldState, call?.phase, call?.busy]);
+
+  // Leaving the page mid-call: hang up rather than leave the customer talking to nobody.
+  useEffect(() => {
+    if (!call || call.phase !== "talking") return undefined;
+    const warn = (e) => {
+      e.preventDefault();
+      e.returnValue = "";
+    };
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [call?.phase]);
+
+  return useMemo(
+    () => ({ call, timelines, answer, retry, toggleMute, toggleHold, toggleRecording, hangup, dismiss, note, loadHistory }),
+    [call, timelines, answer, retry, toggleMute, toggleHold, toggleRecording, hangup, dismiss, note, loadHistory],
+  );
+}
+
+/** The shell's call (useCall's answer) for the views that show it. */
+export const CallContext = createContext({ call: null, timelines: {} });
+
+export function useCallContext() {
+  return useContext(CallContext);
+}
