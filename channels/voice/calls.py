@@ -4,9 +4,10 @@ outlasts the call is in SQL (the conversation, its events, the recording)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 CallState = Literal["waiting", "talking", "held", "ended"]
 
@@ -23,6 +24,8 @@ class Call:
     state: CallState = "waiting"
     started: float = field(default_factory=time.monotonic)
     answered: float | None = None
+    quality: dict[str, dict[str, Any]] = field(default_factory=dict)  # by role, the latest figures
+    sampler: asyncio.Task[None] | None = None  # samples `quality` while the call lasts
 
     @property
     def customer_leg(self) -> str:

@@ -9,13 +9,14 @@ Visitor events (on /visitor, after the namespace's widget key, origin and rate c
   call_mute   {call_id, muted} -> {ok}
   call_hangup {call_id} -> {ok}          before an agent answered, the call counts as abandoned
 Agent events (on /agent, for the agent the call's task is assigned to):
-  call_answer    {call_id, sdp} -> {ok, sdp, conversation_id}   after accept_task: the agent's leg
+  call_answer    {call_id, sdp} -> {ok, sdp, conversation_id, recording}   after accept_task: the agent's leg
   call_hold      {call_id, on} -> {ok}   the customer hears hold audio, the agent silence
   call_mute      {call_id, muted} -> {ok}
   call_recording {call_id, paused} -> {ok}   nothing is recorded while paused
   call_hangup    {call_id} -> {ok}       the agent goes on to wrap-up
 Recorded on the conversation: call.started, call.answered, call.held, call.resumed,
-call.recording_paused, call.recording_resumed, call.ended {reason, seconds, talk_seconds}; the
+call.recording_paused, call.recording_resumed, call.ended {reason, seconds, talk_seconds, quality:
+{customer|agent: {rtt_seconds, jitter_seconds, packets_lost, ...}}}; the
 recording (stereo: customer left, agent right) becomes a system message carrying the file.
 
 A call lives in the gateway process that took the visitor's offer: its media runs in that
@@ -25,6 +26,7 @@ sticky sessions per call, until calls can move between processes).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -45,6 +47,10 @@ from channels.voice.calls import Call
 from channels.voice.payloads import MAX_SIGNAL_BYTES, CallAnswer, CallHold, CallMute, CallRecording, CallRef, CallStart
 
 log = logging.getLogger(__name__)
+
+# How often a call's line quality is sampled: a side that vanishes takes its figures with it, so
+# the call keeps the last ones taken.
+QUALITY_SAMPLE_SECONDS = 5.0
 
 
 class VoiceChannel(Channel):
@@ -111,6 +117,8 @@ class VoiceChannel(Channel):
             async with self.ctx.unit() as unit:
                 conversation_id = await unit.open_conversation(
                     who.tenant_id, contact_id, subject="Call from the website", attributes={"call": {"id": call_id}})
+                # In the conversation's room before the task is queued: its first place in line is told at once.
+                await who.join(conversation_id)
                 await unit.record("call.started", who.tenant_id, {"conversation_id": conversation_id, "call_id": call_id},
                                   conversation_id=conversation_id)
                 task_id = await unit.enqueue_task(who.tenant_id, conversation_id)
@@ -118,9 +126,9 @@ class VoiceChannel(Channel):
             await self.ctx.media.end_call(call_id)  # nothing of the call is kept: its media goes too
             raise
         call = self._calls[call_id] = Call(call_id, who.tenant_id, conversation_id, task_id, (who.tenant_id, who.visitor_id))
+        call.sampler = asyncio.create_task(self._sample_quality(call))
         if await self._records(who.tenant_id):
             await self._start_recording(call)
-        await who.join(conversation_id)
         return ok(call_id=call_id, conversation_id=conversation_id, sdp=answer)
 
     async def visitor_mute(self, who: VisitorCall, data: Any) -> Ack:
@@ -168,7 +176,7 @@ class VoiceChannel(Channel):
             return error("bad_offer", str(exc))
         call.state, call.answered = "talking", time.monotonic()
         await self._record(call, "call.answered", agent_id=who.user_id)
-        return ok(sdp=answer, conversation_id=call.conversation_id)
+        return ok(sdp=answer, conversation_id=call.conversation_id, recording=call.recording is not None)
 
     async def call_hold(self, who: AgentCall, data: Any) -> Ack:
         form = parse(CallHold, data)
@@ -239,6 +247,7 @@ class VoiceChannel(Channel):
             return
         call.state = "ended"
         seconds, talk_seconds = call.seconds()
+        quality = await self._quality(call)
         recording = None
         if call.recording is not None:
             try:
@@ -251,11 +260,31 @@ class VoiceChannel(Channel):
         try:
             if recording is not None and recording.seconds > 0:
                 await self._keep_recording(call, Path(recording.path), recording.seconds)
-            await self._record(call, "call.ended", reason=reason, seconds=seconds, talk_seconds=talk_seconds)
+            await self._record(call, "call.ended", reason=reason, seconds=seconds, talk_seconds=talk_seconds, quality=quality)
         finally:
             if call.recording is not None:
                 Path(call.recording).unlink(missing_ok=True)
             await self._settle_task(call)
+
+    async def _quality(self, call: Call) -> dict[str, dict[str, Any]]:
+        """Each side's network figures (round trip, jitter, loss) by role, as the call ends or,
+        for a side already gone, as last sampled: kept with the call for whoever looks into a
+        bad line later."""
+        if call.sampler is not None:
+            call.sampler.cancel()
+        with contextlib.suppress(MediaError):
+            legs = await self.ctx.media.stats(call.id)
+            call.quality.update({figures.get("role", leg_id): {k: v for k, v in figures.items() if k != "role"}
+                                 for leg_id, figures in legs.items()})
+        return call.quality
+
+    async def _sample_quality(self, call: Call) -> None:
+        while True:
+            await asyncio.sleep(QUALITY_SAMPLE_SECONDS)
+            with contextlib.suppress(MediaError):
+                legs = await self.ctx.media.stats(call.id)
+                call.quality.update({figures.get("role", leg_id): {k: v for k, v in figures.items() if k != "role"}
+                                     for leg_id, figures in legs.items()})
 
     async def _settle_task(self, call: Call) -> None:
         try:

@@ -49,6 +49,9 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if self.server.manager.is_connected(sid, self.namespace):
                 return error("unknown_event", f"{event!r} is reserved")
             return await super().trigger_event(event, *args)
+        if not self.server.manager.is_connected(sid, self.namespace):
+            # Sent as the socket went away (a tab closing): its session is gone, nobody to answer.
+            return error("disconnected", "this connection has ended")
         try:
             refusal = await self.before_event(sid, event)
             if refusal is not None:

@@ -5,7 +5,9 @@ left, agent right — is kept on the conversation. A call nobody answered counts
 
 from __future__ import annotations
 
+import asyncio
 import io
+import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from aiohttp.test_utils import TestClient
 
+from channels.voice import channel as voice_channel
 from gateway.config import Config
 from gateway.db import schema as t
 from gateway.keys import DB
@@ -34,7 +37,7 @@ CUSTOMER_HZ, AGENT_HZ = 440.0, 1000.0
 def config(tmp_path: Path) -> Config:
     return make_config(tmp_path / "data", realtime={"channel": f"wecc-test:{uuid.uuid4().hex}"},
                        channels={"chat": {"enabled": True}, "voice": {"enabled": True}},
-                       media={"workers": 1, "connect_timeout_seconds": 10})
+                       media={"workers": 1, "connect_timeout_seconds": 3})
 
 
 @pytest.fixture
@@ -59,6 +62,15 @@ async def calling(sockets: Sockets, peers: list[ClientPeer], visitor_id: str) ->
 async def task_state(client: TestClient, conversation_id: str) -> str:
     async with client.app[DB].connect() as conn:
         return (await conn.execute(sa.select(t.tasks.c.state).where(t.tasks.c.conversation_id == conversation_id))).scalar_one()
+
+
+async def settles_as(client: TestClient, conversation_id: str, state: str) -> bool:
+    """The task moves on just after the call's end is told: give it a moment."""
+    for _ in range(100):
+        if await task_state(client, conversation_id) == state:
+            return True
+        await asyncio.sleep(0.05)
+    return False
 
 
 async def event_types(client: TestClient, conversation_id: str) -> list[str]:
@@ -163,3 +175,53 @@ def _has_tone(channel: np.ndarray, frequency: float) -> bool:
     """Whether any quarter second of the channel is that tone."""
     step = 12_000
     return any(is_tone(channel[i:i + step], frequency) for i in range(0, len(channel) - step, step))
+
+
+async def answered_call(sockets: Sockets, agent: Api, peers: list[ClientPeer], visitor_id: str) -> tuple[Listener, ClientPeer, ClientPeer, dict]:
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    assert (await inbox.call("presence", {"status": "available"}))["ok"]
+    visitor, customer, started = await calling(sockets, peers, visitor_id)
+    offer = await inbox.wait_for("task.offered", lambda d: d["conversation_id"] == started["conversation_id"])
+    assert (await inbox.call("accept_task", {"task_id": offer["task_id"]}))["ok"]
+    agent_peer = ClientPeer(AGENT_HZ)
+    peers.append(agent_peer)
+    answered = await inbox.call("call_answer", {"call_id": started["call_id"], "sdp": await agent_peer.offer()})
+    await agent_peer.accept(answered["sdp"])
+    await until_heard(customer, lambda audio: is_tone(audio, AGENT_HZ))
+    return visitor, customer, agent_peer, started
+
+
+async def ended_with(client: TestClient, conversation_id: str) -> dict:
+    async with client.app[DB].connect() as conn:
+        return (await conn.execute(sa.select(t.events.c.data).where(
+            t.events.c.conversation_id == conversation_id, t.events.c.type == "call.ended"))).scalar_one()
+
+
+async def test_an_agent_whose_browser_vanishes_mid_call_ends_it_cleanly_with_its_recording_and_line_quality(
+        client: TestClient, agent: Api, sockets: Sockets, peers: list[ClientPeer], monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(voice_channel, "QUALITY_SAMPLE_SECONDS", 0.2)
+    visitor, customer, agent_peer, started = await answered_call(sockets, agent, peers, "visitor-call-0005")
+    await agent_peer.heard.listen(0.5)
+    await agent_peer.close()  # the agent's browser tab is gone
+    assert (await visitor.wait_for("call.ended", timeout=15))["call_id"] == started["call_id"]
+    ended = await ended_with(client, started["conversation_id"])
+    assert ended["reason"] == "the agent's connection closed" and ended["talk_seconds"] >= 0
+    assert ended["quality"]["customer"]["packets_received"] > 0 and "jitter_seconds" in ended["quality"]["agent"]
+    assert await settles_as(client, started["conversation_id"], "wrapup")
+    messages = (await agent.get(f"/api/v1/conversations/{started['conversation_id']}/messages"))["items"]
+    assert [m["meta"]["attachments"][0]["content_type"] for m in messages if m["meta"].get("call")] == ["audio/ogg"]
+
+
+async def test_a_caller_whose_media_never_connects_is_let_go_and_counted_as_abandoned(
+        client: TestClient, sockets: Sockets, peers: list[ClientPeer]):
+    visitor = await sockets.connect("/visitor", auth={"widget_key": WIDGET, "visitor_id": "visitor-call-0006"})
+    peer = ClientPeer(CUSTOMER_HZ)
+    peers.append(peer)
+    # Candidates nobody can reach: ICE never completes.
+    sdp = re.sub(r"a=candidate:(\S+) (\d) (\S+) (\d+) \S+ (\d+)", r"a=candidate:\1 \2 \3 \4 198.51.100.7 \5", await peer.offer())
+    started = await visitor.call("call_start", {"sdp": sdp})
+    assert started["ok"]
+    ended = await visitor.wait_for("call.ended", timeout=30)
+    assert ended["call_id"] == started["call_id"]
+    assert (await ended_with(client, started["conversation_id"]))["reason"] == "the customer's connection failed"
+    assert await settles_as(client, started["conversation_id"], "abandoned")
