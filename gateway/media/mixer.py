@@ -3,11 +3,22 @@
 - Each leg's received audio is converted to 48 kHz mono s16 and kept in a small bounded buffer
   (the oldest audio is dropped when it is full), so a leg whose peer sends too fast, or a clock
   that drifts, costs at most the buffer's length in delay, never memory.
-- A customer with no connected agent, or on hold, hears hold audio; an agent on hold hears the
-  other agents only (silence when alone), never the customer.
-- A muted leg's voice reaches no one, nor the recording.
-- The recording gets the customers' voices on the left and the agents' on the right, as the
-  parties hear them: nothing while the call is on hold.
+- Three roles. Customers and agents hear each other. A supervisor hears the customers and the
+  agents, and is heard according to their mode (changeable during the call):
+  listen — by no one; whisper — by the agents (and other supervisors), never by the customers;
+  barge — by everyone, a three-way call.
+- A customer with no connected agent, or on hold, hears hold audio (a supervisor is not an agent:
+  joining never takes the customer off hold audio). On hold, agents and supervisors hear the same
+  thing: the agent side only (the other agents, and supervisors who whisper or barge), never the
+  customer; a listening supervisor still hears the agents.
+- A muted leg's voice reaches no one, nor the recording, whatever its role.
+- The recording is the conversation the customer is part of, as the parties hear it: the
+  customers' voices on the left; on the right the agents' and those of the supervisors the
+  customer can hear (barge). A whisper is coaching the customer never hears, so it is recorded on
+  neither side: not on the left (it is not the customer's voice), and not on the right either,
+  where it would pass for the agent's words in playback, transcripts and quality scoring, and
+  would hand internal coaching to a customer who asks for their recording. Nothing is recorded
+  while the call is on hold, for the same reason.
 """
 
 from __future__ import annotations
@@ -29,7 +40,10 @@ from gateway.media.hold import HoldAudio
 
 log = logging.getLogger(__name__)
 
-Role = Literal["customer", "agent"]
+Role = Literal["customer", "agent", "supervisor"]
+Mode = Literal["listen", "whisper", "barge"]  # a supervisor's
+ROLES: tuple[Role, ...] = ("customer", "agent", "supervisor")
+MODES: tuple[Mode, ...] = ("listen", "whisper", "barge")
 
 # Received audio kept per leg: absorbs network jitter; beyond it the oldest is dropped.
 _INBOUND_LIMIT = 10 * FRAME_SAMPLES  # 200 ms
@@ -115,6 +129,7 @@ class MixedAudioTrack(MediaStreamTrack):
 class MixerLeg:
     leg_id: str
     role: Role
+    mode: Mode | None = None  # supervisors only
     outbound: MixedAudioTrack = field(default_factory=MixedAudioTrack)
     inbound: InboundAudio = field(default_factory=InboundAudio)
     connected: bool = False
@@ -135,8 +150,8 @@ class CallMixer:
         self._hold = HoldAudio(hold_melody)
         self._clock: asyncio.Task[None] | None = None
 
-    def add_leg(self, leg_id: str, role: Role) -> MixerLeg:
-        leg = self._legs[leg_id] = MixerLeg(leg_id, role)
+    def add_leg(self, leg_id: str, role: Role, mode: Mode | None = None) -> MixerLeg:
+        leg = self._legs[leg_id] = MixerLeg(leg_id, role, mode)
         if self._clock is None:
             self._clock = asyncio.create_task(self._run_clock(), name=f"media clock {self.call_id}")
         return leg
@@ -153,6 +168,9 @@ class CallMixer:
 
     def set_muted(self, leg_id: str, muted: bool) -> None:
         self._legs[leg_id].muted = muted
+
+    def set_mode(self, leg_id: str, mode: Mode) -> None:
+        self._legs[leg_id].mode = mode
 
     def remove_leg(self, leg_id: str) -> None:
         leg = self._legs.pop(leg_id, None)
@@ -207,16 +225,32 @@ class CallMixer:
                 leg.outbound.put(hold_frame)
                 continue
             heard = [voice for leg_id, voice in voices.items()
-                     if leg_id != leg.leg_id and not (self.on_hold and self._legs[leg_id].role == "customer")]
+                     if leg_id != leg.leg_id and self._hears(leg, self._legs[leg_id])]
             leg.outbound.put(to_int16(sum(heard)) if heard else silence())
         if self.recording is not None:
-            self.recording(*self._recorded(voices))
+            self.recording(*self._recorded(voices, customer_on_hold_audio=hold_frame is not None))
 
-    def _recorded(self, voices: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def _hears(self, listener: MixerLeg, speaker: MixerLeg) -> bool:
+        """Whether `listener` (not a customer on hold audio) hears `speaker`'s voice."""
+        if speaker.role == "customer":
+            return not self.on_hold  # on hold, only the agent side talks
+        if speaker.role == "supervisor":
+            if speaker.mode == "barge":
+                return True
+            return speaker.mode == "whisper" and listener.role != "customer"
+        return True  # an agent
+
+    def _recorded(self, voices: dict[str, np.ndarray], customer_on_hold_audio: bool) -> tuple[np.ndarray, np.ndarray]:
         if self.on_hold:
             return silence(), silence()
-        sides: dict[Role, list[np.ndarray]] = {"customer": [], "agent": []}
+        left: list[np.ndarray] = []
+        right: list[np.ndarray] = []
         for leg_id, voice in voices.items():
-            sides[self._legs[leg_id].role].append(voice)
-        left, right = (to_int16(sum(side)) if side else silence() for side in sides.values())
-        return left, right
+            leg = self._legs[leg_id]
+            if leg.role == "customer":
+                left.append(voice)
+            elif leg.role == "agent":
+                right.append(voice)
+            elif leg.mode == "barge" and not customer_on_hold_audio:
+                right.append(voice)  # only what the customer can hear of a supervisor: never a whisper
+        return (to_int16(sum(left)) if left else silence()), (to_int16(sum(right)) if right else silence())

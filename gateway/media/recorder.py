@@ -1,5 +1,6 @@
 """A call's recording: an Ogg Opus file, 48 kHz stereo, the customer on the left and the agent on
-the right, so that either side can be listened to (or transcribed) alone.
+the right (with a supervisor who barges in; never one who listens or whispers: see mixer.py), so
+that either side can be listened to (or transcribed) alone.
 
 Encoding runs in a thread of its own, behind a bounded queue, so the event loop that carries the
 call's audio never waits for the encoder or the disk; if the thread falls behind by more than the

@@ -22,11 +22,12 @@ import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from gateway.config import MediaConfig
 from gateway.media import wire
-from gateway.media.worker import WorkerSettings, run_worker
+from gateway.media.mixer import Mode, Role
+from gateway.media.worker import NO_CUSTOMER, CommandError, WorkerSettings, check_mode, check_role, run_worker
 
 log = logging.getLogger(__name__)
 
@@ -162,9 +163,20 @@ class MediaService:
 
     # Calls and legs.
 
-    async def open_leg(self, call_id: str, leg_id: str, role: Literal["customer", "agent"], offer_sdp: str) -> str:
-        """The answer SDP for the leg's offer; the leg's connection is then reported by events."""
+    async def open_leg(self, call_id: str, leg_id: str, role: Role, offer_sdp: str, mode: Mode | None = None) -> str:
+        """The answer SDP for the leg's offer; the leg's connection is then reported by events.
+
+        A "supervisor" leg joins a call that has a customer leg, in `mode` (default "listen"):
+        listen — hears the customer and the agents, heard by no one; whisper — also heard by the
+        agents, never by the customer; barge — heard by everyone. Only a supervisor has a mode.
+        A supervisor is not an agent: the customer hears hold audio until an agent connects."""
+        try:
+            check_role(role, mode)
+        except CommandError as exc:
+            raise MediaError(str(exc)) from None
         call = self._calls.get(call_id)
+        if call is None and role == "supervisor":
+            raise MediaError(NO_CUSTOMER)  # the worker checks that the call's legs include a customer
         if call is None:
             worker = await self._least_loaded()
             call = self._calls.setdefault(call_id, _Call(worker))  # another leg may have placed it meanwhile
@@ -172,7 +184,8 @@ class MediaService:
             raise MediaError("the leg is already open")
         call.legs.add(leg_id)
         try:
-            return await self._request(call.worker, "open_leg", call_id=call_id, leg_id=leg_id, role=role, offer_sdp=offer_sdp)
+            return await self._request(call.worker, "open_leg", call_id=call_id, leg_id=leg_id, role=role,
+                                       offer_sdp=offer_sdp, mode=mode)
         except MediaError:
             call.legs.discard(leg_id)
             if not call.legs and not call.recording and self._calls.get(call_id) is call:
@@ -192,9 +205,20 @@ class MediaService:
         if call is not None:
             await self._request(call.worker, "end_call", call_id=call_id)
 
+    async def set_mode(self, call_id: str, leg_id: str, mode: Mode) -> None:
+        """A supervisor's leg's mode, at once: "listen", "whisper" or "barge" (see open_leg). The
+        recording gets a supervisor's voice, on the agent side, only while barging: a whisper
+        is coaching the customer never hears, and is recorded nowhere."""
+        try:
+            check_mode(mode)
+        except CommandError as exc:
+            raise MediaError(str(exc)) from None
+        await self._request(self._call(call_id).worker, "set_mode", call_id=call_id, leg_id=leg_id, mode=mode)
+
     async def set_hold(self, call_id: str, on: bool) -> None:
-        """On hold, customers hear hold audio and agents hear only each other (alone: silence);
-        the recording gets silence."""
+        """On hold, customers hear hold audio; agents and supervisors hear only the agent side
+        (the agents, and supervisors who whisper or barge; an agent alone: silence); the
+        recording gets silence."""
         await self._request(self._call(call_id).worker, "set_hold", call_id=call_id, on=on)
 
     async def set_muted(self, call_id: str, leg_id: str, muted: bool) -> None:

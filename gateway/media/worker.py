@@ -20,14 +20,13 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from gateway.media import wire
 from gateway.media.hold import render_melody
-from gateway.media.mixer import CallMixer, Role
+from gateway.media.mixer import MODES, ROLES, CallMixer, Mode, Role
 from gateway.media.nat import announce_public_ip
 from gateway.media.recorder import RecordingFailed, StereoRecorder
 
 log = logging.getLogger(__name__)
 
 _CLOSE_TIMEOUT = 5.0  # closing a peer connection sends a DTLS close; don't wait on a dead peer for ever
-ROLES = ("customer", "agent")
 
 
 class CommandError(Exception):
@@ -127,19 +126,20 @@ class MediaWorker:
 
     # Commands: each `_op_NAME(**args)` answers the request of that name.
 
-    async def _op_open_leg(self, call_id: str, leg_id: str, role: Role, offer_sdp: str) -> str:
-        if role not in ROLES:
-            raise CommandError(f"a leg's role is customer or agent, not {role!r}")
+    async def _op_open_leg(self, call_id: str, leg_id: str, role: Role, offer_sdp: str, mode: Mode | None = None) -> str:
+        mode = check_role(role, mode)
         call = self._calls.get(call_id)
         if call is not None and leg_id in call.legs:
             raise CommandError("the leg is already open")
+        if role == "supervisor" and (call is None or not any(leg.role == "customer" for leg in call.legs.values())):
+            raise CommandError(NO_CUSTOMER)
         if not offer_sdp.lstrip().startswith("v=0"):
             raise CommandError("the offer is not valid SDP")
         if call is None:
             call = self._calls[call_id] = Call(call_id, CallMixer(call_id, self._hold_melody))
         pc = RTCPeerConnection(self._settings.rtc_configuration())
         leg = call.legs[leg_id] = Leg(leg_id, role, pc)
-        mixer_leg = call.mixer.add_leg(leg_id, role)
+        mixer_leg = call.mixer.add_leg(leg_id, role, mode)
 
         @pc.on("track")
         def _on_track(track: MediaStreamTrack) -> None:
@@ -190,6 +190,15 @@ class MediaWorker:
         if leg_id not in call.legs:
             raise CommandError("the call has no such leg")
         call.mixer.set_muted(leg_id, muted)
+
+    async def _op_set_mode(self, call_id: str, leg_id: str, mode: Mode) -> None:
+        call = self._call(call_id)
+        leg = call.legs.get(leg_id)
+        if leg is None:
+            raise CommandError("the call has no such leg")
+        if leg.role != "supervisor":
+            raise CommandError(f"only a supervisor's leg has a mode, not the {leg.role}'s")
+        call.mixer.set_mode(leg_id, check_mode(mode))
 
     async def _op_start_recording(self, call_id: str, path: str) -> None:
         call = self._call(call_id)
@@ -281,6 +290,26 @@ class MediaWorker:
     async def _close_all(self) -> None:
         calls, self._calls = list(self._calls.values()), {}
         await asyncio.gather(*(self._end(call) for call in calls))
+
+
+NO_CUSTOMER = "a supervisor can only join a call that has a customer"
+
+
+def check_role(role: str, mode: str | None) -> Mode | None:
+    """The leg's mode (a supervisor's, listen unless given; None for the others), or why not."""
+    if role not in ROLES:
+        raise CommandError(f"a leg's role is customer, agent or supervisor, not {role!r}")
+    if role != "supervisor":
+        if mode is not None:
+            raise CommandError(f"only a supervisor's leg has a mode, not the {role}'s")
+        return None
+    return check_mode("listen" if mode is None else mode)
+
+
+def check_mode(mode: str) -> Mode:
+    if mode not in MODES:
+        raise CommandError(f"a supervisor's mode is listen, whisper or barge, not {mode!r}")
+    return mode  # type: ignore[return-value]
 
 
 async def _leg_stats(leg: Leg) -> dict[str, Any]:

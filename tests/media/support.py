@@ -7,6 +7,7 @@ import asyncio
 import fractions
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import av
 import numpy as np
@@ -149,6 +150,11 @@ def is_silent(samples: np.ndarray) -> bool:
     return rms(samples) < 30
 
 
+def is_hold_audio(audio: np.ndarray) -> bool:
+    # The hold melody: audible, low-pitched, no trace of the test agents' 1 kHz.
+    return rms(audio) > 100 and 150 < peak_frequency(audio) < 700 and energy_near(audio, 1000.0) < 0.01
+
+
 async def until_heard(peer: ClientPeer, check: Callable[[np.ndarray], bool], seconds: float = 0.3) -> np.ndarray:
     """Listens in `seconds` windows until one passes `check` (audio needs a moment to change
     path); fails after PATIENCE_SECONDS."""
@@ -157,6 +163,23 @@ async def until_heard(peer: ClientPeer, check: Callable[[np.ndarray], bool], sec
             audio = await peer.heard.listen(seconds)
             if check(audio):
                 return audio
+
+
+def decode(path: Path) -> tuple[np.ndarray, np.ndarray, str, int]:
+    """(left, right, codec, rate) of an audio file (a recording), decoded with PyAV."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        codec, rate = stream.codec_context.name, stream.codec_context.sample_rate
+        resampler = av.AudioResampler(format="s16p", layout="stereo", rate=RATE)
+        planes = [frame.to_ndarray() for packet_frame in container.decode(stream)
+                  for frame in resampler.resample(packet_frame)]
+    audio = np.concatenate(planes, axis=1)
+    return audio[0], audio[1], codec, rate
+
+
+def windows(samples: np.ndarray, seconds: float = 0.1) -> list[np.ndarray]:
+    size = int(seconds * RATE)
+    return [samples[i : i + size] for i in range(0, len(samples) - size + 1, size)]
 
 
 class EventLog:
@@ -180,8 +203,8 @@ class EventLog:
                 await self._changed.wait()
 
 
-async def connect(service, call_id: str, leg_id: str, role: str, peer: ClientPeer, events: EventLog) -> None:
-    answer = await service.open_leg(call_id, leg_id, role, await peer.offer())
+async def connect(service, call_id: str, leg_id: str, role: str, peer: ClientPeer, events: EventLog, **options) -> None:
+    answer = await service.open_leg(call_id, leg_id, role, await peer.offer(), **options)
     await peer.accept(answer)
     await events.wait_for("connected", call_id, leg_id)
 

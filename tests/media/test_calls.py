@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from tests.media.support import connect, energy_near, is_silent, is_tone, peak_frequency, rms, until_heard
+from tests.media.support import connect, is_hold_audio, is_silent, is_tone, until_heard
 
 CUSTOMER_HZ = 440.0
-AGENT_HZ = 1000.0
-
-
-def is_hold_audio(audio: np.ndarray) -> bool:
-    # The hold melody: audible, low-pitched, no trace of the agent's 1 kHz.
-    return rms(audio) > 100 and 150 < peak_frequency(audio) < 700 and energy_near(audio, AGENT_HZ) < 0.01
+AGENT_HZ = 1000.0  # is_hold_audio knows it
 
 
 async def test_the_customer_hears_hold_audio_until_an_agent_joins_then_each_hears_the_other(media, peers) -> None:

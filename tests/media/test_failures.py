@@ -28,8 +28,8 @@ async def test_a_bad_offer_is_a_media_error(media) -> None:
             await service.open_leg("bad", "c", "customer", offer)
         with pytest.raises(MediaError, match="no media"):
             await service.set_hold("bad", True)  # nothing was left behind
-    with pytest.raises(MediaError, match="role is customer or agent"):
-        await service.open_leg("bad", "c", "supervisor", "v=0\r\n")  # type: ignore[arg-type]
+    with pytest.raises(MediaError, match="role is customer, agent or supervisor"):
+        await service.open_leg("bad", "c", "visitor", "v=0\r\n")  # type: ignore[arg-type]
 
 
 async def test_a_leg_whose_peer_never_connects_fails_after_the_timeout(peers) -> None:

@@ -6,33 +6,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 
 from gateway.media import MediaError
-from tests.media.support import RATE, connect, energy_near, is_tone, peak_frequency, rms, until_heard
+from tests.media.support import RATE, connect, decode, energy_near, is_tone, peak_frequency, rms, until_heard, windows
 
 CUSTOMER_HZ = 440.0
 AGENT_HZ = 1000.0
 PRIVATE_HZ = 700.0  # what the customer "says" while the recording is paused
-
-
-def decode(path: Path) -> tuple[np.ndarray, np.ndarray, str, int]:
-    """(left, right, codec, rate) of an audio file, decoded with PyAV."""
-    with av.open(str(path)) as container:
-        stream = container.streams.audio[0]
-        codec, rate = stream.codec_context.name, stream.codec_context.sample_rate
-        resampler = av.AudioResampler(format="s16p", layout="stereo", rate=RATE)
-        planes = [frame.to_ndarray() for packet_frame in container.decode(stream)
-                  for frame in resampler.resample(packet_frame)]
-    audio = np.concatenate(planes, axis=1)
-    return audio[0], audio[1], codec, rate
-
-
-def windows(samples: np.ndarray, seconds: float = 0.1) -> list[np.ndarray]:
-    size = int(seconds * RATE)
-    return [samples[i : i + size] for i in range(0, len(samples) - size + 1, size)]
 
 
 async def test_the_recording_is_stereo_and_holds_nothing_from_a_pause(media, peers, tmp_path: Path) -> None:
