@@ -24,6 +24,7 @@ class Call:
     state: CallState = "waiting"
     started: float = field(default_factory=time.monotonic)
     answered: float | None = None
+    supervisors: dict[str, str] = field(default_factory=dict)  # user id -> the mode they are in
     quality: dict[str, dict[str, Any]] = field(default_factory=dict)  # by role, the latest figures
     sampler: asyncio.Task[None] | None = None  # samples `quality` while the call lasts
 
@@ -34,6 +35,9 @@ class Call:
     @property
     def agent_leg(self) -> str:
         return f"{self.id}.agent"
+
+    def supervisor_leg(self, user_id: str) -> str:
+        return f"{self.id}.supervisor.{user_id}"
 
     def seconds(self) -> tuple[int, int]:
         """(the whole call, the part with an agent), in whole seconds so far."""

@@ -14,6 +14,11 @@ Agent events (on /agent, for the agent the call's task is assigned to):
   call_mute      {call_id, muted} -> {ok}
   call_recording {call_id, paused} -> {ok}   nothing is recorded while paused
   call_hangup    {call_id} -> {ok}       the agent goes on to wrap-up
+Supervisor events (on /agent, for staff who may supervise the call's tenant):
+  call_monitor       {call_id, sdp, mode: listen|whisper|barge} -> {ok, sdp, conversation_id}
+  call_monitor_mode  {call_id, mode} -> {ok};  call_monitor_leave {call_id} -> {ok}
+  Listening is unseen by the agent: supervision.started/mode_changed/ended {supervisor_id, mode}
+  reach supervisors only. A whisper is heard by the agent, never by the customer, never recorded.
 Recorded on the conversation: call.started, call.answered, call.held, call.resumed,
 call.recording_paused, call.recording_resumed, call.ended {reason, seconds, talk_seconds, quality:
 {customer|agent: {rtt_seconds, jitter_seconds, packets_lost, ...}}}; the
@@ -35,6 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from gateway.auth.principal import SUPERVISE
 from gateway.channel import AgentCall, AgentHandler, Channel, ChannelContext, OutboundMessage, VisitorCall, VisitorHandler
 from gateway.config import ChannelConfig
 from gateway.core.conversations import AttachedFile
@@ -44,7 +50,9 @@ from gateway.realtime.payloads import Ack, Empty, error, ok, parse
 from gateway.routing.engine import RoutingConflict
 
 from channels.voice.calls import Call
-from channels.voice.payloads import MAX_SIGNAL_BYTES, CallAnswer, CallHold, CallMute, CallRecording, CallRef, CallStart
+from channels.voice.payloads import (
+    MAX_SIGNAL_BYTES, CallAnswer, CallHold, CallMonitor, CallMonitorMode, CallMute, CallRecording, CallRef, CallStart,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +83,6 @@ class VoiceChannel(Channel):
     async def stop(self) -> None:
         for call in list(self._calls.values()):
             await self._end(call, "the gateway stopped")
-        self._ctx = None
 
     async def deliver(self, reply: OutboundMessage) -> None:
         """A line typed during a call reaches the visitor's widget live, as in a chat."""
@@ -89,7 +96,9 @@ class VoiceChannel(Channel):
 
     def agent_events(self) -> Mapping[str, AgentHandler]:
         return {"call_config": self.call_config, "call_answer": self.call_answer, "call_hold": self.call_hold,
-                "call_mute": self.agent_mute, "call_recording": self.call_recording, "call_hangup": self.agent_hangup}
+                "call_mute": self.agent_mute, "call_recording": self.call_recording, "call_hangup": self.agent_hangup,
+                "call_monitor": self.call_monitor, "call_monitor_mode": self.call_monitor_mode,
+                "call_monitor_leave": self.call_monitor_leave}
 
     async def call_config(self, who: VisitorCall | AgentCall, data: Any) -> Ack:
         """The STUN/TURN servers a browser needs before it makes its offer."""
@@ -228,6 +237,63 @@ class VoiceChannel(Channel):
         call = self._calls.get(call_id)
         return call if call is not None and call.agent_id == who.user_id else None
 
+    # ---- supervisors ----
+    async def call_monitor(self, who: AgentCall, data: Any) -> Ack:
+        form = parse(CallMonitor, data, MAX_SIGNAL_BYTES)
+        if isinstance(form, dict):
+            return form
+        call = self._supervised_call(who, form.call_id)
+        if call is None:
+            return error("not_found", "no such live call in a tenant you supervise")
+        if who.user_id in call.supervisors:
+            return error("already_monitoring", "you are on this call already")
+        call.supervisors[who.user_id] = form.mode  # taken before the wait below: a second join is refused
+        try:
+            answer = await self.ctx.media.open_leg(call.id, call.supervisor_leg(who.user_id), "supervisor", form.sdp, mode=form.mode)
+        except MediaError as exc:
+            del call.supervisors[who.user_id]
+            return error("bad_offer", str(exc))
+        await self._record_supervision(call, "supervision.started", who.user_id, form.mode)
+        return ok(sdp=answer, conversation_id=call.conversation_id)
+
+    async def call_monitor_mode(self, who: AgentCall, data: Any) -> Ack:
+        form = parse(CallMonitorMode, data)
+        if isinstance(form, dict):
+            return form
+        call = self._supervised_call(who, form.call_id)
+        if call is None or who.user_id not in call.supervisors:
+            return error("not_found", "you are not on this call")
+        if call.supervisors[who.user_id] != form.mode:
+            await self.ctx.media.set_mode(call.id, call.supervisor_leg(who.user_id), form.mode)
+            call.supervisors[who.user_id] = form.mode
+            await self._record_supervision(call, "supervision.mode_changed", who.user_id, form.mode)
+        return ok()
+
+    async def call_monitor_leave(self, who: AgentCall, data: Any) -> Ack:
+        form = parse(CallRef, data)
+        if isinstance(form, dict):
+            return form
+        call = self._supervised_call(who, form.call_id)
+        if call is None or who.user_id not in call.supervisors:
+            return error("not_found", "you are not on this call")
+        await self.ctx.media.close_leg(call.id, call.supervisor_leg(who.user_id))
+        await self._supervisor_left(call, who.user_id)
+        return ok()
+
+    def _supervised_call(self, who: AgentCall, call_id: str) -> Call | None:
+        call = self._calls.get(call_id)
+        return call if call is not None and who.principal.can(call.tenant_id, SUPERVISE) else None
+
+    async def _supervisor_left(self, call: Call, user_id: str) -> None:
+        mode = call.supervisors.pop(user_id, None)
+        if mode is not None:
+            await self._record_supervision(call, "supervision.ended", user_id, mode)
+
+    async def _record_supervision(self, call: Call, event: str, user_id: str, mode: str) -> None:
+        # Not call.*: those reach the agent's conversation room, and a supervisor listening in
+        # stays unseen by the agent (supervisors see every event of their tenant).
+        await self._record(call, event, supervisor_id=user_id, mode=mode)
+
     # ---- the media layer ----
     async def on_media_event(self, event: MediaEvent) -> None:
         call = self._calls.get(event.call_id)
@@ -236,6 +302,10 @@ class VoiceChannel(Channel):
         if event.kind == "worker_lost":
             await self._end(call, "the call's media failed")
         elif event.kind in ("failed", "closed"):
+            supervisor = next((user for user in call.supervisors if call.supervisor_leg(user) == event.leg_id), None)
+            if supervisor is not None:  # a supervisor's browser went away: the call goes on
+                await self._supervisor_left(call, supervisor)
+                return
             who = "customer" if event.leg_id == call.customer_leg else "agent"
             await self._end(call, f"the {who}'s connection {'failed' if event.kind == 'failed' else 'closed'}")
 

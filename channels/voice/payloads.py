@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import StringConstraints
 
@@ -46,3 +46,19 @@ class CallMute(Payload):
 class CallRecording(Payload):
     call_id: CallId
     paused: bool
+
+
+SupervisorMode = Literal["listen", "whisper", "barge"]
+
+
+class CallMonitor(Payload):
+    """A supervisor's offer to join a live call: listen, whisper to the agent, or barge in."""
+
+    call_id: CallId
+    sdp: Sdp
+    mode: SupervisorMode = "listen"
+
+
+class CallMonitorMode(Payload):
+    call_id: CallId
+    mode: SupervisorMode

@@ -24,8 +24,8 @@ from gateway.db import schema as t
 from gateway.keys import DB
 from tests.conftest import make_config
 from tests.helpers import Api
-from tests.media.support import ClientPeer, has_media_address, is_silent, is_tone, until_heard
-from tests.realtime.support import Listener, Sockets, session_cookie
+from tests.media.support import ClientPeer, energy_near, has_media_address, is_silent, is_tone, until_heard
+from tests.realtime.support import Listener, Sockets, add_member, session_cookie
 
 pytestmark = pytest.mark.skipif(not has_media_address(), reason="aioice offers no loopback candidates: needs a non-loopback address")
 
@@ -140,7 +140,8 @@ async def test_a_call_the_visitor_hangs_up_before_anyone_answers_is_abandoned(
         client: TestClient, sockets: Sockets, peers: list[ClientPeer]):
     visitor, customer, started = await calling(sockets, peers, "visitor-call-0002")
     await until_heard(customer, lambda audio: not is_silent(audio))
-    assert (await visitor.call("call_start", {"sdp": await ClientPeer(CUSTOMER_HZ).offer()}))["code"] == "call_in_progress"
+    peers.append(second := ClientPeer(CUSTOMER_HZ))
+    assert (await visitor.call("call_start", {"sdp": await second.offer()}))["code"] == "call_in_progress"
     assert (await visitor.call("call_hangup", {"call_id": started["call_id"]}))["ok"]
     assert await task_state(client, started["conversation_id"]) == "abandoned"
     assert (await visitor.call("call_hangup", {"call_id": started["call_id"]}))["code"] == "not_found"
@@ -225,3 +226,39 @@ async def test_a_caller_whose_media_never_connects_is_let_go_and_counted_as_aban
     assert ended["call_id"] == started["call_id"]
     assert (await ended_with(client, started["conversation_id"]))["reason"] == "the customer's connection failed"
     assert await settles_as(client, started["conversation_id"], "abandoned")
+
+
+async def test_a_supervisor_listens_unseen_whispers_to_the_agent_only_and_barges_in(
+        client: TestClient, agent: Api, operator: Api, sockets: Sockets, peers: list[ClientPeer]):
+    visitor, customer, agent_peer, started = await answered_call(sockets, agent, peers, "visitor-call-0007")
+    call_id = started["call_id"]
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    # A plain agent may not listen in on a colleague's call.
+    colleague = await add_member(client, operator, agent.tenant_id(), "plain-agent@demo.example", "agent")
+    nosy = await sockets.connect("/agent", cookie=session_cookie(colleague))
+    peers.append(stranger := ClientPeer(700.0))
+    assert (await nosy.call("call_monitor", {"call_id": call_id, "sdp": await stranger.offer()}))["code"] == "not_found"
+
+    boss = await sockets.connect("/agent", cookie=session_cookie(operator))
+    supervisor = ClientPeer(700.0)
+    peers.append(supervisor)
+    joined = await boss.call("call_monitor", {"call_id": call_id, "sdp": await supervisor.offer(), "mode": "listen"})
+    assert joined["ok"], joined
+    await supervisor.accept(joined["sdp"])
+    await until_heard(supervisor, lambda audio: energy_near(audio, CUSTOMER_HZ) > 0.2 and energy_near(audio, AGENT_HZ) > 0.2)
+    assert energy_near(await agent_peer.heard.listen(0.5), 700.0) < 0.01  # nobody hears a listener
+
+    assert (await boss.call("call_monitor_mode", {"call_id": call_id, "mode": "whisper"}))["ok"]
+    await until_heard(agent_peer, lambda audio: energy_near(audio, 700.0) > 0.2)
+    assert energy_near(await customer.heard.listen(0.5), 700.0) < 0.01  # the customer never hears a whisper
+
+    assert (await boss.call("call_monitor_mode", {"call_id": call_id, "mode": "barge"}))["ok"]
+    await until_heard(customer, lambda audio: energy_near(audio, 700.0) > 0.2)
+    assert (await boss.call("call_monitor_leave", {"call_id": call_id}))["ok"]
+    await until_heard(customer, lambda audio: is_tone(audio, AGENT_HZ) and energy_near(audio, 700.0) < 0.01)
+
+    # Supervision is on record for supervisors, and was never told to the agent or the caller.
+    recorded = await event_types(client, started["conversation_id"])
+    assert [e for e in recorded if e.startswith("supervision.")] == [
+        "supervision.started", "supervision.mode_changed", "supervision.mode_changed", "supervision.ended"]
+    assert not [name for name, _ in inbox.events + visitor.events if name.startswith("supervision.")]
