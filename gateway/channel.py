@@ -309,6 +309,12 @@ class ChannelContext:
                 t.tasks.c.id == task_id, t.tasks.c.tenant_id == tenant_id))).first()
         return None if row is None else (row.state, row.assigned_agent_id)
 
+    async def transfer_task(self, task_id: str, user_id: str, *, queue_id: str | None = None, agent_id: str | None = None,
+                            note: str = "") -> None:
+        """Hand work the agent holds to a queue or a colleague (keeping its place); raises
+        RoutingConflict (with a code) when it can't be."""
+        await self._app[ROUTING].transfer(task_id, user_id, queue_id=queue_id, agent_id=agent_id, note=note)
+
     async def end_live_work(self, task_id: str, user_id: str) -> None:
         """The customer's side ended (a call hung up): the agent goes on to wrap-up."""
         await self._app[ROUTING].wrapup(task_id, user_id)

@@ -14,6 +14,9 @@ Agent events (on /agent, for the agent the call's task is assigned to):
   call_mute      {call_id, muted} -> {ok}
   call_recording {call_id, paused} -> {ok}   nothing is recorded while paused
   call_hangup    {call_id} -> {ok}       the agent goes on to wrap-up
+  call_transfer  {call_id, queue_id | agent_id, note?} -> {ok}   blind: the caller waits with hold
+                 audio for the next agent, who answers with call_answer (so does one given the task
+                 by the inbox's transfer_task); call.transferred {from_agent_id, to_agent_id, queue_id}
 Supervisor events (on /agent, for staff who may supervise the call's tenant):
   call_monitor       {call_id, sdp, mode: listen|whisper|barge} -> {ok, sdp, conversation_id}
   call_monitor_mode  {call_id, mode} -> {ok};  call_monitor_leave {call_id} -> {ok}
@@ -51,7 +54,7 @@ from gateway.routing.engine import RoutingConflict
 
 from channels.voice.calls import Call
 from channels.voice.payloads import (
-    MAX_SIGNAL_BYTES, CallAnswer, CallHold, CallMonitor, CallMonitorMode, CallMute, CallRecording, CallRef, CallStart,
+    MAX_SIGNAL_BYTES, CallAnswer, CallHold, CallMonitor, CallMonitorMode, CallMute, CallRecording, CallRef, CallStart, CallTransfer,
 )
 
 log = logging.getLogger(__name__)
@@ -97,6 +100,7 @@ class VoiceChannel(Channel):
     def agent_events(self) -> Mapping[str, AgentHandler]:
         return {"call_config": self.call_config, "call_answer": self.call_answer, "call_hold": self.call_hold,
                 "call_mute": self.agent_mute, "call_recording": self.call_recording, "call_hangup": self.agent_hangup,
+                "call_transfer": self.call_transfer,
                 "call_monitor": self.call_monitor, "call_monitor_mode": self.call_monitor_mode,
                 "call_monitor_leave": self.call_monitor_leave}
 
@@ -175,8 +179,10 @@ class VoiceChannel(Channel):
             return error("not_found", "no such call among your work")
         if holder[0] != "assigned":
             return error("not_accepted", "accept the call's task first")
-        if call.agent_id is not None:
+        if call.agent_id == who.user_id:
             return error("already_answered", "this call has been answered")
+        if call.agent_id is not None:  # handed on with the inbox's transfer_task: the caller leaves the last agent
+            await self._agent_leaves(call, to=who.user_id)
         call.agent_id = who.user_id  # taken before the wait below: a second answer is refused
         try:
             answer = await self.ctx.media.open_leg(call.id, call.agent_leg, "agent", form.sdp)
@@ -222,6 +228,30 @@ class VoiceChannel(Channel):
         await self.ctx.media.pause_recording(call.id, form.paused)
         await self._record(call, "call.recording_paused" if form.paused else "call.recording_resumed")
         return ok()
+
+    async def call_transfer(self, who: AgentCall, data: Any) -> Ack:
+        """A blind transfer: the task goes to the queue or colleague (keeping its place), the
+        caller hears hold audio until the next agent answers, and this agent is off the call."""
+        form = parse(CallTransfer, data)
+        if isinstance(form, dict):
+            return form
+        call = self._agents_call(who, form.call_id)
+        if call is None:
+            return error("not_found", "no such call among your work")
+        try:
+            await self.ctx.transfer_task(call.task_id, who.user_id, queue_id=form.queue_id, agent_id=form.agent_id, note=form.note)
+        except RoutingConflict as exc:
+            return error(exc.code, str(exc))
+        await self._agent_leaves(call, to=form.agent_id, queue_id=form.queue_id)
+        return ok()
+
+    async def _agent_leaves(self, call: Call, *, to: str | None, queue_id: str | None = None) -> None:
+        previous, held = call.agent_id, call.state == "held"
+        call.agent_id, call.state = None, "waiting"
+        if held:  # the caller hears hold audio anyway until the next agent answers, who starts off hold
+            await self.ctx.media.set_hold(call.id, False)
+        await self.ctx.media.close_leg(call.id, call.agent_leg)
+        await self._record(call, "call.transferred", from_agent_id=previous, to_agent_id=to, queue_id=queue_id)
 
     async def agent_hangup(self, who: AgentCall, data: Any) -> Ack:
         form = parse(CallRef, data)

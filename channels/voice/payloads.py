@@ -62,3 +62,12 @@ class CallMonitor(Payload):
 class CallMonitorMode(Payload):
     call_id: CallId
     mode: SupervisorMode
+
+
+class CallTransfer(Payload):
+    """Hand the caller on to a queue or a colleague; they wait with hold audio meanwhile."""
+
+    call_id: CallId
+    queue_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    agent_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    note: Annotated[str, StringConstraints(max_length=5000)] = ""

@@ -17,6 +17,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "call.recording_paused",
         "call.recording_resumed",
         "call.ended",
+        "call.transferred",
         "supervision.started",
         "supervision.mode_changed",
         "supervision.ended",

@@ -262,3 +262,31 @@ async def test_a_supervisor_listens_unseen_whispers_to_the_agent_only_and_barges
     assert [e for e in recorded if e.startswith("supervision.")] == [
         "supervision.started", "supervision.mode_changed", "supervision.mode_changed", "supervision.ended"]
     assert not [name for name, _ in inbox.events + visitor.events if name.startswith("supervision.")]
+
+
+async def test_a_blind_transfer_puts_the_caller_on_hold_audio_until_the_colleague_answers(
+        client: TestClient, agent: Api, operator: Api, sockets: Sockets, peers: list[ClientPeer]):
+    colleague = await add_member(client, operator, agent.tenant_id(), "second-line@demo.example", "agent")
+    visitor, customer, agent_peer, started = await answered_call(sockets, agent, peers, "visitor-call-0008")
+    call_id, conversation_id = started["call_id"], started["conversation_id"]
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    second = await sockets.connect("/agent", cookie=session_cookie(colleague))
+    assert (await second.call("presence", {"status": "available"}))["ok"]
+    colleague_id = colleague.me["user"]["id"]
+
+    moved = await inbox.call("call_transfer", {"call_id": call_id, "agent_id": colleague_id, "note": "wants a refund"})
+    assert moved["ok"], moved
+    await until_heard(customer, lambda audio: not is_silent(audio) and not is_tone(audio, AGENT_HZ))  # hold audio
+    assert (await inbox.call("call_hold", {"call_id": call_id, "on": True}))["code"] == "not_found"  # no longer theirs
+
+    offer = await second.wait_for("task.offered", lambda d: d["conversation_id"] == conversation_id)
+    assert (await second.call("accept_task", {"task_id": offer["task_id"]}))["ok"]
+    next_peer = ClientPeer(700.0)
+    peers.append(next_peer)
+    answered = await second.call("call_answer", {"call_id": call_id, "sdp": await next_peer.offer()})
+    assert answered["ok"], answered
+    await next_peer.accept(answered["sdp"])
+    await until_heard(customer, lambda audio: is_tone(audio, 700.0))
+    await until_heard(next_peer, lambda audio: is_tone(audio, CUSTOMER_HZ))
+    transferred = [e for e in await event_types(client, conversation_id) if e.startswith("call.")]
+    assert transferred == ["call.started", "call.answered", "call.transferred", "call.answered"]
