@@ -528,6 +528,10 @@ class Channel(abc.ABC):
         """What happened to one of this channel's calls in the media layer (a leg connected,
         failed or closed). Only channels with `uses_media` hear them."""
 
+    async def on_event(self, event: DomainEvent) -> None:
+        """Every domain event, as it is published (a caller's new place in line...); most
+        channels need none. Keep it quick: it runs in the publisher's path."""
+
     def mailbox_problems(self, mailbox: Mapping[str, Any]) -> list[tuple[str, str]]:
         """What is wrong with a mailbox's settings in this channel's eyes (the fax channel reads
         its fax rules), as (field, problem) pairs for the admin; none by default."""
@@ -630,6 +634,11 @@ class ChannelRegistry:
     async def on_event(self, event: DomainEvent) -> None:
         """Hand an agent's reply to the channel its conversation lives on, in the background so
         a slow mail or SIP server never holds up the agent's request."""
+        for channel in self.channels.values():
+            try:
+                await channel.on_event(event)
+            except Exception:
+                log.exception("channel failed on an event", extra={"channel": channel.name, "event_type": event.type})
         if event.type != "message.created" or event.tenant_id is None:
             return
         message = event.data["message"]

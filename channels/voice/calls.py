@@ -26,7 +26,9 @@ class Call:
     answered: float | None = None
     supervisors: dict[str, str] = field(default_factory=dict)  # user id -> the mode they are in
     quality: dict[str, dict[str, Any]] = field(default_factory=dict)  # by role, the latest figures
-    sampler: asyncio.Task[None] | None = None  # samples `quality` while the call lasts
+    watcher: asyncio.Task[None] | None = None  # samples `quality`, repeats the place in line
+    position: tuple[int, float | None] | None = None  # in line, and the estimated wait in seconds
+    announced: float | None = None  # when the caller was last told their place
 
     @property
     def customer_leg(self) -> str:

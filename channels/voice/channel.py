@@ -48,6 +48,7 @@ from gateway.channel import AgentCall, AgentHandler, Channel, ChannelContext, Ou
 from gateway.config import ChannelConfig
 from gateway.core.conversations import AttachedFile
 from gateway.db.schema import new_id
+from gateway.events.bus import DomainEvent
 from gateway.media.service import MediaError, MediaEvent
 from gateway.realtime.payloads import Ack, Empty, error, ok, parse
 from gateway.routing.engine import RoutingConflict
@@ -62,6 +63,8 @@ log = logging.getLogger(__name__)
 # How often a call's line quality is sampled: a side that vanishes takes its figures with it, so
 # the call keeps the last ones taken.
 QUALITY_SAMPLE_SECONDS = 5.0
+# A waiting caller hears their place in line when they first learn it, then at this interval.
+ANNOUNCE_SECONDS = 30.0
 
 
 class VoiceChannel(Channel):
@@ -139,7 +142,7 @@ class VoiceChannel(Channel):
             await self.ctx.media.end_call(call_id)  # nothing of the call is kept: its media goes too
             raise
         call = self._calls[call_id] = Call(call_id, who.tenant_id, conversation_id, task_id, (who.tenant_id, who.visitor_id))
-        call.sampler = asyncio.create_task(self._sample_quality(call))
+        call.watcher = asyncio.create_task(self._watch(call))
         if await self._records(who.tenant_id):
             await self._start_recording(call)
         return ok(call_id=call_id, conversation_id=conversation_id, sdp=answer)
@@ -324,6 +327,30 @@ class VoiceChannel(Channel):
         # stays unseen by the agent (supervisors see every event of their tenant).
         await self._record(call, event, supervisor_id=user_id, mode=mode)
 
+    # ---- a waiting caller's place in line ----
+    async def on_event(self, event: DomainEvent) -> None:
+        if event.type != "task.position":
+            return
+        call = next((c for c in self._calls.values() if c.conversation_id == event.conversation_id), None)
+        if call is None or call.agent_id is not None:
+            return
+        first = call.position is None
+        call.position = (int(event.data.get("position") or 0), event.data.get("estimated_wait_seconds"))
+        if first:
+            await self._announce_position(call)
+
+    async def _announce_position(self, call: Call) -> None:
+        if call.position is None or call.state != "waiting":
+            return
+        position, wait = call.position
+        text = f"You are number {position} in line."
+        if wait:
+            minutes = max(1, round(wait / 60))
+            text += f" The expected wait is about {minutes} minute{'s' if minutes > 1 else ''}."
+        call.announced = time.monotonic()
+        with contextlib.suppress(MediaError):
+            await self.ctx.media.announce(call.id, text, beeps=position)
+
     # ---- the media layer ----
     async def on_media_event(self, event: MediaEvent) -> None:
         call = self._calls.get(event.call_id)
@@ -370,17 +397,20 @@ class VoiceChannel(Channel):
         """Each side's network figures (round trip, jitter, loss) by role, as the call ends or,
         for a side already gone, as last sampled: kept with the call for whoever looks into a
         bad line later."""
-        if call.sampler is not None:
-            call.sampler.cancel()
+        if call.watcher is not None:
+            call.watcher.cancel()
         with contextlib.suppress(MediaError):
             legs = await self.ctx.media.stats(call.id)
             call.quality.update({figures.get("role", leg_id): {k: v for k, v in figures.items() if k != "role"}
                                  for leg_id, figures in legs.items()})
         return call.quality
 
-    async def _sample_quality(self, call: Call) -> None:
+    async def _watch(self, call: Call) -> None:
+        """While the call lasts: its line quality sampled, a waiting caller's place told again."""
         while True:
-            await asyncio.sleep(QUALITY_SAMPLE_SECONDS)
+            await asyncio.sleep(min(QUALITY_SAMPLE_SECONDS, ANNOUNCE_SECONDS))
+            if call.announced is not None and time.monotonic() - call.announced >= ANNOUNCE_SECONDS:
+                await self._announce_position(call)
             with contextlib.suppress(MediaError):
                 legs = await self.ctx.media.stats(call.id)
                 call.quality.update({figures.get("role", leg_id): {k: v for k, v in figures.items() if k != "role"}

@@ -2,9 +2,8 @@
 license), rendered once per worker process and played from a cursor per call.
 
 Its notes stay between 196 and 660 Hz, well away from the 1 kHz and above where speech is most
-intelligible, at about -26 dBFS so that it never startles. A spoken prompt ("your call is
-important...", e.g. rendered by espeak-ng) can later be played at the start of each loop through
-`HoldAudio(melody, prompt=...)`."""
+intelligible, at about -26 dBFS so that it never startles. A spoken prompt (prompts.py: the
+caller's place in line) interrupts it and the melody goes on after."""
 
 from __future__ import annotations
 
@@ -55,8 +54,20 @@ class HoldAudio:
             loop = np.pad(loop, (0, -len(loop) % FRAME_SAMPLES))
         self._loop = loop
         self._position = 0
+        self._interjection: np.ndarray | None = None  # a prompt playing now, the melody paused
+        self._interjection_at = 0
+
+    def interject(self, prompt: np.ndarray) -> None:
+        """Play `prompt` (48 kHz mono int16, whole frames) now; the melody resumes after it."""
+        self._interjection, self._interjection_at = prompt, 0
 
     def next_frame(self) -> np.ndarray:
+        if self._interjection is not None:
+            frame = self._interjection[self._interjection_at : self._interjection_at + FRAME_SAMPLES]
+            self._interjection_at += FRAME_SAMPLES
+            if self._interjection_at >= len(self._interjection):
+                self._interjection = None
+            return frame
         frame = self._loop[self._position : self._position + FRAME_SAMPLES]
         self._position = (self._position + FRAME_SAMPLES) % len(self._loop)
         return frame

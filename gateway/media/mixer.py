@@ -211,6 +211,10 @@ class CallMixer:
             except Exception:  # one bad tick must not silence the call for good
                 log.exception("mixing failed", extra={"call_id": self.call_id})
 
+    def announce(self, prompt: np.ndarray) -> None:
+        """A prompt for the caller, heard in place of the hold melody (so only while they hear it)."""
+        self._hold.interject(prompt)
+
     def tick(self) -> None:
         """One 20 ms step: every leg's next frame mixed and handed to the others and the recorder."""
         voices: dict[str, np.ndarray] = {}

@@ -221,6 +221,11 @@ class MediaService:
         recording gets silence."""
         await self._request(self._call(call_id).worker, "set_hold", call_id=call_id, on=on)
 
+    async def announce(self, call_id: str, text: str, *, beeps: int) -> None:
+        """Say `text` to the caller in place of their hold audio (beeps, `beeps` of them, where
+        espeak-ng is missing). Heard only while they hear hold audio: waiting, or on hold."""
+        await self._request(self._call(call_id).worker, "announce", call_id=call_id, text=text, beeps=beeps)
+
     async def set_muted(self, call_id: str, leg_id: str, muted: bool) -> None:
         """A muted leg's voice reaches no other party, nor the recording."""
         await self._request(self._call(call_id).worker, "set_muted", call_id=call_id, leg_id=leg_id, muted=muted)

@@ -20,6 +20,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from gateway.media import wire
 from gateway.media.hold import render_melody
+from gateway.media.prompts import render_prompt
 from gateway.media.mixer import MODES, ROLES, CallMixer, Mode, Role
 from gateway.media.nat import announce_public_ip
 from gateway.media.recorder import RecordingFailed, StereoRecorder
@@ -184,6 +185,10 @@ class MediaWorker:
 
     async def _op_set_hold(self, call_id: str, on: bool) -> None:
         self._call(call_id).mixer.on_hold = on
+
+    async def _op_announce(self, call_id: str, text: str, beeps: int) -> None:
+        prompt = await asyncio.to_thread(render_prompt, text, beeps=beeps)
+        self._call(call_id).mixer.announce(prompt)
 
     async def _op_set_muted(self, call_id: str, leg_id: str, muted: bool) -> None:
         call = self._call(call_id)

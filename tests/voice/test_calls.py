@@ -24,6 +24,7 @@ from gateway.db import schema as t
 from gateway.keys import DB
 from tests.conftest import make_config
 from tests.helpers import Api
+from tests.media.test_prompts import share_above
 from tests.media.support import ClientPeer, energy_near, has_media_address, is_silent, is_tone, until_heard
 from tests.realtime.support import Listener, Sockets, add_member, session_cookie
 
@@ -136,10 +137,12 @@ async def test_a_web_call_waits_with_hold_audio_is_answered_by_the_agent_and_is_
     assert not _has_tone(left, AGENT_HZ) and not _has_tone(right, CUSTOMER_HZ)  # each party on their own side
 
 
-async def test_a_call_the_visitor_hangs_up_before_anyone_answers_is_abandoned(
+async def test_a_waiting_caller_hears_their_place_and_one_who_hangs_up_before_anyone_answers_is_abandoned(
         client: TestClient, sockets: Sockets, peers: list[ClientPeer]):
     visitor, customer, started = await calling(sockets, peers, "visitor-call-0002")
     await until_heard(customer, lambda audio: not is_silent(audio))
+    # Waiting, the caller is told their place in line (a voice over the hold melody).
+    await until_heard(customer, lambda audio: share_above(audio, 800) > 0.2)
     peers.append(second := ClientPeer(CUSTOMER_HZ))
     assert (await visitor.call("call_start", {"sdp": await second.offer()}))["code"] == "call_in_progress"
     assert (await visitor.call("call_hangup", {"call_id": started["call_id"]}))["ok"]
