@@ -42,7 +42,7 @@ APT_TEST_PACKAGES := $(APT_RUN_PACKAGES) chromium dovecot-imapd
 apt_install = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 apt-run:
-	@$(call apt_install,$(APT_RUN_PACKAGES)) || echo "could not install$$missing: PostScript faxes or CJK fax replies will not render"
+	@$(call apt_install,$(APT_RUN_PACKAGES)) || echo "could not install$$missing: PostScript faxes, CJK fax replies or spoken queue positions will be missing"
 apt-test:
 	@$(call apt_install,$(APT_TEST_PACKAGES))
 

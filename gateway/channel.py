@@ -315,6 +315,16 @@ class ChannelContext:
         RoutingConflict (with a code) when it can't be."""
         await self._app[ROUTING].transfer(task_id, user_id, queue_id=queue_id, agent_id=agent_id, note=note)
 
+    async def accept_task(self, task_id: str, user_id: str) -> None:
+        """Accept work offered to the agent on their behalf (they took it up in the channel
+        already, e.g. a colleague's call they were consulted on); raises RoutingConflict."""
+        await self._app[ROUTING].accept(task_id, user_id)
+
+    async def is_member(self, tenant_id: str, user_id: str) -> bool:
+        async with self._app[DB].connect() as conn:
+            return (await conn.execute(sa.select(t.memberships.c.id).where(
+                t.memberships.c.tenant_id == tenant_id, t.memberships.c.user_id == user_id))).first() is not None
+
     async def end_live_work(self, task_id: str, user_id: str) -> None:
         """The customer's side ended (a call hung up): the agent goes on to wrap-up."""
         await self._app[ROUTING].wrapup(task_id, user_id)

@@ -25,6 +25,8 @@ class Call:
     started: float = field(default_factory=time.monotonic)
     answered: float | None = None
     supervisors: dict[str, str] = field(default_factory=dict)  # user id -> the mode they are in
+    consultant: str | None = None  # the colleague the agent is consulting (the caller on hold)
+    consult_answered: bool = False
     quality: dict[str, dict[str, Any]] = field(default_factory=dict)  # by role, the latest figures
     watcher: asyncio.Task[None] | None = None  # samples `quality`, repeats the place in line
     position: tuple[int, float | None] | None = None  # in line, and the estimated wait in seconds
@@ -36,7 +38,10 @@ class Call:
 
     @property
     def agent_leg(self) -> str:
-        return f"{self.id}.agent"
+        return self.agent_leg_of(self.agent_id or "")
+
+    def agent_leg_of(self, user_id: str) -> str:
+        return f"{self.id}.agent.{user_id}"
 
     def supervisor_leg(self, user_id: str) -> str:
         return f"{self.id}.supervisor.{user_id}"

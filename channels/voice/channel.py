@@ -17,6 +17,11 @@ Agent events (on /agent, for the agent the call's task is assigned to):
   call_transfer  {call_id, queue_id | agent_id, note?} -> {ok}   blind: the caller waits with hold
                  audio for the next agent, who answers with call_answer (so does one given the task
                  by the inbox's transfer_task); call.transferred {from_agent_id, to_agent_id, queue_id}
+  call_consult   {call_id, agent_id} -> {ok}   a warm transfer: the caller is put on hold, the
+                 colleague gets call.consult_offered {call_id, conversation_id, from_agent_name}
+                 and joins with call_consult_answer {call_id, sdp} (or call_consult_decline);
+                 the agent then call_consult_complete (the colleague takes the caller, their task
+                 accepted for them) or call_consult_cancel (back to the caller, still on hold)
 Supervisor events (on /agent, for staff who may supervise the call's tenant):
   call_monitor       {call_id, sdp, mode: listen|whisper|barge} -> {ok, sdp, conversation_id}
   call_monitor_mode  {call_id, mode} -> {ok};  call_monitor_leave {call_id} -> {ok}
@@ -48,14 +53,15 @@ from gateway.channel import AgentCall, AgentHandler, Channel, ChannelContext, Ou
 from gateway.config import ChannelConfig
 from gateway.core.conversations import AttachedFile
 from gateway.db.schema import new_id
-from gateway.events.bus import DomainEvent
+from gateway.events.bus import DomainEvent, ephemeral_event
 from gateway.media.service import MediaError, MediaEvent
 from gateway.realtime.payloads import Ack, Empty, error, ok, parse
 from gateway.routing.engine import RoutingConflict
 
 from channels.voice.calls import Call
 from channels.voice.payloads import (
-    MAX_SIGNAL_BYTES, CallAnswer, CallHold, CallMonitor, CallMonitorMode, CallMute, CallRecording, CallRef, CallStart, CallTransfer,
+    MAX_SIGNAL_BYTES, CallAnswer, CallConsult, CallHold, CallMonitor, CallMonitorMode, CallMute, CallRecording, CallRef, CallStart,
+    CallTransfer,
 )
 
 log = logging.getLogger(__name__)
@@ -103,7 +109,9 @@ class VoiceChannel(Channel):
     def agent_events(self) -> Mapping[str, AgentHandler]:
         return {"call_config": self.call_config, "call_answer": self.call_answer, "call_hold": self.call_hold,
                 "call_mute": self.agent_mute, "call_recording": self.call_recording, "call_hangup": self.agent_hangup,
-                "call_transfer": self.call_transfer,
+                "call_transfer": self.call_transfer, "call_consult": self.call_consult,
+                "call_consult_answer": self.call_consult_answer, "call_consult_decline": self.call_consult_decline,
+                "call_consult_cancel": self.call_consult_cancel, "call_consult_complete": self.call_consult_complete,
                 "call_monitor": self.call_monitor, "call_monitor_mode": self.call_monitor_mode,
                 "call_monitor_leave": self.call_monitor_leave}
 
@@ -248,12 +256,102 @@ class VoiceChannel(Channel):
         await self._agent_leaves(call, to=form.agent_id, queue_id=form.queue_id)
         return ok()
 
+    # ---- a warm transfer: consult a colleague first ----
+    async def call_consult(self, who: AgentCall, data: Any) -> Ack:
+        form = parse(CallConsult, data)
+        if isinstance(form, dict):
+            return form
+        call = self._agents_call(who, form.call_id)
+        if call is None:
+            return error("not_found", "no such call among your work")
+        if call.consultant is not None:
+            return error("consulting", "you are consulting a colleague already")
+        if form.agent_id == who.user_id or not await self.ctx.is_member(call.tenant_id, form.agent_id):
+            return error("not_found", "no such colleague in this tenant")
+        if call.state != "held":
+            await self.ctx.media.set_hold(call.id, True)
+            call.state = "held"
+        call.consultant, call.consult_answered = form.agent_id, False
+        await self._record(call, "call.consult_started", agent_id=form.agent_id, by_agent_id=who.user_id)
+        await self.ctx.live(ephemeral_event("call.consult_offered", call.tenant_id, {
+            "agent_id": form.agent_id, "call_id": call.id, "conversation_id": call.conversation_id,
+            "from_agent_id": who.user_id, "from_agent_name": await self.ctx.agent_name(who.user_id)}))
+        return ok()
+
+    async def call_consult_answer(self, who: AgentCall, data: Any) -> Ack:
+        form = parse(CallAnswer, data, MAX_SIGNAL_BYTES)
+        if isinstance(form, dict):
+            return form
+        call = self._calls.get(form.call_id)
+        if call is None or call.consultant != who.user_id:
+            return error("not_found", "nobody is consulting you on this call")
+        if call.consult_answered:
+            return error("already_answered", "you are on this consult already")
+        call.consult_answered = True
+        try:
+            answer = await self.ctx.media.open_leg(call.id, call.agent_leg_of(who.user_id), "agent", form.sdp)
+        except MediaError as exc:
+            call.consult_answered = False
+            return error("bad_offer", str(exc))
+        await self._record(call, "call.consult_answered", agent_id=who.user_id)
+        return ok(sdp=answer, conversation_id=call.conversation_id)
+
+    async def call_consult_decline(self, who: AgentCall, data: Any) -> Ack:
+        form = parse(CallRef, data)
+        if isinstance(form, dict):
+            return form
+        call = self._calls.get(form.call_id)
+        if call is None or call.consultant != who.user_id:
+            return error("not_found", "nobody is consulting you on this call")
+        await self._end_consult(call, "declined")
+        return ok()
+
+    async def call_consult_cancel(self, who: AgentCall, data: Any) -> Ack:
+        """The agent goes back to the caller (still on hold: call_hold off resumes) without handing on."""
+        form = parse(CallRef, data)
+        if isinstance(form, dict):
+            return form
+        call = self._agents_call(who, form.call_id)
+        if call is None or call.consultant is None:
+            return error("not_found", "you are not consulting anyone on this call")
+        await self._end_consult(call, "cancelled")
+        return ok()
+
+    async def call_consult_complete(self, who: AgentCall, data: Any) -> Ack:
+        """The colleague takes the caller over: this agent leaves, the hold ends, and the task
+        goes to the colleague (accepted for them, since they are on the call already)."""
+        form = parse(CallRef, data)
+        if isinstance(form, dict):
+            return form
+        call = self._agents_call(who, form.call_id)
+        if call is None or call.consultant is None or not call.consult_answered:
+            return error("not_found", "no colleague on this call to hand it to")
+        colleague, leg = call.consultant, call.agent_leg
+        call.agent_id = colleague  # before the transfer: routing may offer the task to them at once (_accept_for_colleague)
+        try:
+            await self.ctx.transfer_task(call.task_id, who.user_id, agent_id=colleague)
+        except RoutingConflict as exc:
+            call.agent_id = who.user_id
+            return error(exc.code, str(exc))
+        await self.ctx.media.close_leg(call.id, leg)
+        call.consultant, call.consult_answered, call.state = None, False, "talking"
+        await self.ctx.media.set_hold(call.id, False)
+        await self._record(call, "call.transferred", from_agent_id=who.user_id, to_agent_id=colleague, queue_id=None, warm=True)
+        return ok()
+
+    async def _end_consult(self, call: Call, outcome: str) -> None:
+        colleague, answered = call.consultant, call.consult_answered
+        call.consultant, call.consult_answered = None, False
+        if colleague is not None and answered:
+            await self.ctx.media.close_leg(call.id, call.agent_leg_of(colleague))
+        await self._record(call, "call.consult_ended", agent_id=colleague, outcome=outcome)
+
     async def _agent_leaves(self, call: Call, *, to: str | None, queue_id: str | None = None) -> None:
-        previous, held = call.agent_id, call.state == "held"
+        previous, leg, held = call.agent_id, call.agent_leg, call.state == "held"
         call.agent_id, call.state = None, "waiting"
         if held:  # the caller hears hold audio anyway until the next agent answers, who starts off hold
             await self.ctx.media.set_hold(call.id, False)
-        await self.ctx.media.close_leg(call.id, call.agent_leg)
+        await self.ctx.media.close_leg(call.id, leg)
         await self._record(call, "call.transferred", from_agent_id=previous, to_agent_id=to, queue_id=queue_id)
 
     async def agent_hangup(self, who: AgentCall, data: Any) -> Ack:
@@ -329,6 +427,8 @@ class VoiceChannel(Channel):
 
     # ---- a waiting caller's place in line ----
     async def on_event(self, event: DomainEvent) -> None:
+        if event.type == "task.offered":
+            await self._accept_for_colleague(event)
         if event.type != "task.position":
             return
         call = next((c for c in self._calls.values() if c.conversation_id == event.conversation_id), None)
@@ -338,6 +438,15 @@ class VoiceChannel(Channel):
         call.position = (int(event.data.get("position") or 0), event.data.get("estimated_wait_seconds"))
         if first:
             await self._announce_position(call)
+
+    async def _accept_for_colleague(self, event: DomainEvent) -> None:
+        """A call handed on after a consult is offered to the colleague who already talks to the caller."""
+        call = next((c for c in self._calls.values() if c.task_id == event.data.get("task_id")), None)
+        if call is not None and event.data.get("agent_id") == call.agent_id:
+            try:
+                await self.ctx.accept_task(call.task_id, call.agent_id)
+            except RoutingConflict:
+                log.warning("a warm-transferred call's task could not be accepted for the colleague", extra={"call_id": call.id})
 
     async def _announce_position(self, call: Call) -> None:
         if call.position is None or call.state != "waiting":
@@ -362,6 +471,10 @@ class VoiceChannel(Channel):
             supervisor = next((user for user in call.supervisors if call.supervisor_leg(user) == event.leg_id), None)
             if supervisor is not None:  # a supervisor's browser went away: the call goes on
                 await self._supervisor_left(call, supervisor)
+                return
+            if call.consultant is not None and event.leg_id == call.agent_leg_of(call.consultant):
+                call.consult_answered = False  # its leg is gone already
+                await self._end_consult(call, "the colleague's connection ended")
                 return
             who = "customer" if event.leg_id == call.customer_leg else "agent"
             await self._end(call, f"the {who}'s connection {'failed' if event.kind == 'failed' else 'closed'}")

@@ -71,3 +71,10 @@ class CallTransfer(Payload):
     queue_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     agent_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     note: Annotated[str, StringConstraints(max_length=5000)] = ""
+
+
+class CallConsult(Payload):
+    """Put the caller on hold and talk to a colleague first (a warm transfer)."""
+
+    call_id: CallId
+    agent_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]

@@ -40,7 +40,7 @@ VISITOR_CACHE_SECONDS = 5.0
 VISITOR_CACHE_SIZE = 10_000
 AGENT_TENANT_EVENTS = ("conversation.", "task.", "contact.")
 # An offer rings for one agent only; its outcome is theirs too.
-AGENT_PERSONAL_EVENTS = ("task.offered", "task.offer_timed_out", "task.rejected")
+AGENT_PERSONAL_EVENTS = ("task.offered", "task.offer_timed_out", "task.rejected", "call.consult_offered")
 AGENT_CONVERSATION_EVENTS = ("message.", "conversation.typing", "conversation.viewers", "conversation.receipt", "call.")
 # Not for every agent of the tenant: a waiting contact's place in line is for that visitor (and
 # supervisors), one event per waiting task each time a queue moves; typing is for those on the

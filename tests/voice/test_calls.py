@@ -293,3 +293,42 @@ async def test_a_blind_transfer_puts_the_caller_on_hold_audio_until_the_colleagu
     await until_heard(next_peer, lambda audio: is_tone(audio, CUSTOMER_HZ))
     transferred = [e for e in await event_types(client, conversation_id) if e.startswith("call.")]
     assert transferred == ["call.started", "call.answered", "call.transferred", "call.answered"]
+
+
+async def test_a_warm_transfer_lets_the_agent_talk_to_a_colleague_before_handing_the_caller_over(
+        client: TestClient, agent: Api, operator: Api, sockets: Sockets, peers: list[ClientPeer]):
+    colleague = await add_member(client, operator, agent.tenant_id(), "billing-expert@demo.example", "agent")
+    visitor, customer, agent_peer, started = await answered_call(sockets, agent, peers, "visitor-call-0009")
+    call_id, conversation_id = started["call_id"], started["conversation_id"]
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    expert = await sockets.connect("/agent", cookie=session_cookie(colleague))
+    assert (await expert.call("presence", {"status": "available"}))["ok"]
+    expert_id = colleague.me["user"]["id"]
+
+    assert (await inbox.call("call_consult", {"call_id": call_id, "agent_id": expert_id}))["ok"]
+    invited = await expert.wait_for("call.consult_offered")
+    assert invited["call_id"] == call_id and invited["from_agent_name"] == "Demo Agent"
+    await until_heard(customer, lambda audio: not is_silent(audio) and not is_tone(audio, AGENT_HZ))  # on hold
+    expert_peer = ClientPeer(700.0)
+    peers.append(expert_peer)
+    joined = await expert.call("call_consult_answer", {"call_id": call_id, "sdp": await expert_peer.offer()})
+    assert joined["ok"], joined
+    await expert_peer.accept(joined["sdp"])
+    # The two agents talk; the caller hears neither.
+    await until_heard(expert_peer, lambda audio: is_tone(audio, AGENT_HZ))
+    await until_heard(agent_peer, lambda audio: is_tone(audio, 700.0))
+    heard = await customer.heard.listen(0.5)
+    assert energy_near(heard, 700.0) < 0.01 and energy_near(heard, AGENT_HZ) < 0.01
+
+    assert (await inbox.call("call_consult_complete", {"call_id": call_id}))["ok"]
+    await until_heard(customer, lambda audio: is_tone(audio, 700.0))
+    await until_heard(expert_peer, lambda audio: is_tone(audio, CUSTOMER_HZ))
+    assert await settles_as(client, conversation_id, "assigned")
+    async with client.app[DB].connect() as conn:
+        holder = (await conn.execute(sa.select(t.tasks.c.assigned_agent_id).where(t.tasks.c.conversation_id == conversation_id))).scalar_one()
+    assert holder == expert_id
+    # The colleague now holds the call: they hang up, and go on to wrap-up.
+    assert (await expert.call("call_hangup", {"call_id": call_id}))["ok"]
+    assert await settles_as(client, conversation_id, "wrapup")
+    calls = [e for e in await event_types(client, conversation_id) if e.startswith("call.")]
+    assert calls == ["call.started", "call.answered", "call.consult_started", "call.consult_answered", "call.transferred", "call.ended"]
