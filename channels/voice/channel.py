@@ -8,6 +8,9 @@ Visitor events (on /visitor, after the namespace's widget key, origin and rate c
               a conversation on the voice channel and a task in the queue. One call at a time.
   call_mute   {call_id, muted} -> {ok}
   call_hangup {call_id} -> {ok}          before an agent answered, the call counts as abandoned
+  call_callback {call_id, number, window_from?, window_to?, topic?} -> {ok}   rather be called back:
+              callback.requested {number (E.164), window_from, window_to, topic} is recorded for
+              the SIP channel to dial, and the call ends (its task cancelled, not abandoned)
 Agent events (on /agent, for the agent the call's task is assigned to):
   call_answer    {call_id, sdp} -> {ok, sdp, conversation_id, recording}   after accept_task: the agent's leg
   call_hold      {call_id, on} -> {ok}   the customer hears hold audio, the agent silence
@@ -44,7 +47,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,7 @@ from gateway.auth.principal import SUPERVISE
 from gateway.channel import AgentCall, AgentHandler, Channel, ChannelContext, OutboundMessage, VisitorCall, VisitorHandler
 from gateway.config import ChannelConfig
 from gateway.core.conversations import AttachedFile
+from gateway.core.identities import InvalidIdentity, normalise_identity
 from gateway.db.schema import new_id
 from gateway.events.bus import DomainEvent, ephemeral_event
 from gateway.media.service import MediaError, MediaEvent
@@ -60,7 +64,7 @@ from gateway.routing.engine import RoutingConflict
 
 from channels.voice.calls import Call
 from channels.voice.payloads import (
-    MAX_SIGNAL_BYTES, CallAnswer, CallConsult, CallHold, CallMonitor, CallMonitorMode, CallMute, CallRecording, CallRef, CallStart,
+    MAX_SIGNAL_BYTES, CallAnswer, CallCallback, CallConsult, CallHold, CallMonitor, CallMonitorMode, CallMute, CallRecording, CallRef, CallStart,
     CallTransfer,
 )
 
@@ -104,7 +108,7 @@ class VoiceChannel(Channel):
 
     def visitor_events(self) -> Mapping[str, VisitorHandler]:
         return {"call_config": self.call_config, "call_start": self.call_start, "call_mute": self.visitor_mute,
-                "call_hangup": self.visitor_hangup}
+                "call_hangup": self.visitor_hangup, "call_callback": self.call_callback}
 
     def agent_events(self) -> Mapping[str, AgentHandler]:
         return {"call_config": self.call_config, "call_answer": self.call_answer, "call_hold": self.call_hold,
@@ -173,6 +177,30 @@ class VoiceChannel(Channel):
         if call is None:
             return error("not_found", "no such call")
         await self._end(call, "the customer hung up")
+        return ok()
+
+    async def call_callback(self, who: VisitorCall, data: Any) -> Ack:
+        """The caller would rather be called back than wait: the request is recorded (the
+        callback itself is dialled by the SIP channel) and the call ends, not as abandoned."""
+        form = parse(CallCallback, data)
+        if isinstance(form, dict):
+            return form
+        call = self._visitors_call(who, form.call_id)
+        if call is None:
+            return error("not_found", "no such call")
+        if call.agent_id is not None:
+            return error("not_waiting", "an agent has answered this call")
+        region = ((await self.ctx.tenant_settings(who.tenant_id)).get("voice") or {}).get("default_region")
+        try:
+            number = normalise_identity("phone", form.number, region)
+        except InvalidIdentity:
+            return error("invalid_number", "write the number with its country code, e.g. +44 20 7946 0000")
+        try:
+            window = _window(form.window_from, form.window_to)
+        except ValueError as exc:
+            return error("invalid", str(exc))
+        await self._record(call, "callback.requested", number=number, topic=form.topic.strip(), **window)
+        await self._end(call, "the caller asked to be called back", waited_for_callback=True)
         return ok()
 
     def _visitors_call(self, who: VisitorCall, call_id: str) -> Call | None:
@@ -480,7 +508,7 @@ class VoiceChannel(Channel):
             await self._end(call, f"the {who}'s connection {'failed' if event.kind == 'failed' else 'closed'}")
 
     # ---- the end of a call ----
-    async def _end(self, call: Call, reason: str) -> None:
+    async def _end(self, call: Call, reason: str, *, waited_for_callback: bool = False) -> None:
         """Hang up both legs, keep the recording, and settle the task: one nobody answered was
         abandoned; an answered one goes on to the agent's wrap-up. Runs once per call."""
         if call.state == "ended":
@@ -504,7 +532,7 @@ class VoiceChannel(Channel):
         finally:
             if call.recording is not None:
                 Path(call.recording).unlink(missing_ok=True)
-            await self._settle_task(call)
+            await self._settle_task(call, waited_for_callback)
 
     async def _quality(self, call: Call) -> dict[str, dict[str, Any]]:
         """Each side's network figures (round trip, jitter, loss) by role, as the call ends or,
@@ -529,10 +557,10 @@ class VoiceChannel(Channel):
                 call.quality.update({figures.get("role", leg_id): {k: v for k, v in figures.items() if k != "role"}
                                      for leg_id, figures in legs.items()})
 
-    async def _settle_task(self, call: Call) -> None:
+    async def _settle_task(self, call: Call, waited_for_callback: bool) -> None:
         try:
-            if call.agent_id is None:
-                await self.ctx.cancel_task(call.task_id, "abandoned")
+            if call.agent_id is None:  # a caller who asked to be called back did not give up
+                await self.ctx.cancel_task(call.task_id, "cancelled" if waited_for_callback else "abandoned")
             else:
                 await self.ctx.end_live_work(call.task_id, call.agent_id)
         except RoutingConflict:
@@ -569,3 +597,31 @@ class VoiceChannel(Channel):
         async with self.ctx.unit() as unit:
             await unit.record(event, call.tenant_id, {"conversation_id": call.conversation_id, "call_id": call.id, **data},
                               conversation_id=call.conversation_id)
+
+
+_MAX_CALLBACK_DAYS = 14
+
+
+def _window(start: str | None, end: str | None) -> dict[str, str | None]:
+    """The caller's preferred window, checked: both ends with their UTC offset, in order, soon."""
+    parsed: list[datetime | None] = []
+    for name, value in (("window_from", start), ("window_to", end)):
+        moment = None
+        if value:
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{name} is not an ISO 8601 date-time") from None
+            if moment.tzinfo is None:
+                raise ValueError(f"{name} needs its UTC offset, e.g. 2026-11-24T15:00:00+01:00")
+        parsed.append(moment)
+    first, last = parsed
+    now = datetime.now(timezone.utc)
+    if first and last and last <= first:
+        raise ValueError("window_to must come after window_from")
+    latest = last or first
+    if latest is not None and latest < now:
+        raise ValueError("the window is over already")
+    if first and first > now + timedelta(days=_MAX_CALLBACK_DAYS):
+        raise ValueError(f"a callback can be at most {_MAX_CALLBACK_DAYS} days ahead")
+    return {"window_from": first.isoformat() if first else None, "window_to": last.isoformat() if last else None}

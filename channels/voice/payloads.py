@@ -78,3 +78,14 @@ class CallConsult(Payload):
 
     call_id: CallId
     agent_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class CallCallback(Payload):
+    """Instead of waiting on the line: call me back at this number, preferably in this window
+    (ISO 8601 date-times with their UTC offset)."""
+
+    call_id: CallId
+    number: Annotated[str, StringConstraints(min_length=3, max_length=40)]
+    window_from: Annotated[str, StringConstraints(max_length=40)] | None = None
+    window_to: Annotated[str, StringConstraints(max_length=40)] | None = None
+    topic: Annotated[str, StringConstraints(max_length=500)] = ""

@@ -21,6 +21,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "call.consult_started",
         "call.consult_answered",
         "call.consult_ended",
+        "callback.requested",
         "supervision.started",
         "supervision.mode_changed",
         "supervision.ended",

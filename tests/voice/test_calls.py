@@ -10,6 +10,7 @@ import io
 import re
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import av
@@ -332,3 +333,27 @@ async def test_a_warm_transfer_lets_the_agent_talk_to_a_colleague_before_handing
     assert await settles_as(client, conversation_id, "wrapup")
     calls = [e for e in await event_types(client, conversation_id) if e.startswith("call.")]
     assert calls == ["call.started", "call.answered", "call.consult_started", "call.consult_answered", "call.transferred", "call.ended"]
+
+
+async def test_a_waiting_caller_can_ask_to_be_called_back_instead_which_is_not_abandoning(
+        client: TestClient, sockets: Sockets, peers: list[ClientPeer]):
+    visitor, customer, started = await calling(sockets, peers, "visitor-call-0010")
+    call_id, conversation_id = started["call_id"], started["conversation_id"]
+    bad = await visitor.call("call_callback", {"call_id": call_id, "number": "12345"})
+    assert bad["code"] == "invalid_number" and "country code" in bad["message"]
+    past = await visitor.call("call_callback", {"call_id": call_id, "number": "+44 20 7946 0000",
+                                                "window_from": "2020-01-01T10:00:00+00:00", "window_to": "2020-01-01T11:00:00+00:00"})
+    assert past["code"] == "invalid" and "over" in past["message"]
+    naive = await visitor.call("call_callback", {"call_id": call_id, "number": "+44 20 7946 0000", "window_from": "2099-01-01T10:00"})
+    assert naive["code"] == "invalid" and "offset" in naive["message"]
+    start = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(microsecond=0)
+    asked = await visitor.call("call_callback", {"call_id": call_id, "number": "+44 20 7946 0000", "topic": "my refund",
+                                                 "window_from": start.isoformat(), "window_to": (start + timedelta(hours=2)).isoformat()})
+    assert asked == {"ok": True}
+    assert (await visitor.wait_for("call.ended"))["call_id"] == call_id
+    async with client.app[DB].connect() as conn:
+        request = (await conn.execute(sa.select(t.events.c.data).where(
+            t.events.c.conversation_id == conversation_id, t.events.c.type == "callback.requested"))).scalar_one()
+    assert request["number"] == "+442079460000" and request["topic"] == "my refund"
+    assert datetime.fromisoformat(request["window_from"]) == start
+    assert await settles_as(client, conversation_id, "cancelled")
