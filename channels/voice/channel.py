@@ -190,7 +190,7 @@ class VoiceChannel(Channel):
             return error("not_found", "no such call")
         if call.agent_id is not None:
             return error("not_waiting", "an agent has answered this call")
-        region = ((await self.ctx.tenant_settings(who.tenant_id)).get("voice") or {}).get("default_region")
+        region = (await self._call_settings(who.tenant_id)).get("default_region") or None
         try:
             number = normalise_identity("phone", form.number, region)
         except InvalidIdentity:
@@ -567,10 +567,13 @@ class VoiceChannel(Channel):
             pass  # already moved on (the agent wrapped up first, the task timed out...)
 
     # ---- recording ----
+    async def _call_settings(self, tenant_id: str) -> dict[str, Any]:
+        """The tenant's call settings (PUT /tenants/{id}/calls/settings), shared by every channel with calls."""
+        return (await self.ctx.tenant_settings(tenant_id)).get("calls") or {}
+
     async def _records(self, tenant_id: str) -> bool:
-        """Calls are recorded unless the tenant switched it off (settings: voice.record)."""
-        voice = (await self.ctx.tenant_settings(tenant_id)).get("voice") or {}
-        return voice.get("record", True) is not False
+        """Calls are recorded unless the tenant switched it off."""
+        return (await self._call_settings(tenant_id)).get("record", True) is not False
 
     async def _start_recording(self, call: Call) -> None:
         folder = self.ctx.data_dir / "recordings"

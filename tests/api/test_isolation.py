@@ -100,6 +100,7 @@ def sample_body(method: str, path: str, b: dict[str, str]) -> dict[str, Any] | N
         ("POST", "/conversations/{conversation_id}/messages/{message_id}/retry"): None,
         ("POST", "/conversations/{conversation_id}/tasks"): {"priority": 9},
         ("PUT", "/tenants/{tenant_id}/routing/settings"): {"ring_seconds": 5},
+        ("PUT", "/tenants/{tenant_id}/calls/settings"): {"record": False},
         ("PUT", "/tenants/{tenant_id}/widget/settings"): {"title": "Hijacked"},
         ("PUT", "/tenants/{tenant_id}/wrapup-codes"): {"items": [{"code": "x", "label": "X"}]},
         ("POST", "/tenants/{tenant_id}/canned-replies"): {"shortcut": "intruder", "title": "I", "body": "intruder"},

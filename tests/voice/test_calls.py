@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestClient
 from channels.voice import channel as voice_channel
 from gateway.config import Config
 from gateway.db import schema as t
-from gateway.keys import DB
+from gateway.keys import CONFIG, DB
 from tests.conftest import make_config
 from tests.helpers import Api
 from tests.media.test_prompts import share_above
@@ -357,3 +357,24 @@ async def test_a_waiting_caller_can_ask_to_be_called_back_instead_which_is_not_a
     assert request["number"] == "+442079460000" and request["topic"] == "my refund"
     assert datetime.fromisoformat(request["window_from"]) == start
     assert await settles_as(client, conversation_id, "cancelled")
+
+
+async def test_a_tenant_that_switched_recording_off_gets_no_recording(
+        client: TestClient, agent: Api, operator: Api, sockets: Sockets, peers: list[ClientPeer]):
+    await operator.put(f"/api/v1/tenants/{agent.tenant_id()}/calls/settings", json={"record": False})
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    assert (await inbox.call("presence", {"status": "available"}))["ok"]
+    visitor, customer, started = await calling(sockets, peers, "visitor-call-0011")
+    offer = await inbox.wait_for("task.offered", lambda d: d["conversation_id"] == started["conversation_id"])
+    assert (await inbox.call("accept_task", {"task_id": offer["task_id"]}))["ok"]
+    agent_peer = ClientPeer(AGENT_HZ)
+    peers.append(agent_peer)
+    answered = await inbox.call("call_answer", {"call_id": started["call_id"], "sdp": await agent_peer.offer()})
+    assert answered["ok"] and answered["recording"] is False
+    await agent_peer.accept(answered["sdp"])
+    await until_heard(customer, lambda audio: is_tone(audio, AGENT_HZ))
+    assert (await inbox.call("call_recording", {"call_id": started["call_id"], "paused": True}))["code"] == "not_recording"
+    assert (await inbox.call("call_hangup", {"call_id": started["call_id"]}))["ok"]
+    messages = (await agent.get(f"/api/v1/conversations/{started['conversation_id']}/messages"))["items"]
+    assert not [m for m in messages if m["meta"].get("call")]
+    assert not list((client.app[CONFIG].data_dir / "recordings").glob("*.ogg"))
