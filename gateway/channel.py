@@ -24,6 +24,7 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.auth.middleware import load_user_principal
 from gateway.auth.principal import Principal
 from gateway.config import ChannelConfig, Config, ConfigError, UploadConfig
 from gateway.core import contacts, conversations, receipts
@@ -31,7 +32,8 @@ from gateway.core.identities import normalise_identity
 from gateway.core.tenant_settings import read_settings
 from gateway.db import schema as t
 from gateway.events.bus import DomainEvent, record_event
-from gateway.keys import CHANNELS, CONFIG, DB, EVENTS, FILES, MAIL, MEDIA, ROUTING
+from gateway.forwarding import Forwarding
+from gateway.keys import CHANNELS, CONFIG, DB, EVENTS, FILES, MAIL, MEDIA, REDIS, ROUTING
 from gateway.mail.mailboxes import MailConsumer
 from gateway.media.service import MediaEvent, MediaService
 from gateway.mail.outbox import queue_mail
@@ -315,6 +317,21 @@ class ChannelContext:
         RoutingConflict (with a code) when it can't be."""
         await self._app[ROUTING].transfer(task_id, user_id, queue_id=queue_id, agent_id=agent_id, note=note)
 
+    async def hold(self, key: str) -> None:
+        """This process holds `key` (a call): agents' events about it are run here. Call again
+        at least every minute while it lasts (a process that dies stops being named)."""
+        forwarding = self._app[CHANNELS].forwarding
+        if forwarding is not None:
+            try:
+                await forwarding.hold(key)
+            except Exception:  # Redis away: the object still works from this process's own sockets
+                log.warning("could not register what this process holds", exc_info=True)
+
+    async def release(self, key: str) -> None:
+        forwarding = self._app[CHANNELS].forwarding
+        if forwarding is not None:
+            await forwarding.release(key)
+
     async def accept_task(self, task_id: str, user_id: str) -> None:
         """Accept work offered to the agent on their behalf (they took it up in the channel
         already, e.g. a colleague's call they were consulted on); raises RoutingConflict."""
@@ -530,6 +547,15 @@ class Channel(abc.ABC):
         signalling and controls), by event name. None by default."""
         return {}
 
+    def held_object(self, data: Any) -> str | None:
+        """Which object held in one gateway process (a call) an agent event is about, if any:
+        the event then runs in the process that holds it (gateway/forwarding.py)."""
+        return None
+
+    def holds(self, key: str) -> bool:
+        """Whether this process holds the object (see held_object and ChannelContext.hold)."""
+        return False
+
     def mail_consumer(self) -> MailConsumer | None:
         """The channel's part in reading tenants' mailboxes (email, fax), if it takes mail."""
         return None
@@ -576,6 +602,8 @@ class ChannelRegistry:
         self.channels: dict[str, Channel] = {}
         self.visitor_handlers: dict[str, VisitorHandler] = {}
         self.agent_handlers: dict[str, AgentHandler] = {}
+        self._agent_channels: dict[str, Channel] = {}
+        self.forwarding: Forwarding | None = None
         self._contexts: dict[str, ChannelContext] = {}
         self._deliveries: set[asyncio.Task[None]] = set()
 
@@ -592,6 +620,7 @@ class ChannelRegistry:
                     if event in CORE_AGENT_EVENTS or event in self.agent_handlers:
                         raise ConfigError(config.source, f"channels.{name}", f"the agent event {event!r} is taken")
                     self.agent_handlers[event] = agent_handler
+                    self._agent_channels[event] = channel
 
     async def start(self) -> None:
         started: list[Channel] = []
@@ -616,6 +645,23 @@ class ChannelRegistry:
 
     def mailbox_problems(self, mailbox: Mapping[str, Any]) -> list[tuple[str, str]]:
         return [problem for channel in self.channels.values() for problem in channel.mailbox_problems(mailbox)]
+
+    async def run_agent_event(self, event: str, who: AgentCall, data: Any) -> dict[str, Any]:
+        """An agent's event for a channel, run in the process that holds what it is about."""
+        channel, handler = self._agent_channels[event], self.agent_handlers[event]
+        key = channel.held_object(data)
+        if key is not None and self.forwarding is not None and not channel.holds(key):
+            holder = await self.forwarding.holder(key)
+            if holder is not None and holder != self.forwarding.process_id:
+                return await self.forwarding.forward(holder, event, who.user_id, data)
+        return await handler(who, data)
+
+    async def _run_forwarded(self, event: str, user_id: str, data: Any) -> dict[str, Any]:
+        handler = self.agent_handlers.get(event)
+        principal = await load_user_principal(self._app, user_id)
+        if handler is None or principal is None:
+            return {"ok": False, "code": "unauthenticated", "message": "your session has ended; log in again"}
+        return await handler(AgentCall(user_id, principal, sid=""), data)
 
     def widget_features(self, tenant_slug: str) -> dict[str, bool]:
         offered: dict[str, bool] = {}
@@ -728,10 +774,13 @@ async def channels_ctx(app: web.Application) -> Any:
     if registry.uses_media:  # the media workers run before the channels that carry calls, and after them
         media = app[MEDIA] = MediaService(app[CONFIG].media, on_event=registry.on_media_event)
         await media.start()
+    registry.forwarding = Forwarding(app[REDIS], registry._run_forwarded)
+    await registry.forwarding.start()
     app[EVENTS].subscribe(registry.on_event)
     try:
         await registry.start()
     except BaseException:
+        await registry.forwarding.stop()
         if media is not None:
             await media.stop()
         raise
@@ -741,6 +790,7 @@ async def channels_ctx(app: web.Application) -> Any:
     with contextlib.suppress(asyncio.CancelledError):
         await recovery
     await registry.stop()
+    await registry.forwarding.stop()
     if media is not None:
         await media.stop()
 

@@ -36,8 +36,8 @@ call.recording_paused, call.recording_resumed, call.ended {reason, seconds, talk
 recording (stereo: customer left, agent right) becomes a system message carrying the file.
 
 A call lives in the gateway process that took the visitor's offer: its media runs in that
-process's media workers, and the agent's signalling must reach the same process (one process, or
-sticky sessions per call, until calls can move between processes).
+process's media workers. Agents' events about it are run there wherever the agent is connected
+(the process holds the call: gateway/forwarding.py); the visitor's stay on their own socket.
 """
 
 from __future__ import annotations
@@ -106,6 +106,13 @@ class VoiceChannel(Channel):
     def widget_features(self) -> Mapping[str, bool]:
         return {"calls": True}
 
+    def held_object(self, data: Any) -> str | None:
+        call_id = data.get("call_id") if isinstance(data, dict) else None
+        return call_id if isinstance(call_id, str) else None
+
+    def holds(self, key: str) -> bool:
+        return key in self._calls
+
     def visitor_events(self) -> Mapping[str, VisitorHandler]:
         return {"call_config": self.call_config, "call_start": self.call_start, "call_mute": self.visitor_mute,
                 "call_hangup": self.visitor_hangup, "call_callback": self.call_callback}
@@ -155,6 +162,7 @@ class VoiceChannel(Channel):
             raise
         call = self._calls[call_id] = Call(call_id, who.tenant_id, conversation_id, task_id, (who.tenant_id, who.visitor_id))
         call.watcher = asyncio.create_task(self._watch(call))
+        await self.ctx.hold(call_id)  # an agent on another gateway process reaches the call here
         if await self._records(who.tenant_id):
             await self._start_recording(call)
         return ok(call_id=call_id, conversation_id=conversation_id, sdp=answer)
@@ -525,6 +533,7 @@ class VoiceChannel(Channel):
         with contextlib.suppress(MediaError):
             await self.ctx.media.end_call(call.id)
         self._calls.pop(call.id, None)
+        await self.ctx.release(call.id)
         try:
             if recording is not None and recording.seconds > 0:
                 await self._keep_recording(call, Path(recording.path), recording.seconds)
@@ -550,6 +559,7 @@ class VoiceChannel(Channel):
         """While the call lasts: its line quality sampled, a waiting caller's place told again."""
         while True:
             await asyncio.sleep(min(QUALITY_SAMPLE_SECONDS, ANNOUNCE_SECONDS))
+            await self.ctx.hold(call.id)
             if call.announced is not None and time.monotonic() - call.announced >= ANNOUNCE_SECONDS:
                 await self._announce_position(call)
             with contextlib.suppress(MediaError):

@@ -227,15 +227,15 @@ class AgentNamespace(GatewayNamespace):
 
     def handler_for(self, event: str) -> Callable[[str, Any], Awaitable[Ack]] | None:
         """Events the enabled channels answer (a call's signalling...), see Channel.agent_events."""
-        handler = self.app[CHANNELS].agent_handlers.get(event)
-        if handler is None:
+        registry = self.app[CHANNELS]
+        if event not in registry.agent_handlers:
             return None
 
         async def run(sid: str, data: Any) -> Ack:
             principal = await self._principal(sid)
             if principal is None or principal.user_id is None:
                 return error("unauthenticated", "your session has ended; log in again")
-            return await handler(AgentCall(principal.user_id, principal, sid), data)
+            return await registry.run_agent_event(event, AgentCall(principal.user_id, principal, sid), data)
 
         return run
 
