@@ -5,6 +5,8 @@
 // The call waits in the same queue as chats: task.position says where, task.accepted who answered;
 // call.held/call.resumed/call.ended and a closed conversation come from the gateway, a media
 // connection lost for a few seconds ends the call here. Leaving the page hangs up (best effort).
+// While it waits, the visitor may leave a call-back request instead (call_callback): on ok the gateway
+// ends the call (not abandoned) and the screen keeps the confirmation, not "Call ended".
 import { useEffect, useRef, useState } from "preact/hooks";
 import css from "./call.css";
 
@@ -43,6 +45,33 @@ export const strings = {
       offline: "Can't reach the help desk right now.",
       timeout: "The help desk didn't answer in time. Please try again.",
     },
+    callMeBack: "Call me back instead",
+    callbackTitle: "Request a call back",
+    callbackIntro: "Leave your number and an agent will call you. Until you send this, you keep your place in line.",
+    callbackNumber: "Phone number",
+    callbackNumberHint: "With the country code if you are abroad, such as +44 20 7946 0000.",
+    callbackWhen: "When should we call?",
+    callbackAsap: "As soon as possible",
+    callbackLater: "At a time I choose",
+    callbackDate: "Day",
+    callbackFrom: "From",
+    callbackTo: "To",
+    callbackTopic: "What is it about?",
+    sendCallback: "Call me back",
+    sendingCallback: "Sending…",
+    callbackSent: (number, when) =>
+      `We'll call you back at ${number}` + (when ? `, ${when.day}, between ${when.from} and ${when.to}.` : " as soon as we can."),
+    callbackErrors: {
+      invalid_number: "That phone number doesn't look right.",
+      invalid: "The request couldn't be accepted. Please check what you typed and try again.",
+      not_found: "This call has ended, so a call back can't be requested from it.",
+      not_waiting: "An agent has just answered your call.",
+      rate_limited: "Too many requests in a short time; please wait a moment and try again.",
+      offline: "Can't reach the help desk right now.",
+      timeout: "The help desk didn't answer in time. Please try again.",
+      windowOrder: "The end of the time must be after its start.",
+      windowPast: "That time has passed. Please choose a later one.",
+    },
   },
   "zh-CN": {
     callTitle: "通话",
@@ -71,6 +100,33 @@ export const strings = {
       rate_limited: "呼叫过于频繁，请稍候再试。",
       offline: "暂时无法连接客服中心。",
       timeout: "客服中心未及时响应，请重试。",
+    },
+    callMeBack: "改为请求回电",
+    callbackTitle: "请求回电",
+    callbackIntro: "留下您的电话号码，客服会给您回电。在提交之前，您仍保留排队位置。",
+    callbackNumber: "电话号码",
+    callbackNumberHint: "如在国外，请加国家代码，例如 +86 10 1234 5678。",
+    callbackWhen: "希望何时回电？",
+    callbackAsap: "尽快",
+    callbackLater: "指定时间",
+    callbackDate: "日期",
+    callbackFrom: "开始时间",
+    callbackTo: "结束时间",
+    callbackTopic: "咨询内容",
+    sendCallback: "请给我回电",
+    sendingCallback: "正在提交…",
+    callbackSent: (number, when) =>
+      `我们将致电 ${number} 给您回电` + (when ? `，时间为 ${when.day} ${when.from}–${when.to}。` : "，请保持电话畅通。"),
+    callbackErrors: {
+      invalid_number: "电话号码似乎不正确。",
+      invalid: "无法受理该请求，请检查填写的内容后重试。",
+      not_found: "本次通话已结束，无法再请求回电。",
+      not_waiting: "客服刚刚接听了您的电话。",
+      rate_limited: "请求过于频繁，请稍候再试。",
+      offline: "暂时无法连接客服中心。",
+      timeout: "客服中心未及时响应，请重试。",
+      windowOrder: "结束时间必须晚于开始时间。",
+      windowPast: "该时间已过，请选择较晚的时间。",
     },
   },
 };
@@ -147,7 +203,8 @@ const canCall = () =>
 
 /**
  * Places one call. show(patch) updates what the view draws: {phase: "calling" | "waiting" | "talking"
- * | "ended" | "error", position, agentName, since, held, lost, error: {key} | {text}}.
+ * | "ended" | "calledBack" | "error", position, agentName, since, held, lost, error: {key} | {text},
+ * callback: {number, when} (what the visitor asked for, as the confirmation shows it)}.
  */
 function placeCall({ connection, audio, show }) {
   let pc = null;
@@ -157,6 +214,8 @@ function placeCall({ connection, audio, show }) {
   let phase = "calling";
   let done = false;
   let lostTimer = null;
+  let asking = false; // a call back is being requested: the end of the call it brings is no news
+  let endedMeanwhile = null; // how the call ended while asking, if the request then failed
   const early = []; // pushes that came before call_start's answer named our conversation
   const unlisten = listen(connection, onPush);
   const onPageHide = () => hangup();
@@ -175,7 +234,10 @@ function placeCall({ connection, audio, show }) {
     if (event === "task.position" && (phase === "waiting" || phase === "calling")) set({ position: d });
     else if (event === "task.accepted") set({ phase: "talking", agentName: d.agent_name || "", since: Date.now(), position: null });
     else if (event === "call.held" || event === "call.resumed") set({ held: event === "call.held" });
-    else if (event === "call.ended" || (event === "conversation.updated" && d.status === "closed")) finish({ phase: "ended" });
+    else if (event === "call.ended" || (event === "conversation.updated" && d.status === "closed")) {
+      if (asking) endedMeanwhile = { phase: "ended" };
+      else finish({ phase: "ended" });
+    }
   }
 
   async function start() {
@@ -257,6 +319,10 @@ function placeCall({ connection, audio, show }) {
   /** The visitor hangs up (or leaves the page, or the media is gone). */
   function hangup({ lost = false } = {}) {
     if (done) return;
+    if (asking && lost) {
+      endedMeanwhile = { phase: "ended", lost }; // the gateway may be ending the call for the call back
+      return;
+    }
     if (callId) connection.call("call_hangup", { call_id: callId });
     finish({ phase: "ended", lost });
   }
@@ -274,6 +340,19 @@ function placeCall({ connection, audio, show }) {
       if (stream) stream.getAudioTracks().forEach((track) => (track.enabled = !muted));
       if (callId && !done) connection.call("call_mute", { call_id: callId, muted });
     },
+    /**
+     * Asks the gateway to call the visitor back instead (while the call waits): on ok the gateway ends
+     * the call, and here the microphone and the connection stop; resolves with the gateway's answer.
+     */
+    async callback(request, shown) {
+      if (done || !callId) return { ok: false, code: "not_found" };
+      asking = true;
+      const ack = await connection.call("call_callback", { call_id: callId, ...request });
+      asking = false;
+      if (ack.ok) finish({ phase: "calledBack", callback: shown, position: null });
+      else if (endedMeanwhile) endedMeanwhile.lost ? hangup({ lost: true }) : finish(endedMeanwhile);
+      return ack;
+    },
   };
 }
 
@@ -285,6 +364,7 @@ function clock(ms) {
 }
 
 function stateText(t, c) {
+  if (c.phase === "calledBack") return t.callbackSent(c.callback.number, c.callback.when);
   if (c.phase === "waiting") return t.waitingCall(c.position && c.position.position, c.position && c.position.estimated_wait_seconds);
   if (c.phase === "talking") return c.held ? t.onHold : t.talking(c.agentName);
   if (c.phase === "ended") return c.lost ? `${t.callEnded}. ${t.callLost}` : t.callEnded;
@@ -292,19 +372,222 @@ function stateText(t, c) {
   return t.calling;
 }
 
-export function View({ t, connection, onDone }) {
+const pad = (n) => String(n).padStart(2, "0");
+
+// How far ahead a call back can be asked for (the gateway allows 14 days from now).
+const CALLBACK_DAYS = 13;
+
+/** A day where the visitor is, `ahead` days from today, as a date input's value. */
+function day(ahead = 0) {
+  const d = new Date();
+  d.setDate(d.getDate() + ahead);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** A date input's and a time input's values: an ISO 8601 date-time with the visitor's UTC offset on that day. */
+function isoLocal(date, time) {
+  const hhmm = time.slice(0, 5);
+  const offset = -new Date(`${date}T${hhmm}`).getTimezoneOffset();
+  const abs = Math.abs(offset);
+  return `${date}T${hhmm}:00${offset < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+/** The chosen window in the visitor's language: {day, from, to}. */
+function shownWindow(lang, date, from, to) {
+  const start = new Date(`${date}T${from.slice(0, 5)}`);
+  const end = new Date(`${date}T${to.slice(0, 5)}`);
+  const time = { hour: "numeric", minute: "2-digit" };
+  try {
+    return {
+      day: start.toLocaleDateString(lang, { weekday: "long", month: "long", day: "numeric" }),
+      from: start.toLocaleTimeString(lang, time),
+      to: end.toLocaleTimeString(lang, time),
+    };
+  } catch {
+    return { day: date, from, to };
+  }
+}
+
+/** Ours, and in English the gateway's reason too (its messages are English). */
+function numberError(ours, lang, why) {
+  if (!why || !/^en\b/.test(lang || "en")) return ours;
+  const sentence = why.charAt(0).toUpperCase() + why.slice(1);
+  return `${ours} ${sentence}${/[.!?]$/.test(sentence) ? "" : "."}`;
+}
+
+const EMPTY_REQUEST = { number: "", when: "asap", date: "", from: "", to: "", topic: "" };
+
+/**
+ * "Call me back instead": the visitor's number, a preferred time (as soon as possible, or a window on
+ * one day) and what it is about. The call keeps waiting (hold audio and all) until send's answer is ok;
+ * then the view shows the confirmation instead. draft keeps what was typed across "Back".
+ */
+function CallbackForm({ t, lang, draft, send, onBack }) {
+  const [v, setV] = useState(draft.current);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null); // {field: "number" | "to" | null, text}
+  const formRef = useRef(null);
+  const alive = useRef(true);
+  useEffect(() => () => (alive.current = false), []);
+
+  // After an error, focus goes where it is: the field it is about, else back to the submit button.
+  useEffect(() => {
+    const form = formRef.current;
+    if (!error || !form) return;
+    const target = form.querySelector(error.field ? `[name="${error.field}"]` : "[type=submit]");
+    if (target) target.focus();
+  }, [error]);
+
+  const change = (name) => (e) => {
+    const next = { ...v, [name]: e.currentTarget.value };
+    draft.current = next;
+    setV(next);
+    if (error && error.field === name) setError(null);
+  };
+
+  async function submit(e) {
+    e.preventDefault();
+    if (busy) return;
+    const errors = t.callbackErrors;
+    const number = v.number.trim();
+    const request = { number };
+    let when = null;
+    if (v.when === "later") {
+      if (v.to.slice(0, 5) <= v.from.slice(0, 5)) return setError({ field: "to", text: errors.windowOrder });
+      if (new Date(`${v.date}T${v.to.slice(0, 5)}`) <= new Date()) return setError({ field: "to", text: errors.windowPast });
+      request.window_from = isoLocal(v.date, v.from);
+      request.window_to = isoLocal(v.date, v.to);
+      when = shownWindow(lang, v.date, v.from, v.to);
+    }
+    const topic = v.topic.trim();
+    if (topic) request.topic = topic;
+    setBusy(true);
+    setError(null);
+    const ack = await send(request, { number, when });
+    if (ack.ok || !alive.current) return; // the view shows the confirmation instead
+    setBusy(false);
+    if (ack.code === "invalid_number") setError({ field: "number", text: numberError(errors.invalid_number, lang, ack.message) });
+    else setError({ field: null, text: errors[ack.code] || ack.message || t.callFailed });
+  }
+
+  const invalid = (field) => (error && error.field === field ? "true" : undefined);
+  const describedBy = (field, ...ids) => [...ids, invalid(field) && `wecc-callback-${field}-error`].filter(Boolean).join(" ") || undefined;
+  const fieldError = (field) =>
+    invalid(field) && (
+      <p class="error" id={`wecc-callback-${field}-error`}>
+        {error.text}
+      </p>
+    );
+
+  return (
+    <form class="callback" ref={formRef} onSubmit={submit} aria-labelledby="wecc-callback-title">
+      <h3 class="callback-title" id="wecc-callback-title">
+        {t.callbackTitle}
+      </h3>
+      <p class="callback-intro">{t.callbackIntro}</p>
+      {error && !error.field && (
+        <p class="error" role="alert">
+          {error.text}
+        </p>
+      )}
+      <fieldset class="callback-fields" disabled={busy}>
+        <div class="field">
+          <label for="wecc-callback-number">{t.callbackNumber}</label>
+          <input
+            id="wecc-callback-number"
+            name="number"
+            type="tel"
+            autocomplete="tel"
+            required
+            maxLength={40}
+            value={v.number}
+            onInput={change("number")}
+            aria-invalid={invalid("number")}
+            aria-describedby={describedBy("number", "wecc-callback-number-hint")}
+            data-autofocus
+          />
+          <p class="callback-hint" id="wecc-callback-number-hint">
+            {t.callbackNumberHint}
+          </p>
+          {fieldError("number")}
+        </div>
+        <fieldset class="callback-when">
+          <legend>{t.callbackWhen}</legend>
+          <label class="callback-choice">
+            <input type="radio" name="when" value="asap" checked={v.when === "asap"} onChange={change("when")} />
+            {t.callbackAsap}
+          </label>
+          <label class="callback-choice">
+            <input type="radio" name="when" value="later" checked={v.when === "later"} onChange={change("when")} />
+            {t.callbackLater}
+          </label>
+          {v.when === "later" && (
+            <div class="callback-window">
+              <div class="field">
+                <label for="wecc-callback-date">{t.callbackDate}</label>
+                <input id="wecc-callback-date" name="date" type="date" required min={day()} max={day(CALLBACK_DAYS)} value={v.date} onInput={change("date")} />
+              </div>
+              <div class="field">
+                <label for="wecc-callback-from">{t.callbackFrom}</label>
+                <input id="wecc-callback-from" name="from" type="time" required value={v.from} onInput={change("from")} />
+              </div>
+              <div class="field">
+                <label for="wecc-callback-to">{t.callbackTo}</label>
+                <input
+                  id="wecc-callback-to"
+                  name="to"
+                  type="time"
+                  required
+                  value={v.to}
+                  onInput={change("to")}
+                  aria-invalid={invalid("to")}
+                  aria-describedby={describedBy("to")}
+                />
+              </div>
+              {fieldError("to")}
+            </div>
+          )}
+        </fieldset>
+        <div class="field">
+          <label for="wecc-callback-topic">
+            {t.callbackTopic}
+            <span class="opt"> {t.optional}</span>
+          </label>
+          <input id="wecc-callback-topic" name="topic" type="text" maxLength={500} value={v.topic} onInput={change("topic")} />
+        </div>
+      </fieldset>
+      <div class="call-actions">
+        <button type="button" class="btn" onClick={onBack} disabled={busy}>
+          {t.back}
+        </button>
+        <button type="submit" class="btn primary" disabled={busy}>
+          {busy ? t.sendingCallback : t.sendCallback}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export function View({ t, lang, connection, onDone }) {
   const [c, setC] = useState({ phase: "calling" });
   const [attempt, setAttempt] = useState(0);
   const [muted, setMuted] = useState(false);
   const [now, setNow] = useState(Date.now());
+  const [asking, setAsking] = useState(false); // the call-back form is open
+  const [backFromForm, setBackFromForm] = useState(false);
   const audioRef = useRef(null);
   const callRef = useRef(null);
   const rootRef = useRef(null);
+  const draft = useRef(EMPTY_REQUEST);
   const live = c.phase === "calling" || c.phase === "waiting" || c.phase === "talking";
+  const form = asking && c.phase === "waiting"; // an agent who answers meanwhile takes the call
+  const screen = form ? "form" : c.phase === "calledBack" ? "calledBack" : live ? "live" : "over";
 
   useEffect(() => {
     setC({ phase: "calling" });
     setMuted(false);
+    setAsking(false);
+    setBackFromForm(false);
     let alive = true;
     const call = placeCall({ connection, audio: audioRef.current, show: (patch) => alive && setC((old) => ({ ...old, ...patch })) });
     callRef.current = call;
@@ -321,22 +604,40 @@ export function View({ t, connection, onDone }) {
     return () => clearInterval(timer);
   }, [c.phase]);
 
-  // Focus follows the call: Hang up while it goes on, then what comes next.
+  // Focus follows the call: Hang up while it goes on (or "Call me back instead" after its form), the
+  // form's first field, the call back's confirmation, then what comes next.
   useEffect(() => {
     const target = rootRef.current && rootRef.current.querySelector("[data-autofocus]");
     if (target) target.focus();
-  }, [live]);
+  }, [screen]);
 
   function toggleMute() {
     callRef.current.mute(!muted);
     setMuted(!muted);
   }
 
+  function openForm() {
+    setBackFromForm(false);
+    setAsking(true);
+  }
+
+  function closeForm() {
+    setBackFromForm(true);
+    setAsking(false);
+  }
+
   const error = c.error && (c.error.text || (c.error.key === "callErrors" ? t.callErrors[c.error.code] || t.callFailed : t[c.error.key]));
+  const confirmed = c.phase === "calledBack";
   return (
     <section class="call" ref={rootRef} aria-label={t.callTitle}>
       <audio ref={audioRef} autoplay />
-      <p class={`call-state${c.phase === "ended" ? " call-over" : ""}`} role="status" aria-live="polite">
+      <p
+        class={`call-state${c.phase === "ended" ? " call-over" : ""}${confirmed ? " call-confirmed" : ""}`}
+        role="status"
+        aria-live="polite"
+        tabIndex={confirmed ? -1 : undefined}
+        data-autofocus={confirmed ? "" : undefined}
+      >
         {stateText(t, c)}
         {live && muted && <span class="call-muted">{t.muted}</span>}
       </p>
@@ -350,14 +651,27 @@ export function View({ t, connection, onDone }) {
           {error}
         </p>
       )}
-      {live ? (
+      {form ? (
+        <CallbackForm t={t} lang={lang} draft={draft} send={(request, shown) => callRef.current.callback(request, shown)} onBack={closeForm} />
+      ) : confirmed ? (
+        <div class="call-actions">
+          <button type="button" class="btn primary" onClick={onDone}>
+            {t.backToChat}
+          </button>
+        </div>
+      ) : live ? (
         <div class="call-actions">
           <button type="button" class="btn" onClick={toggleMute} disabled={c.phase === "calling"}>
             {muted ? t.unmute : t.mute}
           </button>
-          <button type="button" class="btn hangup" onClick={() => callRef.current.hangup()} data-autofocus>
+          <button type="button" class="btn hangup" onClick={() => callRef.current.hangup()} data-autofocus={backFromForm ? undefined : ""}>
             {t.hangUp}
           </button>
+          {c.phase === "waiting" && (
+            <button type="button" class="btn call-back-instead" onClick={openForm} data-autofocus={backFromForm ? "" : undefined}>
+              {t.callMeBack}
+            </button>
+          )}
         </div>
       ) : (
         <div class="call-actions">
