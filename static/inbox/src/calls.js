@@ -61,6 +61,80 @@ export function iceGathered(pc, ms = ICE_WAIT_MS) {
   });
 }
 
+/** The STUN/TURN servers the gateway gives browsers (call_config), or null when it did not answer. */
+export async function askIceServers(realtime) {
+  const ack = realtime.supports("call_config") ? await realtime.emit("call_config", {}) : { ok: false };
+  if (!ack?.ok) return null;
+  return Array.isArray(ack.ice_servers) ? ack.ice_servers.filter((s) => s && (s.urls || s.url)) : [];
+}
+
+/**
+ * Opens one WebRTC audio leg to the gateway's media layer and hands it its complete offer (no
+ * trickled candidates). `stream`: the microphone, or null to receive only. The remote audio plays
+ * in a hidden <audio> (class `audioClass`, `dataset` on it). `onOpened({pc, audio})` is told of the
+ * leg at once (to keep it, and release it whatever happens); `isCurrent(pc)` says whether the leg
+ * is still wanted after each wait; `onState(connectionState)` follows the connection;
+ * `send(sdp)` asks the gateway and resolves with its ack, whose `sdp` is the answer.
+ * Resolves with that ack, or {ok:false, code:"cancelled"} when the leg was dropped meanwhile.
+ */
+export async function openAudioLeg({ iceServers, stream, audioClass, dataset = {}, onOpened, isCurrent, onState, send }) {
+  const pc = new RTCPeerConnection({ iceServers: iceServers ?? [] });
+  if (stream) stream.getAudioTracks().forEach((track) => pc.addTrack(track, stream));
+  else pc.addTransceiver("audio", { direction: "recvonly" });
+  const audio = document.createElement("audio");
+  audio.autoplay = true;
+  audio.className = audioClass;
+  Object.assign(audio.dataset, dataset);
+  document.body.appendChild(audio);
+  onOpened({ pc, audio });
+  pc.ontrack = (e) => {
+    audio.srcObject = e.streams[0] ?? new MediaStream([e.track]);
+    audio.play?.().catch(() => {});
+  };
+  pc.onconnectionstatechange = () => {
+    if (isCurrent(pc)) onState?.(pc.connectionState);
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  await iceGathered(pc);
+  if (!isCurrent(pc)) return { ok: false, code: "cancelled" };
+  const ack = await send(pc.localDescription.sdp);
+  if (!ack?.ok) return ack ?? { ok: false, code: "error" };
+  if (!isCurrent(pc)) return { ok: false, code: "cancelled" };
+  await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
+  return ack;
+}
+
+/** Closes what openAudioLeg opened: the microphone's tracks, the connection, the remote audio. */
+export function closeAudioLeg({ pc, stream, audio }) {
+  stream?.getTracks().forEach((track) => track.stop());
+  if (pc) {
+    pc.onconnectionstatechange = null;
+    pc.ontrack = null;
+    try {
+      pc.close();
+    } catch {
+      // already closed
+    }
+  }
+  if (audio) {
+    audio.srcObject = null;
+    audio.remove();
+  }
+}
+
+/** The microphone, with the browser's voice processing; rejects as getUserMedia does. */
+export async function openMicrophone() {
+  if (!navigator.mediaDevices?.getUserMedia) throw Object.assign(new Error("no getUserMedia"), { name: "NotSupportedError" });
+  return navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true }, video: false });
+}
+
+/** Whether the signed-in user may supervise (listen in on) the tenant's calls: its supervisors and admins, and operators. */
+export function maySupervise(user, memberships, tenantId) {
+  if (user?.is_operator) return true;
+  const role = (memberships ?? []).find((m) => m.tenant_id === tenantId)?.role;
+  return role === "supervisor" || role === "tenant_admin";
+}
+
 /** What went wrong with the microphone, as an i18n key. */
 export function microphoneProblem(err) {
   const name = err?.name || "";
@@ -162,22 +236,9 @@ export function useCall({ realtime, held, user, memberships = [], onEnded }) {
   /** Hangs up this browser's side: microphone off, connection closed, the remote audio stopped. */
   const release = useCallback(() => {
     const m = media.current;
-    m.stream?.getTracks().forEach((track) => track.stop());
+    closeAudioLeg(m);
     m.stream = null;
-    if (m.pc) {
-      m.pc.onconnectionstatechange = null;
-      m.pc.ontrack = null;
-      try {
-        m.pc.close();
-      } catch {
-        // already closed
-      }
-    }
     m.pc = null;
-    if (m.audio) {
-      m.audio.srcObject = null;
-      m.audio.remove();
-    }
     m.audio = null;
   }, []);
 
@@ -205,17 +266,11 @@ export function useCall({ realtime, held, user, memberships = [], onEnded }) {
   /**
    * Fills a call conversation's timeline from the tenant's recorded events (a call from before a
    * reload, or another agent's), for those allowed to read them: supervisors and admins. Agents see
-   * what this tab saw and what the gateway pushed live.
+   * what this tab saw and what the gateway pushed live. loadHistory(conversation) resolves true once
+   * the recorded events are in the timeline (false: not allowed, or the gateway did not answer).
    */
-  const askedHistory = useRef(new Set());
-  const loadHistory = useCallback(
-    async (conversation) => {
-      const id = conversation?.id;
-      const tenantId = conversation?.tenant_id;
-      if (!id || !tenantId || askedHistory.current.has(id)) return;
-      const role = memberships.find((m) => m.tenant_id === tenantId)?.role;
-      if (!user.is_operator && role !== "supervisor" && role !== "tenant_admin") return;
-      askedHistory.current.add(id);
+  const readHistory = useCallback(
+    async (id, tenantId) => {
       const pages = await Promise.all(
         CALL_EVENTS.map((type) => api.tenantEvents(tenantId, { type, limit: HISTORY_PAGE }).catch(() => null)),
       );
@@ -226,16 +281,30 @@ export function useCall({ realtime, held, user, memberships = [], onEnded }) {
           note(id, event.type, event.data && typeof event.data === "object" ? event.data : {}, { server: true, at: Number.isFinite(at) ? at : Date.now() });
         }
       }
+      return pages.every(Boolean);
     },
-    [memberships, user.is_operator, note],
+    [note],
+  );
+  const askedHistory = useRef(new Map()); // conversation id → the promise of its history
+  const loadHistory = useCallback(
+    (conversation) => {
+      const id = conversation?.id;
+      const tenantId = conversation?.tenant_id;
+      if (!id || !tenantId) return Promise.resolve(false);
+      if (askedHistory.current.has(id)) return askedHistory.current.get(id);
+      if (!maySupervise(user, memberships, tenantId)) return Promise.resolve(false);
+      const loaded = readHistory(id, tenantId);
+      askedHistory.current.set(id, loaded);
+      return loaded;
+    },
+    [memberships, user, readHistory],
   );
 
   const iceServers = useCallback(async () => {
     if (media.current.iceServers) return media.current.iceServers;
-    const ack = realtime.supports("call_config") ? await realtime.emit("call_config", {}) : { ok: false };
-    const servers = ack?.ok && Array.isArray(ack.ice_servers) ? ack.ice_servers.filter((s) => s && (s.urls || s.url)) : [];
-    if (ack?.ok) media.current.iceServers = servers;
-    return servers;
+    const servers = await askIceServers(realtime);
+    if (servers) media.current.iceServers = servers;
+    return servers ?? [];
   }, [realtime]);
 
   /**
@@ -243,36 +312,23 @@ export function useCall({ realtime, held, user, memberships = [], onEnded }) {
    * to listen only (used to end a call the agent could not speak on).
    */
   const connect = useCallback(
-    async (c, stream) => {
-      const pc = new RTCPeerConnection({ iceServers: await iceServers() });
-      media.current.pc = pc;
-      if (stream) stream.getAudioTracks().forEach((track) => pc.addTrack(track, stream));
-      else pc.addTransceiver("audio", { direction: "recvonly" });
-      const audio = document.createElement("audio");
-      audio.autoplay = true;
-      audio.className = "call-remote-audio";
-      audio.dataset.callId = c.callId;
-      document.body.appendChild(audio);
-      media.current.audio = audio;
-      pc.ontrack = (e) => {
-        audio.srcObject = e.streams[0] ?? new MediaStream([e.track]);
-        audio.play?.().catch(() => {});
-      };
-      pc.onconnectionstatechange = () => {
-        if (media.current.pc !== pc) return;
-        const state = pc.connectionState;
-        if (state === "failed") patch({ error: { key: "call.error.connectionLost" } });
-        else if (state === "connected") patch((now) => (now.error?.key === "call.error.connectionLost" ? { error: null } : {}));
-      };
-      await pc.setLocalDescription(await pc.createOffer());
-      await iceGathered(pc);
-      if (media.current.pc !== pc) return { ok: false, code: "cancelled" };
-      const ack = await realtime.emit("call_answer", { call_id: c.callId, sdp: pc.localDescription.sdp });
-      if (!ack?.ok) return ack ?? { ok: false, code: "error" };
-      if (media.current.pc !== pc) return { ok: false, code: "cancelled" };
-      await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
-      return ack;
-    },
+    async (c, stream) =>
+      openAudioLeg({
+        iceServers: await iceServers(),
+        stream,
+        audioClass: "call-remote-audio",
+        dataset: { callId: c.callId },
+        onOpened: ({ pc, audio }) => {
+          media.current.pc = pc;
+          media.current.audio = audio;
+        },
+        isCurrent: (pc) => media.current.pc === pc,
+        onState: (state) => {
+          if (state === "failed") patch({ error: { key: "call.error.connectionLost" } });
+          else if (state === "connected") patch((now) => (now.error?.key === "call.error.connectionLost" ? { error: null } : {}));
+        },
+        send: (sdp) => realtime.emit("call_answer", { call_id: c.callId, sdp }),
+      }),
     [realtime, iceServers, patch],
   );
 
@@ -290,8 +346,7 @@ export function useCall({ realtime, held, user, memberships = [], onEnded }) {
       patch({ phase: "microphone", error: null });
       let stream;
       try {
-        if (!navigator.mediaDevices?.getUserMedia) throw Object.assign(new Error("no getUserMedia"), { name: "NotSupportedError" });
-        stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true }, video: false });
+        stream = await openMicrophone();
       } catch (err) {
         if (callRef.current?.callId === c.callId) patch({ phase: "noMicrophone", error: { key: microphoneProblem(err) } });
         return;

@@ -142,3 +142,31 @@ export function createAgentConnection() {
     receipt: (conversationId, messageId, status) => emitWithAck("receipt", { conversation_id: conversationId, message_id: messageId, status }),
   };
 }
+
+/**
+ * The /supervisor namespace, for staff who supervise a tenant: every event of those tenants
+ * (supervision.* among them, which agents never hear), over the same connection as /agent. Only
+ * receives; refused by the gateway for anyone who supervises no tenant.
+ */
+export function createSupervisorConnection() {
+  const socket = io("/supervisor", {
+    path: "/socket.io",
+    withCredentials: true,
+    transports: ["websocket", "polling"],
+    tryAllTransports: true,
+    autoConnect: false,
+  });
+  return {
+    connect() {
+      socket.connect();
+    },
+    close() {
+      socket.disconnect();
+    },
+    /** Subscribes to a server event; returns the unsubscribe function. */
+    on(event, fn) {
+      socket.on(event, fn);
+      return () => socket.off(event, fn);
+    },
+  };
+}

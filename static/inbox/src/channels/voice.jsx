@@ -7,6 +7,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { attachmentUrl } from "../api.js";
 import { CALL_ERROR_CODES, callIdOf, formatDuration, useCallContext } from "../calls.js";
+import { MODES, useSupervisionContext } from "../supervise.js";
 import { useT } from "../i18n.js";
 import { useTenantData } from "../tenantData.js";
 import { formatBytes, fullTime, shortTime } from "../util.js";
@@ -208,7 +209,64 @@ export function CallTimeline({ conversation, user }) {
           </li>
         ))}
       </ol>
+      <SuperviseControls conversation={conversation} user={user} callId={callId} entries={entries} />
     </section>
+  );
+}
+
+/**
+ * For a supervisor viewing someone else's live call (waiting or answered): Listen, Whisper, Barge.
+ * Once on it, the supervise bar at the top says how, switches and leaves (components/SuperviseBar.jsx).
+ * `entries`: the call's timeline; live: what it and the conversation say of the call.
+ */
+function SuperviseControls({ conversation, user, callId, entries }) {
+  const t = useT();
+  const supervision = useSupervisionContext();
+  const { call, loadHistory } = useCallContext();
+  const allowed = Boolean(supervision.join && supervision.maySupervise?.(conversation.tenant_id));
+  // The recorded events say whether the call ended before the inbox was opened: wait for them.
+  const [known, setKnown] = useState(false);
+  useEffect(() => {
+    if (!allowed) return undefined;
+    let current = true;
+    setKnown(false);
+    Promise.resolve(loadHistory?.(conversation)).finally(() => current && setKnown(true));
+    return () => {
+      current = false;
+    };
+  }, [conversation.id, allowed, loadHistory]);
+  if (!allowed || !callId || !known) return null;
+  const ended = conversation.status === "closed" || supervision.gone?.has(callId) || entries.some((e) => e.type === "call.ended");
+  const mine = call?.callId === callId || entries.some((e) => e.type === "call.answered" && e.data?.agent_id === user.id);
+  if (ended || mine) return null;
+  const watch = supervision.watch;
+  if (watch?.callId === callId && supervision.active) {
+    return (
+      <p class="supervise-here" role="status">
+        <Icon name="eye" size={14} /> {t("supervise.here")}
+      </p>
+    );
+  }
+  const blocked = supervision.onCall ? "supervise.busyOnCall" : supervision.active ? "supervise.busyOther" : null;
+  const prechatName = typeof conversation.attributes?.prechat?.name === "string" ? conversation.attributes.prechat.name : "";
+  const target = { callId, conversationId: conversation.id, tenantId: conversation.tenant_id, contactName: conversation.contact?.name || prechatName };
+  return (
+    <div class="supervise-controls" role="group" aria-label={t("supervise.title")}>
+      <span class="supervise-title">{t("supervise.title")}</span>
+      {MODES.map((mode) => (
+        <button
+          key={mode}
+          type="button"
+          class={`button button-small supervise-join supervise-${mode}`}
+          disabled={Boolean(blocked)}
+          title={t(`supervise.${mode}Hint`)}
+          onClick={() => supervision.join(target, mode)}
+        >
+          <Icon name={mode === "listen" ? "eye" : mode === "whisper" ? "mic" : "phone"} size={14} /> {t(`supervise.${mode}`)}
+        </button>
+      ))}
+      {blocked && <span class="supervise-blocked">{t(blocked)}</span>}
+    </div>
   );
 }
 

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, describeError } from "../api.js";
 import { useT } from "../i18n.js";
-import { createAgentConnection } from "../realtime.js";
+import { createAgentConnection, createSupervisorConnection } from "../realtime.js";
 import { DEFAULT_FILTER, useConversations } from "../conversations.js";
 import { useThreads } from "../threads.js";
 import { useTasks } from "../tasks.js";
@@ -9,7 +9,8 @@ import { laterId, useActivity } from "../activity.js";
 import { TenantDataContext, createTenantData } from "../tenantData.js";
 import { loadMuted, saveMuted, startRinging, unlockAudioOnGesture } from "../sound.js";
 import { byActivityDesc } from "../util.js";
-import { CallContext, useCall } from "../calls.js";
+import { CALL_EVENTS, CallContext, maySupervise, useCall } from "../calls.js";
+import { SupervisionContext, useSupervision } from "../supervise.js";
 import { getChannel } from "../channels/index.js";
 import { TopBar } from "./TopBar.jsx";
 import { ConversationList } from "./ConversationList.jsx";
@@ -18,6 +19,7 @@ import { CustomerPanel } from "./CustomerPanel.jsx";
 import { Offers } from "./Offers.jsx";
 import { Notices } from "./Notices.jsx";
 import { CallBar } from "./CallBar.jsx";
+import { SuperviseBar } from "./SuperviseBar.jsx";
 
 const NOTICE_MS = 8000;
 const WIDE_PANEL = "(min-width: 1200px)";
@@ -85,6 +87,30 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
     },
   });
   const onCall = Boolean(calls.call && calls.call.phase !== "ended" && calls.call.phase !== "failed");
+
+  // Supervisors (of any tenant the session has) also hear /supervisor: every event of their tenants,
+  // the supervision.* ones among them, and calls they do not follow from a conversation room.
+  const supervises = memberships.some((m) => m.role === "supervisor" || m.role === "tenant_admin");
+  const supervisorEvents = useMemo(() => (supervises ? createSupervisorConnection() : null), [supervises]);
+  const supervision = useSupervision({ realtime, supervisorEvents, userId: user.id, onCall });
+  const supervisionValue = useMemo(
+    () => ({ ...supervision, maySupervise: (tenantId) => maySupervise(user, memberships, tenantId) }),
+    [supervision, user, memberships],
+  );
+  const noteCallEvent = calls.note;
+  useEffect(() => {
+    if (!supervisorEvents) return undefined;
+    const offs = CALL_EVENTS.map((type) =>
+      supervisorEvents.on(type, (data) => {
+        if (data?.conversation_id) noteCallEvent(data.conversation_id, type, data, { server: true });
+      }),
+    );
+    supervisorEvents.connect();
+    return () => {
+      offs.forEach((off) => off());
+      supervisorEvents.close();
+    };
+  }, [supervisorEvents, noteCallEvent]);
 
   const [known, setKnown] = useState({}); // conversation id → the latest copy seen (list, events, fetches)
   const [selectedId, setSelectedId] = useState(null);
@@ -250,7 +276,9 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   // the agent works on, only followed live (so their unread counts and typing stay live) without
   // showing the agent as viewing them. Switching away from a held chat re-joins it unviewed; one no
   // longer held is left.
-  const roomsKey = [...new Set([...activeIds, ...(selectedId ? [selectedId] : [])])]
+  // A call the user supervises is followed too, wherever they are in the inbox: its end reaches them.
+  const watchedId = supervision.active ? supervision.watch.conversationId : null;
+  const roomsKey = [...new Set([...activeIds, ...(selectedId ? [selectedId] : []), ...(watchedId ? [watchedId] : [])])]
     .sort()
     .map((id) => `${id}${id === selectedId ? "=view" : ""}`)
     .join(",");
@@ -468,7 +496,8 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   return (
     <TenantDataContext.Provider value={tenantData}>
       <CallContext.Provider value={calls}>
-      <div class={`app${calls.call ? " has-call" : ""}`}>
+      <SupervisionContext.Provider value={supervisionValue}>
+      <div class={`app${calls.call || supervision.watch ? " has-call" : ""}`}>
         <TopBar
           user={user}
           presence={presence}
@@ -480,7 +509,12 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
           muted={muted}
           onToggleMute={toggleMute}
         />
-        <CallBar onOpen={(id) => select(id)} onWrapUp={wrapUp} />
+        {(calls.call || supervision.watch) && (
+          <div class="call-bars">
+            <CallBar onOpen={(id) => select(id)} onWrapUp={wrapUp} />
+            <SuperviseBar onOpen={(id) => select(id)} />
+          </div>
+        )}
         <div class={`shell${selected ? " has-selection" : ""}${showPanel ? " has-panel" : ""}`}>
           <ConversationList
             filter={filter}
@@ -543,6 +577,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
         <Offers offers={tasks.offers} muted={muted} onToggleMute={toggleMute} onAccept={acceptOffer} onReject={rejectOffer} onCall={onCall} />
         <Notices notices={notices} onDismiss={(id) => setNotices((n) => n.filter((x) => x.id !== id))} />
       </div>
+      </SupervisionContext.Provider>
       </CallContext.Provider>
     </TenantDataContext.Provider>
   );
