@@ -49,7 +49,7 @@ import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.auth.principal import SUPERVISE
 from gateway.channel import AgentCall, AgentHandler, Channel, ChannelContext, OutboundMessage, VisitorCall, VisitorHandler
@@ -69,6 +69,7 @@ from channels.voice.payloads import (
 )
 
 log = logging.getLogger(__name__)
+CallPayload = TypeVar("CallPayload", CallHold, CallMute, CallRecording, CallRef, CallTransfer, CallConsult)
 
 # How often a call's line quality is sampled: a side that vanishes takes its figures with it, so
 # the call keeps the last ones taken.
@@ -241,12 +242,10 @@ class VoiceChannel(Channel):
         return ok(sdp=answer, conversation_id=call.conversation_id, recording=call.recording is not None)
 
     async def call_hold(self, who: AgentCall, data: Any) -> Ack:
-        form = parse(CallHold, data)
-        if isinstance(form, dict):
-            return form
-        call = self._agents_call(who, form.call_id)
-        if call is None:
-            return error("not_found", "no such call among your work")
+        found = self._own_call(who, data, CallHold)
+        if isinstance(found, dict):
+            return found
+        form, call = found
         if (call.state == "held") != form.on:
             await self.ctx.media.set_hold(call.id, form.on)
             call.state = "held" if form.on else "talking"
@@ -254,22 +253,18 @@ class VoiceChannel(Channel):
         return ok()
 
     async def agent_mute(self, who: AgentCall, data: Any) -> Ack:
-        form = parse(CallMute, data)
-        if isinstance(form, dict):
-            return form
-        call = self._agents_call(who, form.call_id)
-        if call is None:
-            return error("not_found", "no such call among your work")
+        found = self._own_call(who, data, CallMute)
+        if isinstance(found, dict):
+            return found
+        form, call = found
         await self.ctx.media.set_muted(call.id, call.agent_leg, form.muted)
         return ok()
 
     async def call_recording(self, who: AgentCall, data: Any) -> Ack:
-        form = parse(CallRecording, data)
-        if isinstance(form, dict):
-            return form
-        call = self._agents_call(who, form.call_id)
-        if call is None:
-            return error("not_found", "no such call among your work")
+        found = self._own_call(who, data, CallRecording)
+        if isinstance(found, dict):
+            return found
+        form, call = found
         if call.recording is None:
             return error("not_recording", "this call is not recorded")
         await self.ctx.media.pause_recording(call.id, form.paused)
@@ -279,12 +274,10 @@ class VoiceChannel(Channel):
     async def call_transfer(self, who: AgentCall, data: Any) -> Ack:
         """A blind transfer: the task goes to the queue or colleague (keeping its place), the
         caller hears hold audio until the next agent answers, and this agent is off the call."""
-        form = parse(CallTransfer, data)
-        if isinstance(form, dict):
-            return form
-        call = self._agents_call(who, form.call_id)
-        if call is None:
-            return error("not_found", "no such call among your work")
+        found = self._own_call(who, data, CallTransfer)
+        if isinstance(found, dict):
+            return found
+        form, call = found
         try:
             await self.ctx.transfer_task(call.task_id, who.user_id, queue_id=form.queue_id, agent_id=form.agent_id, note=form.note)
         except RoutingConflict as exc:
@@ -294,12 +287,10 @@ class VoiceChannel(Channel):
 
     # ---- a warm transfer: consult a colleague first ----
     async def call_consult(self, who: AgentCall, data: Any) -> Ack:
-        form = parse(CallConsult, data)
-        if isinstance(form, dict):
-            return form
-        call = self._agents_call(who, form.call_id)
-        if call is None:
-            return error("not_found", "no such call among your work")
+        found = self._own_call(who, data, CallConsult)
+        if isinstance(found, dict):
+            return found
+        form, call = found
         if call.consultant is not None:
             return error("consulting", "you are consulting a colleague already")
         if form.agent_id == who.user_id or not await self.ctx.is_member(call.tenant_id, form.agent_id):
@@ -391,14 +382,22 @@ class VoiceChannel(Channel):
         await self._record(call, "call.transferred", from_agent_id=previous, to_agent_id=to, queue_id=queue_id)
 
     async def agent_hangup(self, who: AgentCall, data: Any) -> Ack:
-        form = parse(CallRef, data)
+        found = self._own_call(who, data, CallRef)
+        if isinstance(found, dict):
+            return found
+        form, call = found
+        await self._end(call, "the agent hung up")
+        return ok()
+
+    def _own_call(self, who: AgentCall, data: Any, model: type[CallPayload]) -> tuple[CallPayload, Call] | Ack:
+        """The checked payload and the call it names, when that call is this agent's; else the error ack."""
+        form = parse(model, data)
         if isinstance(form, dict):
             return form
         call = self._agents_call(who, form.call_id)
         if call is None:
             return error("not_found", "no such call among your work")
-        await self._end(call, "the agent hung up")
-        return ok()
+        return form, call
 
     def _agents_call(self, who: AgentCall, call_id: str) -> Call | None:
         call = self._calls.get(call_id)
