@@ -330,7 +330,10 @@ class ChannelContext:
     async def release(self, key: str) -> None:
         forwarding = self._app[CHANNELS].forwarding
         if forwarding is not None:
-            await forwarding.release(key)
+            try:
+                await forwarding.release(key)
+            except Exception:  # Redis away: the claim runs out by itself
+                log.warning("could not release what this process held", exc_info=True)
 
     async def accept_task(self, task_id: str, user_id: str) -> None:
         """Accept work offered to the agent on their behalf (they took it up in the channel
@@ -651,7 +654,10 @@ class ChannelRegistry:
         channel, handler = self._agent_channels[event], self.agent_handlers[event]
         key = channel.held_object(data)
         if key is not None and self.forwarding is not None and not channel.holds(key):
-            holder = await self.forwarding.holder(key)
+            try:
+                holder = await self.forwarding.holder(key)
+            except Exception:  # Redis away: only what this process holds can be reached
+                holder = None
             if holder is not None and holder != self.forwarding.process_id:
                 return await self.forwarding.forward(holder, event, who.user_id, data)
         return await handler(who, data)

@@ -62,7 +62,8 @@ class Forwarding:
         for task in list(self._serving):
             task.cancel()
         if self._pubsub is not None:
-            await self._pubsub.aclose()
+            with contextlib.suppress(Exception):  # Redis may be gone already
+                await self._pubsub.aclose()
         for waiting in self._waiting.values():
             waiting.cancel()
 
@@ -94,19 +95,29 @@ class Forwarding:
 
     async def _listen(self) -> None:
         assert self._pubsub is not None
-        async for message in self._pubsub.listen():
+        while True:
             try:
-                body = json.loads(message["data"])
-            except (TypeError, ValueError):
-                continue
-            if message["channel"] == self._replies:
-                waiting = self._waiting.get(body.get("id"))
-                if waiting is not None and not waiting.done():
-                    waiting.set_result(body.get("ack") or {})
-            else:
-                task = asyncio.create_task(self._serve(body))
-                self._serving.add(task)
-                task.add_done_callback(self._serving.discard)
+                async for message in self._pubsub.listen():
+                    self._received(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis went away: try again (redis-py subscribes anew on reconnecting)
+                log.warning("forwarding lost its Redis connection; retrying", exc_info=True)
+                await asyncio.sleep(1)
+
+    def _received(self, message: dict[str, Any]) -> None:
+        try:
+            body = json.loads(message["data"])
+        except (TypeError, ValueError):
+            return
+        if message["channel"] == self._replies:
+            waiting = self._waiting.get(body.get("id"))
+            if waiting is not None and not waiting.done():
+                waiting.set_result(body.get("ack") or {})
+        else:
+            task = asyncio.create_task(self._serve(body))
+            self._serving.add(task)
+            task.add_done_callback(self._serving.discard)
 
     async def _serve(self, request: dict[str, Any]) -> None:
         try:
