@@ -151,8 +151,10 @@ def is_silent(samples: np.ndarray) -> bool:
 
 
 def is_hold_audio(audio: np.ndarray) -> bool:
-    # The hold melody: audible, low-pitched, no trace of the test agents' 1 kHz.
-    return rms(audio) > 100 and 150 < peak_frequency(audio) < 700 and energy_near(audio, 1000.0) < 0.01
+    # The hold melody: audible, low-pitched, no trace of the test agents' 1 kHz, and its 196 Hz
+    # drone under every note (what tells it from another low sound, e.g. Chromium's fake microphone).
+    return (rms(audio) > 100 and 150 < peak_frequency(audio) < 700 and energy_near(audio, 1000.0) < 0.01
+            and energy_near(audio, 196.0, width=8) > 0.02)
 
 
 async def until_heard(peer: ClientPeer, check: Callable[[np.ndarray], bool], seconds: float = 0.3) -> np.ndarray:

@@ -25,9 +25,18 @@ export const CALL_EVENTS = [
   "call.recording_paused",
   "call.recording_resumed",
   "call.ended",
+  "call.transferred",
+  "call.consult_started",
+  "call.consult_answered",
+  "call.consult_ended",
 ];
+// Consultations (a warm transfer) this inbox follows live, on the conversation's room.
+const CONSULT_EVENTS = ["call.consult_answered", "call.consult_ended", "call.transferred"];
+const CONSULT_ENDED_SHOWN_MS = 8000; // how long the colleague's consult bar says why it ended
 // Answers of the gateway the agent gets told in their language; any other says its own message.
 export const CALL_ERROR_CODES = new Set(["not_found", "not_accepted", "already_answered", "bad_offer", "not_recording", "offline", "timeout"]);
+// Controls during which the call's task may leave this agent without the call being over for them.
+const HANDING_ON = new Set(["hangup", "transfer", "complete"]);
 
 /** The id of the call a voice conversation carries (attributes.call.id), or null. */
 export function callIdOf(conversation) {
@@ -209,7 +218,7 @@ export const IDLE = null;
  * `memberships` (the session's) say in which tenants the agent may read recorded events, to tell
  * the timeline of a call this tab did not see.
  */
-export function useCall({ realtime, held, user, memberships = [], onEnded }) {
+export function useCall({ realtime, held, user, memberships = [], onEnded, onHandedOn, onTakenOver, lookupTask }) {
   const [call, setCall] = useState(IDLE);
   const [timelines, setTimelines] = useState(loadTimelines);
   const callRef = useRef(call);
@@ -217,6 +226,12 @@ export function useCall({ realtime, held, user, memberships = [], onEnded }) {
   const media = useRef({ pc: null, stream: null, audio: null, iceServers: null });
   const endedRef = useRef(onEnded);
   endedRef.current = onEnded;
+  const handedOnRef = useRef(onHandedOn);
+  handedOnRef.current = onHandedOn;
+  const takenOverRef = useRef(onTakenOver);
+  takenOverRef.current = onTakenOver;
+  const lookupRef = useRef(lookupTask);
+  lookupRef.current = lookupTask;
 
   useEffect(() => saveTimelines(timelines), [timelines]);
 
@@ -394,8 +409,11 @@ export function useCall({ realtime, held, user, memberships = [], onEnded }) {
         callId,
         conversationId,
         taskId,
+        tenantId: known?.tenant_id ?? null,
         contactName: contactName || "",
         phase: callId ? "microphone" : "failed",
+        consult: null,
+        info: null,
         muted: false,
         held: false,
         recording: "on",
@@ -426,7 +444,7 @@ export function useCall({ realtime, held, user, memberships = [], onEnded }) {
     async (name, event, payload, onOk) => {
       const c = callRef.current;
       if (!c || c.phase !== "talking" || c.busy) return { ok: false, code: "busy" };
-      patch({ busy: name, error: null });
+      patch({ busy: name, error: null, info: null });
       const ack = await realtime.emit(event, { call_id: c.callId, ...payload });
       if (callRef.current?.callId !== c.callId) return ack;
       if (ack?.ok) {
@@ -496,6 +514,319 @@ export function useCall({ realtime, held, user, memberships = [], onEnded }) {
     }
   }, [realtime, patch, release, connect, finish]);
 
+  /** Off the call for good without ending it: the work went on to someone else (no wrap-up here). */
+  const handOff = useCallback(
+    (c, target) => {
+      release();
+      callRef.current = null;
+      setCall(null);
+      handedOnRef.current?.({ conversationId: c.conversationId, taskId: c.taskId, ...target });
+    },
+    [release],
+  );
+
+  /** Blind transfer: target {queue_id} or {agent_id}; the caller hears hold audio until the next agent answers. */
+  const transfer = useCallback(
+    async (target, noteText = "") => {
+      const c = callRef.current;
+      if (!c || c.phase !== "talking" || c.consult) return { ok: false, code: "busy" };
+      patch({ busy: "transfer", error: null, info: null });
+      const payload = { call_id: c.callId, ...target };
+      if (noteText) payload.note = noteText;
+      const ack = await realtime.emit("call_transfer", payload);
+      if (callRef.current?.callId !== c.callId) return ack;
+      if (ack?.ok) handOff(c, target);
+      else patch({ busy: null });
+      return ack;
+    },
+    [realtime, patch, handOff],
+  );
+
+  /** Warm transfer, first step: the caller goes on hold and the colleague ({id, name}) is asked to join. */
+  const consult = useCallback(
+    async (colleague) => {
+      const c = callRef.current;
+      if (!c || c.phase !== "talking" || c.consult || c.busy) return { ok: false, code: "busy" };
+      patch({ busy: "consult", error: null, info: null });
+      const ack = await realtime.emit("call_consult", { call_id: c.callId, agent_id: colleague.id });
+      if (callRef.current?.callId !== c.callId) return ack;
+      if (ack?.ok) patch({ busy: null, held: true, consult: { agentId: colleague.id, name: colleague.name || "", phase: "ringing" } });
+      else patch({ busy: null });
+      return ack;
+    },
+    [realtime, patch],
+  );
+
+  /** The colleague takes the caller over: this agent leaves the call, no wrap-up (the work went on). */
+  const completeConsult = useCallback(async () => {
+    const c = callRef.current;
+    if (!c?.consult || c.consult.phase !== "talking" || c.busy) return;
+    patch({ busy: "complete", error: null, info: null });
+    const ack = await realtime.emit("call_consult_complete", { call_id: c.callId });
+    if (callRef.current?.callId !== c.callId) return;
+    if (ack?.ok) handOff(c, { agent_id: c.consult.agentId, warm: true });
+    else patch({ busy: null, error: { code: ack?.code || "error", message: ack?.message || "" } });
+  }, [realtime, patch, handOff]);
+
+  /** Back to the caller (still on hold: Resume takes them off it); the colleague leaves. */
+  const cancelConsult = useCallback(async () => {
+    const c = callRef.current;
+    if (!c?.consult || c.busy) return;
+    patch({ busy: "cancel", error: null, info: null });
+    const ack = await realtime.emit("call_consult_cancel", { call_id: c.callId });
+    if (callRef.current?.callId !== c.callId) return;
+    if (ack?.ok || ack?.code === "not_found") patch({ busy: null, consult: null, held: true });
+    else patch({ busy: null, error: { code: ack?.code || "error", message: ack?.message || "" } });
+  }, [realtime, patch]);
+
+  // ---- a colleague consulting this agent about their call ----
+  // {callId, conversationId, fromAgentId, fromName, phase: ringing | microphone | connecting | on |
+  //  ended | failed, muted, busy, error, reason, startedAt}
+  const [consultation, setConsultation] = useState(null);
+  const consultRef = useRef(consultation);
+  consultRef.current = consultation;
+  const consultMedia = useRef({ pc: null, stream: null, audio: null });
+
+  const patchConsult = useCallback((callId, changes) => {
+    setConsultation((w) => {
+      if (!w || w.callId !== callId) return w;
+      const next = { ...w, ...(typeof changes === "function" ? changes(w) : changes) };
+      consultRef.current = next;
+      return next;
+    });
+  }, []);
+
+  const releaseConsult = useCallback(() => {
+    closeAudioLeg(consultMedia.current);
+    consultMedia.current = { pc: null, stream: null, audio: null };
+  }, []);
+  useEffect(() => releaseConsult, [releaseConsult]);
+
+  /** The consultation is over for this agent (`reason`: cancelled | declined | left | ended | callEnded). */
+  const endConsult = useCallback(
+    (callId, reason) => {
+      const w = consultRef.current;
+      if (!w || w.callId !== callId || w.phase === "ended") return;
+      releaseConsult();
+      if (w.phase === "ringing" && reason === "declined") {
+        consultRef.current = null;
+        setConsultation(null);
+        return;
+      }
+      patchConsult(callId, { phase: "ended", reason, busy: null });
+      setTimeout(() => {
+        setConsultation((now) => (now && now.callId === callId && now.phase === "ended" ? null : now));
+      }, CONSULT_ENDED_SHOWN_MS);
+    },
+    [releaseConsult, patchConsult],
+  );
+
+  /** Joins the colleague's consultation: the microphone, then a leg of its own on the call. */
+  const joinConsult = useCallback(async () => {
+    const w = consultRef.current;
+    if (!w || w.phase !== "ringing" || w.busy) return;
+    const live = callRef.current;
+    if (live && live.phase !== "ended" && live.phase !== "failed") return;
+    const { callId } = w;
+    releaseConsult();
+    patchConsult(callId, { phase: "microphone", error: null });
+    let stream;
+    try {
+      stream = await openMicrophone();
+    } catch (err) {
+      patchConsult(callId, { phase: "ringing", error: { key: microphoneProblem(err) } });
+      return;
+    }
+    if (consultRef.current?.callId !== callId || consultRef.current.phase !== "microphone") {
+      stream.getTracks().forEach((track) => track.stop());
+      return;
+    }
+    consultMedia.current.stream = stream;
+    patchConsult(callId, { phase: "connecting" });
+    let ack;
+    try {
+      ack = await openAudioLeg({
+        iceServers: await iceServers(),
+        stream,
+        audioClass: "call-remote-audio consult-remote-audio",
+        dataset: { callId },
+        onOpened: ({ pc, audio }) => {
+          consultMedia.current.pc = pc;
+          consultMedia.current.audio = audio;
+        },
+        isCurrent: (pc) => consultMedia.current.pc === pc || media.current.pc === pc,
+        onState: (state) => {
+          if (state === "failed") {
+            if (consultRef.current?.callId === callId) patchConsult(callId, { error: { key: "call.error.connectionLost" } });
+            else patch({ error: { key: "call.error.connectionLost" } });
+          }
+        },
+        send: async (sdp) => {
+          const leg = consultMedia.current.pc;
+          const answer = await realtime.emit("call_consult_answer", { call_id: callId, sdp });
+          if (answer?.ok && consultMedia.current.pc !== leg) realtime.emit("call_consult_decline", { call_id: callId });
+          return answer;
+        },
+      });
+    } catch (err) {
+      ack = { ok: false, code: "webrtc", message: String(err?.message || err) };
+    }
+    if (ack?.code === "cancelled" || consultRef.current?.callId !== callId) return;
+    if (!ack?.ok) {
+      releaseConsult();
+      patchConsult(callId, { phase: "failed", error: { code: ack?.code || "error", message: ack?.message || "" } });
+      return;
+    }
+    patchConsult(callId, (now) => ({ phase: "on", startedAt: Date.now(), conversationId: ack.conversation_id || now.conversationId }));
+  }, [realtime, iceServers, releaseConsult, patchConsult, patch]);
+
+  /** Declines the consultation (ringing), or leaves it (joined); a failed one's bar is put away. */
+  const declineConsult = useCallback(async () => {
+    const w = consultRef.current;
+    if (!w || w.busy) return;
+    if (w.phase === "ended" || w.phase === "failed") {
+      releaseConsult();
+      consultRef.current = null;
+      setConsultation(null);
+      return;
+    }
+    patchConsult(w.callId, { busy: "decline", error: null });
+    const ack = await realtime.emit("call_consult_decline", { call_id: w.callId });
+    if (consultRef.current?.callId !== w.callId) return;
+    if (ack?.ok || ack?.code === "not_found") endConsult(w.callId, w.phase === "ringing" ? "declined" : "left");
+    else patchConsult(w.callId, { busy: null, error: { code: ack?.code || "error", message: ack?.message || "" } });
+  }, [realtime, patchConsult, releaseConsult, endConsult]);
+
+  const toggleConsultMute = useCallback(() => {
+    const w = consultRef.current;
+    if (!w || w.phase !== "on") return;
+    const on = !w.muted;
+    consultMedia.current.stream?.getAudioTracks().forEach((track) => {
+      track.enabled = !on;
+    });
+    patchConsult(w.callId, { muted: on });
+  }, [patchConsult]);
+
+  /** Handed over: the consultation becomes this agent's call (its leg, the normal call bar). */
+  const takeOver = useCallback(
+    (taskId) => {
+      const w = consultRef.current;
+      if (!w || w.phase !== "on") return;
+      const m = consultMedia.current;
+      release();
+      media.current.pc = m.pc;
+      media.current.stream = m.stream;
+      media.current.audio = m.audio;
+      consultMedia.current = { pc: null, stream: null, audio: null };
+      consultRef.current = null;
+      setConsultation(null);
+      const answeredAt = Date.now();
+      const c = {
+        callId: w.callId,
+        conversationId: w.conversationId,
+        taskId: taskId ?? null,
+        tenantId: w.tenantId ?? null,
+        contactName: w.contactName || "",
+        phase: "talking",
+        muted: Boolean(w.muted),
+        held: false,
+        recording: "on",
+        answeredAt,
+        endedAt: null,
+        busy: null,
+        error: null,
+        consult: null,
+        info: null,
+        takenOverFrom: w.fromName || "",
+      };
+      callRef.current = c;
+      setCall(c);
+      note(w.conversationId, "call.answered", { call_id: w.callId, agent_id: user.id, agent_name: user.name || user.email || "" }, { at: answeredAt });
+      takenOverRef.current?.(c);
+      api.getConversation(w.conversationId).then(
+        (conversation) =>
+          patch((now) =>
+            now.callId === w.callId
+              ? { tenantId: conversation?.tenant_id ?? now.tenantId, contactName: now.contactName || conversation?.contact?.name || conversation?.attributes?.prechat?.name || "" }
+              : {},
+          ),
+        () => {},
+      );
+    },
+    [release, note, patch, user.id, user.name, user.email],
+  );
+
+  // The first agent handed the caller over: the task is accepted for this agent (task.accepted).
+  const consultHeld = consultation ? held[consultation.conversationId]?.state ?? null : null;
+  useEffect(() => {
+    if (consultation?.phase === "on" && consultHeld === "assigned") takeOver(held[consultation.conversationId]?.task_id);
+  }, [consultHeld, consultation?.phase]);
+
+  // The gateway's word on consultations: offered to this agent; answered, ended, handed over.
+  useEffect(() => {
+    const offs = [
+      realtime.on("call.consult_offered", (data) => {
+        if (!data?.call_id || (data.agent_id && data.agent_id !== user.id)) return;
+        const w = consultRef.current;
+        if (w && w.phase !== "ended" && w.phase !== "failed" && w.callId !== data.call_id) return; // one at a time
+        releaseConsult();
+        const next = {
+          callId: data.call_id,
+          conversationId: data.conversation_id,
+          fromAgentId: data.from_agent_id ?? null,
+          fromName: typeof data.from_agent_name === "string" ? data.from_agent_name : "",
+          phase: "ringing",
+          muted: false,
+          busy: null,
+          error: null,
+          reason: null,
+          receivedAt: Date.now(),
+        };
+        consultRef.current = next;
+        setConsultation(next);
+        if (data.conversation_id) {
+          api.getConversation(data.conversation_id).then(
+            (conversation) =>
+              patchConsult(data.call_id, {
+                tenantId: conversation?.tenant_id ?? null,
+                contactName: conversation?.contact?.name || (typeof conversation?.attributes?.prechat?.name === "string" ? conversation.attributes.prechat.name : ""),
+              }),
+            () => {},
+          );
+        }
+      }),
+      ...CONSULT_EVENTS.map((type) =>
+        realtime.on(type, (data) => {
+          if (!data?.call_id) return;
+          // This agent's call, consulting a colleague.
+          const c = callRef.current;
+          if (c && c.callId === data.call_id && c.consult) {
+            if (type === "call.consult_answered" && data.agent_id === c.consult.agentId) {
+              patch({ consult: { ...c.consult, phase: "talking" } });
+            } else if (type === "call.consult_ended" && data.agent_id === c.consult.agentId && !HANDING_ON.has(c.busy) && c.busy !== "cancel") {
+              const key = data.outcome === "declined" ? "call.consult.declined" : data.outcome === "cancelled" ? null : "call.consult.lost";
+              patch({ consult: null, held: true, info: key ? { key, name: c.consult.name } : null });
+            }
+          }
+          // A consultation this agent is on.
+          const w = consultRef.current;
+          if (w && w.callId === data.call_id && w.phase !== "ended") {
+            if (type === "call.consult_ended" && data.agent_id === user.id && w.busy !== "decline") {
+              endConsult(w.callId, data.outcome === "cancelled" ? "cancelled" : data.outcome === "declined" ? "left" : "ended");
+            } else if (type === "call.transferred" && data.to_agent_id === user.id && data.warm) {
+              lookupRef.current?.(w.conversationId); // the task accepted for this agent: task.accepted, or asked
+            }
+          }
+        }),
+      ),
+      realtime.on("call.ended", (data) => {
+        const w = consultRef.current;
+        if (w && data?.call_id === w.callId) endConsult(w.callId, "callEnded");
+      }),
+    ];
+    return () => offs.forEach((off) => off());
+  }, [realtime, user.id, patch, patchConsult, releaseConsult, endConsult]);
+
   /** Puts the ended (or failed) call's bar away. */
   const dismiss = useCallback(() => {
     const c = callRef.current;
@@ -524,7 +855,7 @@ export function useCall({ realtime, held, user, memberships = [], onEnded }) {
   // The call's task went on to wrap-up or away without this inbox hanging up: the call is over.
   const heldState = call ? held[call.conversationId]?.state ?? null : null;
   useEffect(() => {
-    if (!call || call.phase === "ended" || call.busy === "hangup") return;
+    if (!call || call.phase === "ended" || HANDING_ON.has(call.busy)) return;
     if (heldState !== "assigned" && heldState !== "offered") finish(call.answeredAt ? "remote" : "ended");
   }, [heldState, call?.phase, call?.busy]);
 
@@ -540,8 +871,16 @@ export function useCall({ realtime, held, user, memberships = [], onEnded }) {
   }, [call?.phase]);
 
   return useMemo(
-    () => ({ call, timelines, answer, retry, toggleMute, toggleHold, toggleRecording, hangup, dismiss, note, loadHistory }),
-    [call, timelines, answer, retry, toggleMute, toggleHold, toggleRecording, hangup, dismiss, note, loadHistory],
+    () => ({
+      call, timelines, answer, retry, toggleMute, toggleHold, toggleRecording, hangup, dismiss, note, loadHistory,
+      transfer, consult, completeConsult, cancelConsult,
+      consultation, joinConsult, declineConsult, toggleConsultMute,
+    }),
+    [
+      call, timelines, answer, retry, toggleMute, toggleHold, toggleRecording, hangup, dismiss, note, loadHistory,
+      transfer, consult, completeConsult, cancelConsult,
+      consultation, joinConsult, declineConsult, toggleConsultMute,
+    ],
   );
 }
 

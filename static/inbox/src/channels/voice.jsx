@@ -145,8 +145,23 @@ function entryText(entry, t, { user, agentName }) {
       if (reason) parts.push(reason);
       return parts.length ? `${t("call.event.ended")} — ${parts.join(" · ")}` : t("call.event.ended");
     }
+    case "call.transferred": {
+      const to = data.to_agent_id ? (data.to_agent_id === user.id ? user.name || user.email : agentName(data.to_agent_id)) || t("msg.agent") : "";
+      if (data.warm && to) return t("call.event.handedOver", { name: to });
+      return to ? t("call.event.transferredTo", { name: to }) : t("call.event.transferred");
+    }
+    case "call.consult_started":
+      return t("call.event.consultStarted", { name: colleague(data.agent_id) });
+    case "call.consult_answered":
+      return t("call.event.consultAnswered", { name: colleague(data.agent_id) });
+    case "call.consult_ended":
+      return t("call.event.consultEnded", { name: colleague(data.agent_id) });
     default:
       return entry.type;
+  }
+
+  function colleague(id) {
+    return (id && id === user.id ? user.name || user.email : agentName(id)) || t("call.consult.colleague");
   }
 }
 
@@ -158,6 +173,10 @@ const EVENT_ICONS = {
   "call.recording_paused": "record",
   "call.recording_resumed": "record",
   "call.ended": "hangup",
+  "call.transferred": "transfer",
+  "call.consult_started": "phone",
+  "call.consult_answered": "phone",
+  "call.consult_ended": "phone",
 };
 
 /**
@@ -175,7 +194,9 @@ export function CallTimeline({ conversation, user }) {
   if (!entries.some((e) => e.type === "call.started") && conversation.created_at) {
     entries.unshift({ type: "call.started", at: Date.parse(conversation.created_at), data: {}, server: false });
   }
-  const someoneElse = entries.some((e) => e.type === "call.answered" && e.data?.agent_id && e.data.agent_id !== user.id);
+  const someoneElse = entries.some(
+    (e) => (e.type === "call.answered" && e.data?.agent_id && e.data.agent_id !== user.id) || e.type === "call.transferred" || e.type.startsWith("call.consult"),
+  );
   const targets = useTenantData("transfer", someoneElse ? conversation.tenant_id : null);
   const names = new Map((targets.data?.agents ?? []).map((a) => [a.id, a.name]));
   const live = call && call.conversationId === conversation.id && call.phase !== "ended" ? call : null;

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { useT } from "../i18n.js";
 import { channelLabel, getChannel } from "../channels/index.js";
 import { Icon } from "./Icon.jsx";
+import { ConsultCard } from "./Consult.jsx";
 
 function OfferCard({ offer, onAccept, onReject, onCall }) {
   const t = useT();
@@ -70,19 +71,20 @@ function OfferCard({ offer, onAccept, onReject, onCall }) {
 }
 
 /** Offers ringing for this agent, newest last, each with its countdown and accept/reject. */
-export function Offers({ offers, muted, onToggleMute, onAccept, onReject, onCall = false }) {
+export function Offers({ offers, muted, onToggleMute, onAccept, onReject, onCall = false, consultRinging = false }) {
   const t = useT();
-  if (offers.length === 0) return null;
+  if (offers.length === 0 && !consultRinging) return null;
   return (
     <aside class="offers" aria-label={t("offer.region")}>
       <div class="offers-head">
         <span class="offers-count" aria-live="assertive">
-          {t("offer.count", { count: offers.length })}
+          {t("offer.count", { count: offers.length + (consultRinging ? 1 : 0) })}
         </span>
         <button type="button" class="button button-quiet offers-mute" aria-pressed={muted} onClick={onToggleMute}>
           <Icon name={muted ? "bellOff" : "bell"} size={16} /> {muted ? t("sound.unmute") : t("sound.mute")}
         </button>
       </div>
+      {consultRinging && <ConsultCard onCall={onCall} />}
       {offers.map((offer) => (
         <OfferCard key={offer.task_id} offer={offer} onAccept={onAccept} onReject={onReject} onCall={onCall} />
       ))}

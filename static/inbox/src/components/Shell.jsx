@@ -20,6 +20,7 @@ import { Offers } from "./Offers.jsx";
 import { Notices } from "./Notices.jsx";
 import { CallBar } from "./CallBar.jsx";
 import { SuperviseBar } from "./SuperviseBar.jsx";
+import { ConsultBar } from "./Consult.jsx";
 
 const NOTICE_MS = 8000;
 const WIDE_PANEL = "(min-width: 1200px)";
@@ -85,8 +86,18 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
     onEnded: (ended) => {
       if (ended.byAgent) wrapUpRef.current?.(ended.conversationId);
     },
+    // Transferred or handed over: the work went on, no wrap-up here.
+    onHandedOn: (handed) => handedOnRef.current?.(handed),
+    // A colleague handed their caller over after consulting: now this agent's call.
+    onTakenOver: (c) => takenOverRef.current?.(c),
+    lookupTask: (conversationId) => tasks.lookup(conversationId),
   });
-  const onCall = Boolean(calls.call && calls.call.phase !== "ended" && calls.call.phase !== "failed");
+  const handedOnRef = useRef(null);
+  const takenOverRef = useRef(null);
+  const consultation = calls.consultation;
+  const consultRinging = Boolean(consultation && ["ringing", "microphone", "connecting"].includes(consultation.phase));
+  const consulting = Boolean(consultation && ["microphone", "connecting", "on"].includes(consultation.phase));
+  const onCall = Boolean(calls.call && calls.call.phase !== "ended" && calls.call.phase !== "failed") || consulting;
 
   // Supervisors (of any tenant the session has) also hear /supervisor: every event of their tenants,
   // the supervision.* ones among them, and calls they do not follow from a conversation room.
@@ -278,7 +289,9 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   // longer held is left.
   // A call the user supervises is followed too, wherever they are in the inbox: its end reaches them.
   const watchedId = supervision.active ? supervision.watch.conversationId : null;
-  const roomsKey = [...new Set([...activeIds, ...(selectedId ? [selectedId] : []), ...(watchedId ? [watchedId] : [])])]
+  // So is the call a colleague consults this agent about (its consultation's end, the hand-over).
+  const consultId = consultation && consultation.phase !== "ended" && consultation.phase !== "failed" ? consultation.conversationId : null;
+  const roomsKey = [...new Set([...activeIds, ...(selectedId ? [selectedId] : []), ...(watchedId ? [watchedId] : []), ...(consultId ? [consultId] : [])])]
     .sort()
     .map((id) => `${id}${id === selectedId ? "=view" : ""}`)
     .join(",");
@@ -332,8 +345,10 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   }, [selectedId, visible, unreadCounts[selectedId ?? ""], clearUnread]);
 
   // Offers ring until answered, unless muted; the tab's title shows how many wait.
-  const ringing = tasks.offers.length > 0;
-  const ringKind = tasks.offers.some((o) => getChannel(o.channel).call) ? "call" : "offer";
+  // The call a colleague hands over after consulting is offered to this agent and taken for them at once: it does not ring.
+  const offers = consultId ? tasks.offers.filter((o) => o.conversation_id !== consultId) : tasks.offers;
+  const ringing = offers.length > 0 || consultation?.phase === "ringing";
+  const ringKind = consultation?.phase === "ringing" || offers.some((o) => getChannel(o.channel).call) ? "call" : "offer";
   useEffect(() => unlockAudioOnGesture(), []);
   useEffect(() => {
     if (!ringing || muted) return undefined;
@@ -341,8 +356,9 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   }, [ringing, muted, ringKind]);
   useEffect(() => {
     const base = `${t("app.inbox")} · ${t("app.name")}`;
-    document.title = ringing ? `(${tasks.offers.length}) ${t("offer.tabTitle")} · ${base}` : base;
-  }, [ringing, tasks.offers.length, t]);
+    const count = offers.length + (consultation?.phase === "ringing" ? 1 : 0);
+    document.title = ringing ? `(${count}) ${t("offer.tabTitle")} · ${base}` : base;
+  }, [ringing, offers.length, consultation?.phase, t]);
 
   const select = useCallback(
     (id, hint) => {
@@ -396,6 +412,30 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
     [select],
   );
   wrapUpRef.current = wrapUp;
+
+  handedOnRef.current = ({ conversationId, taskId, warm }) => {
+    if (!conversationId) return;
+    tasks.release(conversationId, taskId);
+    setHandedOff((s) => new Set(s).add(conversationId));
+    notify((tr) => tr(warm ? "call.consult.handedOver" : "call.transfer.done"));
+    api.getConversation(conversationId).then(
+      (c) => {
+        remember([c]);
+        upsert(c);
+      },
+      () => {},
+    );
+  };
+  takenOverRef.current = (c) => {
+    setHandedOff((s) => {
+      if (!s.has(c.conversationId)) return s;
+      const next = new Set(s);
+      next.delete(c.conversationId);
+      return next;
+    });
+    select(c.conversationId);
+    setPanelOpen(true);
+  };
 
   async function rejectOffer(offer) {
     const ack = await tasks.reject(offer);
@@ -497,7 +537,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
     <TenantDataContext.Provider value={tenantData}>
       <CallContext.Provider value={calls}>
       <SupervisionContext.Provider value={supervisionValue}>
-      <div class={`app${calls.call || supervision.watch ? " has-call" : ""}`}>
+      <div class={`app${calls.call || supervision.watch || (consultation && !consultRinging) ? " has-call" : ""}`}>
         <TopBar
           user={user}
           presence={presence}
@@ -509,9 +549,10 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
           muted={muted}
           onToggleMute={toggleMute}
         />
-        {(calls.call || supervision.watch) && (
+        {(calls.call || supervision.watch || (consultation && !consultRinging)) && (
           <div class="call-bars">
-            <CallBar onOpen={(id) => select(id)} onWrapUp={wrapUp} />
+            <CallBar onOpen={(id) => select(id)} onWrapUp={wrapUp} user={user} />
+            <ConsultBar />
             <SuperviseBar onOpen={(id) => select(id)} />
           </div>
         )}
@@ -574,7 +615,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
             </>
           )}
         </div>
-        <Offers offers={tasks.offers} muted={muted} onToggleMute={toggleMute} onAccept={acceptOffer} onReject={rejectOffer} onCall={onCall} />
+        <Offers offers={offers} muted={muted} onToggleMute={toggleMute} onAccept={acceptOffer} onReject={rejectOffer} onCall={onCall} consultRinging={consultRinging} />
         <Notices notices={notices} onDismiss={(id) => setNotices((n) => n.filter((x) => x.id !== id))} />
       </div>
       </SupervisionContext.Provider>

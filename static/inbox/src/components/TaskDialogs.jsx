@@ -23,14 +23,19 @@ function ackMessage(ack, t) {
   return ack.message || t("task.failed", { code: ack.code || "error" });
 }
 
-export function TransferDialog({ conversation, user, onCancel, onTransfer }) {
+/**
+ * Where to hand work on to: a queue or a colleague, with a note for them. The same picker serves a
+ * call: `tenantId` (else the conversation's); `agentsOnly` (consulting a colleague) without a note;
+ * `title`, `submitLabel`, `sendingLabel` say what it is for. onTransfer(target, note, agent) → ack.
+ */
+export function TransferDialog({ conversation, tenantId, user, onCancel, onTransfer, agentsOnly = false, withNote = !agentsOnly, title, submitLabel, sendingLabel, id = "transfer" }) {
   const t = useT();
   const ref = useModal();
-  const targets = useTenantData("transfer", conversation.tenant_id, { maxAge: 0 }); // colleagues' presence as it is now
+  const targets = useTenantData("transfer", tenantId ?? conversation?.tenant_id ?? null, { maxAge: 0 }); // colleagues' presence as it is now
   const data = targets.data;
-  const queues = data?.queues ?? [];
+  const queues = agentsOnly ? [] : data?.queues ?? [];
   const agents = (data?.agents ?? []).filter((a) => a.id !== user.id);
-  const [type, setType] = useState("queue");
+  const [type, setType] = useState(agentsOnly ? "agent" : "queue");
   const [target, setTarget] = useState("");
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
@@ -44,16 +49,17 @@ export function TransferDialog({ conversation, user, onCancel, onTransfer }) {
     if (!chosen) return;
     setBusy(true);
     setError(null);
-    const ack = await onTransfer(effectiveType === "agent" ? { agent_id: chosen } : { queue_id: chosen }, note.trim());
+    const agent = effectiveType === "agent" ? agents.find((a) => a.id === chosen) : null;
+    const ack = await onTransfer(effectiveType === "agent" ? { agent_id: chosen } : { queue_id: chosen }, withNote ? note.trim() : "", agent);
     if (ack?.ok) return;
     setBusy(false);
     setError(ackMessage(ack, t));
   }
 
   return (
-    <dialog ref={ref} class="dialog" onClose={onCancel} aria-labelledby="transfer-title">
+    <dialog ref={ref} class={`dialog dialog-${id}`} onClose={onCancel} aria-labelledby={`${id}-title`}>
       <form method="dialog" onSubmit={submit}>
-        <h2 id="transfer-title">{t("transfer.title")}</h2>
+        <h2 id={`${id}-title`}>{title ?? t("transfer.title")}</h2>
         {targets.loading && <p class="dialog-text">{t("app.loading")}</p>}
         {targets.error && (
           <p class="form-error" role="alert">
@@ -62,12 +68,12 @@ export function TransferDialog({ conversation, user, onCancel, onTransfer }) {
         )}
         {!targets.loading && !targets.error && queues.length === 0 && agents.length === 0 && (
           <p class="dialog-text" role="status">
-            {t("transfer.none")}
+            {agentsOnly ? t("call.consult.none") : t("transfer.none")}
           </p>
         )}
         {(queues.length > 0 || agents.length > 0) && (
           <>
-            {agents.length > 0 && (
+            {agents.length > 0 && !agentsOnly && (
               <div class="segmented" role="radiogroup" aria-label={t("transfer.to")}>
                 {[
                   ["queue", t("transfer.queue")],
@@ -81,8 +87,8 @@ export function TransferDialog({ conversation, user, onCancel, onTransfer }) {
               </div>
             )}
             <div class="field">
-              <label for="transfer-target">{effectiveType === "agent" ? t("transfer.agent") : t("transfer.queue")}</label>
-              <select id="transfer-target" value={chosen} onChange={(e) => setTarget(e.currentTarget.value)} required>
+              <label for={`${id}-target`}>{effectiveType === "agent" ? t("transfer.agent") : t("transfer.queue")}</label>
+              <select id={`${id}-target`} value={chosen} onChange={(e) => setTarget(e.currentTarget.value)} required>
                 <option value="">{t("transfer.choose")}</option>
                 {options.map((o) => (
                   <option key={o.id} value={o.id}>
@@ -92,10 +98,12 @@ export function TransferDialog({ conversation, user, onCancel, onTransfer }) {
                 ))}
               </select>
             </div>
-            <div class="field">
-              <label for="transfer-note">{t("transfer.note")}</label>
-              <textarea id="transfer-note" rows={3} maxLength={5000} value={note} placeholder={t("transfer.notePlaceholder")} onInput={(e) => setNote(e.currentTarget.value)} />
-            </div>
+            {withNote && (
+              <div class="field">
+                <label for={`${id}-note`}>{t("transfer.note")}</label>
+                <textarea id={`${id}-note`} rows={3} maxLength={5000} value={note} placeholder={t("transfer.notePlaceholder")} onInput={(e) => setNote(e.currentTarget.value)} />
+              </div>
+            )}
           </>
         )}
         {error && (
@@ -108,7 +116,7 @@ export function TransferDialog({ conversation, user, onCancel, onTransfer }) {
             {t("dialog.cancel")}
           </button>
           <button type="submit" class="button button-primary" disabled={busy || !chosen}>
-            <Icon name="transfer" size={16} /> {busy ? t("transfer.sending") : t("transfer.submit")}
+            <Icon name="transfer" size={16} /> {busy ? sendingLabel ?? t("transfer.sending") : submitLabel ?? t("transfer.submit")}
           </button>
         </div>
       </form>
