@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import sqlalchemy as sa
 from playwright.async_api import expect
 
@@ -15,12 +14,9 @@ from gateway.keys import DB
 from tests.browser.conftest import screenshot_path, serve_gateway, until
 from tests.browser.test_inbox_call import INBOUND_AUDIO_BYTES, KEEP_PEER_CONNECTIONS, chromium_with_fake_microphone, until_recorded
 from tests.browser.test_inbox_chat import log_in
-from tests.media.support import has_media_address
 
 
 async def test_a_visitor_calls_from_the_demo_page_and_the_agent_answers_in_the_inbox(aiohttp_server, tmp_path):
-    if not has_media_address():
-        pytest.skip("calls need a non-loopback IPv4 address (aioice offers no loopback candidates)")
     app, base, config = await serve_gateway(
         aiohttp_server, tmp_path, channels={"chat": {"enabled": True}, "voice": {"enabled": True}}, media={"workers": 1})
     async with chromium_with_fake_microphone() as browser:

@@ -10,7 +10,6 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import pytest
 import sqlalchemy as sa
 from playwright.async_api import Browser, Page, async_playwright, expect
 
@@ -18,7 +17,7 @@ from gateway.db import schema as t
 from gateway.keys import DB
 from tests.browser.conftest import CHROMIUM, screenshot_path, serve_gateway, until
 from tests.browser.test_inbox_chat import COUNT_RINGS, log_in, until_agents_available
-from tests.media.support import ClientPeer, has_media_address, is_silent, rms
+from tests.media.support import ClientPeer, is_silent, rms
 from tests.realtime.support import Sockets
 
 # Keeps the page's peer connections, so the test can ask them what they received.
@@ -99,8 +98,6 @@ async def until_caller_hears(caller: ClientPeer, check, attempts: int = 10, seco
 
 
 async def test_agent_answers_a_web_call_and_wraps_up(aiohttp_server, tmp_path):
-    if not has_media_address():
-        pytest.skip("calls need a non-loopback IPv4 address (aioice offers no loopback candidates)")
     app, base, config = await serve_gateway(
         aiohttp_server, tmp_path, channels={"chat": {"enabled": True}, "voice": {"enabled": True}}, media={"workers": 1})
     sockets = Sockets(base)
@@ -248,8 +245,6 @@ async def test_agent_answers_a_web_call_and_wraps_up(aiohttp_server, tmp_path):
 
 
 async def test_a_refused_microphone_is_explained_and_the_call_can_still_be_ended(aiohttp_server, tmp_path):
-    if not has_media_address():
-        pytest.skip("calls need a non-loopback IPv4 address (aioice offers no loopback candidates)")
     app, base, config = await serve_gateway(
         aiohttp_server, tmp_path, channels={"chat": {"enabled": True}, "voice": {"enabled": True}}, media={"workers": 1})
     sockets = Sockets(base)
@@ -287,8 +282,6 @@ async def test_a_refused_microphone_is_explained_and_the_call_can_still_be_ended
 
 
 async def test_the_caller_hanging_up_ends_the_call_in_the_inbox(aiohttp_server, tmp_path):
-    if not has_media_address():
-        pytest.skip("calls need a non-loopback IPv4 address (aioice offers no loopback candidates)")
     app, base, config = await serve_gateway(
         aiohttp_server, tmp_path, channels={"chat": {"enabled": True}, "voice": {"enabled": True}}, media={"workers": 1})
     sockets = Sockets(base)

@@ -6,11 +6,9 @@ agent has a browser context of their own."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import pytest
 import sqlalchemy as sa
 from playwright.async_api import Browser, Page, expect
 
@@ -20,7 +18,7 @@ from tests.browser.conftest import screenshot_path, serve_gateway, until
 from tests.browser.test_inbox_call import INBOUND_AUDIO_BYTES, KEEP_PEER_CONNECTIONS, chromium_with_fake_microphone, until_caller_hears, until_recorded
 from tests.browser.test_inbox_chat import COUNT_RINGS, demo_staff, log_in, rest_client, until_agents_available
 from tests.browser.test_inbox_supervise import log_in_as
-from tests.media.support import ClientPeer, has_media_address, is_hold_audio, is_silent, until_heard
+from tests.media.support import ClientPeer, is_hold_audio, is_silent, until_heard
 from tests.realtime.support import PASSWORD, Sockets
 
 COLLEAGUE_EMAIL, COLLEAGUE_NAME = "cleo@demo.example", "Cleo Colleague"
@@ -92,8 +90,6 @@ def the_agents_voice(audio) -> bool:
 
 
 async def test_an_agent_consults_a_colleague_then_hands_the_caller_over(aiohttp_server, tmp_path):
-    if not has_media_address():
-        pytest.skip("calls need a non-loopback IPv4 address (aioice offers no loopback candidates)")
     app, base, config = await serve_gateway(
         aiohttp_server, tmp_path, channels={"chat": {"enabled": True}, "voice": {"enabled": True}}, media={"workers": 1})
     sockets = Sockets(base)
@@ -170,8 +166,6 @@ async def test_an_agent_consults_a_colleague_then_hands_the_caller_over(aiohttp_
 
 
 async def test_a_consultation_the_agent_cancels_goes_back_to_the_caller(aiohttp_server, tmp_path):
-    if not has_media_address():
-        pytest.skip("calls need a non-loopback IPv4 address (aioice offers no loopback candidates)")
     app, base, config = await serve_gateway(
         aiohttp_server, tmp_path, channels={"chat": {"enabled": True}, "voice": {"enabled": True}}, media={"workers": 1})
     sockets = Sockets(base)
@@ -205,8 +199,6 @@ async def test_a_consultation_the_agent_cancels_goes_back_to_the_caller(aiohttp_
 
 
 async def test_an_agent_transfers_a_call_blind_to_a_colleague(aiohttp_server, tmp_path):
-    if not has_media_address():
-        pytest.skip("calls need a non-loopback IPv4 address (aioice offers no loopback candidates)")
     app, base, config = await serve_gateway(
         aiohttp_server, tmp_path, channels={"chat": {"enabled": True}, "voice": {"enabled": True}}, media={"workers": 1})
     sockets = Sockets(base)

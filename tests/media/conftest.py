@@ -17,8 +17,7 @@ NO_ADDRESS = ("the media tests need a non-loopback IPv4 address: aioice offers n
 
 @asynccontextmanager
 async def running_service(**settings) -> AsyncIterator[tuple[MediaService, EventLog]]:
-    if not has_media_address():
-        pytest.skip(NO_ADDRESS)
+    assert has_media_address(), NO_ADDRESS
     events = EventLog()
     service = MediaService(MediaConfig(**{"workers": 1, "connect_timeout_seconds": 10.0, **settings}), events)
     await service.start()

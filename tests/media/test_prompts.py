@@ -3,7 +3,6 @@ beeps — one per place — where espeak-ng is missing."""
 
 from __future__ import annotations
 
-import shutil
 
 import numpy as np
 import pytest
@@ -22,7 +21,6 @@ def share_above(samples: np.ndarray, frequency: float) -> float:
     return float(spectrum[freqs > frequency].sum() / total) if total else 0.0
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (make run and make test install it)")
 def test_a_prompt_is_spoken_with_espeak_ng():
     spoken = prompts.render_prompt("You are number 3 in line.", beeps=3)
     assert len(spoken) / SAMPLE_RATE > 1.0 and len(spoken) % 960 == 0

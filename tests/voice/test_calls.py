@@ -26,10 +26,8 @@ from gateway.keys import CONFIG, DB
 from tests.conftest import make_config
 from tests.helpers import Api
 from tests.media.test_prompts import share_above
-from tests.media.support import ClientPeer, energy_near, has_media_address, is_silent, is_tone, until_heard
+from tests.media.support import ClientPeer, energy_near, is_silent, is_tone, until_heard
 from tests.realtime.support import Listener, Sockets, add_member, session_cookie
-
-pytestmark = pytest.mark.skipif(not has_media_address(), reason="aioice offers no loopback candidates: needs a non-loopback address")
 
 WIDGET = "demo-widget-key"
 CUSTOMER_HZ, AGENT_HZ = 440.0, 1000.0

@@ -13,10 +13,8 @@ from aiohttp import DummyCookieJar
 from gateway.app import create_app
 from tests.conftest import make_config
 from tests.helpers import Api
-from tests.media.support import ClientPeer, has_media_address, is_silent, is_tone, until_heard
+from tests.media.support import ClientPeer, is_silent, is_tone, until_heard
 from tests.realtime.support import Sockets, session_cookie
-
-pytestmark = pytest.mark.skipif(not has_media_address(), reason="aioice offers no loopback candidates: needs a non-loopback address")
 
 
 @pytest.mark.external_redis
