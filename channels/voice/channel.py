@@ -88,6 +88,8 @@ class VoiceChannel(Channel):
         self.settings = settings
         self._ctx: ChannelContext | None = None
         self._calls: dict[str, Call] = {}
+        # Calls being set up (media open, conversation not yet stored): why one ended meanwhile, if it did.
+        self._starting: dict[str, str | None] = {}
 
     @property
     def ctx(self) -> ChannelContext:
@@ -144,8 +146,15 @@ class VoiceChannel(Channel):
         if any(c.visitor == (who.tenant_id, who.visitor_id) for c in self._calls.values()):
             return error("call_in_progress", "this visitor is on a call already; hang it up first")
         call_id = new_id()
+        self._starting[call_id] = None
         try:
-            answer = await self.ctx.media.open_leg(call_id, f"{call_id}.customer", "customer", offer.sdp)
+            return await self._start(who, call_id, offer.sdp)
+        finally:
+            self._starting.pop(call_id, None)
+
+    async def _start(self, who: VisitorCall, call_id: str, sdp: str) -> Ack:
+        try:
+            answer = await self.ctx.media.open_leg(call_id, f"{call_id}.customer", "customer", sdp)
         except MediaError as exc:
             return error("bad_offer", str(exc))
         try:
@@ -166,6 +175,9 @@ class VoiceChannel(Channel):
         await self.ctx.hold(call_id)  # an agent on another gateway process reaches the call here
         if await self._records(who.tenant_id):
             await self._start_recording(call)
+        ended = self._starting.get(call_id)
+        if ended is not None:  # the caller was gone before the call was stored
+            await self._end(call, ended)
         return ok(call_id=call_id, conversation_id=conversation_id, sdp=answer)
 
     async def visitor_mute(self, who: VisitorCall, data: Any) -> Ack:
@@ -499,6 +511,8 @@ class VoiceChannel(Channel):
     async def on_media_event(self, event: MediaEvent) -> None:
         call = self._calls.get(event.call_id)
         if call is None:
+            if event.call_id in self._starting and event.kind in ("failed", "closed", "worker_lost"):
+                self._starting[event.call_id] = "the customer's connection ended while the call was set up"
             return
         if event.kind == "worker_lost":
             await self._end(call, "the call's media failed")

@@ -22,7 +22,8 @@ from aiohttp.test_utils import TestClient
 from channels.voice import channel as voice_channel
 from gateway.config import Config
 from gateway.db import schema as t
-from gateway.keys import CONFIG, DB
+from gateway.keys import CHANNELS, CONFIG, DB
+from gateway.media import MediaEvent
 from tests.conftest import make_config
 from tests.helpers import Api
 from tests.media.test_prompts import share_above
@@ -396,3 +397,24 @@ async def test_after_consulting_a_colleague_the_agent_goes_back_to_the_caller(
     assert (await inbox.call("call_hold", {"call_id": call_id, "on": False}))["ok"]
     await until_heard(customer, lambda audio: is_tone(audio, AGENT_HZ))
     await until_heard(agent_peer, lambda audio: is_tone(audio, CUSTOMER_HZ))
+
+
+async def test_a_caller_gone_while_the_call_is_set_up_is_not_left_waiting_for_an_agent(
+        client: TestClient, sockets: Sockets, peers: list[ClientPeer], monkeypatch: pytest.MonkeyPatch):
+    channel = client.app[CHANNELS].channels["voice"]
+    identify = channel.ctx.identify_contact
+
+    async def caller_hangs_up_meanwhile(*args, **kwargs):
+        [call_id] = channel._starting  # the media is open, the conversation not yet stored
+        await channel.on_media_event(MediaEvent(call_id, f"{call_id}.customer", "closed"))
+        return await identify(*args, **kwargs)
+
+    monkeypatch.setattr(channel.ctx, "identify_contact", caller_hangs_up_meanwhile)
+    visitor = await sockets.connect("/visitor", auth={"widget_key": WIDGET, "visitor_id": "visitor-call-0013"})
+    peer = ClientPeer(CUSTOMER_HZ)
+    peers.append(peer)
+    started = await visitor.call("call_start", {"sdp": await peer.offer()})
+    assert started["ok"]
+    assert (await visitor.wait_for("call.ended"))["call_id"] == started["call_id"]
+    assert await settles_as(client, started["conversation_id"], "abandoned")
+    assert started["call_id"] not in channel._calls
