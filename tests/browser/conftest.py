@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,53 @@ async def until(check: Callable[[], Awaitable[Any]], timeout: float = 10) -> Any
         if result or asyncio.get_running_loop().time() > deadline:
             return result
         await asyncio.sleep(0.1)
+
+
+# Keeps the page's peer connections, so the test can ask them what they received.
+KEEP_PEER_CONNECTIONS = """
+(() => {
+  window.__pcs = [];
+  const Original = window.RTCPeerConnection;
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Original(...args);
+    window.__pcs.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Original.prototype;
+})();
+"""
+
+# Audio bytes the agent's browser received on its call's connection so far.
+INBOUND_AUDIO_BYTES = """
+async () => {
+  let bytes = 0;
+  for (const pc of window.__pcs || []) {
+    if (pc.connectionState === "closed") continue;
+    const stats = await pc.getStats();
+    stats.forEach((s) => {
+      if (s.type === "inbound-rtp" && (s.kind === "audio" || s.mediaType === "audio")) bytes += s.bytesReceived || 0;
+    });
+  }
+  return bytes;
+}
+"""
+
+OUTBOUND_AUDIO_BYTES = INBOUND_AUDIO_BYTES.replace('"inbound-rtp"', '"outbound-rtp"').replace("bytesReceived", "bytesSent")
+
+
+@asynccontextmanager
+async def chromium_with_fake_microphone() -> AsyncIterator[Browser]:
+    """Its own Chromium (the shared fixture has no media flags): a fake microphone, allowed without asking."""
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                  "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"],
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
 
 
 def screenshot_path(name: str) -> str:

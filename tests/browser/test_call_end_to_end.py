@@ -11,8 +11,10 @@ from playwright.async_api import expect
 
 from gateway.db import schema as t
 from gateway.keys import DB
-from tests.browser.conftest import screenshot_path, serve_gateway, until
-from tests.browser.test_inbox_call import INBOUND_AUDIO_BYTES, KEEP_PEER_CONNECTIONS, chromium_with_fake_microphone, until_recorded
+from tests.browser.conftest import (
+    INBOUND_AUDIO_BYTES, KEEP_PEER_CONNECTIONS, chromium_with_fake_microphone, screenshot_path, serve_gateway, until,
+)
+from tests.browser.test_inbox_call import until_recorded
 from tests.browser.test_inbox_chat import log_in
 
 

@@ -7,65 +7,19 @@ conversation."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from gateway.db import schema as t
 from gateway.keys import DB
-from tests.browser.conftest import CHROMIUM, screenshot_path, serve_gateway, until
+from tests.browser.conftest import (
+    INBOUND_AUDIO_BYTES, KEEP_PEER_CONNECTIONS, OUTBOUND_AUDIO_BYTES, chromium_with_fake_microphone, screenshot_path, serve_gateway,
+    until,
+)
 from tests.browser.test_inbox_chat import COUNT_RINGS, log_in, until_agents_available
 from tests.media.support import ClientPeer, is_silent, rms
 from tests.realtime.support import Sockets
-
-# Keeps the page's peer connections, so the test can ask them what they received.
-KEEP_PEER_CONNECTIONS = """
-(() => {
-  window.__pcs = [];
-  const Original = window.RTCPeerConnection;
-  window.RTCPeerConnection = function (...args) {
-    const pc = new Original(...args);
-    window.__pcs.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Original.prototype;
-})();
-"""
-
-# Audio bytes the agent's browser received on its call's connection so far.
-INBOUND_AUDIO_BYTES = """
-async () => {
-  let bytes = 0;
-  for (const pc of window.__pcs || []) {
-    if (pc.connectionState === "closed") continue;
-    const stats = await pc.getStats();
-    stats.forEach((s) => {
-      if (s.type === "inbound-rtp" && (s.kind === "audio" || s.mediaType === "audio")) bytes += s.bytesReceived || 0;
-    });
-  }
-  return bytes;
-}
-"""
-
-OUTBOUND_AUDIO_BYTES = INBOUND_AUDIO_BYTES.replace('"inbound-rtp"', '"outbound-rtp"').replace("bytesReceived", "bytesSent")
-
-
-@asynccontextmanager
-async def chromium_with_fake_microphone() -> AsyncIterator[Browser]:
-    """Its own Chromium (the shared fixture has no media flags): a fake microphone, allowed without asking."""
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                  "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"],
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
 
 async def recorded(app, conversation_id: str) -> list[str]:
     """The call.* events the gateway recorded on the conversation, oldest first."""

@@ -16,8 +16,9 @@ from playwright.async_api import Page, expect
 
 from gateway.db import schema as t
 from gateway.keys import DB
-from tests.browser.conftest import screenshot_path, serve_gateway, until
-from tests.browser.test_inbox_call import INBOUND_AUDIO_BYTES, KEEP_PEER_CONNECTIONS, chromium_with_fake_microphone
+from tests.browser.conftest import (
+    INBOUND_AUDIO_BYTES, KEEP_PEER_CONNECTIONS, chromium_with_fake_microphone, screenshot_path, serve_gateway, until,
+)
 from tests.browser.test_inbox_chat import demo_staff, rest_client, until_agents_available
 from tests.media.support import ClientPeer, energy_near, is_tone, rms, until_heard
 from tests.realtime.support import Sockets, add_member, session_cookie

@@ -14,8 +14,10 @@ from playwright.async_api import Browser, Page, expect
 
 from gateway.db import schema as t
 from gateway.keys import DB
-from tests.browser.conftest import screenshot_path, serve_gateway, until
-from tests.browser.test_inbox_call import INBOUND_AUDIO_BYTES, KEEP_PEER_CONNECTIONS, chromium_with_fake_microphone, until_caller_hears, until_recorded
+from tests.browser.conftest import (
+    INBOUND_AUDIO_BYTES, KEEP_PEER_CONNECTIONS, chromium_with_fake_microphone, screenshot_path, serve_gateway, until,
+)
+from tests.browser.test_inbox_call import until_caller_hears, until_recorded
 from tests.browser.test_inbox_chat import COUNT_RINGS, demo_staff, log_in, rest_client, until_agents_available
 from tests.browser.test_inbox_supervise import log_in_as
 from tests.media.support import ClientPeer, is_hold_audio, is_silent, until_heard

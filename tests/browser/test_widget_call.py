@@ -12,55 +12,20 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from gateway.db import schema as t
 from gateway.keys import DB
-from tests.browser.conftest import CHROMIUM, screenshot_path, serve_gateway, until
+from tests.browser.conftest import INBOUND_AUDIO_BYTES, KEEP_PEER_CONNECTIONS, chromium_with_fake_microphone, screenshot_path, serve_gateway, until
 from tests.browser.test_widget import Staff
 from tests.realtime.support import Sockets
 
 Gateway = tuple[Any, str, Any]
 
-# The test's view of the widget's peer connections (the widget keeps its own to itself).
-RECORD_PEER_CONNECTIONS = """
-(() => {
-  const Native = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = function (...args) {
-    const pc = new Native(...args);
-    window.__pcs.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Native.prototype;
-})();
-"""
-
-BYTES_RECEIVED = """
-async () => {
-  let total = 0;
-  for (const pc of window.__pcs) {
-    if (pc.connectionState === "closed") continue;
-    (await pc.getStats()).forEach((r) => {
-      if (r.type === "inbound-rtp" && r.kind === "audio") total += r.bytesReceived || 0;
-    });
-  }
-  return total;
-}
-"""
-
-
 @pytest.fixture
 async def call_browser() -> AsyncIterator[Browser]:
-    """Chromium with a fake microphone (a beep) that is allowed without asking."""
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                  "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"],
-        )
+    async with chromium_with_fake_microphone() as browser:
         yield browser
-        await browser.close()
 
 
 @pytest.fixture
@@ -72,7 +37,7 @@ async def visitor_page(browser: Browser, base: str, **context: Any) -> Page:
     page = await browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-US", **context)
     page.on("pageerror", lambda exc: print("page error:", exc, exc.stack))
     page.on("console", lambda msg: msg.type == "error" and print("console:", msg.text, msg.location))
-    await page.add_init_script(RECORD_PEER_CONNECTIONS)
+    await page.add_init_script(KEEP_PEER_CONNECTIONS)
     await page.goto(f"{base}/demo/")
     return page
 
@@ -98,7 +63,7 @@ async def test_visitor_calls_waits_with_hold_audio_and_hangs_up(call_browser: Br
     assert await voice_task_states(app) == ["queued"]
 
     # The gateway's hold audio arrives and is played in the widget's shadow root.
-    assert await until(lambda: page.evaluate(BYTES_RECEIVED), timeout=10) > 0, "no audio from the gateway"
+    assert await until(lambda: page.evaluate(INBOUND_AUDIO_BYTES), timeout=10) > 0, "no audio from the gateway"
     playing = await page.evaluate("""() => {
       const audio = document.querySelector("wecc-widget").shadowRoot.querySelector("audio");
       const tracks = audio && audio.srcObject ? audio.srcObject.getAudioTracks() : [];
@@ -147,7 +112,7 @@ async def test_a_waiting_visitor_asks_to_be_called_back_instead(call_browser: Br
     await expect(number).to_have_attribute("autocomplete", "tel")
     await expect(page.get_by_role("radio", name="As soon as possible")).to_be_checked()
     await expect(page.get_by_role("button", name="Hang up")).to_have_count(0)
-    assert await until(lambda: page.evaluate(BYTES_RECEIVED), timeout=10) > 0, "no hold audio"
+    assert await until(lambda: page.evaluate(INBOUND_AUDIO_BYTES), timeout=10) > 0, "no hold audio"
 
     # "Back" is the waiting call, as it was.
     await number.fill("+44 20 7946")
