@@ -35,8 +35,9 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from gateway.media.audio import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE, silence, to_int16
+from gateway.media.audio import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE, downmix, mix, silence
 from gateway.media.hold import HoldAudio
+from gateway.media.opus import OpusVoiceEncoder
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,15 @@ class InboundAudio:
         self.dropped_samples = 0
 
     def push_frame(self, frame: av.AudioFrame) -> None:
+        if frame.sample_rate == SAMPLE_RATE and frame.format.name == "s16":
+            # What aiortc's Opus decoder gives: already 48 kHz s16, so only the channels may need
+            # folding, which numpy does in a few µs without the resampler's per-frame setup.
+            samples = frame.to_ndarray().reshape(-1)
+            if frame.layout.name == "stereo":
+                samples = downmix(samples)
+            if frame.layout.name in ("mono", "stereo"):
+                self.push(samples)
+                return
         for converted in self._resampler.resample(frame):
             self.push(converted.to_ndarray().reshape(-1))
 
@@ -92,7 +102,7 @@ class InboundAudio:
 
 class MixedAudioTrack(MediaStreamTrack):
     """What one leg hears: frames the call's clock puts in, at real-time pace, taken by the leg's
-    RTP sender."""
+    RTP sender — as Opus packets once `encode_opus()` is called (see opus.py), else as frames."""
 
     kind = "audio"
 
@@ -101,18 +111,34 @@ class MixedAudioTrack(MediaStreamTrack):
         self._frames: collections.deque[np.ndarray] = collections.deque(maxlen=_OUTBOUND_LIMIT)
         self._ready = asyncio.Event()
         self._pts = 0
+        self._encoder: OpusVoiceEncoder | None = None
+        self._packets: collections.deque[av.Packet] = collections.deque()
+
+    def encode_opus(self) -> None:
+        """Before the sender starts: the leg negotiated Opus."""
+        self._encoder = OpusVoiceEncoder()
 
     def put(self, samples: np.ndarray) -> None:
         self._frames.append(samples)
         self._ready.set()
 
-    async def recv(self) -> av.AudioFrame:
+    async def recv(self) -> av.AudioFrame | av.Packet:
+        while not self._packets:
+            samples = await self._next_samples()
+            if self._encoder is None:
+                return self._frame(samples)
+            self._packets.extend(self._encoder.encode(samples))
+        return self._packets.popleft()
+
+    async def _next_samples(self) -> np.ndarray:
         while not self._frames:
             if self.readyState != "live":
                 raise MediaStreamError
             self._ready.clear()
             await self._ready.wait()
-        samples = self._frames.popleft()
+        return self._frames.popleft()
+
+    def _frame(self, samples: np.ndarray) -> av.AudioFrame:
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = SAMPLE_RATE
         frame.pts = self._pts
@@ -221,16 +247,15 @@ class CallMixer:
         for leg in self._legs.values():
             frame = leg.inbound.take_frame()  # taken even when muted, so the buffer stays current
             if leg.connected and not leg.muted:
-                voices[leg.leg_id] = frame.astype(np.int32)
+                voices[leg.leg_id] = frame
         agent_connected = any(leg.connected for leg in self._legs.values() if leg.role == "agent")
         hold_frame = self._hold.next_frame() if self.on_hold or not agent_connected else None
         for leg in self._legs.values():
             if leg.role == "customer" and hold_frame is not None:
                 leg.outbound.put(hold_frame)
                 continue
-            heard = [voice for leg_id, voice in voices.items()
-                     if leg_id != leg.leg_id and self._hears(leg, self._legs[leg_id])]
-            leg.outbound.put(to_int16(sum(heard)) if heard else silence())
+            leg.outbound.put(mix([voice for leg_id, voice in voices.items()
+                                  if leg_id != leg.leg_id and self._hears(leg, self._legs[leg_id])]))
         if self.recording is not None:
             self.recording(*self._recorded(voices, customer_on_hold_audio=hold_frame is not None))
 
@@ -257,4 +282,4 @@ class CallMixer:
                 right.append(voice)
             elif leg.mode == "barge" and not customer_on_hold_audio:
                 right.append(voice)  # only what the customer can hear of a supervisor: never a whisper
-        return (to_int16(sum(left)) if left else silence()), (to_int16(sum(right)) if right else silence())
+        return mix(left), mix(right)

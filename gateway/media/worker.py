@@ -15,7 +15,7 @@ import signal
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from gateway.media import wire
@@ -23,6 +23,8 @@ from gateway.media.hold import render_melody
 from gateway.media.prompts import render_prompt
 from gateway.media.mixer import MODES, ROLES, CallMixer, Mode, Role
 from gateway.media.nat import announce_public_ip
+from gateway.media.opus import is_opus
+from gateway.media.receiving import decode_on_loop
 from gateway.media.recorder import RecordingFailed, StereoRecorder
 
 log = logging.getLogger(__name__)
@@ -144,7 +146,10 @@ class MediaWorker:
 
         @pc.on("track")
         def _on_track(track: MediaStreamTrack) -> None:
-            if track.kind == "audio":
+            if track.kind != "audio":
+                return
+            receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
+            if not decode_on_loop(receiver, mixer_leg.inbound):
                 call.mixer.listen(leg_id, track)
 
         @pc.on("connectionstatechange")
@@ -163,6 +168,8 @@ class MediaWorker:
                 if transceiver.kind != "audio":
                     transceiver.direction = "inactive"  # video is not taken; nothing to buffer
             pc.addTrack(mixer_leg.outbound)
+            if _negotiated_opus(transceivers):
+                mixer_leg.outbound.encode_opus()
             await pc.setLocalDescription(await pc.createAnswer())  # gathers the candidates
         except BaseException:
             await self._close_leg(call, leg)
@@ -315,6 +322,13 @@ def check_mode(mode: str) -> Mode:
     if mode not in MODES:
         raise CommandError(f"a supervisor's mode is listen, whisper or barge, not {mode!r}")
     return mode  # type: ignore[return-value]
+
+
+def _negotiated_opus(transceivers: list[RTCRtpTransceiver]) -> bool:
+    """Whether the leg's audio goes out as Opus: the first codec both sides have, which aiortc
+    settles in setRemoteDescription (the private `_codecs`, as aiortc itself reads it)."""
+    audio = next(t for t in transceivers if t.kind == "audio")
+    return bool(audio._codecs) and is_opus(audio._codecs[0].mimeType)
 
 
 async def _leg_stats(leg: Leg) -> dict[str, Any]:

@@ -34,11 +34,11 @@ async def media() -> AsyncIterator[tuple[MediaService, EventLog]]:
 
 
 @pytest.fixture
-async def peers() -> AsyncIterator[Callable[[float], ClientPeer]]:
+async def peers() -> AsyncIterator[Callable[..., ClientPeer]]:
     made: list[ClientPeer] = []
 
-    def make(frequency: float) -> ClientPeer:
-        made.append(ClientPeer(frequency))
+    def make(frequency: float, codec: str | None = None) -> ClientPeer:
+        made.append(ClientPeer(frequency, codec))
         return made[-1]
 
     yield make

@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 from aioice.ice import get_host_addresses
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from gateway.media import MediaEvent
@@ -103,12 +103,23 @@ class AudioCapture:
 class ClientPeer:
     """A caller or an agent: an aiortc peer that offers audio, sends a tone, keeps what it hears."""
 
-    def __init__(self, frequency: float) -> None:
+    def __init__(self, frequency: float, codec: str | None = None) -> None:
+        """`codec` ("audio/PCMU"): offer only that one, as a phone gateway without Opus would."""
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.tone = ToneTrack(frequency)
         self.heard = AudioCapture()
-        self.pc.addTrack(self.tone)
+        sender = self.pc.addTrack(self.tone)
+        if codec is not None:
+            transceiver = next(t for t in self.pc.getTransceivers() if t.sender is sender)
+            transceiver.setCodecPreferences(
+                [c for c in RTCRtpSender.getCapabilities("audio").codecs if c.mimeType == codec])
         self.pc.on("track", self.heard.attach)
+
+    async def received(self) -> tuple[int, int]:
+        """(packets, bytes) that reached this peer's transport so far: SRTP and a little RTCP."""
+        report = await self.pc.getStats()
+        entry = next(e for e in report.values() if e.type == "transport")
+        return entry.packetsReceived, entry.bytesReceived
 
     async def offer(self) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())

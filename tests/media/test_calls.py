@@ -69,3 +69,30 @@ async def test_a_closed_leg_leaves_the_customer_on_hold_audio(media, peers) -> N
     await until_heard(customer, is_hold_audio)
     assert set(await service.stats("call-4")) == {"c"}
     await service.end_call("call-4")
+
+
+async def test_a_browser_gets_mono_speech_opus_not_a_stereo_music_stream(media, peers) -> None:
+    """What the agent's browser downloads per call: the gateway encodes the leg's audio itself
+    (mono, 32 kbit/s), not aiortc's stereo 96 kbit/s, which would triple every leg's bandwidth."""
+    service, events = media
+    customer, agent = peers(CUSTOMER_HZ), peers(AGENT_HZ)
+    await connect(service, "call-opus", "c", "customer", customer, events)
+    await connect(service, "call-opus", "a", "agent", agent, events)
+    await until_heard(agent, lambda audio: is_tone(audio, CUSTOMER_HZ))
+
+    packets_before, bytes_before = await agent.received()
+    await agent.heard.listen(1.0)
+    packets, received = await agent.received()
+    assert packets - packets_before >= 40
+    # ~80 bytes of Opus a packet at 32 kbit/s, plus RTP header and SRTP tag; stereo at 96 kbit/s is ~270.
+    assert (received - bytes_before) / (packets - packets_before) < 140
+
+
+async def test_a_peer_that_offers_only_g711_is_heard_and_hears(media, peers) -> None:
+    """A leg without Opus (a phone gateway offering PCMU) still gets the mix, encoded by aiortc."""
+    service, events = media
+    customer, agent = peers(CUSTOMER_HZ, codec="audio/PCMU"), peers(AGENT_HZ)
+    await connect(service, "call-pcmu", "c", "customer", customer, events)
+    await connect(service, "call-pcmu", "a", "agent", agent, events)
+    await until_heard(agent, lambda audio: is_tone(audio, CUSTOMER_HZ))
+    await until_heard(customer, lambda audio: is_tone(audio, AGENT_HZ))
