@@ -164,7 +164,7 @@ class BenchPeer:
         self.pc.addTrack(PacketTrack(payloads))
         self.heard = Heard()
         self._window = window  # [t0, t1], shared by the process's peers
-        self._reader: asyncio.Task[None] | None = None
+        self._listening = False
         self.connected = asyncio.Event()
         self.failed = False
         self.pc.on("track", self._on_track)
@@ -178,33 +178,34 @@ class BenchPeer:
             self.connected.set()
 
     def _on_track(self, track: Any) -> None:
-        if track.kind == "audio" and self._reader is None:
-            self._reader = asyncio.create_task(self._read(track))
+        # Decoded on the loop, as the gateway's workers do (gateway/media/receiving.py): the
+        # clients stand in for phones elsewhere, so they should cost this machine little.
+        from gateway.media.receiving import decode_on_loop
 
-    async def _read(self, track: Any) -> None:
+        if track.kind == "audio" and not self._listening:
+            receiver = next(t.receiver for t in self.pc.getTransceivers() if t.receiver.track is track)
+            self._listening = decode_on_loop(receiver, self)
+            if not self._listening:
+                raise RuntimeError("aiortc's receiver changed: see gateway/media/receiving.py")
+
+    def push_frame(self, frame: Any) -> None:
         import numpy as np
-        from aiortc.mediastreams import MediaStreamError
 
-        try:
-            while True:
-                frame = await track.recv()
-                now = time.monotonic()
-                t0, t1 = self._window
-                heard = self.heard
-                if t0 <= now < t1:
-                    samples = frame.to_ndarray().reshape(-1)
-                    heard.frames += 1
-                    if heard.last is not None:
-                        gap = now - heard.last
-                        heard.max_gap = max(heard.max_gap, gap)
-                        if gap > GAP_SECONDS:
-                            heard.gaps += 1
-                    if float(np.sqrt(np.mean(samples.astype(np.float32) ** 2))) < DROPOUT_RMS:
-                        heard.dropouts += 1
-                    heard.tail.append((samples[0::2] if len(frame.layout.channels) == 2 else samples).copy())
-                heard.last = now
-        except MediaStreamError:
-            pass
+        now = time.monotonic()
+        t0, t1 = self._window
+        heard = self.heard
+        if t0 <= now < t1:
+            samples = frame.to_ndarray().reshape(-1)
+            heard.frames += 1
+            if heard.last is not None:
+                gap = now - heard.last
+                heard.max_gap = max(heard.max_gap, gap)
+                if gap > GAP_SECONDS:
+                    heard.gaps += 1
+            if float(np.sqrt(np.mean(samples.astype(np.float32) ** 2))) < DROPOUT_RMS:
+                heard.dropouts += 1
+            heard.tail.append((samples[0::2] if len(frame.layout.channels) == 2 else samples).copy())
+        heard.last = now
 
     def report(self, expected_hz: float, seconds: float) -> dict[str, Any]:
         import numpy as np
@@ -225,8 +226,6 @@ class BenchPeer:
         self.heard = Heard(last=self.heard.last)
 
     async def close(self) -> None:
-        if self._reader:
-            self._reader.cancel()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.pc.close(), 5)
 

@@ -18,13 +18,11 @@ already started, `decode_on_loop` says so and the caller reads the track as befo
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import av
 from aiortc import RTCRtpReceiver
 from aiortc.codecs import get_decoder
-
-from gateway.media.mixer import InboundAudio
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +30,16 @@ _QUEUE = "_RTCRtpReceiver__decoder_queue"
 _THREAD = "_RTCRtpReceiver__decoder_thread"
 
 
+class FrameSink(Protocol):
+    """Where decoded frames go: the mixer's InboundAudio (or a benchmark's counter)."""
+
+    def push_frame(self, frame: av.AudioFrame) -> None: ...
+
+
 class _DecodeOnLoop:
     """Stands in for the receiver's decoder queue."""
 
-    def __init__(self, inbound: InboundAudio) -> None:
+    def __init__(self, inbound: FrameSink) -> None:
         self._inbound = inbound
         self._decoder: Any = None
         self._codec_name: str | None = None
@@ -58,7 +62,7 @@ class _DecodeOnLoop:
         return None  # what aiortc's decoder thread reads first: the end, so it exits at once
 
 
-def decode_on_loop(receiver: RTCRtpReceiver, inbound: InboundAudio) -> bool:
+def decode_on_loop(receiver: RTCRtpReceiver, inbound: FrameSink) -> bool:
     """Before the receiver starts (it starts once both descriptions are set): whether from now on
     its audio is decoded on the loop into `inbound`."""
     if not hasattr(receiver, _QUEUE) or getattr(receiver, _THREAD, True) is not None:

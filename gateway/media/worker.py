@@ -25,7 +25,7 @@ from gateway.media.mixer import MODES, ROLES, CallMixer, Mode, Role
 from gateway.media.nat import announce_public_ip
 from gateway.media.opus import is_opus
 from gateway.media.receiving import decode_on_loop
-from gateway.media.recorder import RecordingFailed, StereoRecorder
+from gateway.media.recorder import RecordingFailed, RecordingThread, StereoRecorder
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,12 @@ class MediaWorker:
         self._writer: asyncio.StreamWriter | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._hold_melody = render_melody()  # once, for all the worker's calls
+        self._recordings: RecordingThread | None = None  # started with the first recording
+
+    def _recording_thread(self) -> RecordingThread:
+        if self._recordings is None:
+            self._recordings = RecordingThread()
+        return self._recordings
 
     async def serve(self, socket_path: str) -> None:
         reader, self._writer = await asyncio.open_unix_connection(socket_path, limit=wire.LINE_LIMIT)
@@ -217,7 +223,7 @@ class MediaWorker:
         if call.recorder is not None:
             raise CommandError("the call is already being recorded")
         try:
-            recorder = await StereoRecorder.open(path)
+            recorder = await StereoRecorder.open(path, self._recording_thread())
         except RecordingFailed as exc:
             raise CommandError(str(exc)) from None
         if call.call_id not in self._calls:  # ended while the file was being created
