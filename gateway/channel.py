@@ -83,6 +83,13 @@ class VisitorCall:
         return visitor_identity(self.visitor_id, self.user_id)
 
 
+async def _no_rooms_from_afar(conversation_id: str) -> None:
+    """VisitorCall.join for an event forwarded from another process: the visitor's socket is
+    there, so no room can be entered for it here. An event about something already held (the
+    only kind forwarded) has joined its room when it began."""
+    raise RuntimeError("a forwarded visitor event cannot put the visitor's socket in a room")
+
+
 # (who, payload) -> the ack {"ok": true, ...} or {"ok": false, "code", "message"}
 VisitorHandler = Callable[[VisitorCall, Any], Awaitable[dict[str, Any]]]
 # Events the /visitor namespace handles itself.
@@ -605,6 +612,7 @@ class ChannelRegistry:
         self.channels: dict[str, Channel] = {}
         self.visitor_handlers: dict[str, VisitorHandler] = {}
         self.agent_handlers: dict[str, AgentHandler] = {}
+        self._visitor_channels: dict[str, Channel] = {}
         self._agent_channels: dict[str, Channel] = {}
         self.forwarding: Forwarding | None = None
         self._contexts: dict[str, ChannelContext] = {}
@@ -619,6 +627,7 @@ class ChannelRegistry:
                     if event in CORE_VISITOR_EVENTS or event in self.visitor_handlers:
                         raise ConfigError(config.source, f"channels.{name}", f"the visitor event {event!r} is taken")
                     self.visitor_handlers[event] = handler
+                    self._visitor_channels[event] = channel
                 for event, agent_handler in channel.agent_events().items():
                     if event in CORE_AGENT_EVENTS or event in self.agent_handlers:
                         raise ConfigError(config.source, f"channels.{name}", f"the agent event {event!r} is taken")
@@ -649,21 +658,43 @@ class ChannelRegistry:
     def mailbox_problems(self, mailbox: Mapping[str, Any]) -> list[tuple[str, str]]:
         return [problem for channel in self.channels.values() for problem in channel.mailbox_problems(mailbox)]
 
+    async def run_visitor_event(self, event: str, who: VisitorCall, data: Any) -> dict[str, Any]:
+        """A visitor's event for a channel, run in the process that holds what it is about (a
+        caller's socket may have reconnected to another process than the one carrying the call)."""
+        sender = {"kind": "visitor", "tenant_id": who.tenant_id, "visitor_id": who.visitor_id,
+                  "user_id": who.user_id, "ip": who.ip}
+        forwarded = await self._forward_if_held_elsewhere(self._visitor_channels[event], event, sender, data)
+        return forwarded if forwarded is not None else await self.visitor_handlers[event](who, data)
+
     async def run_agent_event(self, event: str, who: AgentCall, data: Any) -> dict[str, Any]:
         """An agent's event for a channel, run in the process that holds what it is about."""
-        channel, handler = self._agent_channels[event], self.agent_handlers[event]
-        key = channel.held_object(data)
-        if key is not None and self.forwarding is not None and not channel.holds(key):
-            try:
-                holder = await self.forwarding.holder(key)
-            except Exception:  # Redis away: only what this process holds can be reached
-                holder = None
-            if holder is not None and holder != self.forwarding.process_id:
-                return await self.forwarding.forward(holder, event, who.user_id, data)
-        return await handler(who, data)
+        sender = {"kind": "agent", "user_id": who.user_id}
+        forwarded = await self._forward_if_held_elsewhere(self._agent_channels[event], event, sender, data)
+        return forwarded if forwarded is not None else await self.agent_handlers[event](who, data)
 
-    async def _run_forwarded(self, event: str, user_id: str, data: Any) -> dict[str, Any]:
+    async def _forward_if_held_elsewhere(self, channel: Channel, event: str, who: dict[str, Any],
+                                         data: Any) -> dict[str, Any] | None:
+        """The holding process's ack, or None when the event is to run here."""
+        key = channel.held_object(data)
+        if key is None or self.forwarding is None or channel.holds(key):
+            return None
+        try:
+            holder = await self.forwarding.holder(key)
+        except Exception:  # Redis away: only what this process holds can be reached
+            return None
+        if holder is None or holder == self.forwarding.process_id:
+            return None
+        return await self.forwarding.forward(holder, event, who, data)
+
+    async def _run_forwarded(self, event: str, who: dict[str, Any], data: Any) -> dict[str, Any]:
+        if who.get("kind") == "visitor":
+            visitor_handler = self.visitor_handlers.get(event)
+            if visitor_handler is None:
+                return {"ok": False, "code": "unknown_event", "message": f"no such event: {event}"}
+            return await visitor_handler(VisitorCall(str(who["tenant_id"]), str(who["visitor_id"]), who.get("user_id"),
+                                                     str(who["ip"]), _no_rooms_from_afar), data)
         handler = self.agent_handlers.get(event)
+        user_id = str(who.get("user_id"))
         principal = await load_user_principal(self._app, user_id)
         if handler is None or principal is None:
             return {"ok": False, "code": "unauthenticated", "message": "your session has ended; log in again"}

@@ -1,12 +1,14 @@
-"""Agent events about something one gateway process holds, sent to that process.
+"""Agent and visitor events about something one gateway process holds, sent to that process.
 
 A call's media lives in the process that took the caller's offer (its media workers are that
 process's children). With several gateway processes behind a load balancer the agent who answers
-may be connected to another one. A channel says which object an agent event is about
-(Channel.held_object) and registers the objects it holds (ChannelContext.hold); the registry then
-runs the event where the object is, forwarding it over Redis pub/sub when that is elsewhere and
-waiting for the answer. The forwarding process has checked the agent's session; the holding
-process loads the agent's principal again by user id (so a disabled account is refused there too).
+may be connected to another one, and a caller whose socket reconnected after a network blip may
+be too. A channel says which object an event is about (Channel.held_object) and registers the
+objects it holds (ChannelContext.hold); the registry then runs the event where the object is,
+forwarding it over Redis pub/sub when that is elsewhere and waiting for the answer. The forwarding
+process has checked the sender (an agent's session; a visitor's widget key, origin and rate
+limit) and sends who it is; the holding process loads an agent's principal again by user id (so a
+disabled account is refused there too).
 
 Written by hand: python-socketio's Redis manager carries emits to rooms, not requests that await
 an answer, and no small library does request/response over Redis pub/sub for asyncio.
@@ -33,8 +35,9 @@ HOLD_SECONDS = 120
 REPLY_TIMEOUT_SECONDS = 15.0
 _PREFIX = "wecc:held:"
 
-# (event, user id, payload) -> the ack, run in the holding process
-Runner = Callable[[str, str, Any], Awaitable[dict[str, Any]]]
+# (event, who sent it, payload) -> the ack, run in the holding process. `who` is
+# {"kind": "agent", "user_id"} or {"kind": "visitor", "tenant_id", "visitor_id", "user_id", "ip"}.
+Runner = Callable[[str, dict[str, Any], Any], Awaitable[dict[str, Any]]]
 
 
 class Forwarding:
@@ -80,11 +83,11 @@ class Forwarding:
         return await self._redis.get(_PREFIX + key)
 
     # ---- requests ----
-    async def forward(self, holder: str, event: str, user_id: str, data: Any) -> dict[str, Any]:
+    async def forward(self, holder: str, event: str, who: dict[str, Any], data: Any) -> dict[str, Any]:
         request_id = uuid.uuid4().hex
         waiting = self._waiting[request_id] = asyncio.get_running_loop().create_future()
         try:
-            message = {"id": request_id, "event": event, "user_id": user_id, "data": data, "reply_to": self._replies}
+            message = {"id": request_id, "event": event, "who": who, "data": data, "reply_to": self._replies}
             if not await self._redis.publish(f"wecc:forward:{holder}", json.dumps(message)):
                 return _gone()
             return await asyncio.wait_for(waiting, REPLY_TIMEOUT_SECONDS)
@@ -121,7 +124,7 @@ class Forwarding:
 
     async def _serve(self, request: dict[str, Any]) -> None:
         try:
-            ack = await self._run(str(request["event"]), str(request["user_id"]), request.get("data"))
+            ack = await self._run(str(request["event"]), dict(request["who"]), request.get("data"))
         except Exception:
             log.exception("a forwarded event failed", extra={"event": str(request.get("event"))[:64]})
             ack = {"ok": False, "code": "internal_error", "message": "something went wrong on our side"}

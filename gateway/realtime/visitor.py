@@ -114,8 +114,8 @@ class VisitorNamespace(GatewayNamespace):
 
     def handler_for(self, event: str) -> Callable[[str, Any], Awaitable[Ack]] | None:
         """Events the enabled channels answer (the chat's messages...), see Channel.visitor_events."""
-        handler = self.app[CHANNELS].visitor_handlers.get(event)
-        if handler is None:
+        registry = self.app[CHANNELS]
+        if event not in registry.visitor_handlers:
             return None
 
         async def run(sid: str, data: Any) -> Ack:
@@ -124,7 +124,8 @@ class VisitorNamespace(GatewayNamespace):
             async def join(conversation_id: str) -> None:
                 await self.enter_room(sid, conversation_room(conversation_id))
 
-            return await handler(VisitorCall(session["tenant_id"], session["visitor_id"], session["user_id"], session["ip"], join), data)
+            who = VisitorCall(session["tenant_id"], session["visitor_id"], session["user_id"], session["ip"], join)
+            return await registry.run_visitor_event(event, who, data)
 
         return run
 
