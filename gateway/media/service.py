@@ -1,6 +1,7 @@
 """MediaService: the gateway's handle on voice calls' audio, which runs in worker processes
-(worker.py), because aiortc does its RTP and SRTP on the event loop and one loop is saturated at
-about 15 one-way streams.
+(worker.py), because aiortc does its RTP and SRTP in Python on the event loop: one loop carries
+a core's worth of calls (about 20 recorded calls on two workers here, bench/README.md), so calls
+are spread over a worker per core.
 
 All legs of a call live on one worker (chosen at the call's first leg: the one carrying the fewest
 legs), since they are mixed together. Commands travel to it over a Unix socket (wire.py), each
