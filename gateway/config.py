@@ -258,8 +258,8 @@ class MediaConfig(_Section):
     """Voice calls' audio (gateway/media): WebRTC legs, mixing, hold audio and recording, in
     worker processes of their own."""
 
-    # Processes that carry calls' audio (0: one per core). One process carries ~15 one-way streams
-    # before its event loop is saturated, so a call of two legs needs ~4 of them.
+    # Processes that carry calls' audio (0: one per core). One process carries about ten recorded
+    # calls on a core here (bench/README.md).
     workers: int = Field(0, ge=0, le=256)
     # "stun:host:port". Empty: only the machine's own addresses are offered (a gateway reachable
     # directly, or with public_ip). aiortc uses only the first STUN and the first TURN server.
@@ -271,6 +271,9 @@ class MediaConfig(_Section):
     connect_timeout_seconds: float = Field(20.0, gt=0, le=600)
     # A media process that does not answer a command in this time is reported as an error.
     request_timeout_seconds: float = Field(15.0, gt=0, le=600)
+    # UDP ports for phone calls' plain RTP (SIP trunks and phones): open these to the trunk.
+    rtp_port_min: int = Field(20000, ge=1024, le=65534)
+    rtp_port_max: int = Field(29999, ge=1025, le=65535)
 
     @field_validator("stun_servers")
     @classmethod
@@ -279,6 +282,12 @@ class MediaConfig(_Section):
             if not url.startswith("stun:"):
                 raise ValueError(f"{url!r} does not start with stun:")
         return value
+
+    @model_validator(mode="after")
+    def _a_port_range(self) -> MediaConfig:
+        if self.rtp_port_max - self.rtp_port_min < 1:
+            raise ValueError("rtp_port_max must be above rtp_port_min")
+        return self
 
     @field_validator("public_ip")
     @classmethod

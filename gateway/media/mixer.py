@@ -124,13 +124,14 @@ class MixedAudioTrack(MediaStreamTrack):
 
     async def recv(self) -> av.AudioFrame | av.Packet:
         while not self._packets:
-            samples = await self._next_samples()
+            samples = await self.next_samples()
             if self._encoder is None:
                 return self._frame(samples)
             self._packets.extend(self._encoder.encode(samples))
         return self._packets.popleft()
 
-    async def _next_samples(self) -> np.ndarray:
+    async def next_samples(self) -> np.ndarray:
+        """The next 20 ms, raw: for a leg that encodes them itself (rtp.py)."""
         while not self._frames:
             if self.readyState != "live":
                 raise MediaStreamError

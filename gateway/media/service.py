@@ -47,8 +47,8 @@ class MediaError(Exception):
 class MediaEvent:
     call_id: str
     leg_id: str | None  # None: the whole call (worker_lost)
-    kind: str  # "connected" | "failed" | "closed" | "worker_lost"
-    detail: str = ""
+    kind: str  # "connected" | "failed" | "closed" | "worker_lost" | "dtmf" (a plain RTP leg's key press)
+    detail: str = ""  # why, for failed and closed; the key ("0"-"9", "*", "#", "A"-"D") for dtmf
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,7 @@ class MediaService:
                           for t in settings.turn_servers],
             public_ip=settings.public_ip,
             connect_timeout_seconds=settings.connect_timeout_seconds,
+            rtp_ports=(settings.rtp_port_min, settings.rtp_port_max),
         )
         self._on_event = on_event
         # Not fork: the gateway has threads.
@@ -164,8 +165,14 @@ class MediaService:
 
     # Calls and legs.
 
-    async def open_leg(self, call_id: str, leg_id: str, role: Role, offer_sdp: str, mode: Mode | None = None) -> str:
+    async def open_leg(self, call_id: str, leg_id: str, role: Role, offer_sdp: str, mode: Mode | None = None,
+                       address: str | None = None) -> str:
         """The answer SDP for the leg's offer; the leg's connection is then reported by events.
+
+        A WebRTC leg (a browser), or with `address` a plain RTP one (a SIP trunk or phone: G.711,
+        RFC 4733 key presses reported as "dtmf" events): `address` is the local IP address the
+        peer sends to, announced in the answer (or [media] public_ip in its place). Such a leg is
+        connected when the peer's first audio arrives.
 
         A "supervisor" leg joins a call that has a customer leg, in `mode` (default "listen"):
         listen — hears the customer and the agents, heard by no one; whisper — also heard by the
@@ -186,7 +193,7 @@ class MediaService:
         call.legs.add(leg_id)
         try:
             return await self._request(call.worker, "open_leg", call_id=call_id, leg_id=leg_id, role=role,
-                                       offer_sdp=offer_sdp, mode=mode)
+                                       offer_sdp=offer_sdp, mode=mode, address=address)
         except MediaError:
             call.legs.discard(leg_id)
             if not call.legs and not call.recording and self._calls.get(call_id) is call:

@@ -24,8 +24,10 @@ from gateway.media.prompts import render_prompt
 from gateway.media.mixer import MODES, ROLES, CallMixer, Mode, Role
 from gateway.media.nat import announce_public_ip
 from gateway.media.opus import is_opus
+from gateway.media import rtp_sdp
 from gateway.media.receiving import decode_on_loop
 from gateway.media.recorder import RecordingFailed, RecordingThread, StereoRecorder
+from gateway.media.rtp import RtpLeg, RtpPortsExhausted
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ class WorkerSettings:
     turn_servers: list[dict[str, str]]  # url, username, credential
     public_ip: str
     connect_timeout_seconds: float
+    rtp_ports: tuple[int, int]  # plain RTP legs' UDP ports (rtp.py)
 
     def rtc_configuration(self) -> RTCConfiguration:
         # Always a list, even empty: with None, aiortc would ask a public STUN server of its choosing.
@@ -55,9 +58,12 @@ class WorkerSettings:
 
 @dataclass(eq=False)
 class Leg:
+    """A WebRTC leg (pc) or a plain RTP one (rtp): exactly one of them."""
+
     leg_id: str
     role: Role
-    pc: RTCPeerConnection
+    pc: RTCPeerConnection | None = None
+    rtp: RtpLeg | None = None
     connected: bool = False
     closing: bool = False  # closed by a command, not by the peer: no event for it
     watchdog: asyncio.Task[None] | None = None
@@ -135,7 +141,9 @@ class MediaWorker:
 
     # Commands: each `_op_NAME(**args)` answers the request of that name.
 
-    async def _op_open_leg(self, call_id: str, leg_id: str, role: Role, offer_sdp: str, mode: Mode | None = None) -> str:
+    async def _op_open_leg(self, call_id: str, leg_id: str, role: Role, offer_sdp: str, mode: Mode | None = None,
+                           address: str | None = None) -> str:
+        """A WebRTC leg, or with `address` (the local address the SIP peer reaches) a plain RTP one."""
         mode = check_role(role, mode)
         call = self._calls.get(call_id)
         if call is not None and leg_id in call.legs:
@@ -144,10 +152,17 @@ class MediaWorker:
             raise CommandError(NO_CUSTOMER)
         if not offer_sdp.lstrip().startswith("v=0"):
             raise CommandError("the offer is not valid SDP")
+        if address is not None:
+            try:
+                terms = rtp_sdp.negotiate(offer_sdp)
+            except rtp_sdp.SdpError as exc:
+                raise CommandError(str(exc)) from None
         if call is None:
             call = self._calls[call_id] = Call(call_id, CallMixer(call_id, self._hold_melody))
+        if address is not None:
+            return await self._open_rtp_leg(call, leg_id, role, mode, terms, address)
         pc = RTCPeerConnection(self._settings.rtc_configuration())
-        leg = call.legs[leg_id] = Leg(leg_id, role, pc)
+        leg = call.legs[leg_id] = Leg(leg_id, role, pc=pc)
         mixer_leg = call.mixer.add_leg(leg_id, role, mode)
 
         @pc.on("track")
@@ -185,6 +200,34 @@ class MediaWorker:
             raise
         leg.watchdog = asyncio.create_task(self._fail_unless_connected(call, leg))
         return announce_public_ip(pc.localDescription.sdp, self._settings.public_ip)
+
+    async def _open_rtp_leg(self, call: Call, leg_id: str, role: Role, mode: Mode | None,
+                            terms: rtp_sdp.Negotiated, address: str) -> str:
+        leg = call.legs[leg_id] = Leg(leg_id, role)
+        mixer_leg = call.mixer.add_leg(leg_id, role, mode)
+        try:
+            leg.rtp, port = await RtpLeg.open(
+                address, self._settings.rtp_ports, terms, mixer_leg.inbound, mixer_leg.outbound,
+                on_first_packet=lambda: self._rtp_connected(call, leg),
+                on_dtmf=lambda key: self._event(call.call_id, leg_id, "dtmf", key))
+        except (OSError, RtpPortsExhausted) as exc:
+            await self._close_leg(call, leg)
+            if not call.legs and call.recorder is None and self._calls.get(call.call_id) is call:
+                del self._calls[call.call_id]
+                call.mixer.close()
+            raise CommandError(f"no RTP port could be opened: {exc}") from None
+        leg.watchdog = asyncio.create_task(self._fail_unless_connected(call, leg))
+        return rtp_sdp.answer(terms, self._settings.public_ip or address, port)
+
+    def _rtp_connected(self, call: Call, leg: Leg) -> None:
+        """A plain RTP leg is connected when the peer's audio first arrives."""
+        if leg.closing or leg.connected:
+            return
+        leg.connected = True
+        call.mixer.set_connected(leg.leg_id, True)
+        if leg.watchdog:
+            leg.watchdog.cancel()
+        self._event(call.call_id, leg.leg_id, "connected")
 
     async def _op_close_leg(self, call_id: str, leg_id: str) -> None:
         call = self._calls.get(call_id)
@@ -259,6 +302,7 @@ class MediaWorker:
     # Legs' lives.
 
     async def _connection_changed(self, call: Call, leg: Leg) -> None:
+        assert leg.pc is not None
         state = leg.pc.connectionState
         if leg.closing:
             return
@@ -290,6 +334,10 @@ class MediaWorker:
             leg.watchdog.cancel()
         call.legs.pop(leg.leg_id, None)
         call.mixer.remove_leg(leg.leg_id)
+        if leg.rtp is not None:
+            leg.rtp.close()
+        if leg.pc is None:
+            return
         try:
             await asyncio.wait_for(leg.pc.close(), _CLOSE_TIMEOUT)
         except Exception:
@@ -339,6 +387,10 @@ def _negotiated_opus(transceivers: list[RTCRtpTransceiver]) -> bool:
 
 async def _leg_stats(leg: Leg) -> dict[str, Any]:
     """Best effort: what aiortc measures of the leg's RTP (RTCP reports may not have come yet)."""
+    if leg.rtp is not None:
+        return {"role": leg.role, "connected": leg.connected, "packets_received": leg.rtp.packets_received,
+                "packets_sent": leg.rtp.packets_sent, "packets_refused": leg.rtp.packets_dropped}
+    assert leg.pc is not None
     report = await leg.pc.getStats()
     stats: dict[str, Any] = {"role": leg.role, "connected": leg.connected}
     clock_rate = next((codec.clockRate for t in leg.pc.getTransceivers() for codec in getattr(t, "_codecs", [])), None)
