@@ -38,7 +38,7 @@ $(ASSETS): $(STAMP_JS) $(shell find widget static/inbox -type f 2>/dev/null) sta
 # Ghostscript renders PostScript faxes; espeak-ng tells waiting callers their place in line; the fonts write fax replies in Latin, Greek, Cyrillic and
 # Chinese/Japanese/Korean. The tests' as well: the browser and the mail server they drive.
 APT_RUN_PACKAGES := ghostscript fonts-dejavu-core fonts-noto-cjk espeak-ng
-APT_TEST_PACKAGES := $(APT_RUN_PACKAGES) chromium dovecot-imapd
+APT_TEST_PACKAGES := $(APT_RUN_PACKAGES) chromium dovecot-imapd baresip sip-tester
 apt_install = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 apt-run:

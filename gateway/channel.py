@@ -237,6 +237,14 @@ class ChannelContext:
         async with self._app[DB].connect() as conn:
             return list((await conn.execute(stmt)).scalars())
 
+    async def tenant_id_of(self, slug: str) -> str | None:
+        """The active tenant with this slug, when this channel serves it (a SIP number's tenant)."""
+        if self.settings.tenants and slug not in self.settings.tenants:
+            return None
+        stmt = sa.select(t.tenants.c.id).where(t.tenants.c.slug == slug, t.tenants.c.status == "active")
+        async with self._app[DB].connect() as conn:
+            return (await conn.execute(stmt)).scalar_one_or_none()
+
     @contextlib.asynccontextmanager
     async def unit(self) -> AsyncIterator[ChannelUnit]:
         """One transaction of the core's verbs: everything in it is stored together or not at

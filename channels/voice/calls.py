@@ -7,9 +7,15 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 CallState = Literal["waiting", "talking", "held", "ended"]
+
+
+class CallerLine(Protocol):
+    """A phone caller's signalling (their SIP dialog), hung up when the call ends on our side."""
+
+    async def hang_up(self) -> None: ...
 
 
 @dataclass
@@ -18,7 +24,7 @@ class Call:
     tenant_id: str
     conversation_id: str
     task_id: str
-    visitor: tuple[str, str]  # (tenant, visitor id) of the browser that called
+    visitor: tuple[str, str] | None  # (tenant, visitor id) of the browser that called; None for a phone
     recording: str | None = None  # the file being written, while it is
     agent_id: str | None = None
     state: CallState = "waiting"
@@ -31,6 +37,7 @@ class Call:
     watcher: asyncio.Task[None] | None = None  # samples `quality`, repeats the place in line
     position: tuple[int, float | None] | None = None  # in line, and the estimated wait in seconds
     announced: float | None = None  # when the caller was last told their place
+    line: CallerLine | None = None  # a phone caller's
 
     @property
     def customer_leg(self) -> str:

@@ -1,6 +1,8 @@
-"""The voice channel: a visitor clicks "Call us" in the widget, the call waits in the same queue as
-all other work (hearing hold audio), and the agent it is given answers it in the inbox; the
-gateway's media layer bridges the two WebRTC legs and records the call.
+"""The voice channel: a visitor clicks "Call us" in the widget (or a phone caller dials a tenant's
+number through a SIP trunk: phone.py), the call waits in the same queue as all other work
+(hearing hold audio), and the agent it is given answers it in the inbox; the gateway's media
+layer bridges the caller's leg (WebRTC, or plain RTP for a phone) with the agent's and records
+the call.
 
 Visitor events (on /visitor, after the namespace's widget key, origin and rate checks):
   call_config {} -> {ok, ice_servers: [{urls, username?, credential?}]}   (also on /agent)
@@ -46,7 +48,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
@@ -62,7 +64,9 @@ from gateway.media.service import MediaError, MediaEvent
 from gateway.realtime.payloads import Ack, Empty, error, ok, parse
 from gateway.routing.engine import RoutingConflict
 
-from channels.voice.calls import Call
+from channels.voice.calls import Call, CallerLine
+from channels.voice.phone import PhoneEntry
+from channels.voice.sip.settings import SipSettings
 from channels.voice.payloads import (
     MAX_SIGNAL_BYTES, CallAnswer, CallCallback, CallConsult, CallHold, CallMonitor, CallMonitorMode, CallMute, CallRecording, CallRef, CallStart,
     CallTransfer,
@@ -83,9 +87,13 @@ class VoiceChannel(Channel):
     uses_media = True
 
     def __init__(self, settings: ChannelConfig) -> None:
-        if settings.model_extra:
-            raise ValueError(f"unknown settings {sorted(settings.model_extra)}")
+        extra = dict(settings.model_extra or {})
+        sip = extra.pop("sip", None)
+        if extra:
+            raise ValueError(f"unknown settings {sorted(extra)}")
         self.settings = settings
+        # Phone calls from SIP trunks, when configured: the same calls, reached another way.
+        self._phones = PhoneEntry(self, SipSettings(**sip)) if sip is not None else None
         self._ctx: ChannelContext | None = None
         self._calls: dict[str, Call] = {}
         # Calls being set up (media open, conversation not yet stored): why one ended meanwhile, if it did.
@@ -98,10 +106,14 @@ class VoiceChannel(Channel):
 
     async def start(self, ctx: ChannelContext) -> None:
         self._ctx = ctx
+        if self._phones is not None:
+            await self._phones.start()
 
     async def stop(self) -> None:
         for call in list(self._calls.values()):
             await self._end(call, "the gateway stopped")
+        if self._phones is not None:
+            await self._phones.stop()
 
     async def deliver(self, reply: OutboundMessage) -> None:
         """A line typed during a call reaches the visitor's widget live, as in a chat."""
@@ -145,40 +157,57 @@ class VoiceChannel(Channel):
             return error("channel_disabled", "calls are not offered here")
         if any(c.visitor == (who.tenant_id, who.visitor_id) for c in self._calls.values()):
             return error("call_in_progress", "this visitor is on a call already; hang it up first")
+        try:
+            call, answer = await self.open_call(who.tenant_id, who.identity, "Call from the website", offer.sdp,
+                                                visitor=(who.tenant_id, who.visitor_id), join=who.join)
+        except MediaError as exc:
+            return error("bad_offer", str(exc))
+        return ok(call_id=call.id, conversation_id=call.conversation_id, sdp=answer)
+
+    async def open_call(self, tenant_id: str, identity: tuple[str, str], subject: str, sdp: str, *,
+                        visitor: tuple[str, str] | None = None, join: Callable[[str], Awaitable[None]] | None = None,
+                        address: str | None = None, queue_id: str | None = None,
+                        line: CallerLine | None = None) -> tuple[Call, str]:
+        """A caller's call placed in the queue: their media leg opened (a browser's WebRTC offer,
+        or with `address` a phone's plain RTP one), the conversation stored with the contact
+        `identity`, the task queued, the recording started. Returns the call and the answer SDP;
+        MediaError when the offer can't be answered (nothing is kept then)."""
         call_id = new_id()
         self._starting[call_id] = None
         try:
-            return await self._start(who, call_id, offer.sdp)
+            answer = await self.ctx.media.open_leg(call_id, f"{call_id}.customer", "customer", sdp, address=address)
+            try:
+                contact_id = await self.ctx.identify_contact(tenant_id, *identity)
+                async with self.ctx.unit() as unit:
+                    conversation_id = await unit.open_conversation(
+                        tenant_id, contact_id, subject=subject, queue_id=queue_id, attributes={"call": {"id": call_id}})
+                    if join is not None:  # in the room before the task is queued: the first place in line is told at once
+                        await join(conversation_id)
+                    await unit.record("call.started", tenant_id, {"conversation_id": conversation_id, "call_id": call_id},
+                                      conversation_id=conversation_id)
+                    task_id = await unit.enqueue_task(tenant_id, conversation_id, queue_id=queue_id)
+            except BaseException:
+                await self.ctx.media.end_call(call_id)  # nothing of the call is kept: its media goes too
+                raise
+            call = self._calls[call_id] = Call(call_id, tenant_id, conversation_id, task_id, visitor, line=line)
+            call.watcher = asyncio.create_task(self._watch(call))
+            await self.ctx.hold(call_id)  # an agent on another gateway process reaches the call here
+            if await self._records(tenant_id):
+                await self._start_recording(call)
+            ended = self._starting.get(call_id)
+            if ended is not None:  # the caller was gone before the call was stored
+                await self._end(call, ended)
+            return call, answer
         finally:
             self._starting.pop(call_id, None)
 
-    async def _start(self, who: VisitorCall, call_id: str, sdp: str) -> Ack:
-        try:
-            answer = await self.ctx.media.open_leg(call_id, f"{call_id}.customer", "customer", sdp)
-        except MediaError as exc:
-            return error("bad_offer", str(exc))
-        try:
-            contact_id = await self.ctx.identify_contact(who.tenant_id, *who.identity)
-            async with self.ctx.unit() as unit:
-                conversation_id = await unit.open_conversation(
-                    who.tenant_id, contact_id, subject="Call from the website", attributes={"call": {"id": call_id}})
-                # In the conversation's room before the task is queued: its first place in line is told at once.
-                await who.join(conversation_id)
-                await unit.record("call.started", who.tenant_id, {"conversation_id": conversation_id, "call_id": call_id},
-                                  conversation_id=conversation_id)
-                task_id = await unit.enqueue_task(who.tenant_id, conversation_id)
-        except BaseException:
-            await self.ctx.media.end_call(call_id)  # nothing of the call is kept: its media goes too
-            raise
-        call = self._calls[call_id] = Call(call_id, who.tenant_id, conversation_id, task_id, (who.tenant_id, who.visitor_id))
-        call.watcher = asyncio.create_task(self._watch(call))
-        await self.ctx.hold(call_id)  # an agent on another gateway process reaches the call here
-        if await self._records(who.tenant_id):
-            await self._start_recording(call)
-        ended = self._starting.get(call_id)
-        if ended is not None:  # the caller was gone before the call was stored
-            await self._end(call, ended)
-        return ok(call_id=call_id, conversation_id=conversation_id, sdp=answer)
+    async def end_call(self, call_id: str, reason: str) -> None:
+        """Ends a call (a phone caller hung up, say), or one still being set up as soon as it is stored."""
+        call = self._calls.get(call_id)
+        if call is not None:
+            await self._end(call, reason)
+        elif call_id in self._starting:
+            self._starting[call_id] = reason
 
     async def visitor_mute(self, who: VisitorCall, data: Any) -> Ack:
         form = parse(CallMute, data)
@@ -211,7 +240,7 @@ class VoiceChannel(Channel):
             return error("not_found", "no such call")
         if call.agent_id is not None:
             return error("not_waiting", "an agent has answered this call")
-        region = (await self._call_settings(who.tenant_id)).get("default_region") or None
+        region = (await self.call_settings(who.tenant_id)).get("default_region") or None
         try:
             number = normalise_identity("phone", form.number, region)
         except InvalidIdentity:
@@ -545,6 +574,8 @@ class VoiceChannel(Channel):
                 log.warning("a call's recording could not be finished", extra={"call_id": call.id}, exc_info=True)
         with contextlib.suppress(MediaError):
             await self.ctx.media.end_call(call.id)
+        if call.line is not None:
+            await call.line.hang_up()  # a phone caller's line (SIP BYE), unless they hung up first
         self._calls.pop(call.id, None)
         await self.ctx.release(call.id)
         try:
@@ -590,13 +621,13 @@ class VoiceChannel(Channel):
             pass  # already moved on (the agent wrapped up first, the task timed out...)
 
     # ---- recording ----
-    async def _call_settings(self, tenant_id: str) -> dict[str, Any]:
+    async def call_settings(self, tenant_id: str) -> dict[str, Any]:
         """The tenant's call settings (PUT /tenants/{id}/calls/settings), shared by every channel with calls."""
         return (await self.ctx.tenant_settings(tenant_id)).get("calls") or {}
 
     async def _records(self, tenant_id: str) -> bool:
         """Calls are recorded unless the tenant switched it off."""
-        return (await self._call_settings(tenant_id)).get("record", True) is not False
+        return (await self.call_settings(tenant_id)).get("record", True) is not False
 
     async def _start_recording(self, call: Call) -> None:
         folder = self.ctx.data_dir / "recordings"

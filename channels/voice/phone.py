@@ -1,0 +1,145 @@
+"""Phone calls from SIP trunks into the voice channel's queue.
+
+A trunk (by its source address, `[channels.voice.sip]` trunks) sends an INVITE to one of the
+numbers configured for a tenant. The call is answered at once (ringing, then 200 OK) with a plain
+RTP leg, so the caller hears hold audio and their place in line while they wait, exactly as a web
+caller does: from then on it is the voice channel's call (agents answer it in the inbox, hold,
+transfer, record it). The caller ID identifies the contact.
+
+- An unknown number gets 404; an offer without a codec we speak 488 (with the reason).
+- A CANCEL before the answer, or the caller's BYE while waiting, ends the call as abandoned; the
+  caller's BYE after an agent answered ends it as a hang-up. Ending it on our side sends BYE.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from typing import TYPE_CHECKING
+
+from gateway.core.identities import InvalidIdentity, normalise_identity
+from gateway.media.service import MediaError
+
+from channels.voice.sip.endpoint import Dialog, IncomingCall, SipEndpoint
+from channels.voice.sip.message import uri_of, user_of
+from channels.voice.sip.settings import NumberSettings, SipSettings
+
+if TYPE_CHECKING:
+    from channels.voice.channel import VoiceChannel
+
+log = logging.getLogger(__name__)
+
+
+class PhoneLine:
+    """A phone caller's dialog, as the voice channel's Call holds it."""
+
+    def __init__(self, entry: PhoneEntry, dialog: Dialog) -> None:
+        self._entry = entry
+        self.dialog = dialog
+
+    async def hang_up(self) -> None:
+        self._entry.forget(self.dialog)
+        await self._entry.endpoint.bye(self.dialog)  # nothing is sent when the caller hung up first
+
+
+class PhoneEntry:
+    def __init__(self, voice: VoiceChannel, settings: SipSettings) -> None:
+        self._voice = voice
+        self._settings = settings
+        self._networks = settings.networks()
+        self._numbers = {number.number: number for number in settings.numbers}
+        self._calls: dict[str, str] = {}  # SIP Call-ID -> the voice call's id
+        self.endpoint = SipEndpoint(settings.host, settings.port, settings.advertised_host or settings.host,
+                                    allowed=self._from_a_trunk, on_invite=self._invited, on_bye=self._hung_up,
+                                    on_cancel=self._cancelled, on_ack_timeout=self._unconfirmed)
+
+    async def start(self) -> None:
+        await self.endpoint.start()
+        log.info("SIP listening", extra={"host": self._settings.host, "port": self.endpoint.port})
+
+    async def stop(self) -> None:
+        await self.endpoint.stop()
+
+    def forget(self, dialog: Dialog) -> None:
+        self._calls.pop(dialog.call_id, None)
+
+    def _from_a_trunk(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._networks)
+
+    async def _invited(self, incoming: IncomingCall) -> None:
+        request = incoming.request
+        number = self._number_called(request.uri, request.get("to") or "")
+        if number is None:
+            incoming.reject(404, "Not Found")
+            return
+        tenant_id = await self._voice.ctx.tenant_id_of(number.tenant)
+        if tenant_id is None:
+            incoming.reject(480, "Temporarily Unavailable")
+            return
+        if request.get("content-type") not in (None, "application/sdp") or not request.body:
+            incoming.reject(488, "Not Acceptable Here (an SDP offer is needed)")
+            return
+        identity, shown = await self._caller(tenant_id, request.get("from") or "", request.call_id)
+        incoming.ringing()
+        try:
+            call, answer = await self._voice.open_call(
+                tenant_id, identity, f"Phone call from {shown}", request.body.decode("utf-8", "replace"),
+                address=_local_address_towards(incoming.source[0]), queue_id=number.queue or None,
+                line=PhoneLine(self, incoming.dialog))
+        except MediaError as exc:
+            incoming.reject(488, f"Not Acceptable Here ({exc})"[:200])
+            return
+        except Exception:
+            log.exception("a phone call could not be placed in the queue", extra={"sip_call_id": request.call_id[:100]})
+            incoming.reject(500, "Server Internal Error")
+            return
+        self._calls[request.call_id] = call.id
+        if incoming.cancelled.is_set() or not incoming.answer(answer):
+            await self._voice.end_call(call.id, "the customer hung up")
+
+    def _number_called(self, request_uri: str, to: str) -> NumberSettings | None:
+        for candidate in (user_of(request_uri), user_of(uri_of(to))):
+            try:
+                number = normalise_identity("phone", candidate)
+            except InvalidIdentity:
+                continue
+            if number in self._numbers:
+                return self._numbers[number]
+        return None
+
+    async def _caller(self, tenant_id: str, from_header: str, sip_call_id: str) -> tuple[tuple[str, str], str]:
+        """The contact's identity from the caller ID (normalised with the tenant's default
+        country), and how to show it; a withheld number is a contact of its own per call."""
+        region = (await self._voice.call_settings(tenant_id)).get("default_region") or None
+        try:
+            number = normalise_identity("phone", user_of(uri_of(from_header)), region)
+            return ("phone", number), number
+        except InvalidIdentity:
+            token = "".join(ch for ch in sip_call_id if ch.isalnum())[:40] or "unknown"
+            return ("external", f"withheld-caller:{token}"), "a withheld number"
+
+    async def _hung_up(self, dialog: Dialog) -> None:
+        call_id = self._calls.pop(dialog.call_id, None)
+        if call_id is not None:
+            await self._voice.end_call(call_id, "the customer hung up")
+
+    async def _cancelled(self, incoming: IncomingCall) -> None:
+        await self._hung_up(incoming.dialog)  # when stored already; else _invited sees `cancelled`
+
+    async def _unconfirmed(self, dialog: Dialog) -> None:
+        call_id = self._calls.pop(dialog.call_id, None)
+        if call_id is not None:
+            await self._voice.end_call(call_id, "the caller's phone did not confirm the answer")
+
+
+def _local_address_towards(peer: str) -> str:
+    """This machine's address on the route to the trunk: where its RTP must be sent."""
+    family = socket.AF_INET6 if ":" in peer else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        probe.connect((peer, 9))  # no packet is sent: this only picks the route
+        return probe.getsockname()[0]

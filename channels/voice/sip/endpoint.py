@@ -1,0 +1,395 @@
+"""The gateway's SIP endpoint over UDP: transactions and dialogs for calls that come in from trunks.
+
+RFC 3261's rules, as far as a gateway answering calls needs them:
+- Server transactions absorb retransmissions: a repeated request gets the last response again,
+  never a second call. An INVITE gets 100 Trying at once.
+- A 2xx to an INVITE is sent again (T1, doubling up to T2) until its ACK comes; without one in
+  64*T1 the dialog is given up and the application told (`on_ack_timeout`). A final error
+  response is sent again until its ACK (Timer G), for at most 64*T1 (Timer H).
+- CANCEL (§9.2): before the final response it gets 200 and the INVITE 487, and the application
+  is told; after it (the caller hung up just as the call was answered) it gets 200 and changes
+  nothing; the call is then ended with BYE like any other.
+- Requests this endpoint sends (BYE) are client transactions: sent again (Timer E) until a
+  response, for at most 64*T1 (Timer F).
+- Only sources the application allows are served; anything else gets 403 (never a hint of
+  which numbers exist). A request that can't be parsed gets 400 with the reason when it has the
+  headers to answer to, and is dropped otherwise.
+
+Responses go back where the request came from (RFC 3581 symmetric response routing, whether or
+not the client asked with rport), which is what reaches a trunk or phone behind NAT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from channels.voice.sip.message import (
+    SipMessage, SipParseError, parse, response_to, tag_of, uri_of,
+)
+
+log = logging.getLogger(__name__)
+
+T1, T2 = 0.5, 4.0
+TRANSACTION_SECONDS = 64 * T1
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+Address = tuple[str, int]
+
+
+def new_tag() -> str:
+    return secrets.token_hex(8)
+
+
+def new_branch() -> str:
+    return "z9hG4bK" + secrets.token_hex(10)
+
+
+@dataclass(eq=False)
+class Dialog:
+    """An answered call's dialog, from our side (the UAS)."""
+
+    call_id: str
+    local_tag: str
+    remote_tag: str | None
+    local_uri: str  # the To of the INVITE, as our From in requests we send
+    remote_uri: str  # its From
+    remote_target: str  # its Contact: where requests in the dialog go
+    route_set: list[str]  # its Record-Route, in order
+    peer: Address  # where its INVITE came from
+    local_cseq: int = field(default_factory=lambda: secrets.randbelow(10_000) + 1)
+    invite_cseq: int = 0
+    acked: bool = False
+    ended: bool = False
+
+
+class IncomingCall:
+    """An INVITE the application answers: `ringing()`, then `answer(sdp)` or `reject(status)`."""
+
+    def __init__(self, endpoint: SipEndpoint, request: SipMessage, source: Address) -> None:
+        self.request = request
+        self.source = source
+        self.cancelled = asyncio.Event()
+        self._endpoint = endpoint
+        self._transaction = endpoint._server_transaction(request, source)
+        contact = request.get("contact")
+        self.dialog = Dialog(
+            call_id=request.call_id, local_tag=new_tag(), remote_tag=request.from_tag,
+            local_uri=request.get("to") or "", remote_uri=request.get("from") or "",
+            remote_target=uri_of(contact) if contact else uri_of(request.get("from") or ""),
+            route_set=request.get_all("record-route"), peer=source, invite_cseq=request.cseq[0])
+
+    @property
+    def finished(self) -> bool:
+        return self._transaction.final is not None
+
+    def ringing(self) -> None:
+        if not self.finished:
+            self._respond(180, "Ringing")
+
+    def answer(self, sdp: str) -> bool:
+        """False when it is too late (cancelled meanwhile): the application then drops the call."""
+        if self.finished:
+            return False
+        headers = [("contact", f"<{self._endpoint.contact_uri}>"), ("allow", ALLOW),
+                   ("content-type", "application/sdp")]
+        self._respond(200, "OK", headers=headers, body=sdp.encode())
+        self._endpoint._await_ack(self.dialog, self._transaction)
+        return True
+
+    def reject(self, status: int, reason: str) -> None:
+        if not self.finished:
+            self._respond(status, reason)
+            self._endpoint._end_dialog(self.dialog)
+
+    def _respond(self, status: int, reason: str, **options) -> None:
+        response = response_to(self.request, status, reason, to_tag=self.dialog.local_tag, **options)
+        self._endpoint._send_response(self._transaction, response, final=status >= 200)
+
+
+@dataclass(eq=False)
+class _ServerTransaction:
+    request: SipMessage
+    source: Address
+    last_response: bytes | None = None
+    final: int | None = None  # the final status sent
+    retransmitter: asyncio.Task[None] | None = None
+
+
+@dataclass(eq=False)
+class _ClientTransaction:
+    done: asyncio.Future[SipMessage]
+
+
+class SipEndpoint(asyncio.DatagramProtocol):
+    def __init__(self, host: str, port: int, advertised_host: str, *,
+                 allowed: Callable[[str], bool],
+                 on_invite: Callable[[IncomingCall], Awaitable[None]],
+                 on_bye: Callable[[Dialog], Awaitable[None]],
+                 on_cancel: Callable[[IncomingCall], Awaitable[None]],
+                 on_ack_timeout: Callable[[Dialog], Awaitable[None]]) -> None:
+        self.host, self.port, self.advertised_host = host, port, advertised_host
+        self._allowed = allowed
+        self._on_invite, self._on_bye, self._on_cancel, self._on_ack_timeout = on_invite, on_bye, on_cancel, on_ack_timeout
+        self._transport: asyncio.DatagramTransport | None = None
+        self._server: dict[tuple[str, str], _ServerTransaction] = {}
+        self._client: dict[str, _ClientTransaction] = {}
+        self._calls: dict[tuple[str, str], IncomingCall] = {}  # by the INVITE's (branch, call id)
+        self._dialogs: dict[tuple[str, str], Dialog] = {}  # by (call id, our tag)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def contact_uri(self) -> str:
+        return f"sip:{self.advertised_host}:{self.port}"
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.create_datagram_endpoint(lambda: self, local_addr=(self.host, self.port))
+        assert self._transport is not None
+        self.port = self._transport.get_extra_info("sockname")[1]  # the one given, or the free one for 0
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._transport is not None:
+            self._transport.close()
+
+    # ---- receiving ----
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, source: Address) -> None:  # type: ignore[override]
+        if not data.strip():
+            return  # a keep-alive (RFC 5626 CRLF)
+        try:
+            message = parse(data)
+        except SipParseError as exc:
+            self._answer_unparseable(data, source, str(exc))
+            return
+        if not message.is_request:
+            self._response_received(message)
+            return
+        if not self._allowed(source[0]):
+            log.info("SIP request refused: not from a trunk", extra={"source": source[0], "method": message.method})
+            if message.method != "ACK":
+                self._send(response_to(message, 403, "Forbidden", to_tag=new_tag()).serialize(), source)
+            return
+        try:
+            self._request_received(message, source)
+        except SipParseError as exc:
+            self._send(response_to(message, 400, f"Bad Request ({exc})", to_tag=new_tag()).serialize(), source)
+
+    def _answer_unparseable(self, data: bytes, source: Address, problem: str) -> None:
+        """A 400 when the request carries enough to be answered (Via, From, To, Call-ID, CSeq)."""
+        if not data[:1].isalpha() or data.startswith(b"SIP/") or not self._allowed(source[0]):
+            return
+        try:
+            lenient = parse_headers_only(data)
+        except SipParseError:
+            return
+        self._send(response_to(lenient, 400, f"Bad Request ({problem})", to_tag=new_tag()).serialize(), source)
+
+    def _request_received(self, request: SipMessage, source: Address) -> None:
+        method = request.method
+        if method == "ACK":
+            self._ack_received(request)
+            return
+        key = self._key(request)
+        existing = self._server.get(key)
+        if existing is not None:  # a retransmission: the last answer again, nothing new happens
+            if existing.last_response is not None:
+                self._send(existing.last_response, source)
+            return
+        if method == "INVITE":
+            if request.to_tag is not None:  # a re-INVITE: hold and the like come in a later version
+                self._reply(request, source, 488, "Not Acceptable Here")
+                return
+            call = IncomingCall(self, request, source)
+            self._calls[(self._branch(request), request.call_id)] = call
+            self._dialogs[(call.dialog.call_id, call.dialog.local_tag)] = call.dialog
+            call._respond(100, "Trying")
+            self._spawn(self._on_invite(call))
+        elif method == "CANCEL":
+            self._cancel_received(request, source)
+        elif method == "BYE":
+            dialog = self._dialog_of(request)
+            if dialog is None or dialog.ended:
+                self._reply(request, source, 481, "Call/Transaction Does Not Exist")
+                return
+            self._end_dialog(dialog)
+            self._reply(request, source, 200, "OK")
+            self._spawn(self._on_bye(dialog))
+        elif method == "OPTIONS":  # a trunk's keep-alive
+            self._reply(request, source, 200, "OK", headers=[("allow", ALLOW), ("accept", "application/sdp")])
+        else:
+            self._reply(request, source, 405, "Method Not Allowed", headers=[("allow", ALLOW)])
+
+    def _cancel_received(self, request: SipMessage, source: Address) -> None:
+        call = self._calls.get((self._branch(request), request.call_id))
+        if call is None:
+            self._reply(request, source, 481, "Call/Transaction Does Not Exist")
+            return
+        self._reply(request, source, 200, "OK")
+        if not call.finished:
+            call.cancelled.set()
+            call._respond(487, "Request Terminated")
+            self._end_dialog(call.dialog)
+            self._spawn(self._on_cancel(call))
+
+    def _ack_received(self, ack: SipMessage) -> None:
+        dialog = self._dialog_of(ack)
+        if dialog is not None and ack.cseq[0] == dialog.invite_cseq:
+            dialog.acked = True  # stops the 2xx being sent again
+        transaction = self._server.get((self._branch(ack), "INVITE"))
+        if transaction is not None and transaction.final is not None and transaction.final >= 300:
+            self._stop_retransmitting(transaction)  # the error response's ACK (Timer G ends)
+
+    def _response_received(self, response: SipMessage) -> None:
+        try:
+            branch = response.top_via.branch or ""
+        except SipParseError:
+            return
+        transaction = self._client.get(branch)
+        if transaction is not None and response.status >= 200 and not transaction.done.done():
+            transaction.done.set_result(response)
+
+    # ---- sending ----
+    async def bye(self, dialog: Dialog) -> None:
+        """Ends an answered call from our side; returns once the peer answered or gave no answer."""
+        if dialog.ended:
+            return
+        self._end_dialog(dialog)
+        dialog.local_cseq += 1
+        branch = new_branch()
+        headers = [("via", f"SIP/2.0/UDP {self.advertised_host}:{self.port};branch={branch};rport"),
+                   ("max-forwards", "70"),
+                   ("from", _with_tag(dialog.local_uri, dialog.local_tag)),
+                   ("to", _with_tag(dialog.remote_uri, dialog.remote_tag)),
+                   ("call-id", dialog.call_id), ("cseq", f"{dialog.local_cseq} BYE")]
+        headers += [("route", route) for route in dialog.route_set]
+        request = SipMessage(method="BYE", uri=dialog.remote_target, headers=headers).serialize()
+        done: asyncio.Future[SipMessage] = asyncio.get_running_loop().create_future()
+        self._client[branch] = _ClientTransaction(done)
+        try:
+            interval = T1
+            async with asyncio.timeout(TRANSACTION_SECONDS):
+                while not done.done():
+                    self._send(request, dialog.peer)
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(done), interval)
+                    interval = min(2 * interval, T2)
+        except TimeoutError:
+            log.info("a BYE got no answer", extra={"call_id": dialog.call_id})
+        finally:
+            self._client.pop(branch, None)
+
+    def _reply(self, request: SipMessage, source: Address, status: int, reason: str, **options) -> None:
+        transaction = self._server_transaction(request, source)
+        self._send_response(transaction, response_to(request, status, reason, to_tag=new_tag(), **options), final=True)
+
+    def _server_transaction(self, request: SipMessage, source: Address) -> _ServerTransaction:
+        key = self._key(request)
+        transaction = self._server.get(key)
+        if transaction is None:
+            transaction = self._server[key] = _ServerTransaction(request, source)
+            self._spawn(self._forget_later(key))
+        return transaction
+
+    def _send_response(self, transaction: _ServerTransaction, response: SipMessage, *, final: bool) -> None:
+        data = response.serialize()
+        transaction.last_response = data
+        self._send(data, transaction.source)
+        if final:
+            transaction.final = response.status
+            if transaction.request.method == "INVITE" and response.status >= 300:
+                transaction.retransmitter = self._spawn(self._retransmit(data, transaction.source, lambda: False))
+
+    def _await_ack(self, dialog: Dialog, transaction: _ServerTransaction) -> None:
+        assert transaction.last_response is not None
+        self._spawn(self._retransmit_2xx(dialog, transaction.last_response))
+
+    async def _retransmit_2xx(self, dialog: Dialog, data: bytes) -> None:
+        acked = await self._retransmit(data, dialog.peer, lambda: dialog.acked or dialog.ended)
+        if not acked and not dialog.ended:
+            log.info("an answered call got no ACK", extra={"call_id": dialog.call_id})
+            await self._on_ack_timeout(dialog)
+
+    async def _retransmit(self, data: bytes, destination: Address, done: Callable[[], bool]) -> bool:
+        """Sends `data` again at T1, 2*T1... (at most T2 apart) until `done()`, for 64*T1."""
+        interval, waited = T1, 0.0
+        while waited < TRANSACTION_SECONDS:
+            await asyncio.sleep(interval)
+            waited += interval
+            if done():
+                return True
+            self._send(data, destination)
+            interval = min(2 * interval, T2)
+        return done()
+
+    def _stop_retransmitting(self, transaction: _ServerTransaction) -> None:
+        if transaction.retransmitter is not None:
+            transaction.retransmitter.cancel()
+
+    def _send(self, data: bytes, destination: Address) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.sendto(data, destination)
+
+    # ---- bookkeeping ----
+    def _dialog_of(self, request: SipMessage) -> Dialog | None:
+        return self._dialogs.get((request.call_id, request.to_tag or ""))
+
+    @staticmethod
+    def _branch(request: SipMessage) -> str:
+        via = request.top_via
+        # RFC 2543 clients have no magic-cookie branch: the Call-ID and CSeq number stand in.
+        return via.branch if via.branch and via.branch.startswith("z9hG4bK") else f"{request.call_id}:{request.cseq[0]}"
+
+    def _key(self, request: SipMessage) -> tuple[str, str]:
+        return self._branch(request), request.method
+
+    async def _forget_later(self, key: tuple[str, str]) -> None:
+        """A transaction is kept 64*T1 (and a little) to absorb retransmissions, then dropped."""
+        await asyncio.sleep(TRANSACTION_SECONDS + T2)
+        transaction = self._server.pop(key, None)
+        if transaction is not None and key[1] == "INVITE":
+            self._stop_retransmitting(transaction)
+            self._calls.pop((key[0], transaction.request.call_id), None)
+
+    def _end_dialog(self, dialog: Dialog) -> None:
+        # A BYE sent again meets its transaction, which answers it: the dialog can go now.
+        dialog.ended = True
+        self._dialogs.pop((dialog.call_id, dialog.local_tag), None)
+
+    def _spawn(self, coroutine: Awaitable[None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a SIP handler failed", exc_info=task.exception())
+
+
+def parse_headers_only(data: bytes) -> SipMessage:
+    """Enough of a bad request to answer it: its Via, From, To, Call-ID and CSeq lines as sent."""
+    text = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    lines = text.replace("\r\n", "\n").split("\n")
+    message = SipMessage(method=lines[0].split(" ", 1)[0][:32], uri="")
+    compact = {"v": "via", "f": "from", "t": "to", "i": "call-id"}
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        name = compact.get(name.strip().lower(), name.strip().lower())
+        if colon and name in ("via", "from", "to", "call-id", "cseq"):
+            message.headers.append((name, value.strip()))
+    if not all(message.get(name) for name in ("via", "from", "to", "call-id", "cseq")):
+        raise SipParseError("not enough to answer")
+    return message
+
+
+def _with_tag(header: str, tag: str | None) -> str:
+    return header if tag is None or tag_of(header) == tag else f"{header};tag={tag}"

@@ -1,0 +1,87 @@
+"""`[channels.voice.sip]`: where the gateway listens for SIP, which trunks may send calls, and
+which numbers (DIDs) belong to which tenant and queue.
+
+    [channels.voice.sip]
+    listen = "0.0.0.0:5060"            # UDP
+    advertised_host = ""               # in Contact and Via; empty: the address facing each trunk
+    [[channels.voice.sip.trunks]]
+    name = "carrier"
+    addresses = ["203.0.113.10", "198.51.100.0/24"]
+    [[channels.voice.sip.numbers]]
+    number = "+493012345678"
+    tenant = "demo"                    # the tenant's slug
+    queue = ""                         # a queue id of that tenant; empty: its default queue
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class TrunkSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    # Calls are taken only from these addresses or networks.
+    addresses: list[str] = Field(min_length=1)
+
+    @field_validator("addresses")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for address in value:
+            try:
+                ipaddress.ip_network(address, strict=False)
+            except ValueError:
+                raise ValueError(f"{address!r} is not an IP address or network") from None
+        return value
+
+
+class NumberSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: str
+    tenant: str = Field(min_length=1)
+    queue: str = ""
+
+    @field_validator("number")
+    @classmethod
+    def _e164(cls, value: str) -> str:
+        try:
+            parsed = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException:
+            raise ValueError(f"{value!r} is not a phone number in international form (+...)") from None
+        if not phonenumbers.is_possible_number(parsed):
+            raise ValueError(f"{value!r} is not a possible phone number")
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class SipSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    listen: str = "0.0.0.0:5060"
+    advertised_host: str = ""
+    trunks: list[TrunkSettings] = Field(default_factory=list)
+    numbers: list[NumberSettings] = Field(default_factory=list)
+
+    @field_validator("listen")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            raise ValueError(f"{value!r} is not IP:port") from None
+        if not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ValueError(f"{value!r} has no valid port")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    def networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(address, strict=False) for trunk in self.trunks for address in trunk.addresses]
