@@ -201,6 +201,9 @@ class VoiceChannel(Channel):
         finally:
             self._starting.pop(call_id, None)
 
+    def call_of(self, call_id: str) -> Call | None:
+        return self._calls.get(call_id)
+
     async def end_call(self, call_id: str, reason: str) -> None:
         """Ends a call (a phone caller hung up, say), or one still being set up as soon as it is stored."""
         call = self._calls.get(call_id)

@@ -6,6 +6,7 @@ RTP leg, so the caller hears hold audio and their place in line while they wait,
 caller does: from then on it is the voice channel's call (agents answer it in the inbox, hold,
 transfer, record it). The caller ID identifies the contact.
 
+- A re-INVITE from the phone (hold, resume) updates its RTP leg.
 - An unknown number gets 404; an offer without a codec we speak 488 (with the reason).
 - A CANCEL before the answer, or the caller's BYE while waiting, ends the call as abandoned; the
   caller's BYE after an agent answered ends it as a hang-up. Ending it on our side sends BYE.
@@ -22,7 +23,7 @@ from gateway.core.identities import InvalidIdentity, normalise_identity
 from gateway.media.service import MediaError
 
 from channels.voice.sip.endpoint import Dialog, IncomingCall, SipEndpoint
-from channels.voice.sip.message import uri_of, user_of
+from channels.voice.sip.message import SipMessage, uri_of, user_of
 from channels.voice.sip.settings import NumberSettings, SipSettings
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ class PhoneEntry:
         self._calls: dict[str, str] = {}  # SIP Call-ID -> the voice call's id
         self.endpoint = SipEndpoint(settings.host, settings.port, settings.advertised_host or settings.host,
                                     allowed=self._from_a_trunk, on_invite=self._invited, on_bye=self._hung_up,
-                                    on_cancel=self._cancelled, on_ack_timeout=self._unconfirmed)
+                                    on_cancel=self._cancelled, on_ack_timeout=self._unconfirmed,
+                                    on_reinvite=self._reinvited)
 
     async def start(self) -> None:
         await self.endpoint.start()
@@ -122,6 +124,19 @@ class PhoneEntry:
         except InvalidIdentity:
             token = "".join(ch for ch in sip_call_id if ch.isalnum())[:40] or "unknown"
             return ("external", f"withheld-caller:{token}"), "a withheld number"
+
+    async def _reinvited(self, dialog: Dialog, request: SipMessage) -> str | tuple[int, str]:
+        """The phone puts the call on hold, resumes it, or moves its audio: the RTP leg follows."""
+        call_id = self._calls.get(dialog.call_id)
+        call = self._voice.call_of(call_id) if call_id else None
+        if call is None:
+            return 481, "Call/Transaction Does Not Exist"
+        if not request.body:
+            return 488, "Not Acceptable Here (an SDP offer is needed)"
+        try:
+            return await self._voice.ctx.media.update_leg(call.id, call.customer_leg, request.body.decode("utf-8", "replace"))
+        except MediaError as exc:
+            return 488, f"Not Acceptable Here ({exc})"[:200]
 
     async def _hung_up(self, dialog: Dialog) -> None:
         call_id = self._calls.pop(dialog.call_id, None)

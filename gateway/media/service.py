@@ -200,6 +200,12 @@ class MediaService:
                 del self._calls[call_id]  # the worker forgot it by the same rule
             raise
 
+    async def update_leg(self, call_id: str, leg_id: str, offer_sdp: str) -> str:
+        """A plain RTP leg's new offer (a phone's re-INVITE: hold, resume, a new address): the
+        answer, on the same port. The leg goes on as it was when the offer is refused."""
+        return await self._request(self._call(call_id).worker, "update_leg", call_id=call_id, leg_id=leg_id,
+                                   offer_sdp=offer_sdp)
+
     async def close_leg(self, call_id: str, leg_id: str) -> None:
         call = self._calls.get(call_id)
         if call is None or leg_id not in call.legs:

@@ -64,6 +64,7 @@ class Leg:
     role: Role
     pc: RTCPeerConnection | None = None
     rtp: RtpLeg | None = None
+    rtp_address: tuple[str, int] | None = None  # what its answers announce
     connected: bool = False
     closing: bool = False  # closed by a command, not by the peer: no event for it
     watchdog: asyncio.Task[None] | None = None
@@ -217,7 +218,19 @@ class MediaWorker:
                 call.mixer.close()
             raise CommandError(f"no RTP port could be opened: {exc}") from None
         leg.watchdog = asyncio.create_task(self._fail_unless_connected(call, leg))
-        return rtp_sdp.answer(terms, self._settings.public_ip or address, port)
+        leg.rtp_address = (self._settings.public_ip or address, port)
+        return rtp_sdp.answer(terms, *leg.rtp_address)
+
+    async def _op_update_leg(self, call_id: str, leg_id: str, offer_sdp: str) -> str:
+        leg = self._call(call_id).legs.get(leg_id)
+        if leg is None or leg.rtp is None or leg.rtp_address is None:
+            raise CommandError("the call has no such plain RTP leg")
+        try:
+            terms = rtp_sdp.negotiate(offer_sdp, codecs=(leg.rtp.terms.codec,))  # the codec stays
+        except rtp_sdp.SdpError as exc:
+            raise CommandError(str(exc)) from None
+        leg.rtp.update(terms)
+        return rtp_sdp.answer(terms, *leg.rtp_address)
 
     def _rtp_connected(self, call: Call, leg: Leg) -> None:
         """A plain RTP leg is connected when the peer's audio first arrives."""

@@ -42,12 +42,12 @@ class RtpPeer(asyncio.DatagramProtocol):
         assert self._transport is not None
         self.port = self._transport.get_extra_info("sockname")[1]
 
-    def offer(self) -> str:
+    def offer(self, direction: str = "sendrecv") -> str:
         names = {0: "PCMU", 8: "PCMA"}
         lines = ["v=0", "o=phone 1 1 IN IP4 127.0.0.1", "s=call", "c=IN IP4 127.0.0.1", "t=0 0",
                  f"m=audio {self.port} RTP/AVP {' '.join(map(str, self.payload_types))} {self.dtmf_payload_type}"]
         lines += [f"a=rtpmap:{pt} {names[pt]}/8000" for pt in self.payload_types]
-        lines += [f"a=rtpmap:{self.dtmf_payload_type} telephone-event/8000", "a=sendrecv"]
+        lines += [f"a=rtpmap:{self.dtmf_payload_type} telephone-event/8000", f"a={direction}"]
         return "\r\n".join(lines) + "\r\n"
 
     def accept(self, answer: str) -> None:
@@ -95,6 +95,12 @@ class RtpPeer(asyncio.DatagramProtocol):
         frame.sample_rate = 8000
         for converted in self._to_48k.resample(frame):
             self._heard.append(converted.to_ndarray().reshape(-1))
+
+    async def gets_nothing_for(self, seconds: float) -> bool:
+        """Whether no audio at all arrives in that time (not even silence)."""
+        self._heard = []
+        await asyncio.sleep(seconds)
+        return not self._heard
 
     async def listen(self, seconds: float) -> np.ndarray:
         self._heard = []

@@ -53,6 +53,27 @@ async def test_a_phone_caller_hears_hold_audio_then_talks_with_a_browser_agent(m
     assert stats["phone"]["packets_received"] > 0 and stats["phone"]["packets_sent"] > 0
 
 
+async def test_a_phone_that_holds_the_call_gets_no_audio_until_it_resumes(media, peers, phones) -> None:
+    service, events = media
+    phone = await phones(CALLER_HZ)
+    answer = await dial_in(service, events, "sip-hold", phone)
+    agent = peers(AGENT_HZ)
+    await connect(service, "sip-hold", "agent", "agent", agent, events)
+    await until_heard(phone, lambda audio: is_tone(audio, AGENT_HZ))
+
+    held = await service.update_leg("sip-hold", "phone", phone.offer("sendonly"))
+    assert "a=recvonly" in held and held.split("m=audio ")[1].split()[0] == answer.split("m=audio ")[1].split()[0]
+    await asyncio.sleep(0.2)  # what was on its way
+    assert await phone.gets_nothing_for(0.5)  # nothing is sent to a phone that holds
+    await until_heard(agent, lambda audio: is_tone(audio, CALLER_HZ))  # its music (here: tone) still comes through
+
+    resumed = await service.update_leg("sip-hold", "phone", phone.offer())
+    assert "a=sendrecv" in resumed
+    await until_heard(phone, lambda audio: is_tone(audio, AGENT_HZ))
+    with pytest.raises(MediaError, match="none of the offered codecs"):  # a new offer must keep the codec
+        await service.update_leg("sip-hold", "phone", phone.offer().replace("RTP/AVP 0 8", "RTP/AVP 8"))
+
+
 async def test_a_trunk_offering_only_a_law_is_answered_in_a_law(media, peers, phones) -> None:
     service, events = media
     phone = await phones(CALLER_HZ, payload_types=(8,))

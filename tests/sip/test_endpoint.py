@@ -69,6 +69,7 @@ class App:
         self.byes: list[Dialog] = []
         self.cancels: list[IncomingCall] = []
         self.ack_timeouts: list[Dialog] = []
+        self.reinvites: list[SipMessage] = []
         self.answer: str | None = OFFER  # None: leave the call ringing
 
     async def on_invite(self, call: IncomingCall) -> None:
@@ -86,13 +87,17 @@ class App:
     async def on_ack_timeout(self, dialog: Dialog) -> None:
         self.ack_timeouts.append(dialog)
 
+    async def on_reinvite(self, dialog: Dialog, request: SipMessage) -> str | tuple[int, str]:
+        self.reinvites.append(request)
+        return OFFER.replace("m=audio", "a=recvonly\r\nm=audio") if request.body else (488, "Not Acceptable Here")
+
 
 @pytest.fixture
 async def running() -> AsyncIterator[tuple[SipEndpoint, App, Trunk]]:
     app = App()
     endpoint = SipEndpoint("127.0.0.1", 0, "127.0.0.1", allowed=lambda ip: ip == "127.0.0.1",
                            on_invite=app.on_invite, on_bye=app.on_bye, on_cancel=app.on_cancel,
-                           on_ack_timeout=app.on_ack_timeout)
+                           on_ack_timeout=app.on_ack_timeout, on_reinvite=app.on_reinvite)
     await endpoint.start()
     loop = asyncio.get_running_loop()
     _, trunk = await loop.create_datagram_endpoint(Trunk, local_addr=("127.0.0.1", 0))
@@ -200,3 +205,21 @@ async def test_our_bye_is_sent_again_until_the_trunk_answers(running) -> None:
           f"Call-ID: {bye.call_id}\nCSeq: {bye.get('cseq')}\nContent-Length: 0\n\n")
     trunk.send(ok, endpoint.port)
     await asyncio.wait_for(hanging_up, 5)
+
+
+async def test_a_re_invite_in_the_call_is_answered_and_one_outside_any_call_refused(running) -> None:
+    endpoint, app, trunk = running
+    trunk.send(request("INVITE", trunk.port, body=OFFER), endpoint.port)
+    answer = await trunk.response(200)
+    trunk.send(request("ACK", trunk.port, branch="z9hG4bK-ack", to_tag=answer.to_tag), endpoint.port)
+    hold = request("INVITE", trunk.port, branch="z9hG4bK-hold", cseq=2, to_tag=answer.to_tag,
+                   body=OFFER.replace("m=audio", "a=sendonly\r\nm=audio"))
+    trunk.send(hold, endpoint.port)
+    held = await trunk.response(200, count=2)
+    assert held.cseq == (2, "INVITE") and b"a=recvonly" in held.body and held.to_tag == answer.to_tag
+    trunk.send(hold, endpoint.port)  # repeated: answered again, not asked again
+    await trunk.response(200, count=3)
+    assert len(app.reinvites) == 1
+    trunk.send(request("INVITE", trunk.port, branch="z9hG4bK-x", call_id="no-such-call", cseq=5, to_tag="nope",
+                       body=OFFER), endpoint.port)
+    await trunk.response(481)

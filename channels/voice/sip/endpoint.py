@@ -6,6 +6,8 @@ RFC 3261's rules, as far as a gateway answering calls needs them:
 - A 2xx to an INVITE is sent again (T1, doubling up to T2) until its ACK comes; without one in
   64*T1 the dialog is given up and the application told (`on_ack_timeout`). A final error
   response is sent again until its ACK (Timer G), for at most 64*T1 (Timer H).
+- A re-INVITE in a dialog (hold, resume, a new address) is answered with the application's SDP,
+  or refused (488) keeping the call as it was.
 - CANCEL (§9.2): before the final response it gets 200 and the INVITE 487, and the application
   is told; after it (the caller hung up just as the call was answered) it gets 200 and changes
   nothing; the call is then ended with BYE like any other.
@@ -130,10 +132,12 @@ class SipEndpoint(asyncio.DatagramProtocol):
                  on_invite: Callable[[IncomingCall], Awaitable[None]],
                  on_bye: Callable[[Dialog], Awaitable[None]],
                  on_cancel: Callable[[IncomingCall], Awaitable[None]],
-                 on_ack_timeout: Callable[[Dialog], Awaitable[None]]) -> None:
+                 on_ack_timeout: Callable[[Dialog], Awaitable[None]],
+                 on_reinvite: Callable[[Dialog, SipMessage], Awaitable[str | tuple[int, str]]]) -> None:
         self.host, self.port, self.advertised_host = host, port, advertised_host
         self._allowed = allowed
         self._on_invite, self._on_bye, self._on_cancel, self._on_ack_timeout = on_invite, on_bye, on_cancel, on_ack_timeout
+        self._on_reinvite = on_reinvite  # the answer SDP, or (status, reason) to refuse it
         self._transport: asyncio.DatagramTransport | None = None
         self._server: dict[tuple[str, str], _ServerTransaction] = {}
         self._client: dict[str, _ClientTransaction] = {}
@@ -204,8 +208,12 @@ class SipEndpoint(asyncio.DatagramProtocol):
                 self._send(existing.last_response, source)
             return
         if method == "INVITE":
-            if request.to_tag is not None:  # a re-INVITE: hold and the like come in a later version
-                self._reply(request, source, 488, "Not Acceptable Here")
+            if request.to_tag is not None:  # a re-INVITE in a dialog: hold, resume, a new address
+                dialog = self._dialog_of(request)
+                if dialog is None or dialog.ended:
+                    self._reply(request, source, 481, "Call/Transaction Does Not Exist")
+                    return
+                self._spawn(self._reinvited(dialog, request, source))
                 return
             call = IncomingCall(self, request, source)
             self._calls[(self._branch(request), request.call_id)] = call
@@ -226,6 +234,20 @@ class SipEndpoint(asyncio.DatagramProtocol):
             self._reply(request, source, 200, "OK", headers=[("allow", ALLOW), ("accept", "application/sdp")])
         else:
             self._reply(request, source, 405, "Method Not Allowed", headers=[("allow", ALLOW)])
+
+    async def _reinvited(self, dialog: Dialog, request: SipMessage, source: Address) -> None:
+        transaction = self._server_transaction(request, source)
+        self._send_response(transaction, response_to(request, 100, "Trying"), final=False)
+        answer = await self._on_reinvite(dialog, request)
+        if isinstance(answer, str):
+            dialog.invite_cseq, dialog.acked = request.cseq[0], False
+            headers = [("contact", f"<{self.contact_uri}>"), ("allow", ALLOW), ("content-type", "application/sdp")]
+            self._send_response(transaction, response_to(request, 200, "OK", to_tag=dialog.local_tag, headers=headers,
+                                                         body=answer.encode()), final=True)
+            self._await_ack(dialog, transaction)
+        else:
+            status, reason = answer
+            self._send_response(transaction, response_to(request, status, reason, to_tag=dialog.local_tag), final=True)
 
     def _cancel_received(self, request: SipMessage, source: Address) -> None:
         call = self._calls.get((self._branch(request), request.call_id))
