@@ -40,10 +40,12 @@ def test_a_response_copies_what_rfc_3261_says_and_adds_our_tag() -> None:
 @pytest.mark.parametrize(("change", "reason"), [
     (("CSeq: 4711 INVITE", "CSeq: 4711 BYE"), "CSeq method"),
     (("CSeq: 4711 INVITE", "CSeq: INVITE"), "malformed CSeq"),
+    (("CSeq: 4711 INVITE", "CSeq: 36893488147419103232 INVITE"), "malformed CSeq"),  # RFC 4475 scalar02
     (("i: 8f2a@10.0.0.5\r\n", ""), "Call-ID header is missing"),
     (("l: 4", "l: 400"), "shorter than its Content-Length"),
     (("v: SIP/2.0/UDP 10.0.0.5:5060", "v: SIP/2.0/UDP 10.0.0.5:99999"), "Via port"),
-    (("INVITE sip:+4930123456@gw.example;user=phone SIP/2.0", "INVITE sip:x SIP/3.0"), "not a SIP request"),
+    (("INVITE sip:+4930123456@gw.example;user=phone SIP/2.0", "INVITE sip:x SIP/3.0"), "only SIP/2.0"),
+    (("INVITE sip:+4930123456@gw.example;user=phone SIP/2.0", "INVITE  sip:x"), "not a SIP request"),
     (("Subject: a folded", "Subject a folded"), "malformed header line"),
 ])
 def test_what_is_wrong_is_said(change: tuple[str, str], reason: str) -> None:

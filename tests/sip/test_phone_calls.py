@@ -4,38 +4,21 @@ hang-ups from either side, and what is refused."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 
-from gateway.config import Config
-from tests.conftest import make_config
 from tests.helpers import Api
 from tests.media.support import ClientPeer, is_hold_audio, is_tone, until_heard
 from tests.realtime.support import Sockets, session_cookie
-from tests.sip.baresip import Baresip, free_port_pair
+from tests.sip.baresip import Baresip
+from tests.sip.conftest import SUPPORT_LINE
 from tests.voice.test_calls import event_types, settles_as
 
 CALLER_HZ, AGENT_HZ = 440.0, 1000.0
-SUPPORT_LINE = "+4930123456"
 CALLER_NUMBER = "+4930555123"
-
-
-@pytest.fixture
-def sip_port() -> int:
-    return free_port_pair()
-
-
-@pytest.fixture
-def config(tmp_path: Path, sip_port: int) -> Config:
-    sip = {"listen": f"127.0.0.1:{sip_port}", "trunks": [{"name": "test trunk", "addresses": ["127.0.0.1"]}],
-           "numbers": [{"number": SUPPORT_LINE, "tenant": "demo"}]}
-    return make_config(tmp_path / "data", realtime={"channel": f"wecc-test:{uuid.uuid4().hex}"},
-                       channels={"chat": {"enabled": True}, "voice": {"enabled": True, "sip": sip}},
-                       media={"workers": 1, "connect_timeout_seconds": 5})
 
 
 @pytest.fixture

@@ -171,7 +171,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
         try:
             message = parse(data)
         except SipParseError as exc:
-            self._answer_unparseable(data, source, str(exc))
+            self._answer_unparseable(data, source, exc)
             return
         if not message.is_request:
             self._response_received(message)
@@ -186,15 +186,16 @@ class SipEndpoint(asyncio.DatagramProtocol):
         except SipParseError as exc:
             self._send(response_to(message, 400, f"Bad Request ({exc})", to_tag=new_tag()).serialize(), source)
 
-    def _answer_unparseable(self, data: bytes, source: Address, problem: str) -> None:
-        """A 400 when the request carries enough to be answered (Via, From, To, Call-ID, CSeq)."""
+    def _answer_unparseable(self, data: bytes, source: Address, problem: SipParseError) -> None:
+        """A 400 (or 505) when the request carries enough to be answered (Via, From, To, Call-ID, CSeq)."""
         if not data[:1].isalpha() or data.startswith(b"SIP/") or not self._allowed(source[0]):
             return
         try:
             lenient = parse_headers_only(data)
         except SipParseError:
             return
-        self._send(response_to(lenient, 400, f"Bad Request ({problem})", to_tag=new_tag()).serialize(), source)
+        reason = "Version Not Supported" if problem.status == 505 else f"Bad Request ({problem})"
+        self._send(response_to(lenient, problem.status, reason, to_tag=new_tag()).serialize(), source)
 
     def _request_received(self, request: SipMessage, source: Address) -> None:
         method = request.method

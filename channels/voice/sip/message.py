@@ -26,7 +26,12 @@ _REQUIRED = ("via", "from", "to", "call-id", "cseq")
 
 
 class SipParseError(ValueError):
-    """Not a SIP message we can take; for a request, the reason goes in a 400."""
+    """Not a SIP message we can take; for a request, the reason goes in the response (400 unless
+    `status` says otherwise)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -141,6 +146,8 @@ def parse(data: bytes) -> SipMessage:
         message.method, message.uri = request[1], request[2]
     elif status := _STATUS_LINE.fullmatch(lines[0].strip()):
         message.status, message.reason = int(status[1]), status[2]
+    elif re.fullmatch(r"[A-Z]+ \S+ SIP/\d+\.\d+", lines[0].strip()):
+        raise SipParseError("only SIP/2.0 is spoken here", status=505)
     else:
         raise SipParseError("not a SIP request or response line")
     for line in lines[1:]:
