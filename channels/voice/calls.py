@@ -23,7 +23,7 @@ class Call:
     id: str
     tenant_id: str
     conversation_id: str
-    task_id: str
+    task_id: str  # "" while a phone caller is still in the menu
     visitor: tuple[str, str] | None  # (tenant, visitor id) of the browser that called; None for a phone
     recording: str | None = None  # the file being written, while it is
     agent_id: str | None = None

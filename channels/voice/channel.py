@@ -167,11 +167,12 @@ class VoiceChannel(Channel):
     async def open_call(self, tenant_id: str, identity: tuple[str, str], subject: str, sdp: str, *,
                         visitor: tuple[str, str] | None = None, join: Callable[[str], Awaitable[None]] | None = None,
                         address: str | None = None, queue_id: str | None = None,
-                        line: CallerLine | None = None) -> tuple[Call, str]:
+                        line: CallerLine | None = None, enqueue: bool = True) -> tuple[Call, str]:
         """A caller's call placed in the queue: their media leg opened (a browser's WebRTC offer,
         or with `address` a phone's plain RTP one), the conversation stored with the contact
-        `identity`, the task queued, the recording started. Returns the call and the answer SDP;
-        MediaError when the offer can't be answered (nothing is kept then)."""
+        `identity`, the task queued (unless not `enqueue`: a phone caller choosing from the
+        tenant's menu first, see `enqueue`), the recording started. Returns the call and the
+        answer SDP; MediaError when the offer can't be answered (nothing is kept then)."""
         call_id = new_id()
         self._starting[call_id] = None
         try:
@@ -185,7 +186,7 @@ class VoiceChannel(Channel):
                         await join(conversation_id)
                     await unit.record("call.started", tenant_id, {"conversation_id": conversation_id, "call_id": call_id},
                                       conversation_id=conversation_id)
-                    task_id = await unit.enqueue_task(tenant_id, conversation_id, queue_id=queue_id)
+                    task_id = await unit.enqueue_task(tenant_id, conversation_id, queue_id=queue_id) if enqueue else ""
             except BaseException:
                 await self.ctx.media.end_call(call_id)  # nothing of the call is kept: its media goes too
                 raise
@@ -203,6 +204,18 @@ class VoiceChannel(Channel):
 
     def call_of(self, call_id: str) -> Call | None:
         return self._calls.get(call_id)
+
+    async def enqueue(self, call: Call, queue_id: str | None) -> None:
+        """A call opened without its task (a phone caller in the menu) joins the queue now."""
+        if call.task_id or call.state == "ended":
+            return
+        async with self.ctx.unit() as unit:
+            call.task_id = await unit.enqueue_task(call.tenant_id, call.conversation_id, queue_id=queue_id)
+
+    async def announce(self, call: Call, text: str) -> None:
+        """Words for a waiting caller (a phone menu, a greeting), in place of the hold melody."""
+        with contextlib.suppress(MediaError):
+            await self.ctx.media.announce(call.id, text, beeps=0)
 
     async def end_call(self, call_id: str, reason: str) -> None:
         """Ends a call (a phone caller hung up, say), or one still being set up as soon as it is stored."""
@@ -541,6 +554,10 @@ class VoiceChannel(Channel):
 
     # ---- the media layer ----
     async def on_media_event(self, event: MediaEvent) -> None:
+        if event.kind == "dtmf":
+            if self._phones is not None:
+                self._phones.key_pressed(event.call_id, event.detail)
+            return
         call = self._calls.get(event.call_id)
         if call is None:
             if event.call_id in self._starting and event.kind in ("failed", "closed", "worker_lost"):
@@ -615,6 +632,8 @@ class VoiceChannel(Channel):
                                      for leg_id, figures in legs.items()})
 
     async def _settle_task(self, call: Call, waited_for_callback: bool) -> None:
+        if not call.task_id:
+            return  # ended in the phone menu, before joining the queue
         try:
             if call.agent_id is None:  # a caller who asked to be called back did not give up
                 await self.ctx.cancel_task(call.task_id, "cancelled" if waited_for_callback else "abandoned")

@@ -2,8 +2,9 @@
 
 A trunk (by its source address, `[channels.voice.sip]` trunks) sends an INVITE to one of the
 numbers configured for a tenant. The call is answered at once (ringing, then 200 OK) with a plain
-RTP leg, so the caller hears hold audio and their place in line while they wait, exactly as a web
-caller does: from then on it is the voice channel's call (agents answer it in the inbox, hold,
+RTP leg, so the caller hears the tenant's greeting, chooses from its key-press menu when it has one
+(the key picks the queue), then hears hold audio and their place in line while they wait, as a
+web caller does: from then on it is the voice channel's call (agents answer it in the inbox, hold,
 transfer, record it). The caller ID identifies the contact.
 
 - A re-INVITE from the phone (hold, resume) updates its RTP leg.
@@ -14,14 +15,16 @@ transfer, record it). The caller ID identifies the contact.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gateway.core.identities import InvalidIdentity, normalise_identity
 from gateway.media.service import MediaError
 
+from channels.voice.calls import Call
 from channels.voice.sip.endpoint import Dialog, IncomingCall, SipEndpoint
 from channels.voice.sip.message import SipMessage, uri_of, user_of
 from channels.voice.sip.settings import NumberSettings, SipSettings
@@ -51,6 +54,8 @@ class PhoneEntry:
         self._networks = settings.networks()
         self._numbers = {number.number: number for number in settings.numbers}
         self._calls: dict[str, str] = {}  # SIP Call-ID -> the voice call's id
+        self._keys: dict[str, asyncio.Future[dict[str, Any]]] = {}  # by voice call id: a menu's choice to come
+        self._menus: dict[str, dict[str, dict[str, Any]]] = {}  # by voice call id: its options by key
         self.endpoint = SipEndpoint(settings.host, settings.port, settings.advertised_host or settings.host,
                                     allowed=self._from_a_trunk, on_invite=self._invited, on_bye=self._hung_up,
                                     on_cancel=self._cancelled, on_ack_timeout=self._unconfirmed,
@@ -87,12 +92,14 @@ class PhoneEntry:
             incoming.reject(488, "Not Acceptable Here (an SDP offer is needed)")
             return
         identity, shown = await self._caller(tenant_id, request.get("from") or "", request.call_id)
+        settings = await self._voice.call_settings(tenant_id)
+        menu = settings.get("menu") or []
         incoming.ringing()
         try:
             call, answer = await self._voice.open_call(
                 tenant_id, identity, f"Phone call from {shown}", request.body.decode("utf-8", "replace"),
                 address=_local_address_towards(incoming.source[0]), queue_id=number.queue or None,
-                line=PhoneLine(self, incoming.dialog))
+                line=PhoneLine(self, incoming.dialog), enqueue=not menu)
         except MediaError as exc:
             incoming.reject(488, f"Not Acceptable Here ({exc})"[:200])
             return
@@ -103,6 +110,38 @@ class PhoneEntry:
         self._calls[request.call_id] = call.id
         if incoming.cancelled.is_set() or not incoming.answer(answer):
             await self._voice.end_call(call.id, "the customer hung up")
+            return
+        if menu:
+            await self._menu(call, settings, number.queue or None)
+        elif settings.get("greeting"):
+            await self._voice.announce(call, settings["greeting"])
+
+    async def _menu(self, call: Call, settings: dict[str, Any], default_queue: str | None) -> None:
+        """The greeting and the options are spoken; the key pressed picks the queue the call
+        joins (no key, or the caller waits out the timeout: the number's queue)."""
+        options = {option["key"]: option for option in settings["menu"]}
+        spoken = " ".join([settings.get("greeting") or ""] + [f"For {o['label']}, press {o['key']}." for o in options.values()])
+        chosen = self._keys[call.id] = asyncio.get_running_loop().create_future()
+        self._menus[call.id] = options
+        try:
+            await self._voice.announce(call, spoken.strip())
+            # The timeout runs from the end of the menu: about 12 characters are spoken a second.
+            option = await asyncio.wait_for(chosen, settings.get("menu_timeout_seconds", 10) + len(spoken) / 12)
+            queue_id = option.get("queue_id") or default_queue
+        except TimeoutError:
+            queue_id = default_queue
+        except asyncio.CancelledError:
+            return  # the caller hung up in the menu
+        finally:
+            self._keys.pop(call.id, None)
+            self._menus.pop(call.id, None)
+        await self._voice.enqueue(call, queue_id)
+
+    def key_pressed(self, call_id: str, key: str) -> None:
+        """A phone caller's key press (the media layer's dtmf event): a menu choice, if one is open."""
+        chosen, options = self._keys.get(call_id), self._menus.get(call_id, {})
+        if chosen is not None and not chosen.done() and key in options:
+            chosen.set_result(options[key])
 
     def _number_called(self, request_uri: str, to: str) -> NumberSettings | None:
         for candidate in (user_of(request_uri), user_of(uri_of(to))):
@@ -141,6 +180,8 @@ class PhoneEntry:
     async def _hung_up(self, dialog: Dialog) -> None:
         call_id = self._calls.pop(dialog.call_id, None)
         if call_id is not None:
+            if (chosen := self._keys.get(call_id)) is not None:
+                chosen.cancel()
             await self._voice.end_call(call_id, "the customer hung up")
 
     async def _cancelled(self, incoming: IncomingCall) -> None:

@@ -4,14 +4,18 @@ hang-ups from either side, and what is refused."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from aiohttp.test_utils import TestClient
 
+from gateway.db import schema as t
+from gateway.keys import DB
 from tests.helpers import Api
-from tests.media.support import ClientPeer, is_hold_audio, is_tone, until_heard
+from tests.media.support import PATIENCE_SECONDS, ClientPeer, is_hold_audio, is_tone, until_heard
 from tests.realtime.support import Sockets, session_cookie
 from tests.sip.baresip import Baresip
 from tests.sip.conftest import SUPPORT_LINE
@@ -79,3 +83,51 @@ async def test_a_number_that_is_not_ours_is_refused(client: TestClient, caller: 
     caller.command("dial", f"sip:+4940999999@127.0.0.1:{sip_port}")
     closed = await caller.wait_for("CALL_CLOSED")
     assert "404" in closed.get("param", ""), closed
+
+
+async def queued_task(client: TestClient, conversation_id: str) -> dict | None:
+    async with client.app[DB].connect() as conn:
+        row = (await conn.execute(sa.select(t.tasks.c.queue_id, t.tasks.c.priority)
+                                  .where(t.tasks.c.conversation_id == conversation_id))).first()
+    return dict(row._mapping) if row else None
+
+
+async def the_call(agent: Api) -> dict:
+    async with asyncio.timeout(PATIENCE_SECONDS):
+        while not (calls := (await agent.get("/api/v1/conversations?channel=voice"))["items"]):
+            await asyncio.sleep(0.05)
+    return calls[0]
+
+
+async def test_the_caller_picks_a_queue_from_the_menu_with_a_key(
+        client: TestClient, operator: Api, agent: Api, caller: Baresip, sip_port: int):
+    tid = agent.tenant_id()
+    sales = await operator.post(f"/api/v1/tenants/{tid}/queues", json={"name": "Sales line"}, expect=201)
+    await operator.put(f"/api/v1/tenants/{tid}/calls/settings", json={
+        "greeting": "Thank you for calling.", "menu_timeout_seconds": 30,
+        "menu": [{"key": "1", "label": "support"}, {"key": "2", "label": "sales", "queue_id": sales["id"]}]})
+    caller.command("dial", f"sip:{SUPPORT_LINE}@127.0.0.1:{sip_port}")
+    await caller.wait_for("CALL_ESTABLISHED")
+    conversation = await the_call(agent)
+    await until_heard(caller, lambda audio: not is_hold_audio(audio))  # the menu is spoken over the music
+    assert await queued_task(client, conversation["id"]) is None  # not in any queue before the choice
+    caller.command("sndcode", "2")
+    async with asyncio.timeout(PATIENCE_SECONDS):
+        while (task := await queued_task(client, conversation["id"])) is None:
+            await asyncio.sleep(0.05)
+    assert task["queue_id"] == sales["id"]
+
+
+async def test_a_vip_callers_number_raises_the_calls_priority(
+        client: TestClient, operator: Api, agent: Api, caller: Baresip, sip_port: int):
+    vip = await operator.post("/api/v1/contacts", expect=201, json={
+        "tenant_id": agent.tenant_id(), "name": "Big Customer", "vip_tier": 3,
+        "identities": [{"kind": "phone", "value": CALLER_NUMBER}]})
+    caller.command("dial", f"sip:{SUPPORT_LINE}@127.0.0.1:{sip_port}")
+    await caller.wait_for("CALL_ESTABLISHED")
+    conversation = await the_call(agent)
+    assert conversation["contact"]["id"] == vip["id"]
+    async with asyncio.timeout(PATIENCE_SECONDS):
+        while (task := await queued_task(client, conversation["id"])) is None:
+            await asyncio.sleep(0.05)
+    assert task["priority"] == 3

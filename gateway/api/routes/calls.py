@@ -1,24 +1,45 @@
 """A tenant's call settings (tenant admins set, supervisors read): whether calls are recorded,
-and the country of phone numbers written without one. Every channel that carries calls (web
-calls now, SIP next) reads them from the tenant's settings document, section "calls"."""
+the country of phone numbers written without one, and what phone callers hear first (a
+greeting, a key-press menu leading to queues). The voice channel (web and phone calls) reads
+them from the tenant's settings document, section "calls"."""
 
 from __future__ import annotations
 
 import phonenumbers
+import sqlalchemy as sa
 from pydantic import Field, field_validator
 
-from gateway.api.errors import not_found
+from gateway.api.errors import ApiError, not_found
 from gateway.api.models import Input
 from gateway.api.registry import ApiRegistry, Call
 from gateway.audit import audit
 from gateway.auth.principal import ADMIN, SUPERVISE
 from gateway.core.tenant_settings import read_settings, write_section
+from gateway.db import schema as t
 from gateway.keys import DB
+
+
+class MenuOption(Input):
+    key: str = Field(pattern=r"^[0-9*#]$", description="the key the caller presses")
+    label: str = Field(min_length=1, max_length=60, description='spoken as "For <label>, press <key>."')
+    queue_id: str | None = Field(None, description="the queue the call joins; none: the tenant's default queue")
 
 
 class CallSettings(Input):
     record: bool = Field(True, description="record every call (agents can still pause a recording for sensitive moments)")
     default_region: str = Field("", max_length=2, description="country (ISO 3166) of numbers written without one, e.g. GB")
+    greeting: str = Field("", max_length=300, description="spoken to phone callers as the call is answered")
+    menu: list[MenuOption] = Field(default_factory=list, max_length=12,
+                                   description="phone callers choose a queue by key before they wait; empty: no menu")
+    menu_timeout_seconds: int = Field(10, ge=3, le=60, description="after the menu is spoken: no key, the default queue")
+
+    @field_validator("menu")
+    @classmethod
+    def _distinct_keys(cls, value: list[MenuOption]) -> list[MenuOption]:
+        keys = [option.key for option in value]
+        if len(set(keys)) != len(keys):
+            raise ValueError("each menu key may lead to one queue only")
+        return value
 
     @field_validator("default_region")
     @classmethod
@@ -48,6 +69,11 @@ def register(api: ApiRegistry) -> None:
         body: CallSettings = call.body
         stored = body.model_dump(mode="json")
         async with call.app[DB].begin() as conn:
+            named = {option.queue_id for option in body.menu if option.queue_id}
+            known = set((await conn.execute(sa.select(t.queues.c.id).where(
+                t.queues.c.tenant_id == tenant_id, t.queues.c.id.in_(named)))).scalars()) if named else set()
+            if named - known:
+                raise ApiError(422, "validation_error", f"menu: no such queue in this tenant: {', '.join(sorted(named - known))}")
             if not await write_section(conn, tenant_id, "calls", stored):
                 raise not_found("tenant")
             await audit(conn, "calls.settings_updated", principal=call.user, tenant_id=tenant_id, target_type="tenant",
