@@ -274,6 +274,8 @@ class MediaConfig(_Section):
     # UDP ports for phone calls' plain RTP (SIP trunks and phones): open these to the trunk.
     rtp_port_min: int = Field(20000, ge=1024, le=65534)
     rtp_port_max: int = Field(29999, ge=1025, le=65535)
+    # A phone's audio that stops this long (not on hold) means the phone or trunk is gone: the call ends.
+    rtp_timeout_seconds: float = Field(30.0, gt=0, le=3600)
 
     @field_validator("stun_servers")
     @classmethod

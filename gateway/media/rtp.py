@@ -59,6 +59,7 @@ class RtpLeg(asyncio.DatagramProtocol):
         self._sender: asyncio.Task[None] | None = None
         self._last_dtmf_timestamp: int | None = None
         self.packets_received = 0
+        self.last_packet_at = 0.0  # loop time of the last packet from the peer
         self.packets_sent = 0
         self.packets_dropped = 0  # from a stranger's address, or not RTP
 
@@ -87,6 +88,12 @@ class RtpLeg(asyncio.DatagramProtocol):
             self._remote, self._latched = (terms.remote_address, terms.remote_port), False
         self.terms = terms
 
+    @property
+    def expects_audio(self) -> bool:
+        """Whether the peer should be sending (it does not while it holds the call: sendonly from
+        our side, or inactive)."""
+        return self.terms.direction in ("sendrecv", "recvonly") and not self.terms.held_by_peer
+
     def close(self) -> None:
         if self._sender is not None:
             self._sender.cancel()
@@ -110,6 +117,7 @@ class RtpLeg(asyncio.DatagramProtocol):
         if not self._latched:
             self._remote, self._latched = (addr[0], addr[1]), True
         self.packets_received += 1
+        self.last_packet_at = asyncio.get_running_loop().time()
         if self.packets_received == 1:
             self._on_first_packet()
         if packet.payload_type == self.terms.payload_type:

@@ -127,6 +127,7 @@ class MediaService:
             public_ip=settings.public_ip,
             connect_timeout_seconds=settings.connect_timeout_seconds,
             rtp_ports=(settings.rtp_port_min, settings.rtp_port_max),
+            rtp_timeout_seconds=settings.rtp_timeout_seconds,
         )
         self._on_event = on_event
         # Not fork: the gateway has threads.

@@ -47,6 +47,7 @@ class WorkerSettings:
     public_ip: str
     connect_timeout_seconds: float
     rtp_ports: tuple[int, int]  # plain RTP legs' UDP ports (rtp.py)
+    rtp_timeout_seconds: float  # a connected plain RTP leg silent this long has failed
 
     def rtc_configuration(self) -> RTCConfiguration:
         # Always a list, even empty: with None, aiortc would ask a public STUN server of its choosing.
@@ -240,7 +241,24 @@ class MediaWorker:
         call.mixer.set_connected(leg.leg_id, True)
         if leg.watchdog:
             leg.watchdog.cancel()
+        leg.watchdog = asyncio.create_task(self._fail_when_audio_stops(call, leg))
         self._event(call.call_id, leg.leg_id, "connected")
+
+    async def _fail_when_audio_stops(self, call: Call, leg: Leg) -> None:
+        """A phone or trunk that vanished without a BYE (crashed, lost its network) stops sending:
+        after `rtp_timeout_seconds` of silence on the wire, unless it holds the call, the leg fails."""
+        assert leg.rtp is not None
+        loop, timeout = asyncio.get_running_loop(), self._settings.rtp_timeout_seconds
+        quiet_since = loop.time()
+        while not leg.closing:
+            await asyncio.sleep(min(1.0, timeout / 4))
+            if not leg.rtp.expects_audio:
+                quiet_since = loop.time()  # on hold: it may well send nothing
+                continue
+            if loop.time() - max(leg.rtp.last_packet_at, quiet_since) > timeout:
+                self._event(call.call_id, leg.leg_id, "failed", f"no audio from the phone for {timeout:g} s")
+                await self._close_leg(call, leg)
+                return
 
     async def _op_close_leg(self, call_id: str, leg_id: str) -> None:
         call = self._calls.get(call_id)

@@ -143,3 +143,18 @@ async def test_a_phone_that_never_sends_audio_fails_the_leg() -> None:
             assert "no media connection within 1 s" in failed.detail
         finally:
             silent.close()
+
+
+async def test_a_phone_whose_audio_stops_fails_unless_it_holds_the_call(peers, phones) -> None:
+    async with running_service(rtp_timeout_seconds=1.0) as (service, events):
+        holding = await phones(CALLER_HZ)
+        await dial_in(service, events, "sip-6", holding)
+        await service.update_leg("sip-6", "phone", holding.offer("sendonly"))
+        holding.sending = False  # a phone holding the call may send nothing at all
+
+        gone = await phones(CALLER_HZ)
+        await dial_in(service, events, "sip-7", gone)
+        gone.sending = False  # crashed, no BYE
+        failed = await events.wait_for("failed", "sip-7", "phone")
+        assert "no audio from the phone for 1 s" in failed.detail
+        assert not [e for e in events.events if e.call_id == "sip-6" and e.kind == "failed"]
