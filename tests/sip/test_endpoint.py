@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -33,7 +34,7 @@ class Trunk(asyncio.DatagramProtocol):
 
     def send(self, text: str, port: int) -> None:
         assert self.transport is not None
-        self.transport.sendto(text.replace("\n", "\r\n").encode(), ("127.0.0.1", port))
+        self.transport.sendto(crlf(text), ("127.0.0.1", port))
 
     async def response(self, status: int, method: str = "INVITE", count: int = 1) -> SipMessage:
         async with asyncio.timeout(5):
@@ -49,6 +50,11 @@ class Trunk(asyncio.DatagramProtocol):
 
     def requests(self, method: str) -> list[SipMessage]:
         return [m for m in self.received if m.is_request and m.method == method]
+
+
+def crlf(text: str) -> bytes:
+    """Line ends as SIP has them, whether the text was written with \\n or \\r\\n."""
+    return re.sub(r"(?<!\r)\n", "\r\n", text).encode()
 
 
 def request(method: str, port: int, *, branch: str = "z9hG4bK-1", call_id: str = "call-1", cseq: int = 1,
@@ -223,3 +229,47 @@ async def test_a_re_invite_in_the_call_is_answered_and_one_outside_any_call_refu
     trunk.send(request("INVITE", trunk.port, branch="z9hG4bK-x", call_id="no-such-call", cseq=5, to_tag="nope",
                        body=OFFER), endpoint.port)
     await trunk.response(481)
+
+
+async def test_over_tcp_messages_are_framed_by_content_length_and_answered_on_the_connection(running) -> None:
+    endpoint, app, _ = running
+    reader, writer = await asyncio.open_connection("127.0.0.1", endpoint.port)
+    try:
+        local_port = writer.get_extra_info("sockname")[1]
+        invite = request("INVITE", local_port, body=OFFER).replace("SIP/2.0/UDP", "SIP/2.0/TCP")
+        options = request("OPTIONS", local_port, branch="z9hG4bK-opt").replace("SIP/2.0/UDP", "SIP/2.0/TCP")
+        # Two requests in one write, the second split across writes: framing, not packets, counts.
+        both = crlf(invite + options)
+        writer.write(b"\r\n\r\n" + both[:-20])  # a keep-alive first
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        writer.write(both[-20:])
+        answers: list[SipMessage] = []
+        async with asyncio.timeout(5):
+            while not {(m.status, m.cseq[1]) for m in answers} >= {(200, "INVITE"), (200, "OPTIONS")}:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+                answers.append(parse(head + await reader.readexactly(length)))
+        assert len(app.invites) == 1
+        answer = next(m for m in answers if m.status == 200 and m.cseq[1] == "INVITE")
+        ack = request("ACK", local_port, branch="z9hG4bK-ack", to_tag=answer.to_tag).replace("SIP/2.0/UDP", "SIP/2.0/TCP")
+        writer.write(crlf(ack))
+        hanging_up = asyncio.create_task(endpoint.bye(app.invites[0].dialog))
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        bye = parse(head)
+        assert bye.method == "BYE" and bye.top_via.transport == "TCP"
+        ok = (f"SIP/2.0 200 OK\r\nVia: {bye.get('via')}\r\nFrom: {bye.get('from')}\r\nTo: {bye.get('to')}\r\n"
+              f"Call-ID: {bye.call_id}\r\nCSeq: {bye.get('cseq')}\r\nContent-Length: 0\r\n\r\n")
+        writer.write(ok.encode())
+        await asyncio.wait_for(hanging_up, 5)
+    finally:
+        writer.close()
+
+
+async def test_a_tcp_connection_from_a_stranger_is_closed(running) -> None:
+    endpoint, _, _ = running
+    reader, writer = await asyncio.open_connection("127.0.0.1", endpoint.port, local_addr=("127.0.0.2", 0))
+    try:
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+    finally:
+        writer.close()

@@ -7,6 +7,7 @@ import asyncio
 import shutil
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.helpers import Api
@@ -33,9 +34,11 @@ async def test_torture_requests_get_the_errors_they_call_for_and_the_gateway_ser
     assert code == 0, output
 
 
-async def test_ordinary_calls_from_sipp_go_into_the_queue(client: TestClient, agent: Api, sip_port: int, tmp_path: Path):
+@pytest.mark.parametrize("transport", ["u1", "t1"])  # UDP; TCP, one connection
+async def test_ordinary_calls_from_sipp_go_into_the_queue(client: TestClient, agent: Api, sip_port: int, tmp_path: Path,
+                                                          transport: str):
     code, output = await sipp(f"127.0.0.1:{sip_port}", "-sn", "uac", "-s", SUPPORT_LINE, "-i", "127.0.0.1",
-                              "-m", "3", "-l", "3", "-r", "10", "-d", "500", cwd=tmp_path)
+                              "-t", transport, "-m", "3", "-l", "3", "-r", "10", "-d", "500", cwd=tmp_path)
     assert code == 0, output
     calls = (await agent.get("/api/v1/conversations?channel=voice"))["items"]
     assert len(calls) == 3

@@ -18,7 +18,10 @@ RFC 3261's rules, as far as a gateway answering calls needs them:
   headers to answer to, and is dropped otherwise.
 
 Responses go back where the request came from (RFC 3581 symmetric response routing, whether or
-not the client asked with rport), which is what reaches a trunk or phone behind NAT.
+not the client asked with rport), which is what reaches a trunk or phone behind NAT; over TCP,
+on the connection the request came in on (messages framed by Content-Length, RFC 3261 §18.3),
+where nothing is retransmitted but a 2xx until its ACK. What is not done yet over TCP: opening a
+new connection to the peer when theirs is gone (a BYE then goes unanswered and times out).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from channels.voice.sip.message import (
-    SipMessage, SipParseError, parse, response_to, tag_of, uri_of,
+    MAX_MESSAGE_BYTES, SipMessage, SipParseError, parse, response_to, tag_of, uri_of,
 )
 
 log = logging.getLogger(__name__)
@@ -39,7 +42,10 @@ log = logging.getLogger(__name__)
 T1, T2 = 0.5, 4.0
 TRANSACTION_SECONDS = 64 * T1
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
-Address = tuple[str, int]
+# (ip, port, "udp" | "tcp"): where a message came from and where its answers go.
+Address = tuple[str, int, str]
+MAX_TCP_CONNECTIONS = 1_000
+TCP_IDLE_SECONDS = 600.0  # a trunk's connection with nothing on it this long is closed
 
 
 def new_tag() -> str:
@@ -144,20 +150,28 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self._calls: dict[tuple[str, str], IncomingCall] = {}  # by the INVITE's (branch, call id)
         self._dialogs: dict[tuple[str, str], Dialog] = {}  # by (call id, our tag)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._tcp_server: asyncio.Server | None = None
+        self._tcp: dict[tuple[str, int], asyncio.StreamWriter] = {}
 
     @property
     def contact_uri(self) -> str:
         return f"sip:{self.advertised_host}:{self.port}"
 
     async def start(self) -> None:
+        """Listens on UDP and TCP, on the same port."""
         loop = asyncio.get_running_loop()
         await loop.create_datagram_endpoint(lambda: self, local_addr=(self.host, self.port))
         assert self._transport is not None
         self.port = self._transport.get_extra_info("sockname")[1]  # the one given, or the free one for 0
+        self._tcp_server = await asyncio.start_server(self._serve_tcp, self.host, self.port, limit=MAX_MESSAGE_BYTES)
 
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        if self._tcp_server is not None:
+            self._tcp_server.close()
+        for writer in list(self._tcp.values()):
+            writer.close()
         if self._transport is not None:
             self._transport.close()
 
@@ -165,7 +179,38 @@ class SipEndpoint(asyncio.DatagramProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
 
-    def datagram_received(self, data: bytes, source: Address) -> None:  # type: ignore[override]
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
+        self._received(data, (addr[0], addr[1], "udp"))
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One TCP connection: messages one after another, each framed by its Content-Length."""
+        ip, port = writer.get_extra_info("peername")[:2]
+        if len(self._tcp) >= MAX_TCP_CONNECTIONS or not self._allowed(ip):
+            writer.close()  # a stranger gets no connection to talk on (UDP strangers get a 403)
+            return
+        self._tcp[(ip, port)] = writer
+        try:
+            while True:
+                async with asyncio.timeout(TCP_IDLE_SECONDS):
+                    head = await reader.readuntil(b"\r\n\r\n")
+                head = head.lstrip(b"\r\n")  # keep-alive CRLFs between messages
+                if not head:
+                    continue
+                length = _content_length(head)
+                if length is None or len(head) + length > MAX_MESSAGE_BYTES:
+                    # Framing is lost: answered with 400 if it can be, then nothing more can be read.
+                    self._received(head + b"\r\n", (ip, port, "tcp"))
+                    await writer.drain()
+                    return
+                body = await reader.readexactly(length) if length else b""
+                self._received(head + body, (ip, port, "tcp"))
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, TimeoutError):
+            pass
+        finally:
+            self._tcp.pop((ip, port), None)
+            writer.close()
+
+    def _received(self, data: bytes, source: Address) -> None:
         if not data.strip():
             return  # a keep-alive (RFC 5626 CRLF)
         try:
@@ -287,7 +332,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self._end_dialog(dialog)
         dialog.local_cseq += 1
         branch = new_branch()
-        headers = [("via", f"SIP/2.0/UDP {self.advertised_host}:{self.port};branch={branch};rport"),
+        headers = [("via", f"SIP/2.0/{dialog.peer[2].upper()} {self.advertised_host}:{self.port};branch={branch};rport"),
                    ("max-forwards", "70"),
                    ("from", _with_tag(dialog.local_uri, dialog.local_tag)),
                    ("to", _with_tag(dialog.remote_uri, dialog.remote_tag)),
@@ -301,6 +346,9 @@ class SipEndpoint(asyncio.DatagramProtocol):
             async with asyncio.timeout(TRANSACTION_SECONDS):
                 while not done.done():
                     self._send(request, dialog.peer)
+                    if dialog.peer[2] == "tcp":  # reliable: sent once, the answer awaited (Timer F)
+                        await done
+                        break
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(asyncio.shield(done), interval)
                     interval = min(2 * interval, T2)
@@ -327,7 +375,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self._send(data, transaction.source)
         if final:
             transaction.final = response.status
-            if transaction.request.method == "INVITE" and response.status >= 300:
+            if transaction.request.method == "INVITE" and response.status >= 300 and transaction.source[2] == "udp":
                 transaction.retransmitter = self._spawn(self._retransmit(data, transaction.source, lambda: False))
 
     def _await_ack(self, dialog: Dialog, transaction: _ServerTransaction) -> None:
@@ -357,8 +405,15 @@ class SipEndpoint(asyncio.DatagramProtocol):
             transaction.retransmitter.cancel()
 
     def _send(self, data: bytes, destination: Address) -> None:
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.sendto(data, destination)
+        ip, port, transport = destination
+        if transport == "tcp":
+            writer = self._tcp.get((ip, port))
+            if writer is not None and not writer.is_closing():
+                writer.write(data)
+            else:
+                log.info("a SIP message could not be sent: the peer's TCP connection is gone", extra={"peer": ip})
+        elif self._transport is not None and not self._transport.is_closing():
+            self._transport.sendto(data, (ip, port))
 
     # ---- bookkeeping ----
     def _dialog_of(self, request: SipMessage) -> Dialog | None:
@@ -396,6 +451,16 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("a SIP handler failed", exc_info=task.exception())
+
+
+def _content_length(head: bytes) -> int | None:
+    """The Content-Length of a message's header block (required over TCP), or None."""
+    for line in head.split(b"\r\n"):
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() in (b"content-length", b"l"):
+            value = value.strip()
+            return int(value) if value.isdigit() else None
+    return None
 
 
 def parse_headers_only(data: bytes) -> SipMessage:

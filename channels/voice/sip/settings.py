@@ -2,7 +2,7 @@
 which numbers (DIDs) belong to which tenant and queue.
 
     [channels.voice.sip]
-    listen = "0.0.0.0:5060"            # UDP
+    listen = "0.0.0.0:5060"            # UDP and TCP
     advertised_host = ""               # in Contact and Via; empty: the address facing each trunk
     [[channels.voice.sip.trunks]]
     name = "carrier"
