@@ -16,7 +16,6 @@ transfer, record it). The caller ID identifies the contact.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import socket
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from channels.voice.calls import Call
 from channels.voice.sip.endpoint import Dialog, IncomingCall, SipEndpoint
 from channels.voice.sip.message import SipMessage, uri_of, user_of
 from channels.voice.sip.settings import NumberSettings, SipSettings
+from channels.voice.sip.trunks import TrunkPolicy
 
 if TYPE_CHECKING:
     from channels.voice.channel import VoiceChannel
@@ -51,13 +51,14 @@ class PhoneEntry:
     def __init__(self, voice: VoiceChannel, settings: SipSettings) -> None:
         self._voice = voice
         self._settings = settings
-        self._networks = settings.networks()
         self._numbers = {number.number: number for number in settings.numbers}
         self._calls: dict[str, str] = {}  # SIP Call-ID -> the voice call's id
         self._keys: dict[str, asyncio.Future[dict[str, Any]]] = {}  # by voice call id: a menu's choice to come
         self._menus: dict[str, dict[str, dict[str, Any]]] = {}  # by voice call id: its options by key
-        self.endpoint = SipEndpoint(settings.host, settings.port, settings.advertised_host or settings.host,
-                                    allowed=self._from_a_trunk, on_invite=self._invited, on_bye=self._hung_up,
+        advertised = settings.advertised_host or settings.host
+        self.endpoint = SipEndpoint(settings.host, settings.port, advertised,
+                                    trunks=TrunkPolicy(settings.trunks, realm=settings.advertised_host or "wecc"),
+                                    on_invite=self._invited, on_bye=self._hung_up,
                                     on_cancel=self._cancelled, on_ack_timeout=self._unconfirmed,
                                     on_reinvite=self._reinvited)
 
@@ -70,13 +71,6 @@ class PhoneEntry:
 
     def forget(self, dialog: Dialog) -> None:
         self._calls.pop(dialog.call_id, None)
-
-    def _from_a_trunk(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in self._networks)
 
     async def _invited(self, incoming: IncomingCall) -> None:
         request = incoming.request

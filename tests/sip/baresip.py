@@ -61,8 +61,11 @@ def write_tone(path: Path, frequency: float, seconds: float = 120.0) -> None:
 
 
 class Baresip:
-    def __init__(self, directory: Path, frequency: float, user: str = "caller") -> None:
+    def __init__(self, directory: Path, frequency: float, user: str = "caller",
+                 auth: tuple[str, str] | None = None) -> None:
+        """`auth`: the (username, password) it answers digest challenges with, as a PBX trunk does."""
         self.directory = directory
+        self.auth = auth
         self.frequency = frequency
         self.user = user
         self.sip_port = free_port_pair()
@@ -96,8 +99,9 @@ class Baresip:
         lines += [f"module\t{m}" for m in ("g711.so", "sndfile.so", "aufile.so", "aubridge.so")]
         lines += ["module_tmp\tuuid.so", "module_tmp\taccount.so", "module_app\tmenu.so", "module_app\tctrl_tcp.so"]
         (self.directory / "config").write_text("\n".join(lines) + "\n")
+        auth = f";auth_user={self.auth[0]};auth_pass={self.auth[1]}" if self.auth else ""
         (self.directory / "accounts").write_text(
-            f"<sip:{self.user}@127.0.0.1:{self.sip_port}>;regint=0;answermode=auto\n")
+            f"<sip:{self.user}@127.0.0.1:{self.sip_port}>{auth};regint=0;answermode=auto\n")
         (self.directory / "contacts").write_text("")
         log = open(self.directory / "baresip.log", "wb")  # noqa: SIM115 - kept for the process's life
         self._process = subprocess.Popen([BARESIP, "-f", str(self.directory)], stdin=subprocess.DEVNULL,

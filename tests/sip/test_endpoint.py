@@ -11,6 +11,8 @@ import pytest
 
 from channels.voice.sip.endpoint import Dialog, IncomingCall, SipEndpoint
 from channels.voice.sip.message import SipMessage, parse
+from channels.voice.sip.settings import TrunkSettings
+from channels.voice.sip.trunks import TrunkPolicy
 
 OFFER = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
 
@@ -101,7 +103,8 @@ class App:
 @pytest.fixture
 async def running() -> AsyncIterator[tuple[SipEndpoint, App, Trunk]]:
     app = App()
-    endpoint = SipEndpoint("127.0.0.1", 0, "127.0.0.1", allowed=lambda ip: ip == "127.0.0.1",
+    trunks = TrunkPolicy([TrunkSettings(name="test", addresses=["127.0.0.1"])], realm="wecc")
+    endpoint = SipEndpoint("127.0.0.1", 0, "127.0.0.1", trunks=trunks,
                            on_invite=app.on_invite, on_bye=app.on_bye, on_cancel=app.on_cancel,
                            on_ack_timeout=app.on_ack_timeout, on_reinvite=app.on_reinvite)
     await endpoint.start()

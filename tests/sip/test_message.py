@@ -68,7 +68,9 @@ def test_sip_settings_say_what_is_wrong() -> None:
     for bad, reason in (({"listen": "localhost:5060"}, "is not IP:port"),
                         ({"trunks": [{"name": "t", "addresses": ["carrier.example"]}]}, "not an IP address or network"),
                         ({"numbers": [{"number": "030 123456", "tenant": "demo"}]}, "international form"),
-                        ({"nubmers": []}, "Extra inputs are not permitted")):
+                        ({"nubmers": []}, "Extra inputs are not permitted"),
+                        ({"trunks": [{"name": "t"}]}, "give its addresses, or a username and password"),
+                        ({"trunks": [{"name": "t", "username": "pbx"}]}, "a username needs a password")):
         with pytest.raises(ValidationError, match=reason):
             SipSettings(**bad)
     assert SipSettings(numbers=[{"number": "+49 30 123456", "tenant": "demo"}]).numbers[0].number == "+4930123456"

@@ -13,8 +13,9 @@ RFC 3261's rules, as far as a gateway answering calls needs them:
   nothing; the call is then ended with BYE like any other.
 - Requests this endpoint sends (BYE) are client transactions: sent again (Timer E) until a
   response, for at most 64*T1 (Timer F).
-- Only sources the application allows are served; anything else gets 403 (never a hint of
-  which numbers exist). A request that can't be parsed gets 400 with the reason when it has the
+- Only trunks are served (trunks.py: by source address, digest authentication or both); anything
+  else gets 403, or 401 with a challenge where a trunk authenticates (never a hint of which
+  numbers exist). A request that can't be parsed gets 400 with the reason when it has the
   headers to answer to, and is dropped otherwise.
 
 Responses go back where the request came from (RFC 3581 symmetric response routing, whether or
@@ -33,6 +34,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from channels.voice.sip.trunks import TrunkPolicy
 from channels.voice.sip.message import (
     MAX_MESSAGE_BYTES, SipMessage, SipParseError, parse, response_to, tag_of, uri_of,
 )
@@ -134,14 +136,14 @@ class _ClientTransaction:
 
 class SipEndpoint(asyncio.DatagramProtocol):
     def __init__(self, host: str, port: int, advertised_host: str, *,
-                 allowed: Callable[[str], bool],
+                 trunks: TrunkPolicy,
                  on_invite: Callable[[IncomingCall], Awaitable[None]],
                  on_bye: Callable[[Dialog], Awaitable[None]],
                  on_cancel: Callable[[IncomingCall], Awaitable[None]],
                  on_ack_timeout: Callable[[Dialog], Awaitable[None]],
                  on_reinvite: Callable[[Dialog, SipMessage], Awaitable[str | tuple[int, str]]]) -> None:
         self.host, self.port, self.advertised_host = host, port, advertised_host
-        self._allowed = allowed
+        self._trunks = trunks
         self._on_invite, self._on_bye, self._on_cancel, self._on_ack_timeout = on_invite, on_bye, on_cancel, on_ack_timeout
         self._on_reinvite = on_reinvite  # the answer SDP, or (status, reason) to refuse it
         self._transport: asyncio.DatagramTransport | None = None
@@ -185,7 +187,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One TCP connection: messages one after another, each framed by its Content-Length."""
         ip, port = writer.get_extra_info("peername")[:2]
-        if len(self._tcp) >= MAX_TCP_CONNECTIONS or not self._allowed(ip):
+        if len(self._tcp) >= MAX_TCP_CONNECTIONS or not self._trunks.may_connect(ip):
             writer.close()  # a stranger gets no connection to talk on (UDP strangers get a 403)
             return
         self._tcp[(ip, port)] = writer
@@ -221,19 +223,35 @@ class SipEndpoint(asyncio.DatagramProtocol):
         if not message.is_request:
             self._response_received(message)
             return
-        if not self._allowed(source[0]):
-            log.info("SIP request refused: not from a trunk", extra={"source": source[0], "method": message.method})
-            if message.method != "ACK":
-                self._send(response_to(message, 403, "Forbidden", to_tag=new_tag()).serialize(), source)
-            return
         try:
+            if not self._admitted(message, source):
+                return
             self._request_received(message, source)
         except SipParseError as exc:
             self._send(response_to(message, 400, f"Bad Request ({exc})", to_tag=new_tag()).serialize(), source)
 
+    def _admitted(self, request: SipMessage, source: Address) -> bool:
+        """From a trunk (by address, or digest-authenticated), or part of a call already admitted;
+        otherwise answered 403, or 401 with a challenge for a trunk that authenticates."""
+        if request.method == "ACK" or self._dialog_of(request) is not None or (
+                request.method == "CANCEL" and (self._branch(request), request.call_id) in self._calls):
+            return True
+        if (self._branch(request), request.method) in self._server:
+            return True  # a retransmission of a request admitted already
+        verdict = self._trunks.admit(request, source[0])
+        if verdict == "ok":
+            return True
+        if verdict == "forbidden":
+            log.info("SIP request refused: not from a trunk", extra={"source": source[0], "method": request.method})
+            self._reply(request, source, 403, "Forbidden")
+        else:
+            challenge = self._trunks.realm.challenge(stale=verdict == "stale")
+            self._reply(request, source, 401, "Unauthorized", headers=[("www-authenticate", challenge)])
+        return False
+
     def _answer_unparseable(self, data: bytes, source: Address, problem: SipParseError) -> None:
         """A 400 (or 505) when the request carries enough to be answered (Via, From, To, Call-ID, CSeq)."""
-        if not data[:1].isalpha() or data.startswith(b"SIP/") or not self._allowed(source[0]):
+        if not data[:1].isalpha() or data.startswith(b"SIP/") or not self._trunks.may_connect(source[0]):
             return
         try:
             lenient = parse_headers_only(data)

@@ -7,6 +7,8 @@ which numbers (DIDs) belong to which tenant and queue.
     [[channels.voice.sip.trunks]]
     name = "carrier"
     addresses = ["203.0.113.10", "198.51.100.0/24"]
+    username = ""                      # with password: digest authentication (with or without addresses)
+    password = ""
     [[channels.voice.sip.numbers]]
     number = "+493012345678"
     tenant = "demo"                    # the tenant's slug
@@ -18,14 +20,26 @@ from __future__ import annotations
 import ipaddress
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 
 class TrunkSettings(BaseModel):
+    """A trunk is known by its addresses, by digest credentials, or by both (then it must come
+    from one of its addresses and authenticate)."""
+
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
-    # Calls are taken only from these addresses or networks.
-    addresses: list[str] = Field(min_length=1)
+    addresses: list[str] = Field(default_factory=list)  # IPs or networks
+    username: str = Field("", max_length=100)  # digest authentication, with password
+    password: SecretStr = SecretStr("")
+
+    @model_validator(mode="after")
+    def _known_somehow(self) -> TrunkSettings:
+        if not self.addresses and not self.username:
+            raise ValueError(f"trunk {self.name!r}: give its addresses, or a username and password, or both")
+        if bool(self.username) != bool(self.password.get_secret_value()):
+            raise ValueError(f"trunk {self.name!r}: a username needs a password, and the other way round")
+        return self
 
     @field_validator("addresses")
     @classmethod
@@ -82,6 +96,3 @@ class SipSettings(BaseModel):
     @property
     def port(self) -> int:
         return int(self.listen.rpartition(":")[2])
-
-    def networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-        return [ipaddress.ip_network(address, strict=False) for trunk in self.trunks for address in trunk.addresses]
