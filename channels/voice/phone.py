@@ -85,8 +85,8 @@ class PhoneEntry:
         if request.get("content-type") not in (None, "application/sdp") or not request.body:
             incoming.reject(488, "Not Acceptable Here (an SDP offer is needed)")
             return
-        identity, shown = await self._caller(tenant_id, request.get("from") or "", request.call_id)
         settings = await self._voice.call_settings(tenant_id)
+        identity, shown = _caller(request.get("from") or "", request.call_id, settings.get("default_region") or None)
         menu = settings.get("menu") or []
         incoming.ringing()
         try:
@@ -147,17 +147,6 @@ class PhoneEntry:
                 return self._numbers[number]
         return None
 
-    async def _caller(self, tenant_id: str, from_header: str, sip_call_id: str) -> tuple[tuple[str, str], str]:
-        """The contact's identity from the caller ID (normalised with the tenant's default
-        country), and how to show it; a withheld number is a contact of its own per call."""
-        region = (await self._voice.call_settings(tenant_id)).get("default_region") or None
-        try:
-            number = normalise_identity("phone", user_of(uri_of(from_header)), region)
-            return ("phone", number), number
-        except InvalidIdentity:
-            token = "".join(ch for ch in sip_call_id if ch.isalnum())[:40] or "unknown"
-            return ("external", f"withheld-caller:{token}"), "a withheld number"
-
     async def _reinvited(self, dialog: Dialog, request: SipMessage) -> str | tuple[int, str]:
         """The phone puts the call on hold, resumes it, or moves its audio: the RTP leg follows."""
         call_id = self._calls.get(dialog.call_id)
@@ -185,6 +174,17 @@ class PhoneEntry:
         call_id = self._calls.pop(dialog.call_id, None)
         if call_id is not None:
             await self._voice.end_call(call_id, "the caller's phone did not confirm the answer")
+
+
+def _caller(from_header: str, sip_call_id: str, region: str | None) -> tuple[tuple[str, str], str]:
+    """The contact's identity from the caller ID (normalised with the tenant's default country),
+    and how to show it; a withheld number is a contact of its own per call."""
+    try:
+        number = normalise_identity("phone", user_of(uri_of(from_header)), region)
+        return ("phone", number), number
+    except InvalidIdentity:
+        token = "".join(ch for ch in sip_call_id if ch.isalnum())[:40] or "unknown"
+        return ("external", f"withheld-caller:{token}"), "a withheld number"
 
 
 def _local_address_towards(peer: str) -> str:
