@@ -38,6 +38,7 @@ class Call:
     position: tuple[int, float | None] | None = None  # in line, and the estimated wait in seconds
     announced: float | None = None  # when the caller was last told their place
     line: CallerLine | None = None  # a phone caller's
+    callback_number: str | None = None  # a phone caller's own number (not withheld): "press 1 to be called back"
 
     @property
     def customer_leg(self) -> str:

@@ -167,7 +167,8 @@ class VoiceChannel(Channel):
     async def open_call(self, tenant_id: str, identity: tuple[str, str], subject: str, sdp: str, *,
                         visitor: tuple[str, str] | None = None, join: Callable[[str], Awaitable[None]] | None = None,
                         address: str | None = None, queue_id: str | None = None,
-                        line: CallerLine | None = None, enqueue: bool = True) -> tuple[Call, str]:
+                        line: CallerLine | None = None, enqueue: bool = True,
+                        callback_number: str | None = None) -> tuple[Call, str]:
         """A caller's call placed in the queue: their media leg opened (a browser's WebRTC offer,
         or with `address` a phone's plain RTP one), the conversation stored with the contact
         `identity`, the task queued (unless not `enqueue`: a phone caller choosing from the
@@ -190,7 +191,8 @@ class VoiceChannel(Channel):
             except BaseException:
                 await self.ctx.media.end_call(call_id)  # nothing of the call is kept: its media goes too
                 raise
-            call = self._calls[call_id] = Call(call_id, tenant_id, conversation_id, task_id, visitor, line=line)
+            call = self._calls[call_id] = Call(call_id, tenant_id, conversation_id, task_id, visitor, line=line,
+                                               callback_number=callback_number)
             call.watcher = asyncio.create_task(self._watch(call))
             await self.ctx.hold(call_id)  # an agent on another gateway process reaches the call here
             if await self._records(tenant_id):
@@ -265,9 +267,14 @@ class VoiceChannel(Channel):
             window = _window(form.window_from, form.window_to)
         except ValueError as exc:
             return error("invalid", str(exc))
-        await self._record(call, "callback.requested", number=number, topic=form.topic.strip(), **window)
-        await self._end(call, "the caller asked to be called back", waited_for_callback=True)
+        await self.request_callback(call, number, topic=form.topic.strip(), **window)
         return ok()
+
+    async def request_callback(self, call: Call, number: str, *, topic: str = "", **window: str) -> None:
+        """A waiting caller would rather be called back at `number` (E.164): the request is
+        recorded and the call ends, not as abandoned."""
+        await self._record(call, "callback.requested", number=number, topic=topic, **window)
+        await self._end(call, "the caller asked to be called back", waited_for_callback=True)
 
     def _visitors_call(self, who: VisitorCall, call_id: str) -> Call | None:
         call = self._calls.get(call_id)
@@ -548,6 +555,8 @@ class VoiceChannel(Channel):
         if wait:
             minutes = max(1, round(wait / 60))
             text += f" The expected wait is about {minutes} minute{'s' if minutes > 1 else ''}."
+        if call.callback_number:
+            text += " To be called back instead, press 1."
         call.announced = time.monotonic()
         with contextlib.suppress(MediaError):
             await self.ctx.media.announce(call.id, text, beeps=position)

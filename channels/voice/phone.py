@@ -7,6 +7,8 @@ RTP leg, so the caller hears the tenant's greeting, chooses from its key-press m
 web caller does: from then on it is the voice channel's call (agents answer it in the inbox, hold,
 transfer, record it). The caller ID identifies the contact.
 
+- While waiting, pressing 1 asks to be called back at the caller's own number (callback.requested,
+  as from the widget's form); the call then ends, not as abandoned.
 - A re-INVITE from the phone (hold, resume) updates its RTP leg.
 - An unknown number gets 404; an offer without a codec we speak 488 (with the reason).
 - A CANCEL before the answer, or the caller's BYE while waiting, ends the call as abandoned; the
@@ -55,6 +57,7 @@ class PhoneEntry:
         self._calls: dict[str, str] = {}  # SIP Call-ID -> the voice call's id
         self._keys: dict[str, asyncio.Future[dict[str, Any]]] = {}  # by voice call id: a menu's choice to come
         self._menus: dict[str, dict[str, dict[str, Any]]] = {}  # by voice call id: its options by key
+        self._tasks: set[asyncio.Task[None]] = set()
         advertised = settings.advertised_host or settings.host
         self.endpoint = SipEndpoint(settings.host, settings.port, advertised,
                                     trunks=TrunkPolicy(settings.trunks, realm=settings.advertised_host or "wecc"),
@@ -67,6 +70,8 @@ class PhoneEntry:
         log.info("SIP listening", extra={"host": self._settings.host, "port": self.endpoint.port})
 
     async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
         await self.endpoint.stop()
 
     def forget(self, dialog: Dialog) -> None:
@@ -93,7 +98,8 @@ class PhoneEntry:
             call, answer = await self._voice.open_call(
                 tenant_id, identity, f"Phone call from {shown}", request.body.decode("utf-8", "replace"),
                 address=_local_address_towards(incoming.source[0]), queue_id=number.queue or None,
-                line=PhoneLine(self, incoming.dialog), enqueue=not menu)
+                line=PhoneLine(self, incoming.dialog), enqueue=not menu,
+                callback_number=identity[1] if identity[0] == "phone" else None)
         except MediaError as exc:
             incoming.reject(488, f"Not Acceptable Here ({exc})"[:200])
             return
@@ -132,10 +138,27 @@ class PhoneEntry:
         await self._voice.enqueue(call, queue_id)
 
     def key_pressed(self, call_id: str, key: str) -> None:
-        """A phone caller's key press (the media layer's dtmf event): a menu choice, if one is open."""
+        """A phone caller's key press (the media layer's dtmf event): a menu choice while the menu
+        is open; once waiting in the queue, 1 asks to be called back."""
         chosen, options = self._keys.get(call_id), self._menus.get(call_id, {})
-        if chosen is not None and not chosen.done() and key in options:
-            chosen.set_result(options[key])
+        if chosen is not None:
+            if not chosen.done() and key in options:
+                chosen.set_result(options[key])
+            return
+        call = self._voice.call_of(call_id)
+        if key == "1" and call is not None and call.callback_number and call.task_id and call.agent_id is None:
+            task = asyncio.ensure_future(self._call_back_instead(call))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _call_back_instead(self, call: Call) -> None:
+        """The caller is told they will be called back, then the call ends (not as abandoned)."""
+        assert call.callback_number is not None
+        said = f"Thank you. We will call you back at {' '.join(call.callback_number)}. Goodbye."
+        await self._voice.announce(call, said)
+        await asyncio.sleep(len(said) / 12)  # about 12 characters are spoken a second
+        if call.state != "ended" and call.agent_id is None:
+            await self._voice.request_callback(call, call.callback_number)
 
     def _number_called(self, request_uri: str, to: str) -> NumberSettings | None:
         for candidate in (user_of(request_uri), user_of(uri_of(to))):

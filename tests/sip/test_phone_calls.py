@@ -131,3 +131,20 @@ async def test_a_vip_callers_number_raises_the_calls_priority(
         while (task := await queued_task(client, conversation["id"])) is None:
             await asyncio.sleep(0.05)
     assert task["priority"] == 3
+
+
+async def test_a_waiting_caller_presses_1_to_be_called_back_and_is_not_abandoned(
+        client: TestClient, agent: Api, caller: Baresip, sip_port: int):
+    caller.command("dial", f"sip:{SUPPORT_LINE}@127.0.0.1:{sip_port}")
+    await caller.wait_for("CALL_ESTABLISHED")
+    conversation = await the_call(agent)
+    async with asyncio.timeout(PATIENCE_SECONDS):
+        while await queued_task(client, conversation["id"]) is None:
+            await asyncio.sleep(0.05)
+    caller.command("sndcode", "1")
+    await caller.wait_for("CALL_CLOSED", seconds=30)  # after being told they will be called back
+    assert await settles_as(client, conversation["id"], "cancelled")
+    async with client.app[DB].connect() as conn:
+        [requested] = (await conn.execute(sa.select(t.events.c.data).where(
+            t.events.c.conversation_id == conversation["id"], t.events.c.type == "callback.requested"))).scalars()
+    assert requested["number"] == CALLER_NUMBER
