@@ -58,6 +58,7 @@ class PhoneEntry:
         self._keys: dict[str, asyncio.Future[dict[str, Any]]] = {}  # by voice call id: a menu's choice to come
         self._menus: dict[str, dict[str, dict[str, Any]]] = {}  # by voice call id: its options by key
         self._tasks: set[asyncio.Task[None]] = set()
+        self._setting_up = 0  # calls being placed in the queue, not yet in _calls
         advertised = settings.advertised_host or settings.host
         self.endpoint = SipEndpoint(settings.host, settings.port, advertised,
                                     trunks=TrunkPolicy(settings.trunks, realm=settings.advertised_host or "wecc"),
@@ -83,6 +84,10 @@ class PhoneEntry:
         if number is None:
             incoming.reject(404, "Not Found")
             return
+        if len(self._calls) + self._setting_up >= self._settings.max_calls:
+            log.warning("a phone call was turned away: max_calls reached", extra={"max_calls": self._settings.max_calls})
+            incoming.reject(503, "Service Unavailable", retry_after=30)
+            return
         tenant_id = await self._voice.ctx.tenant_id_of(number.tenant)
         if tenant_id is None:
             incoming.reject(480, "Temporarily Unavailable")
@@ -94,6 +99,7 @@ class PhoneEntry:
         identity, shown = _caller(request.get("from") or "", request.call_id, settings.get("default_region") or None)
         menu = settings.get("menu") or []
         incoming.ringing()
+        self._setting_up += 1
         try:
             call, answer = await self._voice.open_call(
                 tenant_id, identity, f"Phone call from {shown}", request.body.decode("utf-8", "replace"),
@@ -107,6 +113,8 @@ class PhoneEntry:
             log.exception("a phone call could not be placed in the queue", extra={"sip_call_id": request.call_id[:100]})
             incoming.reject(500, "Server Internal Error")
             return
+        finally:
+            self._setting_up -= 1
         self._calls[request.call_id] = call.id
         if incoming.cancelled.is_set() or not incoming.answer(answer):
             await self._voice.end_call(call.id, "the customer hung up")

@@ -20,9 +20,15 @@ def sip_port() -> int:
 
 
 @pytest.fixture
-def config(tmp_path: Path, sip_port: int) -> Config:
+def sip_settings() -> dict:
+    """What a test module adds to [channels.voice.sip]."""
+    return {}
+
+
+@pytest.fixture
+def config(tmp_path: Path, sip_port: int, sip_settings: dict) -> Config:
     sip = {"listen": f"127.0.0.1:{sip_port}", "trunks": [{"name": "test trunk", "addresses": ["127.0.0.1"]}],
-           "numbers": [{"number": SUPPORT_LINE, "tenant": "demo"}]}
+           "numbers": [{"number": SUPPORT_LINE, "tenant": "demo"}], **sip_settings}
     return make_config(tmp_path / "data", realtime={"channel": f"wecc-test:{uuid.uuid4().hex}"},
                        channels={"chat": {"enabled": True}, "voice": {"enabled": True, "sip": sip}},
                        media={"workers": 1, "connect_timeout_seconds": 5})

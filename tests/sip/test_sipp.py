@@ -48,3 +48,12 @@ async def test_a_stranger_is_refused(client: TestClient, sip_port: int, tmp_path
     code, output = await sipp(f"127.0.0.1:{sip_port}", "-sn", "uac", "-s", SUPPORT_LINE, "-i", "127.0.0.2",
                               "-m", "1", cwd=tmp_path)
     assert code != 0 and "403" in output, output
+
+
+@pytest.mark.parametrize("sip_settings", [{"max_calls": 2}])
+async def test_calls_beyond_max_calls_are_turned_away_with_503(client: TestClient, agent: Api, sip_port: int,
+                                                              tmp_path: Path, sip_settings: dict):
+    code, output = await sipp(f"127.0.0.1:{sip_port}", "-sn", "uac", "-s", SUPPORT_LINE, "-i", "127.0.0.1",
+                              "-m", "3", "-l", "3", "-r", "50", "-d", "3000", cwd=tmp_path)
+    assert code != 0 and "503" in output, output  # the third call, while two are up
+    assert len((await agent.get("/api/v1/conversations?channel=voice"))["items"]) == 2

@@ -110,9 +110,9 @@ class IncomingCall:
         self._endpoint._await_ack(self.dialog, self._transaction)
         return True
 
-    def reject(self, status: int, reason: str) -> None:
+    def reject(self, status: int, reason: str, retry_after: int | None = None) -> None:
         if not self.finished:
-            self._respond(status, reason)
+            self._respond(status, reason, headers=[("retry-after", str(retry_after))] if retry_after else None)
             self._endpoint._end_dialog(self.dialog)
 
     def _respond(self, status: int, reason: str, **options) -> None:

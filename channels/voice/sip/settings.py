@@ -3,7 +3,8 @@ which numbers (DIDs) belong to which tenant and queue.
 
     [channels.voice.sip]
     listen = "0.0.0.0:5060"            # UDP and TCP
-    advertised_host = ""               # in Contact and Via; empty: the address facing each trunk
+    advertised_host = ""               # in Contact and Via; empty: the listen address
+    max_calls = 500                    # phone calls at once; more get 503
     [[channels.voice.sip.trunks]]
     name = "carrier"
     addresses = ["203.0.113.10", "198.51.100.0/24"]
@@ -74,6 +75,9 @@ class SipSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     listen: str = "0.0.0.0:5060"
     advertised_host: str = ""
+    # Phone calls at once (waiting and talking); more get 503 with Retry-After, so a trunk's
+    # flood or a runaway PBX can't take every media port and worker.
+    max_calls: int = Field(500, ge=1, le=100_000)
     trunks: list[TrunkSettings] = Field(default_factory=list)
     numbers: list[NumberSettings] = Field(default_factory=list)
 
