@@ -674,8 +674,10 @@ async def _wait_ready(server: Server, timeout: float) -> None:
     raise RuntimeError(f"the {server.kind} did not get ready in {timeout:.0f} s:\n{server.log_tail()}")
 
 
-async def start_gateway(workdir: Path, database_url: str = "", launcher: list[str] | None = None) -> Server:
-    """`launcher`: what runs run.py (default: this Python), e.g. bench/gc_watch.py to time collections."""
+async def start_gateway(workdir: Path, database_url: str = "", launcher: list[str] | None = None,
+                        config: Path = ROOT / "config.toml") -> Server:
+    """`launcher`: what runs run.py (default: this Python), e.g. bench/gc_watch.py to time collections;
+    `config`: another config file (bench/sip.py adds a SIP trunk to config.toml)."""
     redis, redis_port = private_redis.start(str(workdir))
     port = free_port()
     env = {**os.environ, **GATEWAY_ENV,
@@ -685,7 +687,7 @@ async def start_gateway(workdir: Path, database_url: str = "", launcher: list[st
         env["WECC__DATABASE__URL"] = database_url
     log = workdir / "gateway.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([*(launcher or [sys.executable]), str(ROOT / "run.py"), "--config", str(ROOT / "config.toml")], cwd=ROOT,
+        process = subprocess.Popen([*(launcher or [sys.executable]), str(ROOT / "run.py"), "--config", str(config)], cwd=ROOT,
                                    env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                    preexec_fn=_die_with_parent)
     server = Server("gateway", process, f"http://127.0.0.1:{port}", log, redis)
