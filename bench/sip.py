@@ -160,7 +160,7 @@ async def main() -> None:
                 figures = await setups(workdir, sip_port, server.pid, rate)
                 results["setups"].append(figures)
                 print(f"setups   {rate:4d}/s  placed {figures['placed']:5d}  ok {figures['successful']:5d}  "
-                      f"failed {figures['failed']:3d}  SIPp avg {figures["rate_achieved"]:5.1f}/s  "
+                      f"failed {figures['failed']:3d}  SIPp avg {figures['rate_achieved']:5.1f}/s  "
                       f"| gateway {figures['gateway_cpu_ms_per_call']:6.1f} ms CPU/call, {figures['gateway_cores']} cores  "
                       f"other {figures['other_cores']}", flush=True)
             for calls in [int(c) for c in args.held.split(",")]:
