@@ -241,12 +241,15 @@ class SipEndpoint(asyncio.DatagramProtocol):
         verdict = self._trunks.admit(request, source[0])
         if verdict == "ok":
             return True
+        # Answered statelessly: a flood from strangers leaves no transactions behind (a lost
+        # answer is simply asked for again, and answered again).
         if verdict == "forbidden":
             log.info("SIP request refused: not from a trunk", extra={"source": source[0], "method": request.method})
-            self._reply(request, source, 403, "Forbidden")
+            refusal = response_to(request, 403, "Forbidden", to_tag=new_tag())
         else:
             challenge = self._trunks.realm.challenge(stale=verdict == "stale")
-            self._reply(request, source, 401, "Unauthorized", headers=[("www-authenticate", challenge)])
+            refusal = response_to(request, 401, "Unauthorized", to_tag=new_tag(), headers=[("www-authenticate", challenge)])
+        self._send(refusal.serialize(), source)
         return False
 
     def _answer_unparseable(self, data: bytes, source: Address, problem: SipParseError) -> None:
