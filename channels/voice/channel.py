@@ -166,7 +166,7 @@ class VoiceChannel(Channel):
 
     async def open_call(self, tenant_id: str, identity: tuple[str, str], subject: str, sdp: str, *,
                         visitor: tuple[str, str] | None = None, join: Callable[[str], Awaitable[None]] | None = None,
-                        address: str | None = None, queue_id: str | None = None,
+                        address: str | None = None, peer_ip: str | None = None, queue_id: str | None = None,
                         line: CallerLine | None = None, enqueue: bool = True,
                         callback_number: str | None = None) -> tuple[Call, str]:
         """A caller's call placed in the queue: their media leg opened (a browser's WebRTC offer,
@@ -177,7 +177,8 @@ class VoiceChannel(Channel):
         call_id = new_id()
         self._starting[call_id] = None
         try:
-            answer = await self.ctx.media.open_leg(call_id, f"{call_id}.customer", "customer", sdp, address=address)
+            answer = await self.ctx.media.open_leg(call_id, f"{call_id}.customer", "customer", sdp, address=address,
+                                                   peer_ip=peer_ip)
             try:
                 contact_id = await self.ctx.identify_contact(tenant_id, *identity)
                 async with self.ctx.unit() as unit:

@@ -103,7 +103,8 @@ class PhoneEntry:
         try:
             call, answer = await self._voice.open_call(
                 tenant_id, identity, f"Phone call from {shown}", request.body.decode("utf-8", "replace"),
-                address=_local_address_towards(incoming.source[0]), queue_id=number.queue or None,
+                address=_local_address_towards(incoming.source[0]), peer_ip=incoming.source[0],
+                queue_id=number.queue or None,
                 line=PhoneLine(self, incoming.dialog), enqueue=not menu,
                 callback_number=identity[1] if identity[0] == "phone" else None)
         except MediaError as exc:

@@ -10,8 +10,9 @@ and each key press reported once.
 - Ports come from a configured range (trunks' firewalls are opened for a range), even numbers as
   RFC 3550 asks; RTCP is not sent (the port above is left free for a peer that sends it).
 - Symmetric RTP (RFC 4961): audio goes back to the address and port it comes from once it comes,
-  so a phone behind NAT is reached; packets from any other IP address than the one the SDP gave
-  are dropped, so a stranger can't inject audio into a call.
+  so a phone behind NAT is reached. Packets are taken only from the address the SDP gave or the
+  one the call's signalling came from (a PBX behind NAT writes its private address in the SDP);
+  a stranger can't inject audio into a call.
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ class RtpPortsExhausted(Exception):
 
 class RtpLeg(asyncio.DatagramProtocol):
     def __init__(self, terms: Negotiated, inbound: InboundAudio, outbound: MixedAudioTrack,
-                 on_first_packet: Callable[[], None], on_dtmf: Callable[[str], None]) -> None:
+                 on_first_packet: Callable[[], None], on_dtmf: Callable[[str], None],
+                 signalling_ip: str | None = None) -> None:
         self.terms = terms
+        self._signalling_ip = signalling_ip
         self._inbound = inbound
         self._outbound = outbound
         self._on_first_packet = on_first_packet
@@ -66,14 +69,14 @@ class RtpLeg(asyncio.DatagramProtocol):
     @classmethod
     async def open(cls, host: str, ports: tuple[int, int], terms: Negotiated, inbound: InboundAudio,
                    outbound: MixedAudioTrack, on_first_packet: Callable[[], None],
-                   on_dtmf: Callable[[str], None]) -> tuple[RtpLeg, int]:
+                   on_dtmf: Callable[[str], None], signalling_ip: str | None = None) -> tuple[RtpLeg, int]:
         """The leg, listening on a free even port of `ports` on `host`."""
         loop = asyncio.get_running_loop()
         low, high = ports
         candidates = list(range(low + low % 2, high + 1, 2))
         random.shuffle(candidates)
         for port in candidates[:64]:
-            leg = cls(terms, inbound, outbound, on_first_packet, on_dtmf)
+            leg = cls(terms, inbound, outbound, on_first_packet, on_dtmf, signalling_ip)
             try:
                 await loop.create_datagram_endpoint(lambda leg=leg: leg, local_addr=(host, port))  # type: ignore[misc]
             except OSError:
@@ -106,7 +109,7 @@ class RtpLeg(asyncio.DatagramProtocol):
         self._transport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
-        if addr[0] != self.terms.remote_address or len(data) < 12 or data[0] >> 6 != 2:
+        if addr[0] not in (self.terms.remote_address, self._signalling_ip) or len(data) < 12 or data[0] >> 6 != 2:
             self.packets_dropped += 1
             return
         try:

@@ -167,13 +167,14 @@ class MediaService:
     # Calls and legs.
 
     async def open_leg(self, call_id: str, leg_id: str, role: Role, offer_sdp: str, mode: Mode | None = None,
-                       address: str | None = None) -> str:
+                       address: str | None = None, peer_ip: str | None = None) -> str:
         """The answer SDP for the leg's offer; the leg's connection is then reported by events.
 
         A WebRTC leg (a browser), or with `address` a plain RTP one (a SIP trunk or phone: G.711,
         RFC 4733 key presses reported as "dtmf" events): `address` is the local IP address the
         peer sends to, announced in the answer (or [media] public_ip in its place). Such a leg is
-        connected when the peer's first audio arrives.
+        connected when the peer's first audio arrives; its audio is taken from the SDP's address
+        and from `peer_ip` (where its signalling comes from), from no one else.
 
         A "supervisor" leg joins a call that has a customer leg, in `mode` (default "listen"):
         listen — hears the customer and the agents, heard by no one; whisper — also heard by the
@@ -194,7 +195,7 @@ class MediaService:
         call.legs.add(leg_id)
         try:
             return await self._request(call.worker, "open_leg", call_id=call_id, leg_id=leg_id, role=role,
-                                       offer_sdp=offer_sdp, mode=mode, address=address)
+                                       offer_sdp=offer_sdp, mode=mode, address=address, peer_ip=peer_ip)
         except MediaError:
             call.legs.discard(leg_id)
             if not call.legs and not call.recording and self._calls.get(call_id) is call:

@@ -144,8 +144,9 @@ class MediaWorker:
     # Commands: each `_op_NAME(**args)` answers the request of that name.
 
     async def _op_open_leg(self, call_id: str, leg_id: str, role: Role, offer_sdp: str, mode: Mode | None = None,
-                           address: str | None = None) -> str:
-        """A WebRTC leg, or with `address` (the local address the SIP peer reaches) a plain RTP one."""
+                           address: str | None = None, peer_ip: str | None = None) -> str:
+        """A WebRTC leg, or with `address` (the local address the SIP peer reaches) a plain RTP one;
+        `peer_ip`: where the peer's signalling comes from, whose audio is let in too."""
         mode = check_role(role, mode)
         call = self._calls.get(call_id)
         if call is not None and leg_id in call.legs:
@@ -162,7 +163,7 @@ class MediaWorker:
         if call is None:
             call = self._calls[call_id] = Call(call_id, CallMixer(call_id, self._hold_melody))
         if address is not None:
-            return await self._open_rtp_leg(call, leg_id, role, mode, terms, address)
+            return await self._open_rtp_leg(call, leg_id, role, mode, terms, address, peer_ip)
         pc = RTCPeerConnection(self._settings.rtc_configuration())
         leg = call.legs[leg_id] = Leg(leg_id, role, pc=pc)
         mixer_leg = call.mixer.add_leg(leg_id, role, mode)
@@ -204,14 +205,14 @@ class MediaWorker:
         return announce_public_ip(pc.localDescription.sdp, self._settings.public_ip)
 
     async def _open_rtp_leg(self, call: Call, leg_id: str, role: Role, mode: Mode | None,
-                            terms: rtp_sdp.Negotiated, address: str) -> str:
+                            terms: rtp_sdp.Negotiated, address: str, peer_ip: str | None) -> str:
         leg = call.legs[leg_id] = Leg(leg_id, role)
         mixer_leg = call.mixer.add_leg(leg_id, role, mode)
         try:
             leg.rtp, port = await RtpLeg.open(
                 address, self._settings.rtp_ports, terms, mixer_leg.inbound, mixer_leg.outbound,
                 on_first_packet=lambda: self._rtp_connected(call, leg),
-                on_dtmf=lambda key: self._event(call.call_id, leg_id, "dtmf", key))
+                on_dtmf=lambda key: self._event(call.call_id, leg_id, "dtmf", key), signalling_ip=peer_ip)
         except (OSError, RtpPortsExhausted) as exc:
             await self._close_leg(call, leg)
             if not call.legs and call.recorder is None and self._calls.get(call.call_id) is call:

@@ -158,3 +158,17 @@ async def test_a_phone_whose_audio_stops_fails_unless_it_holds_the_call(peers, p
         failed = await events.wait_for("failed", "sip-7", "phone")
         assert "no audio from the phone for 1 s" in failed.detail
         assert not [e for e in events.events if e.call_id == "sip-6" and e.kind == "failed"]
+
+
+async def test_a_pbx_behind_nat_is_heard_from_its_signalling_address_and_answered_there(media, peers, phones) -> None:
+    """Its SDP names a private address; its audio comes from the address its SIP came from."""
+    service, events = media
+    phone = await phones(CALLER_HZ)
+    offer = phone.offer().replace("c=IN IP4 127.0.0.1", "c=IN IP4 10.1.2.3")
+    answer = await service.open_leg("sip-nat", "phone", "customer", offer, address="127.0.0.1", peer_ip="127.0.0.1")
+    phone.accept(answer)
+    await events.wait_for("connected", "sip-nat", "phone")
+    agent = peers(AGENT_HZ)
+    await connect(service, "sip-nat", "agent", "agent", agent, events)
+    await until_heard(agent, lambda audio: is_tone(audio, CALLER_HZ))
+    await until_heard(phone, lambda audio: is_tone(audio, AGENT_HZ))  # sent back where its audio comes from
