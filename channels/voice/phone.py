@@ -64,7 +64,7 @@ class PhoneEntry:
                                     trunks=TrunkPolicy(settings.trunks, realm=settings.advertised_host or "wecc"),
                                     on_invite=self._invited, on_bye=self._hung_up,
                                     on_cancel=self._cancelled, on_ack_timeout=self._unconfirmed,
-                                    on_reinvite=self._reinvited)
+                                    on_reinvite=self._reinvited, on_key=self._info_key)
 
     async def start(self) -> None:
         await self.endpoint.start()
@@ -191,6 +191,12 @@ class PhoneEntry:
             return await self._voice.ctx.media.update_leg(call.id, call.customer_leg, request.body.decode("utf-8", "replace"))
         except MediaError as exc:
             return 488, f"Not Acceptable Here ({exc})"[:200]
+
+    def _info_key(self, dialog: Dialog, key: str) -> None:
+        """A key press the phone sent as SIP INFO: as one heard in its audio."""
+        call_id = self._calls.get(dialog.call_id)
+        if call_id is not None:
+            self.key_pressed(call_id, key)
 
     async def _hung_up(self, dialog: Dialog) -> None:
         call_id = self._calls.pop(dialog.call_id, None)

@@ -78,6 +78,7 @@ class App:
         self.cancels: list[IncomingCall] = []
         self.ack_timeouts: list[Dialog] = []
         self.reinvites: list[SipMessage] = []
+        self.keys: list[str] = []
         self.answer: str | None = OFFER  # None: leave the call ringing
 
     async def on_invite(self, call: IncomingCall) -> None:
@@ -106,7 +107,8 @@ async def running() -> AsyncIterator[tuple[SipEndpoint, App, Trunk]]:
     trunks = TrunkPolicy([TrunkSettings(name="test", addresses=["127.0.0.1"])], realm="wecc")
     endpoint = SipEndpoint("127.0.0.1", 0, "127.0.0.1", trunks=trunks,
                            on_invite=app.on_invite, on_bye=app.on_bye, on_cancel=app.on_cancel,
-                           on_ack_timeout=app.on_ack_timeout, on_reinvite=app.on_reinvite)
+                           on_ack_timeout=app.on_ack_timeout, on_reinvite=app.on_reinvite,
+                           on_key=lambda dialog, key: app.keys.append(key))
     await endpoint.start()
     loop = asyncio.get_running_loop()
     _, trunk = await loop.create_datagram_endpoint(Trunk, local_addr=("127.0.0.1", 0))
@@ -276,3 +278,21 @@ async def test_a_tcp_connection_from_a_stranger_is_closed(running) -> None:
         assert await asyncio.wait_for(reader.read(), 5) == b""
     finally:
         writer.close()
+
+
+async def test_key_presses_sent_as_info_are_passed_on(running) -> None:
+    endpoint, app, trunk = running
+    trunk.send(request("INVITE", trunk.port, body=OFFER), endpoint.port)
+    answer = await trunk.response(200)
+    trunk.send(request("ACK", trunk.port, branch="z9hG4bK-ack", to_tag=answer.to_tag), endpoint.port)
+
+    def info(n: int, content_type: str, body: str) -> str:
+        return request("INFO", trunk.port, branch=f"z9hG4bK-info{n}", cseq=10 + n, to_tag=answer.to_tag, body=body).replace(
+            "Content-Type: application/sdp", f"Content-Type: {content_type}")
+
+    trunk.send(info(1, "application/dtmf-relay", "Signal=5\r\nDuration=160\r\n"), endpoint.port)
+    trunk.send(info(2, "application/dtmf", "11"), endpoint.port)  # the '#' key, by its event number
+    await trunk.response(200, "INFO", count=2)
+    trunk.send(info(3, "application/media_control+xml", "<media_control/>"), endpoint.port)
+    await trunk.response(415, "INFO")
+    assert app.keys == ["5", "#"]

@@ -6,6 +6,7 @@ RFC 3261's rules, as far as a gateway answering calls needs them:
 - A 2xx to an INVITE is sent again (T1, doubling up to T2) until its ACK comes; without one in
   64*T1 the dialog is given up and the application told (`on_ack_timeout`). A final error
   response is sent again until its ACK (Timer G), for at most 64*T1 (Timer H).
+- INFO in a dialog carrying a key press (dtmf-relay or dtmf) is passed on; other INFO gets 415.
 - A re-INVITE in a dialog (hold, resume, a new address) is answered with the application's SDP,
   or refused (488) keeping the call as it was.
 - CANCEL (§9.2): before the final response it gets 200 and the INVITE 487, and the application
@@ -43,7 +44,8 @@ log = logging.getLogger(__name__)
 
 T1, T2 = 0.5, 4.0
 TRANSACTION_SECONDS = 64 * T1
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
+_DTMF_KEYS = "0123456789*#ABCD"
 # (ip, port, "udp" | "tcp"): where a message came from and where its answers go.
 Address = tuple[str, int, str]
 MAX_TCP_CONNECTIONS = 1_000
@@ -141,11 +143,13 @@ class SipEndpoint(asyncio.DatagramProtocol):
                  on_bye: Callable[[Dialog], Awaitable[None]],
                  on_cancel: Callable[[IncomingCall], Awaitable[None]],
                  on_ack_timeout: Callable[[Dialog], Awaitable[None]],
-                 on_reinvite: Callable[[Dialog, SipMessage], Awaitable[str | tuple[int, str]]]) -> None:
+                 on_reinvite: Callable[[Dialog, SipMessage], Awaitable[str | tuple[int, str]]],
+                 on_key: Callable[[Dialog, str], None]) -> None:
         self.host, self.port, self.advertised_host = host, port, advertised_host
         self._trunks = trunks
         self._on_invite, self._on_bye, self._on_cancel, self._on_ack_timeout = on_invite, on_bye, on_cancel, on_ack_timeout
         self._on_reinvite = on_reinvite  # the answer SDP, or (status, reason) to refuse it
+        self._on_key = on_key  # a key press sent as INFO
         self._transport: asyncio.DatagramTransport | None = None
         self._server: dict[tuple[str, str], _ServerTransaction] = {}
         self._client: dict[str, _ClientTransaction] = {}
@@ -297,10 +301,37 @@ class SipEndpoint(asyncio.DatagramProtocol):
             self._end_dialog(dialog)
             self._reply(request, source, 200, "OK")
             self._spawn(self._on_bye(dialog))
+        elif method == "INFO":
+            self._info_received(request, source)
         elif method == "OPTIONS":  # a trunk's keep-alive
             self._reply(request, source, 200, "OK", headers=[("allow", ALLOW), ("accept", "application/sdp")])
         else:
             self._reply(request, source, 405, "Method Not Allowed", headers=[("allow", ALLOW)])
+
+    def _info_received(self, request: SipMessage, source: Address) -> None:
+        """A key press sent as SIP INFO (application/dtmf-relay or application/dtmf), as some
+        PBXs do instead of RFC 4733 in the audio."""
+        dialog = self._dialog_of(request)
+        if dialog is None or dialog.ended:
+            self._reply(request, source, 481, "Call/Transaction Does Not Exist")
+            return
+        kind = (request.get("content-type") or "").split(";")[0].strip().lower()
+        text = request.body.decode("utf-8", "replace").strip()
+        if kind == "application/dtmf-relay":
+            fields = dict(line.split("=", 1) for line in text.replace("\r", "").split("\n") if "=" in line)
+            key = fields.get("Signal", fields.get("signal", "")).strip()
+        elif kind == "application/dtmf":
+            key = text
+        else:
+            self._reply(request, source, 415, "Unsupported Media Type",
+                        headers=[("accept", "application/dtmf-relay, application/dtmf")])
+            return
+        key = {"10": "*", "11": "#"}.get(key, key).upper()
+        if len(key) != 1 or key not in _DTMF_KEYS:
+            self._reply(request, source, 400, "Bad Request (not a key)")
+            return
+        self._reply(request, source, 200, "OK")
+        self._on_key(dialog, key)
 
     async def _reinvited(self, dialog: Dialog, request: SipMessage, source: Address) -> None:
         transaction = self._server_transaction(request, source)
