@@ -196,7 +196,7 @@ async def test_reload_and_a_network_drop_lose_and_double_nothing(browser: Browse
     await expect(lines(page, "Written while offline")).to_contain_text("Sending…")
     tunnel.restore()
     # Back online: the line is delivered once, and the agent's answer from meanwhile shows up.
-    await expect(lines(page, "Written while offline")).to_contain_text("Sent", timeout=20000)
+    await expect(lines(page, "Written while offline")).to_contain_text("Sent", timeout=RECONNECT_PATIENCE_MS)
     await expect(lines(page, "Agent line two")).to_have_count(1)
     await expect(page.get_by_role("log").locator(".msg")).to_have_count(4)
     assert await stored_texts(agent, conversation_id) == ["First line", "Agent line one", "Agent line two", "Written while offline"]
@@ -209,7 +209,7 @@ async def test_reload_and_a_network_drop_lose_and_double_nothing(browser: Browse
     await tunnel.cut()
     tunnel.drop_acks = False
     tunnel.restore()
-    await expect(lines(page, "My ack gets lost")).to_contain_text("Sent", timeout=20000)
+    await expect(lines(page, "My ack gets lost")).to_contain_text("Sent", timeout=RECONNECT_PATIENCE_MS)
     await expect(lines(page, "My ack gets lost")).to_have_count(1)
     assert (await stored_texts(agent, conversation_id)).count("My ack gets lost") == 1
     await page.screenshot(path=screenshot_path("widget-after-reconnect"))
@@ -435,6 +435,11 @@ class Tunnel:
         self.down = False
 
 
+# Longer than the widget's longest wait between reconnection attempts (connection.js:
+# reconnectionDelayMax 15 s, which socket.io randomises by up to half again).
+RECONNECT_PATIENCE_MS = 30_000
+
+
 def is_ack(message: str | bytes) -> bool:
     """An Engine.IO message (4) carrying a Socket.IO ack (3)."""
     return isinstance(message, str) and message.startswith("43")
@@ -564,7 +569,7 @@ async def test_a_failed_upload_waits_with_retry_and_remove(browser: Browser, gat
     valve = log.locator(".msg", has=page.get_by_role("img", name="valve.png"))
     await expect(valve).to_contain_text("Not sent")
     tunnel.restore()
-    await expect(valve).not_to_contain_text("Not sent", timeout=20000)
+    await expect(valve).not_to_contain_text("Not sent", timeout=RECONNECT_PATIENCE_MS)
     await wait_until(stored_files, lambda names: names == ["leak.png", "valve.png"])
     await expect(fake).to_contain_text("Not sent")
     assert len(uploads) == refused_posts + 1  # valve.png only
@@ -582,7 +587,7 @@ async def test_a_failed_upload_waits_with_retry_and_remove(browser: Browser, gat
     await expect(log.get_by_role("img", name="tap.png")).to_have_count(0)
     await expect(log.get_by_role("img", name="fake.png")).to_have_count(0)
     tunnel.restore()
-    await expect(lines(page, "Did the photos arrive?")).to_contain_text("Sent", timeout=20000)
+    await expect(lines(page, "Did the photos arrive?")).to_contain_text("Sent", timeout=RECONNECT_PATIENCE_MS)
     assert await stored_files() == ["leak.png", "valve.png"]
 
 
@@ -615,7 +620,7 @@ async def test_earlier_messages_page_back_and_keep_the_place(browser: Browser, g
     await page.mouse.wheel(0, -20000)
     await expect(page.get_by_role("log").get_by_role("alert")).to_have_text("That didn't go through. Please try again.")
     tunnel.restore()
-    await expect(page.get_by_text("Connection lost")).to_have_count(0, timeout=20000)
+    await expect(page.get_by_text("Connection lost")).to_have_count(0, timeout=RECONNECT_PATIENCE_MS)
 
     # The next page comes above; what the visitor was reading stays where it was.
     oldest = lines(page, "Agent note 11")
