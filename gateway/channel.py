@@ -33,7 +33,7 @@ from gateway.core.tenant_settings import read_settings
 from gateway.db import schema as t
 from gateway.events.bus import DomainEvent, record_event
 from gateway.forwarding import Forwarding
-from gateway.keys import CHANNELS, CONFIG, DB, EVENTS, FILES, MAIL, MEDIA, REDIS, ROUTING
+from gateway.keys import CHANNELS, CONFIG, DB, EVENTS, FILES, LIMITER, MAIL, MEDIA, REDIS, ROUTING
 from gateway.mail.mailboxes import MailConsumer
 from gateway.media.service import MediaEvent, MediaService
 from gateway.mail.outbox import queue_mail
@@ -236,6 +236,12 @@ class ChannelContext:
             stmt = stmt.where(t.tenants.c.slug.in_(self.settings.tenants))
         async with self._app[DB].connect() as conn:
             return list((await conn.execute(stmt)).scalars())
+
+    async def within_limits(self, budgets: list[tuple[str, int, int]]) -> int | None:
+        """A hit on each (key, limit, window_seconds) budget (the gateway's rate limiter, shared by
+        its processes); None when all allow it, else the seconds until the refusing one resets."""
+        refused = next((d for d in await self._app[LIMITER].hit_all(budgets) if not d.allowed), None)
+        return None if refused is None else refused.retry_after
 
     async def tenant_id_of(self, slug: str) -> str | None:
         """The active tenant with this slug, when this channel serves it (a SIP number's tenant)."""

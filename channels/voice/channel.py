@@ -53,6 +53,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+import phonenumbers
+
 from gateway.auth.principal import SUPERVISE
 from gateway.channel import AgentCall, AgentHandler, Channel, ChannelContext, OutboundMessage, VisitorCall, VisitorHandler
 from gateway.config import ChannelConfig
@@ -80,6 +82,9 @@ CallPayload = TypeVar("CallPayload", CallHold, CallMute, CallRecording, CallRef,
 QUALITY_SAMPLE_SECONDS = 5.0
 # A waiting caller hears their place in line when they first learn it, then at this interval.
 ANNOUNCE_SECONDS = 30.0
+# Callback requests (count, seconds): per number, so nobody's phone is made to ring over and
+# over by strangers; per visitor IP, so one page can't file requests for many numbers.
+CALLBACK_LIMITS = {"number": (3, 3600), "ip": (10, 3600)}
 
 
 class VoiceChannel(Channel):
@@ -268,14 +273,41 @@ class VoiceChannel(Channel):
             window = _window(form.window_from, form.window_to)
         except ValueError as exc:
             return error("invalid", str(exc))
-        await self.request_callback(call, number, topic=form.topic.strip(), **window)
-        return ok()
+        refused = await self.request_callback(call, number, ip=who.ip, topic=form.topic.strip(), **window)
+        return refused or ok()
 
-    async def request_callback(self, call: Call, number: str, *, topic: str = "", **window: str) -> None:
+    async def request_callback(self, call: Call, number: str, *, ip: str | None = None, topic: str = "",
+                               **window: str) -> Ack | None:
         """A waiting caller would rather be called back at `number` (E.164): the request is
-        recorded and the call ends, not as abandoned."""
+        recorded and the call ends, not as abandoned; or the refusal (see callback_refused) and
+        the call goes on."""
+        refused = await self.callback_refused(call.tenant_id, number, ip)
+        if refused is None:
+            await self.record_callback(call, number, topic=topic, **window)
+        return refused
+
+    async def callback_refused(self, tenant_id: str, number: str, ip: str | None = None) -> Ack | None:
+        """Why a callback to `number` can't be taken (the error ack), or None: a country the
+        tenant doesn't call, or beyond CALLBACK_LIMITS per number and per IP (counted here)."""
+        if not await self.may_call_back(tenant_id, number):
+            return error("country_not_allowed", "we can't call back numbers in that country")
+        budgets = [(f"callback-number:{tenant_id}:{number}", *CALLBACK_LIMITS["number"])]
+        if ip:
+            budgets.append((f"callback-ip:{ip}", *CALLBACK_LIMITS["ip"]))
+        retry_after = await self.ctx.within_limits(budgets)
+        if retry_after is not None:
+            return error("rate_limited", f"too many callback requests; try again in {retry_after} s", retry_after=retry_after)
+        return None
+
+    async def record_callback(self, call: Call, number: str, *, topic: str = "", **window: str) -> None:
+        """A callback request already checked (callback_refused): recorded, and the call ends."""
         await self._record(call, "callback.requested", number=number, topic=topic, **window)
         await self._end(call, "the caller asked to be called back", waited_for_callback=True)
+
+    async def may_call_back(self, tenant_id: str, number: str) -> bool:
+        """Whether the tenant calls back numbers of that country (call settings' callback_countries)."""
+        countries = (await self.call_settings(tenant_id)).get("callback_countries") or []
+        return not countries or phonenumbers.region_code_for_number(phonenumbers.parse(number)) in countries
 
     def _visitors_call(self, who: VisitorCall, call_id: str) -> Call | None:
         call = self._calls.get(call_id)

@@ -106,7 +106,8 @@ class PhoneEntry:
                 address=_local_address_towards(incoming.source[0]), peer_ip=incoming.source[0],
                 queue_id=number.queue or None,
                 line=PhoneLine(self, incoming.dialog), enqueue=not menu,
-                callback_number=identity[1] if identity[0] == "phone" else None)
+                callback_number=identity[1] if identity[0] == "phone" and await self._voice.may_call_back(
+                    tenant_id, identity[1]) else None)
         except MediaError as exc:
             incoming.reject(488, f"Not Acceptable Here ({exc})"[:200])
             return
@@ -161,13 +162,17 @@ class PhoneEntry:
             task.add_done_callback(self._tasks.discard)
 
     async def _call_back_instead(self, call: Call) -> None:
-        """The caller is told they will be called back, then the call ends (not as abandoned)."""
+        """The caller is told they will be called back, then the call ends (not as abandoned);
+        or, when that can't be taken (limits), told so, and they wait on."""
         assert call.callback_number is not None
+        if await self._voice.callback_refused(call.tenant_id, call.callback_number) is not None:
+            await self._voice.announce(call, "Sorry, we can't take another callback for this number now. Please hold.")
+            return
         said = f"Thank you. We will call you back at {' '.join(call.callback_number)}. Goodbye."
         await self._voice.announce(call, said)
         await asyncio.sleep(len(said) / 12)  # about 12 characters are spoken a second
         if call.state != "ended" and call.agent_id is None:
-            await self._voice.request_callback(call, call.callback_number)
+            await self._voice.record_callback(call, call.callback_number)
 
     def _number_called(self, request_uri: str, to: str) -> NumberSettings | None:
         for candidate in (user_of(request_uri), user_of(uri_of(to))):

@@ -358,6 +358,22 @@ async def test_a_waiting_caller_can_ask_to_be_called_back_instead_which_is_not_a
     assert await settles_as(client, conversation_id, "cancelled")
 
 
+async def test_callbacks_keep_to_the_tenants_countries_and_to_a_limit_per_number(
+        client: TestClient, agent: Api, operator: Api, sockets: Sockets, peers: list[ClientPeer],
+        monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setitem(voice_channel.CALLBACK_LIMITS, "number", (1, 3600))
+    await operator.put(f"/api/v1/tenants/{agent.tenant_id()}/calls/settings", json={"callback_countries": ["gb"]})
+    visitor, _, started = await calling(sockets, peers, "visitor-call-0012")
+    abroad = await visitor.call("call_callback", {"call_id": started["call_id"], "number": "+49 30 123456"})
+    assert abroad["code"] == "country_not_allowed"
+    assert (await visitor.call("call_callback", {"call_id": started["call_id"], "number": "+44 20 7946 0000"}))["ok"]
+
+    again, _, second = await calling(sockets, peers, "visitor-call-0013")
+    refused = await again.call("call_callback", {"call_id": second["call_id"], "number": "+44 20 7946 0000"})
+    assert refused["code"] == "rate_limited" and refused["retry_after"] > 0
+    assert await task_state(client, second["conversation_id"]) == "queued"  # the caller waits on
+
+
 async def test_a_tenant_that_switched_recording_off_gets_no_recording(
         client: TestClient, agent: Api, operator: Api, sockets: Sockets, peers: list[ClientPeer]):
     await operator.put(f"/api/v1/tenants/{agent.tenant_id()}/calls/settings", json={"record": False})

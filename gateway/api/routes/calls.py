@@ -32,6 +32,16 @@ class CallSettings(Input):
     menu: list[MenuOption] = Field(default_factory=list, max_length=12,
                                    description="phone callers choose a queue by key before they wait; empty: no menu")
     menu_timeout_seconds: int = Field(10, ge=3, le=60, description="after the menu is spoken: no key, the default queue")
+    callback_countries: list[str] = Field(default_factory=list, max_length=250,
+                                          description="countries (ISO 3166) whose numbers may ask to be called back; empty: any")
+
+    @field_validator("callback_countries")
+    @classmethod
+    def _countries(cls, value: list[str]) -> list[str]:
+        unknown = [code for code in value if code.upper() not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"not country codes phonenumbers knows: {', '.join(unknown)}")
+        return sorted({code.upper() for code in value})
 
     @field_validator("menu")
     @classmethod
