@@ -570,7 +570,10 @@ class RoutingMachine(RuleBasedStateMachine):
             self.loop.close()
 
     def drive_every_task_to_an_end(self) -> None:
-        for _ in range(100):
+        # A few steps a task at most (cancel a waiting one; complete an assigned one, then its
+        # wrap-up): bounded by the tasks there are, not a fixed 100, which a run of 50 steps
+        # enqueuing up to 3 tasks each can exceed.
+        for _ in range(3 * len(self.state) + 10):
             live = sorted(t for t, s in self.state.items() if s in LIVE)
             if not live:
                 break
