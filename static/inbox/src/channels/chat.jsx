@@ -369,7 +369,9 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
     setCaret(position);
     requestAnimationFrame(() => {
       const el = textRef.current;
-      if (el) {
+      // Only if nothing was typed since: a fast typist's next keys (a busy machine delays this
+      // frame) would otherwise be put back before them, e.g. "hours text./bye " for " /bye".
+      if (el && el.value === value) {
         el.focus();
         el.setSelectionRange(position, position);
       }
