@@ -364,18 +364,24 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
     onDraftChange({ ...draft, text, kind, files, ...next });
   }
 
+  // Where the caret goes once an inserted text (a canned reply, a quote) is in the textarea: set
+  // as that render is committed, in the same task, before the next key is handled. (Set a frame
+  // later, a fast typist's next keys on a busy machine came first and were split around it:
+  // " /bye" after a reply became "reply./bye ", an Enter after Ctrl+End landed mid-text.)
+  const pendingCaret = useRef(null);
+  useLayoutEffect(() => {
+    const pending = pendingCaret.current;
+    const el = textRef.current;
+    if (!pending || !el || el.value !== pending.value) return;
+    pendingCaret.current = null;
+    el.focus();
+    el.setSelectionRange(pending.position, pending.position);
+  });
+
   function setTextAndCaret(value, position, extra = null) {
     change({ ...extra, text: value });
     setCaret(position);
-    requestAnimationFrame(() => {
-      const el = textRef.current;
-      // Only if nothing was typed since: a fast typist's next keys (a busy machine delays this
-      // frame) would otherwise be put back before them, e.g. "hours text./bye " for " /bye".
-      if (el && el.value === value) {
-        el.focus();
-        el.setSelectionRange(position, position);
-      }
-    });
+    pendingCaret.current = { value, position };
   }
 
   function pick(item) {
@@ -398,6 +404,7 @@ export function ChatComposer({ conversation, draft, onDraftChange, onSend, onTyp
   }
 
   function onInput(e) {
+    pendingCaret.current = null; // typed since: the caret is where the typing put it
     const el = e.currentTarget;
     let value = el.value;
     let position = el.selectionStart ?? value.length;
