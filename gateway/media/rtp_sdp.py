@@ -47,6 +47,12 @@ class Negotiated:
         return self.direction != "sendrecv" or self.remote_address in ("0.0.0.0", "::")
 
 
+# A leg whose offer is out and not yet answered: it sends nothing, and hears only the signalling's address.
+UNANSWERED = Negotiated(remote_address="0.0.0.0", remote_port=0, codec="PCMU", payload_type=0,
+                        dtmf_payload_type=None, direction="sendrecv")
+_OFFERED_DTMF = 101
+
+
 def negotiate(offer: str, codecs: tuple[str, ...] = ("PCMU", "PCMA")) -> Negotiated:
     """The answer's terms for `offer`: the first offered codec we have (in `codecs`)."""
     if len(offer.encode()) > MAX_SDP_BYTES:
@@ -114,8 +120,17 @@ def negotiate(offer: str, codecs: tuple[str, ...] = ("PCMU", "PCMA")) -> Negotia
 
 def answer(terms: Negotiated, local_address: str, local_port: int) -> str:
     """Our SDP answer: one audio stream with the chosen codec (and telephone-event if offered)."""
+    return _describe(local_address, local_port, [(terms.payload_type, terms.codec)], terms.dtmf_payload_type, terms.direction)
+
+
+def offer(local_address: str, local_port: int) -> str:
+    """Our SDP offer, for a call we place: G.711 (μ-law first, then A-law) and telephone-event."""
+    return _describe(local_address, local_port, [(0, "PCMU"), (8, "PCMA")], _OFFERED_DTMF, "sendrecv")
+
+
+def _describe(local_address: str, local_port: int, codecs: list[tuple[int, str]], dtmf: int | None, direction: str) -> str:
     family = "IP6" if ipaddress.ip_address(local_address).version == 6 else "IP4"
-    formats = [terms.payload_type] + ([terms.dtmf_payload_type] if terms.dtmf_payload_type is not None else [])
+    formats = [pt for pt, _ in codecs] + ([dtmf] if dtmf is not None else [])
     lines = [
         "v=0",
         f"o=wecc {int(time.time())} {next(_session_versions)} IN {family} {local_address}",
@@ -123,11 +138,11 @@ def answer(terms: Negotiated, local_address: str, local_port: int) -> str:
         f"c=IN {family} {local_address}",
         "t=0 0",
         f"m=audio {local_port} RTP/AVP {' '.join(map(str, formats))}",
-        f"a=rtpmap:{terms.payload_type} {terms.codec}/{g711.SAMPLE_RATE}",
     ]
-    if terms.dtmf_payload_type is not None:
-        lines += [f"a=rtpmap:{terms.dtmf_payload_type} telephone-event/8000", f"a=fmtp:{terms.dtmf_payload_type} 0-15"]
-    lines += ["a=ptime:20", f"a={terms.direction}"]
+    lines += [f"a=rtpmap:{pt} {codec}/{g711.SAMPLE_RATE}" for pt, codec in codecs]
+    if dtmf is not None:
+        lines += [f"a=rtpmap:{dtmf} telephone-event/8000", f"a=fmtp:{dtmf} 0-15"]
+    lines += ["a=ptime:20", f"a={direction}"]
     return "\r\n".join(lines) + "\r\n"
 
 

@@ -202,6 +202,29 @@ class MediaService:
                 del self._calls[call_id]  # the worker forgot it by the same rule
             raise
 
+    async def offer_leg(self, call_id: str, leg_id: str, role: Role, address: str, peer_ip: str | None = None) -> str:
+        """A plain RTP leg for a call we place (a callback dialled through a trunk): our SDP offer
+        for the INVITE; `address` and `peer_ip` as in open_leg. It waits for answer_leg."""
+        call = self._calls.get(call_id)
+        if call is None:
+            worker = await self._least_loaded()
+            call = self._calls.setdefault(call_id, _Call(worker))
+        if leg_id in call.legs:
+            raise MediaError("the leg is already open")
+        call.legs.add(leg_id)
+        try:
+            return await self._request(call.worker, "offer_leg", call_id=call_id, leg_id=leg_id, role=role,
+                                       address=address, peer_ip=peer_ip)
+        except MediaError:
+            call.legs.discard(leg_id)
+            if not call.legs and not call.recording and self._calls.get(call_id) is call:
+                del self._calls[call_id]
+            raise
+
+    async def answer_leg(self, call_id: str, leg_id: str, answer_sdp: str) -> None:
+        """The callee's SDP answer to offer_leg's offer; MediaError when it can't be used."""
+        await self._request(self._call(call_id).worker, "answer_leg", call_id=call_id, leg_id=leg_id, answer_sdp=answer_sdp)
+
     async def update_leg(self, call_id: str, leg_id: str, offer_sdp: str) -> str:
         """A plain RTP leg's new offer (a phone's re-INVITE: hold, resume, a new address): the
         answer, on the same port. The leg goes on as it was when the offer is refused."""

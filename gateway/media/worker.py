@@ -143,6 +143,33 @@ class MediaWorker:
 
     # Commands: each `_op_NAME(**args)` answers the request of that name.
 
+    async def _op_offer_leg(self, call_id: str, leg_id: str, role: Role, address: str, peer_ip: str | None = None) -> str:
+        """A plain RTP leg for a call we place (a callback): our offer, to go in the INVITE. Until
+        its answer (answer_leg) it sends nothing and waits without a time limit: the phone rings."""
+        mode = check_role(role, None)
+        call = self._calls.get(call_id)
+        if call is not None and leg_id in call.legs:
+            raise CommandError("the leg is already open")
+        if call is None:
+            call = self._calls[call_id] = Call(call_id, CallMixer(call_id, self._hold_melody))
+        await self._open_rtp_leg(call, leg_id, role, mode, rtp_sdp.UNANSWERED, address, peer_ip, watch=False)
+        leg = call.legs[leg_id]
+        assert leg.rtp_address is not None
+        return rtp_sdp.offer(*leg.rtp_address)
+
+    async def _op_answer_leg(self, call_id: str, leg_id: str, answer_sdp: str) -> None:
+        """The callee's answer to a leg's offer: audio flows, and the leg is connected with its first packet."""
+        leg = self._call(call_id).legs.get(leg_id)
+        if leg is None or leg.rtp is None:
+            raise CommandError("the call has no such plain RTP leg")
+        try:
+            terms = rtp_sdp.negotiate(answer_sdp)
+        except rtp_sdp.SdpError as exc:
+            raise CommandError(str(exc)) from None
+        leg.rtp.update(terms)
+        if leg.watchdog is None and not leg.connected:
+            leg.watchdog = asyncio.create_task(self._fail_unless_connected(self._call(call_id), leg))
+
     async def _op_open_leg(self, call_id: str, leg_id: str, role: Role, offer_sdp: str, mode: Mode | None = None,
                            address: str | None = None, peer_ip: str | None = None) -> str:
         """A WebRTC leg, or with `address` (the local address the SIP peer reaches) a plain RTP one;
@@ -205,7 +232,7 @@ class MediaWorker:
         return announce_public_ip(pc.localDescription.sdp, self._settings.public_ip)
 
     async def _open_rtp_leg(self, call: Call, leg_id: str, role: Role, mode: Mode | None,
-                            terms: rtp_sdp.Negotiated, address: str, peer_ip: str | None) -> str:
+                            terms: rtp_sdp.Negotiated, address: str, peer_ip: str | None, watch: bool = True) -> str:
         leg = call.legs[leg_id] = Leg(leg_id, role)
         mixer_leg = call.mixer.add_leg(leg_id, role, mode)
         try:
@@ -219,7 +246,8 @@ class MediaWorker:
                 del self._calls[call.call_id]
                 call.mixer.close()
             raise CommandError(f"no RTP port could be opened: {exc}") from None
-        leg.watchdog = asyncio.create_task(self._fail_unless_connected(call, leg))
+        if watch:
+            leg.watchdog = asyncio.create_task(self._fail_unless_connected(call, leg))
         leg.rtp_address = (self._settings.public_ip or address, port)
         return rtp_sdp.answer(terms, *leg.rtp_address)
 

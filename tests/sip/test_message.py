@@ -70,7 +70,18 @@ def test_sip_settings_say_what_is_wrong() -> None:
                         ({"numbers": [{"number": "030 123456", "tenant": "demo"}]}, "international form"),
                         ({"nubmers": []}, "Extra inputs are not permitted"),
                         ({"trunks": [{"name": "t"}]}, "give its addresses, or a username and password"),
-                        ({"trunks": [{"name": "t", "username": "pbx"}]}, "a username needs a password")):
+                        ({"trunks": [{"name": "t", "username": "pbx"}]}, "a username needs a password"),
+                        ({"trunks": [{"name": "t", "addresses": ["10.0.0.1"], "outbound": {"proxy": "carrier"}}]},
+                         "is not host:port"),
+                        ({"trunks": [{"name": "t", "addresses": ["10.0.0.1"], "outbound": {"proxy": "10.0.0.1:5060",
+                                                                                            "registration": True}}]},
+                         "registering with the trunk needs its username"),
+                        ({"trunks": [{"name": "t", "addresses": ["10.0.0.1"], "outbound": {"proxy": "10.0.0.1:5060",
+                                                                                            "transport": "tls"}}]},
+                         "'udp' or 'tcp'")):
         with pytest.raises(ValidationError, match=reason):
             SipSettings(**bad)
     assert SipSettings(numbers=[{"number": "+49 30 123456", "tenant": "demo"}]).numbers[0].number == "+4930123456"
+    outbound = SipSettings(trunks=[{"name": "t", "addresses": ["10.0.0.1"], "outbound": {
+        "proxy": "sip.carrier.example:5080", "username": "u", "password": "p"}}]).trunks[0].outbound
+    assert outbound is not None and (outbound.host, outbound.port, outbound.ring_seconds) == ("sip.carrier.example", 5080, 30)

@@ -1,8 +1,9 @@
-"""SIP digest authentication, server side (RFC 3261 §22, RFC 2617's MD5 with qop=auth): the
-challenge a trunk gets in a 401, and checking its answer.
+"""SIP digest authentication (RFC 3261 §22, RFC 2617's MD5 with qop=auth): the challenge a trunk
+gets in a 401 and checking its answer (DigestRealm), and answering a trunk's own challenge when
+the gateway dials out or registers (`authorization`).
 
-Written by hand: the digest libraries on PyPI are HTTP clients (answering a challenge, not
-issuing one). Nonces are stateless: a timestamp signed with a per-process secret, valid for
+Written by hand: the digest libraries on PyPI are HTTP clients tied to their HTTP requests, and
+issue no challenges. Nonces are stateless: a timestamp signed with a per-process secret, valid for
 NONCE_SECONDS, so no table of issued nonces grows with each challenge; replay within that time is
 limited by the INVITE transaction itself (a repeated request is the same transaction).
 """
@@ -67,6 +68,40 @@ class DigestRealm:
 
     def _sign(self, stamp: str) -> str:
         return hmac.new(self._secret, stamp.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def authorization(challenge: str, method: str, uri: str, credentials: Credentials, count: int = 1) -> str:
+    """The Authorization (or Proxy-Authorization) value answering a WWW-/Proxy-Authenticate
+    `challenge` for a request; ValueError when the challenge is not one we can answer (not
+    Digest, another algorithm than MD5, or a qop other than auth)."""
+    if not challenge.lower().startswith("digest "):
+        raise ValueError("the trunk asks for another scheme than Digest")
+    fields = {m[1].lower(): (m[2] if m[2] is not None else m[3]) for m in _PARAM.finditer(challenge[7:])}
+    realm, nonce = fields.get("realm"), fields.get("nonce")
+    if realm is None or not nonce:
+        raise ValueError("the trunk's challenge has no realm or nonce")
+    if fields.get("algorithm", "MD5").upper() != "MD5":
+        raise ValueError(f"the trunk asks for digest algorithm {fields['algorithm']}, not MD5")
+    qops = [q.strip() for q in (fields.get("qop") or "").split(",") if q.strip()]
+    ha1 = _md5(f"{credentials.username}:{realm}:{credentials.password}")
+    ha2 = _md5(f"{method}:{uri}")
+    parts = [f'username="{_quoted(credentials.username)}"', f'realm="{_quoted(realm)}"', f'nonce="{_quoted(nonce)}"',
+             f'uri="{_quoted(uri)}"', "algorithm=MD5"]
+    if "auth" in qops:
+        nc, cnonce = f"{count:08x}", secrets.token_hex(8)
+        parts += [f'response="{_md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")}"', "qop=auth", f"nc={nc}",
+                  f'cnonce="{cnonce}"']
+    elif not qops:  # RFC 2069
+        parts.append(f'response="{_md5(f"{ha1}:{nonce}:{ha2}")}"')
+    else:
+        raise ValueError(f"the trunk asks for qop {','.join(qops)}, not auth")
+    if fields.get("opaque") is not None:
+        parts.append(f'opaque="{_quoted(fields["opaque"])}"')
+    return "Digest " + ", ".join(parts)
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _md5(text: str) -> str:

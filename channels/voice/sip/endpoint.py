@@ -12,8 +12,10 @@ RFC 3261's rules, as far as a gateway answering calls needs them:
 - CANCEL (§9.2): before the final response it gets 200 and the INVITE 487, and the application
   is told; after it (the caller hung up just as the call was answered) it gets 200 and changes
   nothing; the call is then ended with BYE like any other.
-- Requests this endpoint sends (BYE) are client transactions: sent again (Timer E) until a
-  response, for at most 64*T1 (Timer F).
+- Requests this endpoint sends (BYE, and dialling.py's INVITE, CANCEL and REGISTER) are client
+  transactions: responses reach them by branch and method. A non-INVITE request is sent again
+  (Timer E) until a response, for at most 64*T1 (Timer F), and answers a trunk's digest
+  challenge once when it has credentials. A 2xx sent again for a call we placed gets its ACK again.
 - Only trunks are served (trunks.py: by source address, digest authentication or both); anything
   else gets 403, or 401 with a challenge where a trunk authenticates (never a hint of which
   numbers exist). A request that can't be parsed gets 400 with the reason when it has the
@@ -22,19 +24,20 @@ RFC 3261's rules, as far as a gateway answering calls needs them:
 Responses go back where the request came from (RFC 3581 symmetric response routing, whether or
 not the client asked with rport), which is what reaches a trunk or phone behind NAT; over TCP,
 on the connection the request came in on (messages framed by Content-Length, RFC 3261 §18.3),
-where nothing is retransmitted but a 2xx until its ACK. What is not done yet over TCP: opening a
-new connection to the peer when theirs is gone (a BYE then goes unanswered and times out).
+where nothing is retransmitted but a 2xx until its ACK. A request of ours to a peer over TCP
+opens a connection when there is none (theirs closed, or we speak first), which is then read like
+theirs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from channels.voice.sip.digest import Credentials, authorization
 from channels.voice.sip.trunks import TrunkPolicy
 from channels.voice.sip.message import (
     MAX_MESSAGE_BYTES, SipMessage, SipParseError, parse, response_to, tag_of, uri_of,
@@ -76,6 +79,7 @@ class Dialog:
     invite_cseq: int = 0
     acked: bool = False
     ended: bool = False
+    ack: bytes | None = None  # a call we placed: the ACK of its 2xx, sent again if the 2xx is
 
 
 class IncomingCall:
@@ -133,7 +137,7 @@ class _ServerTransaction:
 
 @dataclass(eq=False)
 class _ClientTransaction:
-    done: asyncio.Future[SipMessage]
+    responses: asyncio.Queue[SipMessage] = field(default_factory=asyncio.Queue)
 
 
 class SipEndpoint(asyncio.DatagramProtocol):
@@ -152,7 +156,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self._on_key = on_key  # a key press sent as INFO
         self._transport: asyncio.DatagramTransport | None = None
         self._server: dict[tuple[str, str], _ServerTransaction] = {}
-        self._client: dict[str, _ClientTransaction] = {}
+        self._client: dict[tuple[str, str], _ClientTransaction] = {}  # by (branch, method)
         self._calls: dict[tuple[str, str], IncomingCall] = {}  # by the INVITE's (branch, call id)
         self._dialogs: dict[tuple[str, str], Dialog] = {}  # by (call id, our tag)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -189,11 +193,23 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self._received(data, (addr[0], addr[1], "udp"))
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """One TCP connection: messages one after another, each framed by its Content-Length."""
         ip, port = writer.get_extra_info("peername")[:2]
         if len(self._tcp) >= MAX_TCP_CONNECTIONS or not self._trunks.may_connect(ip):
             writer.close()  # a stranger gets no connection to talk on (UDP strangers get a 403)
             return
+        await self._read_tcp(reader, writer, ip, port)
+
+    async def _connect_tcp(self, ip: str, port: int) -> None:
+        """A connection of ours to a peer (a trunk we send a request to), read like theirs."""
+        writer = self._tcp.get((ip, port))
+        if writer is not None and not writer.is_closing():
+            return
+        reader, writer = await asyncio.open_connection(ip, port, limit=MAX_MESSAGE_BYTES)
+        self._tcp[(ip, port)] = writer
+        self._spawn(self._read_tcp(reader, writer, ip, port))
+
+    async def _read_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ip: str, port: int) -> None:
+        """One TCP connection: messages one after another, each framed by its Content-Length."""
         self._tcp[(ip, port)] = writer
         try:
             while True:
@@ -213,7 +229,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, TimeoutError):
             pass
         finally:
-            self._tcp.pop((ip, port), None)
+            if self._tcp.get((ip, port)) is writer:
+                del self._tcp[(ip, port)]
             writer.close()
 
     def _received(self, data: bytes, source: Address) -> None:
@@ -369,12 +386,90 @@ class SipEndpoint(asyncio.DatagramProtocol):
 
     def _response_received(self, response: SipMessage) -> None:
         try:
-            branch = response.top_via.branch or ""
+            branch, method = response.top_via.branch or "", response.cseq[1]
         except SipParseError:
             return
-        transaction = self._client.get(branch)
-        if transaction is not None and response.status >= 200 and not transaction.done.done():
-            transaction.done.set_result(response)
+        transaction = self._client.get((branch, method))
+        if transaction is not None:
+            transaction.responses.put_nowait(response)
+        elif method == "INVITE" and 200 <= response.status < 300:
+            # A call we placed: its 2xx is sent again until our ACK arrives, so the ACK is repeated.
+            dialog = self._dialogs.get((response.call_id, response.from_tag or ""))
+            if dialog is not None and dialog.ack is not None:
+                self._send(dialog.ack, dialog.peer)
+
+    # ---- client transactions (requests we send) ----
+    def client_transaction(self, branch: str, method: str) -> asyncio.Queue[SipMessage]:
+        """The responses to a request we send with this branch, as they come (dialling.py)."""
+        transaction = self._client[(branch, method)] = _ClientTransaction()
+        return transaction.responses
+
+    def forget_client_transaction(self, branch: str, method: str) -> None:
+        self._client.pop((branch, method), None)
+
+    def via(self, transport: str, branch: str) -> tuple[str, str]:
+        return "via", f"SIP/2.0/{transport.upper()} {self.advertised_host}:{self.port};branch={branch};rport"
+
+    def add_dialog(self, dialog: Dialog) -> None:
+        """A call we placed, once answered: requests in it (BYE, re-INVITE, INFO) are served."""
+        self._dialogs[(dialog.call_id, dialog.local_tag)] = dialog
+
+    def background(self, coroutine: Awaitable[None]) -> None:
+        """Work of a transaction that outlives its caller (a CANCEL, Timer D), stopped with the endpoint."""
+        self._spawn(coroutine)
+
+    def send_now(self, data: bytes, destination: Address) -> None:
+        """Sends again on the connection there is (a retransmission, an ACK)."""
+        self._send(data, destination)
+
+    async def send(self, data: bytes, destination: Address) -> None:
+        """Sends a request of ours, over a new TCP connection if there is none to the peer."""
+        if destination[2] == "tcp":
+            await self._connect_tcp(destination[0], destination[1])
+        self._send(data, destination)
+
+    async def request(self, request: SipMessage, destination: Address, credentials: Credentials | None = None,
+                      branch: str | None = None) -> SipMessage | None:
+        """A non-INVITE request of ours (BYE, REGISTER): its final response, or None when none
+        came in 64*T1. Sent again at T1, doubling to T2, over UDP; a digest challenge is answered
+        once when there are `credentials` (the request goes again, a new branch, CSeq + 1).
+        `branch`: a CANCEL's, which is its INVITE's."""
+        for attempt in range(2):
+            response = await self._non_invite(request, destination, branch if not attempt else None)
+            if response is None or response.status not in (401, 407) or credentials is None or attempt:
+                return response
+            try:
+                request = with_authorization(request, response, credentials)
+            except ValueError as exc:
+                log.warning("a trunk's challenge can't be answered: %s", exc)
+                return response
+        return None
+
+    async def _non_invite(self, request: SipMessage, destination: Address, branch: str | None) -> SipMessage | None:
+        branch = branch or new_branch()
+        request.headers = [self.via(destination[2], branch) if key == "via" else (key, value) for key, value in request.headers]
+        method, data = request.method, request.serialize()
+        responses = self.client_transaction(branch, method)
+        try:
+            interval = T1
+            async with asyncio.timeout(TRANSACTION_SECONDS):
+                await self.send(data, destination)
+                while True:
+                    wait = None if destination[2] == "tcp" else interval  # reliable: sent once (Timer F alone)
+                    try:
+                        response = await asyncio.wait_for(responses.get(), wait)
+                    except TimeoutError:
+                        self._send(data, destination)
+                        interval = min(2 * interval, T2)
+                        continue
+                    if response.status >= 200:
+                        return response
+                    interval = T2  # a provisional answer: the peer has it, and asks for patience
+        except (TimeoutError, OSError):
+            log.info("a SIP request got no answer", extra={"method": method, "peer": destination[0]})
+            return None
+        finally:
+            self.forget_client_transaction(branch, method)
 
     # ---- sending ----
     async def bye(self, dialog: Dialog) -> None:
@@ -383,31 +478,12 @@ class SipEndpoint(asyncio.DatagramProtocol):
             return
         self._end_dialog(dialog)
         dialog.local_cseq += 1
-        branch = new_branch()
-        headers = [("via", f"SIP/2.0/{dialog.peer[2].upper()} {self.advertised_host}:{self.port};branch={branch};rport"),
-                   ("max-forwards", "70"),
-                   ("from", _with_tag(dialog.local_uri, dialog.local_tag)),
-                   ("to", _with_tag(dialog.remote_uri, dialog.remote_tag)),
+        headers = [("via", ""), ("max-forwards", "70"),
+                   ("from", with_tag(dialog.local_uri, dialog.local_tag)),
+                   ("to", with_tag(dialog.remote_uri, dialog.remote_tag)),
                    ("call-id", dialog.call_id), ("cseq", f"{dialog.local_cseq} BYE")]
         headers += [("route", route) for route in dialog.route_set]
-        request = SipMessage(method="BYE", uri=dialog.remote_target, headers=headers).serialize()
-        done: asyncio.Future[SipMessage] = asyncio.get_running_loop().create_future()
-        self._client[branch] = _ClientTransaction(done)
-        try:
-            interval = T1
-            async with asyncio.timeout(TRANSACTION_SECONDS):
-                while not done.done():
-                    self._send(request, dialog.peer)
-                    if dialog.peer[2] == "tcp":  # reliable: sent once, the answer awaited (Timer F)
-                        await done
-                        break
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(asyncio.shield(done), interval)
-                    interval = min(2 * interval, T2)
-        except TimeoutError:
-            log.info("a BYE got no answer", extra={"call_id": dialog.call_id})
-        finally:
-            self._client.pop(branch, None)
+        await self.request(SipMessage(method="BYE", uri=dialog.remote_target, headers=headers), dialog.peer)
 
     def _reply(self, request: SipMessage, source: Address, status: int, reason: str, **options) -> None:
         transaction = self._server_transaction(request, source)
@@ -531,5 +607,17 @@ def parse_headers_only(data: bytes) -> SipMessage:
     return message
 
 
-def _with_tag(header: str, tag: str | None) -> str:
+def with_authorization(request: SipMessage, challenge: SipMessage, credentials: Credentials) -> SipMessage:
+    """`request` again (CSeq + 1), answering the 401/407 `challenge`; ValueError when it can't be."""
+    proxy = challenge.status == 407
+    asked = challenge.get("proxy-authenticate" if proxy else "www-authenticate") or ""
+    number, method = request.cseq
+    answer = authorization(asked, method, request.uri, credentials)
+    header = "proxy-authorization" if proxy else "authorization"
+    headers = [(key, value) for key, value in request.headers if key not in ("authorization", "proxy-authorization", "cseq")]
+    headers += [("cseq", f"{number + 1} {method}"), (header, answer)]
+    return SipMessage(method=request.method, uri=request.uri, headers=headers, body=request.body)
+
+
+def with_tag(header: str, tag: str | None) -> str:
     return header if tag is None or tag_of(header) == tag else f"{header};tag={tag}"

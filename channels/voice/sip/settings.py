@@ -10,6 +10,15 @@ which numbers (DIDs) belong to which tenant and queue.
     addresses = ["203.0.113.10", "198.51.100.0/24"]
     username = ""                      # with password: digest authentication (with or without addresses)
     password = ""
+    [channels.voice.sip.trunks.outbound]  # optional: calls the gateway places (callbacks) go out here
+    proxy = "203.0.113.10:5060"        # where INVITEs (and REGISTERs) are sent
+    transport = "udp"                  # or "tcp"
+    domain = ""                        # the host in request URIs; empty: the proxy's
+    username = ""                      # answers the trunk's digest challenges, with password
+    password = ""
+    registration = false               # keep the gateway registered with the trunk (needs username)
+    registration_seconds = 600
+    ring_seconds = 30                  # an unanswered call is given up after this long
     [[channels.voice.sip.numbers]]
     number = "+493012345678"
     tenant = "demo"                    # the tenant's slug
@@ -19,9 +28,48 @@ which numbers (DIDs) belong to which tenant and queue.
 from __future__ import annotations
 
 import ipaddress
+from typing import Literal
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+
+class OutboundSettings(BaseModel):
+    """How the gateway places calls through a trunk: where to, and how it proves who it is."""
+
+    model_config = ConfigDict(extra="forbid")
+    proxy: str
+    transport: Literal["udp", "tcp"] = "udp"
+    domain: str = Field("", max_length=255)
+    username: str = Field("", max_length=100)
+    password: SecretStr = SecretStr("")
+    registration: bool = False
+    registration_seconds: int = Field(600, ge=60, le=86_400)
+    ring_seconds: int = Field(30, ge=5, le=300)
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r} is not host:port")
+        return value
+
+    @model_validator(mode="after")
+    def _registers_with_credentials(self) -> OutboundSettings:
+        if self.registration and not self.username:
+            raise ValueError("registering with the trunk needs its username and password")
+        if bool(self.username) != bool(self.password.get_secret_value()):
+            raise ValueError("a username needs a password, and the other way round")
+        return self
+
+    @property
+    def host(self) -> str:
+        return self.proxy.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.proxy.rpartition(":")[2])
 
 
 class TrunkSettings(BaseModel):
@@ -33,6 +81,7 @@ class TrunkSettings(BaseModel):
     addresses: list[str] = Field(default_factory=list)  # IPs or networks
     username: str = Field("", max_length=100)  # digest authentication, with password
     password: SecretStr = SecretStr("")
+    outbound: OutboundSettings | None = None
 
     @model_validator(mode="after")
     def _known_somehow(self) -> TrunkSettings:
