@@ -189,13 +189,24 @@ class ChannelUnit:
         return appended
 
     async def enqueue_task(self, tenant_id: str, conversation_id: str, *, queue_id: str | None = None, priority: int = 0,
-                           required_skills: dict[str, int] | None = None, sla_seconds: int | None = None) -> str:
+                           required_skills: dict[str, int] | None = None, sla_seconds: int | None = None,
+                           kind: str | None = None, enqueued_at: datetime | None = None,
+                           not_before: datetime | None = None) -> str:
+        """A task for the conversation; `kind`: work of another routing channel than this one's
+        (a callback on a call's conversation); `enqueued_at`, `not_before`: see conversations.enqueue_task."""
         task_id, events = await conversations.enqueue_task(
-            self.conn, tenant_id, conversation_id, self.channel, queue_id=queue_id, priority=priority,
-            required_skills=required_skills, sla_seconds=sla_seconds,
+            self.conn, tenant_id, conversation_id, kind or self.channel, queue_id=queue_id, priority=priority,
+            required_skills=required_skills, sla_seconds=sla_seconds, enqueued_at=enqueued_at, not_before=not_before,
         )
         self.events += events
         return task_id
+
+    async def set_attributes(self, tenant_id: str, conversation_id: str, values: dict[str, Any]) -> None:
+        """Keys of the conversation's attributes set (what the inbox shows of a call or callback)."""
+        row = (await self.conn.execute(sa.select(t.conversations.c.attributes).where(
+            t.conversations.c.id == conversation_id, t.conversations.c.tenant_id == tenant_id).with_for_update())).one()
+        await self.conn.execute(sa.update(t.conversations).where(t.conversations.c.id == conversation_id).values(
+            attributes={**row.attributes, **values}, updated_at=utcnow()))
 
     async def mark_delivery(self, tenant_id: str, message_id: str, status: conversations.DeliveryStatus, *,
                             error: str | None = None) -> None:

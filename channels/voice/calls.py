@@ -7,15 +7,25 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-CallState = Literal["waiting", "talking", "held", "ended"]
+if TYPE_CHECKING:
+    from channels.voice.callbacks import Attempt
+
+# dialling: a callback's agent is on the line while the customer's phone rings.
+CallState = Literal["waiting", "dialling", "talking", "held", "ended"]
 
 
 class CallerLine(Protocol):
     """A phone caller's signalling (their SIP dialog), hung up when the call ends on our side."""
 
     async def hang_up(self) -> None: ...
+
+
+class Dialling(Protocol):
+    """A call being placed to the customer (a callback ringing), given up when the call ends first."""
+
+    def cancel(self) -> None: ...
 
 
 @dataclass
@@ -39,6 +49,8 @@ class Call:
     announced: float | None = None  # when the caller was last told their place
     line: CallerLine | None = None  # a phone caller's
     callback_number: str | None = None  # a phone caller's own number (not withheld): "press 1 to be called back"
+    callback: Attempt | None = None  # a callback being dialled: the call the gateway places
+    dialling: Dialling | None = None  # its INVITE, while it rings
 
     @property
     def customer_leg(self) -> str:

@@ -11,10 +11,14 @@ Visitor events (on /visitor, after the namespace's widget key, origin and rate c
   call_mute   {call_id, muted} -> {ok}
   call_hangup {call_id} -> {ok}          before an agent answered, the call counts as abandoned
   call_callback {call_id, number, window_from?, window_to?, topic?} -> {ok}   rather be called back:
-              callback.requested {number (E.164), window_from, window_to, topic} is recorded for
-              the SIP channel to dial, and the call ends (its task cancelled, not abandoned)
+              callback.requested {number (E.164), window_from, window_to, topic} is recorded, the
+              call ends (its task cancelled, not abandoned) and a callback task takes its place in
+              the queue (callbacks.py)
 Agent events (on /agent, for the agent the call's task is assigned to):
-  call_answer    {call_id, sdp} -> {ok, sdp, conversation_id, recording}   after accept_task: the agent's leg
+  call_answer    {call_id, sdp} -> {ok, sdp, conversation_id, recording}   after accept_task: the agent's leg;
+                 for a callback's task (its call id in the conversation's attributes.call) the
+                 gateway then dials the customer through the trunk: callback.dialling, then
+                 callback.attempted {result}; the agent hears the customer once they answer
   call_hold      {call_id, on} -> {ok}   the customer hears hold audio, the agent silence
   call_mute      {call_id, muted} -> {ok}
   call_recording {call_id, paused} -> {ok}   nothing is recorded while paused
@@ -66,6 +70,7 @@ from gateway.media.service import MediaError, MediaEvent
 from gateway.realtime.payloads import Ack, Empty, error, ok, parse
 from gateway.routing.engine import RoutingConflict
 
+from channels.voice.callbacks import CallbackBook, result_of
 from channels.voice.calls import Call, CallerLine
 from channels.voice.phone import PhoneEntry
 from channels.voice.sip.settings import SipSettings
@@ -85,6 +90,8 @@ ANNOUNCE_SECONDS = 30.0
 # Callback requests (count, seconds): per number, so nobody's phone is made to ring over and
 # over by strangers; per visitor IP, so one page can't file requests for many numbers.
 CALLBACK_LIMITS = {"number": (3, 3600), "ip": (10, 3600)}
+# How often callbacks whose window closed unserved are looked for.
+CALLBACK_SWEEP_SECONDS = 5.0
 
 
 class VoiceChannel(Channel):
@@ -103,22 +110,38 @@ class VoiceChannel(Channel):
         self._calls: dict[str, Call] = {}
         # Calls being set up (media open, conversation not yet stored): why one ended meanwhile, if it did.
         self._starting: dict[str, str | None] = {}
+        self._callbacks: CallbackBook | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def ctx(self) -> ChannelContext:
         assert self._ctx is not None, "the voice channel is not started"
         return self._ctx
 
+    @property
+    def callbacks(self) -> CallbackBook:
+        assert self._callbacks is not None, "the voice channel is not started"
+        return self._callbacks
+
     async def start(self, ctx: ChannelContext) -> None:
         self._ctx = ctx
+        self._callbacks = CallbackBook(ctx)
         if self._phones is not None:
             await self._phones.start()
+        self._spawn(self._expire_callbacks())
 
     async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
         for call in list(self._calls.values()):
             await self._end(call, "the gateway stopped")
         if self._phones is not None:
             await self._phones.stop()
+
+    def _spawn(self, coroutine: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def deliver(self, reply: OutboundMessage) -> None:
         """A line typed during a call reaches the visitor's widget live, as in a chat."""
@@ -299,9 +322,23 @@ class VoiceChannel(Channel):
             return error("rate_limited", f"too many callback requests; try again in {retry_after} s", retry_after=retry_after)
         return None
 
-    async def record_callback(self, call: Call, number: str, *, topic: str = "", **window: str) -> None:
-        """A callback request already checked (callback_refused): recorded, and the call ends."""
-        await self._record(call, "callback.requested", number=number, topic=topic, **window)
+    async def record_callback(self, call: Call, number: str, *, topic: str = "", window_from: str | None = None,
+                              window_to: str | None = None) -> None:
+        """A callback request already checked (callback_refused): recorded with its task in the
+        caller's place (callbacks.py), and the call ends."""
+        settings = await self.call_settings(call.tenant_id)
+        async with self.ctx.unit() as unit:
+            await unit.record("callback.requested", call.tenant_id, {
+                "conversation_id": call.conversation_id, "call_id": call.id, "number": number, "topic": topic,
+                "window_from": window_from, "window_to": window_to}, conversation_id=call.conversation_id)
+            await self.callbacks.request(
+                unit, tenant_id=call.tenant_id, conversation_id=call.conversation_id, waiting_task_id=call.task_id or None,
+                number=number, topic=topic, settings=settings,
+                window_from=datetime.fromisoformat(window_from) if window_from else None,
+                window_to=datetime.fromisoformat(window_to) if window_to else None)
+        if call.task_id:  # out of the queue at once: the callback task now stands in its place
+            with contextlib.suppress(RoutingConflict):
+                await self.ctx.cancel_task(call.task_id, "cancelled")
         await self._end(call, "the caller asked to be called back", waited_for_callback=True)
 
     async def may_call_back(self, tenant_id: str, number: str) -> bool:
@@ -318,7 +355,9 @@ class VoiceChannel(Channel):
         form = parse(CallAnswer, data, MAX_SIGNAL_BYTES)
         if isinstance(form, dict):
             return form
-        call = self._calls.get(form.call_id)
+        call = self._calls.get(form.call_id) or await self._callback_call(who, form.call_id)
+        if isinstance(call, dict):
+            return call
         holder = await self.ctx.task_holder(call.tenant_id, call.task_id) if call is not None else None
         if call is None or holder is None or holder[1] != who.user_id:
             return error("not_found", "no such call among your work")
@@ -333,9 +372,15 @@ class VoiceChannel(Channel):
             answer = await self.ctx.media.open_leg(call.id, call.agent_leg, "agent", form.sdp)
         except MediaError as exc:
             call.agent_id = None
+            if call.callback is not None and call.dialling is None:  # nobody was dialled: back to the queue
+                self._spawn(self._callback_missed(call, "failed", None, "the agent's connection could not be set up"))
             return error("bad_offer", str(exc))
-        call.state, call.answered = "talking", time.monotonic()
-        await self._record(call, "call.answered", agent_id=who.user_id)
+        if call.callback is not None and call.state == "waiting":
+            await self._record(call, "call.answered", agent_id=who.user_id)
+            await self._dial_callback(call)
+        else:
+            call.state, call.answered = "talking", time.monotonic()
+            await self._record(call, "call.answered", agent_id=who.user_id)
         return ok(sdp=answer, conversation_id=call.conversation_id, recording=call.recording is not None)
 
     async def call_hold(self, who: AgentCall, data: Any) -> Ack:
@@ -500,6 +545,59 @@ class VoiceChannel(Channel):
         call = self._calls.get(call_id)
         return call if call is not None and call.agent_id == who.user_id else None
 
+    # ---- callbacks: the call the gateway places ----
+    async def _callback_call(self, who: AgentCall, call_id: str) -> Call | Ack | None:
+        """The call of a callback whose task this agent accepted, opened for dialling; None when
+        `call_id` is no such callback's."""
+        if self._phones is None or not self._phones.dials_out:
+            return None if await self.callbacks.pending(call_id) is None else error(
+                "no_trunk", "callbacks can't be dialled: no SIP trunk is set up for calls out")
+        attempt = await self.callbacks.claim(call_id, who.user_id)
+        if attempt is None:
+            return None
+        call = self._calls[call_id] = Call(call_id, attempt.tenant_id, attempt.conversation_id, attempt.task_id, None,
+                                           callback=attempt)
+        call.watcher = asyncio.create_task(self._watch(call))
+        await self.ctx.hold(call_id)
+        await self._record(call, "call.started", direction="outbound", number=attempt.number)
+        return call
+
+    async def _dial_callback(self, call: Call) -> None:
+        """The agent is on the line: the customer's phone rings (in the background)."""
+        assert self._phones is not None and call.callback is not None
+        call.state = "dialling"
+        if await self._records(call.tenant_id):
+            await self._start_recording(call)
+        self._spawn(self._ring(call))
+
+    async def _ring(self, call: Call) -> None:
+        assert self._phones is not None and call.callback is not None
+        outcome = await self._phones.place(call, call.callback.number)
+        if outcome.answered and call.state != "ended":
+            call.answered = time.monotonic()
+            if call.state == "dialling":  # else the agent holds it already: it stays held
+                call.state = "talking"
+            await self.callbacks.answered(call.callback, outcome.status)
+            return
+        result = "given_up" if outcome.answered else result_of(outcome.status)
+        await self._callback_missed(call, result, outcome.status, f"the customer was not reached ({outcome.reason})")
+
+    async def _callback_missed(self, call: Call, result: str, sip_status: int | None, reason: str) -> None:
+        assert call.callback is not None
+        await self.callbacks.missed(call.callback, result, sip_status)  # type: ignore[arg-type]
+        await self._end(call, reason)
+
+    async def _expire_callbacks(self) -> None:
+        """Callbacks whose window closed before any agent took them up leave the queue."""
+        while True:
+            await asyncio.sleep(CALLBACK_SWEEP_SECONDS)
+            try:
+                for task_id in await self.callbacks.expired():
+                    with contextlib.suppress(RoutingConflict):
+                        await self.ctx.cancel_task(task_id, "cancelled")
+            except Exception:
+                log.exception("expired callbacks could not be settled")
+
     # ---- supervisors ----
     async def call_monitor(self, who: AgentCall, data: Any) -> Ack:
         form = parse(CallMonitor, data, MAX_SIGNAL_BYTES)
@@ -626,6 +724,8 @@ class VoiceChannel(Channel):
         if call.state == "ended":
             return
         call.state = "ended"
+        if call.dialling is not None:
+            call.dialling.cancel()  # the ringing phone: _ring records the attempt as given up
         seconds, talk_seconds = call.seconds()
         quality = await self._quality(call)
         recording = None
@@ -644,6 +744,8 @@ class VoiceChannel(Channel):
             if recording is not None and recording.seconds > 0:
                 await self._keep_recording(call, Path(recording.path), recording.seconds)
             await self._record(call, "call.ended", reason=reason, seconds=seconds, talk_seconds=talk_seconds, quality=quality)
+            if call.callback is not None and call.answered is not None:
+                await self.callbacks.completed(call.callback, talk_seconds)
         finally:
             if call.recording is not None:
                 Path(call.recording).unlink(missing_ok=True)
@@ -676,6 +778,8 @@ class VoiceChannel(Channel):
     async def _settle_task(self, call: Call, waited_for_callback: bool) -> None:
         if not call.task_id:
             return  # ended in the phone menu, before joining the queue
+        if call.callback is not None:  # the agent's work whether or not anyone was reached
+            call.agent_id = call.agent_id or call.callback.agent_id
         try:
             if call.agent_id is None:  # a caller who asked to be called back did not give up
                 await self.ctx.cancel_task(call.task_id, "cancelled" if waited_for_callback else "abandoned")

@@ -13,6 +13,9 @@ transfer, record it). The caller ID identifies the contact.
 - An unknown number gets 404; an offer without a codec we speak 488 (with the reason).
 - A CANCEL before the answer, or the caller's BYE while waiting, ends the call as abandoned; the
   caller's BYE after an agent answered ends it as a hang-up. Ending it on our side sends BYE.
+
+Calls out (a callback, `place`) go through the first trunk with `outbound` settings, showing the
+tenant's first number as the caller ID; the trunk's registration is kept when it asks for one.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from gateway.core.identities import InvalidIdentity, normalise_identity
 from gateway.media.service import MediaError
 
 from channels.voice.calls import Call
+from channels.voice.sip.dialling import Outcome, PlacedCall, Registration, credentials_of, trunk_address
 from channels.voice.sip.endpoint import Dialog, IncomingCall, SipEndpoint
 from channels.voice.sip.message import SipMessage, uri_of, user_of
 from channels.voice.sip.settings import NumberSettings, SipSettings
@@ -65,15 +69,76 @@ class PhoneEntry:
                                     on_invite=self._invited, on_bye=self._hung_up,
                                     on_cancel=self._cancelled, on_ack_timeout=self._unconfirmed,
                                     on_reinvite=self._reinvited, on_key=self._info_key)
+        self._outbound = next((trunk.outbound for trunk in settings.trunks if trunk.outbound is not None), None)
+        self.registrations = [Registration(self.endpoint, trunk.outbound) for trunk in settings.trunks
+                              if trunk.outbound is not None and trunk.outbound.registration]
 
     async def start(self) -> None:
         await self.endpoint.start()
         log.info("SIP listening", extra={"host": self._settings.host, "port": self.endpoint.port})
+        for registration in self.registrations:
+            registration.start()
 
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        for registration in self.registrations:
+            await registration.stop()
         await self.endpoint.stop()
+
+    @property
+    def dials_out(self) -> bool:
+        return self._outbound is not None
+
+    async def place(self, call: Call, number: str) -> Outcome:
+        """Dials `number` (E.164) for the voice call `call` through the trunk and, once answered,
+        bridges the customer's audio into it (the call's customer leg). While it rings,
+        `call.dialling` can give it up."""
+        trunk = self._outbound
+        if trunk is None:
+            return Outcome(503, "No trunk for calls out")
+        try:
+            destination = await trunk_address(trunk)
+        except OSError as exc:
+            return Outcome(503, f"The trunk can't be reached ({exc})")
+        media = self._voice.ctx.media
+        try:
+            offer = await media.offer_leg(call.id, call.customer_leg, "customer",
+                                          address=_local_address_towards(destination[0]), peer_ip=destination[0])
+        except MediaError as exc:
+            return Outcome(500, f"No audio for the call ({exc})")
+        domain = trunk.domain or trunk.host
+        placed = call.dialling = PlacedCall(
+            self.endpoint, destination, target=f"sip:{number}@{domain}",
+            caller=f"sip:{await self._caller_id(call.tenant_id) or 'anonymous'}@{domain}", sdp=offer,
+            credentials=credentials_of(trunk), ring_seconds=trunk.ring_seconds)
+        if call.state == "ended":
+            placed.cancel()
+        try:
+            outcome = await placed.run()
+        finally:
+            call.dialling = None
+        if outcome.dialog is None:
+            return outcome
+        self._calls[outcome.dialog.call_id] = call.id
+        line = PhoneLine(self, outcome.dialog)
+        if call.state == "ended":  # answered just as the agent gave up
+            await line.hang_up()
+            return Outcome(487, "Given up")
+        try:
+            await media.answer_leg(call.id, call.customer_leg, outcome.sdp)
+        except MediaError as exc:
+            await line.hang_up()
+            return Outcome(488, f"The answer's audio can't be used ({exc})")
+        call.line = line
+        return outcome
+
+    async def _caller_id(self, tenant_id: str) -> str | None:
+        """The number a tenant's calls out show: its first number here."""
+        for number in self._settings.numbers:
+            if await self._voice.ctx.tenant_id_of(number.tenant) == tenant_id:
+                return number.number
+        return None
 
     def forget(self, dialog: Dialog) -> None:
         self._calls.pop(dialog.call_id, None)

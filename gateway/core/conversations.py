@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, Literal
 
@@ -317,9 +318,13 @@ async def enqueue_task(
     priority: int = 0,
     required_skills: dict[str, int] | None = None,
     sla_seconds: int | None = None,
+    enqueued_at: datetime | None = None,
+    not_before: datetime | None = None,
 ) -> tuple[str, list[DomainEvent]]:
     """Create a queued task for a conversation. The preferred agent is the last one who served
-    this contact. Routing (a later issue) picks queued tasks up from the task.queued event."""
+    this contact. Routing picks queued tasks up from the task.queued event. `enqueued_at`: an
+    earlier place in line the work keeps (a callback keeps its caller's); `not_before`: it is not
+    offered before then (routing wakes it)."""
     now = utcnow()
     task_id = new_id()
     contact_id, vip_tier, conversation_queue = (
@@ -370,8 +375,9 @@ async def enqueue_task(
             state="queued",
             sla_seconds=sla_seconds,
             created_at=now,
-            enqueued_at=now,
+            enqueued_at=enqueued_at or now,
             updated_at=now,
+            not_before=not_before if not_before is not None and not_before > now else None,
         )
     )
     await conn.execute(

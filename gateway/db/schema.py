@@ -248,6 +248,9 @@ tasks = sa.Table(
     sa.Column("enqueued_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("ended_at", UTCDateTime(), nullable=True),
+    # Work that must not be offered before then (a callback's window, its next attempt): it waits
+    # in SQL, outside routing, until routing's sweep wakes it and clears this.
+    sa.Column("not_before", UTCDateTime(), nullable=True),
     sa.Index("ix_tasks_tenant_state", "tenant_id", "state"),
 )
 
@@ -456,4 +459,45 @@ audit_log = sa.Table(
     sa.Column("ip", sa.String(64), nullable=True),
     _created(),
     sa.Index("ix_audit_log_tenant_created", "tenant_id", "created_at"),
+)
+
+# A customer's request to be called back (channels/voice/callbacks.py): the number, when, and
+# how it went. Each attempt is a callback task in turn; the first keeps the requester's place.
+callbacks = sa.Table(
+    "callbacks",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("conversation_id", sa.String(36), sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("number", sa.String(32), nullable=False),  # E.164
+    sa.Column("topic", sa.String(500), nullable=False, server_default=""),
+    sa.Column("window_from", UTCDateTime(), nullable=True),
+    sa.Column("window_to", UTCDateTime(), nullable=True),
+    # waiting (for its window, an agent or its next attempt) | dialling | connected | done | failed | expired
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("retry_seconds", sa.Integer, nullable=False),
+    sa.Column("task_id", sa.String(36), sa.ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("call_id", sa.String(36), nullable=True, index=True),  # the call of the attempt to come, or under way
+    sa.Column("outcome", sa.String(200), nullable=False, server_default=""),
+    _created(),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_callbacks_tenant_state", "tenant_id", "state"),
+)
+
+callback_attempts = sa.Table(
+    "callback_attempts",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("callback_id", sa.String(36), sa.ForeignKey("callbacks.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("agent_id", sa.String(36), sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("ended_at", UTCDateTime(), nullable=True),
+    # answered | busy | no_answer | declined | unreachable | failed | given_up
+    sa.Column("result", sa.String(16), nullable=True),
+    sa.Column("sip_status", sa.Integer, nullable=True),
+    sa.Column("talk_seconds", sa.Integer, nullable=True),
 )

@@ -66,6 +66,11 @@ _TASK_STATE: dict[str, tuple[str, bool]] = {
 }
 
 
+def _due() -> sa.ColumnElement[bool]:
+    """Tasks routing may have now: none waiting for a later time (see wake_due_tasks)."""
+    return sa.or_(t.tasks.c.not_before.is_(None), t.tasks.c.not_before <= utcnow())
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -111,6 +116,7 @@ class RoutingService:
                 await self._run(lambda: self.engine.tick(now_ms()))
                 if time.monotonic() - last_sweep >= 1.0:
                     last_sweep = time.monotonic()
+                    await self.wake_due_tasks()
                     await self.sweep_waits()
                 if time.monotonic() - last_reconcile >= RECONCILE_SECONDS:
                     last_reconcile = time.monotonic()
@@ -226,7 +232,7 @@ class RoutingService:
                 task_rows = (
                     await conn.execute(
                         self._tasks_with_settings()
-                        .where(t.tasks.c.state.in_(ACTIVE_STATES), t.tenants.c.status == "active")
+                        .where(t.tasks.c.state.in_(ACTIVE_STATES), t.tenants.c.status == "active", _due())
                         .order_by(t.tasks.c.enqueued_at)
                     )
                 ).all()
@@ -260,7 +266,7 @@ class RoutingService:
         settled = utcnow() - timedelta(seconds=settled_seconds)
         async with self.app[DB].connect() as conn:
             rows = (await conn.execute(self._tasks_with_settings().where(
-                t.tasks.c.state == "queued", t.tasks.c.updated_at <= settled))).all()
+                t.tasks.c.state == "queued", t.tasks.c.updated_at <= settled, _due()))).all()
             specs = [self._task_spec(r) for r in rows]
         for spec in specs:
             await self._run(lambda spec=spec: self.engine.enqueue(spec, now_ms()))
@@ -290,6 +296,8 @@ class RoutingService:
     async def enqueue(self, task_id: str) -> None:
         async with self.app[DB].connect() as conn:
             row = (await conn.execute(self._tasks_with_settings().where(t.tasks.c.id == task_id))).one()
+            if row.not_before is not None and row.not_before > utcnow():
+                return  # waits for its time: wake_due_tasks routes it then
             spec = self._task_spec(row)
             settings = await self._queue_settings(conn, row.queue_id)
         if settings is not None and not is_open(settings.hours, utcnow()):
@@ -313,6 +321,20 @@ class RoutingService:
                                        conversation_id=row.conversation_id, actor="routing")
         await self.app[EVENTS].publish(event)
 
+    async def wake_due_tasks(self) -> None:
+        """Tasks whose `not_before` has come (a callback's window opened, its next attempt is due)
+        join routing in their original place. Each is woken by the process that clears its
+        not_before first; enqueueing again would be harmless anyway."""
+        async with self.app[DB].connect() as conn:
+            due = list((await conn.execute(sa.select(t.tasks.c.id).where(
+                t.tasks.c.state == "queued", t.tasks.c.not_before.is_not(None), t.tasks.c.not_before <= utcnow()))).scalars())
+        for task_id in due:
+            async with self.app[DB].begin() as conn:
+                woken = (await conn.execute(sa.update(t.tasks).where(t.tasks.c.id == task_id, t.tasks.c.not_before.is_not(None))
+                                            .values(not_before=None))).rowcount
+            if woken:
+                await self.enqueue(task_id)
+
     async def sweep_waits(self) -> None:
         """Relaxed skills, overflow and maximum wait, per queue settings. Each happens once per
         task however many processes sweep: the first to claim it in Redis acts (relaxing is
@@ -324,8 +346,10 @@ class RoutingService:
                        if q.overflow_after_seconds or q.max_wait_seconds or q.relax_skills_after_seconds}
             if not watched:
                 return
+            # Not callbacks: nobody holds a line for them, and their place in line is old by design.
             rows = (await conn.execute(sa.select(t.tasks).where(
-                t.tasks.c.queue_id.in_(list(watched)), t.tasks.c.state.in_(("queued", "offered"))))).all()
+                t.tasks.c.queue_id.in_(list(watched)), t.tasks.c.state.in_(("queued", "offered")),
+                t.tasks.c.channel != "callback", t.tasks.c.not_before.is_(None)))).all()
         now = utcnow()
         for row in rows:
             settings = watched[row.queue_id]

@@ -10,7 +10,8 @@ from tests.realtime.support import add_member
 async def test_an_admin_switches_recording_off_and_sets_the_numbers_country(client, operator: Api, agent: Api):
     tid = agent.tenant_id()
     url = f"/api/v1/tenants/{tid}/calls/settings"
-    defaults = {"greeting": "", "menu": [], "menu_timeout_seconds": 10, "callback_countries": []}
+    defaults = {"greeting": "", "menu": [], "menu_timeout_seconds": 10, "callback_countries": [],
+                "callback_attempts": 3, "callback_retry_minutes": 10}
     assert await agent.get(url) == {"record": True, "default_region": "", **defaults}  # the demo agent supervises
     assert await operator.put(url, json={"record": False, "default_region": "gb"}) == {"record": False, "default_region": "GB", **defaults}
     assert await agent.get(url) == {"record": False, "default_region": "GB", **defaults}
@@ -36,3 +37,7 @@ async def test_a_phone_menu_leads_to_the_tenants_own_queues_with_one_queue_per_k
     await operator.put(url, json={"menu": [{"key": "12", "label": "a"}]}, expect=422)
     assert (await operator.put(url, json={"callback_countries": ["gb", "de", "gb"]}))["callback_countries"] == ["DE", "GB"]
     await operator.put(url, json={"callback_countries": ["XX"]}, expect=422)
+    retries = await operator.put(url, json={"callback_attempts": 5, "callback_retry_minutes": 30})
+    assert (retries["callback_attempts"], retries["callback_retry_minutes"]) == (5, 30)
+    await operator.put(url, json={"callback_attempts": 0}, expect=422)
+    await operator.put(url, json={"callback_retry_minutes": 0}, expect=422)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +145,39 @@ async def test_routing_state_is_rebuilt_from_sql_when_redis_loses_it(client, age
     assert sorted(order) == sorted(tasks) and len(order) == 3  # each once
     for task_id in tasks:
         assert (await task_row(app, task_id)).state == "offered"
+
+
+async def test_work_for_later_waits_outside_routing_then_comes_in_its_original_place(client, agent: Api, sockets: Sockets):
+    app, tid = client.app, agent.tenant_id()
+    # A callback asked for an hour ahead, by a customer who queued before anyone else.
+    async with app[DB].begin() as conn:
+        contact = await identify_contact(conn, tid, "visitor", "visitor-later")
+        conversation_id, opened = await open_conversation(conn, tid, contact.contact_id, "voice")
+        later, queued = await enqueue_task(conn, tid, conversation_id, "callback", enqueued_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+                                           not_before=datetime.now(timezone.utc) + timedelta(hours=1))
+    await app[EVENTS].publish(*contact.events, opened, *queued)
+    _, now_task = await incoming(app, tid, "visitor-now", channel="callback")
+    await app[REDIS].flushall()  # a rebuild from SQL must not bring it in early either
+    agent = await Api.login(client, agent.me["user"]["email"], "demo-agent")
+    me = await inbox(sockets, agent)
+    assert [d["task_id"] for d in await wait_count(me, "task.offered", 1)] == [now_task]
+    assert (await me.call("accept_task", {"task_id": now_task}))["ok"]
+    _, behind = await incoming(app, tid, "visitor-behind", channel="callback")  # waits: one callback at a time
+    await app[ROUTING].wake_due_tasks()
+    await app[ROUTING]._requeue_missing()
+    assert await app[ROUTING].engine.task_info(later) is None and (await task_row(app, later)).state == "queued"
+
+    # Its time comes: routing's sweep wakes it, and it stands first in line.
+    async with app[DB].begin() as conn:
+        await conn.execute(sa.update(t.tasks).where(t.tasks.c.id == later).values(not_before=datetime.now(timezone.utc)))
+    async with asyncio.timeout(5):
+        while await app[ROUTING].engine.task_info(later) is None:
+            await asyncio.sleep(0.05)
+    assert (await task_row(app, later)).not_before is None
+    assert (await me.call("complete_task", {"task_id": now_task}))["ok"]
+    offered = [d["task_id"] for d in await wait_count(me, "task.offered", 2)]
+    assert offered[1] == later  # ahead of the callback queued before it woke
+    assert (await app[ROUTING].engine.task_info(behind))["state"] == "queued"
 
 
 async def test_a_rebuild_restores_what_only_the_history_remembers(client, agent: Api, operator: Api, sockets: Sockets):

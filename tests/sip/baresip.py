@@ -62,12 +62,14 @@ def write_tone(path: Path, frequency: float, seconds: float = 120.0) -> None:
 
 class Baresip:
     def __init__(self, directory: Path, frequency: float, user: str = "caller",
-                 auth: tuple[str, str] | None = None) -> None:
-        """`auth`: the (username, password) it answers digest challenges with, as a PBX trunk does."""
+                 auth: tuple[str, str] | None = None, answer: str = "auto") -> None:
+        """`auth`: the (username, password) it answers digest challenges with, as a PBX trunk does;
+        `answer`: how it takes calls to it, "auto" (at once) or "manual" (the `accept` command)."""
         self.directory = directory
         self.auth = auth
         self.frequency = frequency
         self.user = user
+        self.answer = answer
         self.sip_port = free_port_pair()
         self.ctrl_port = free_port_pair()
         self.events: list[dict[str, Any]] = []
@@ -101,7 +103,7 @@ class Baresip:
         (self.directory / "config").write_text("\n".join(lines) + "\n")
         auth = f";auth_user={self.auth[0]};auth_pass={self.auth[1]}" if self.auth else ""
         (self.directory / "accounts").write_text(
-            f"<sip:{self.user}@127.0.0.1:{self.sip_port}>{auth};regint=0;answermode=auto\n")
+            f"<sip:{self.user}@127.0.0.1:{self.sip_port}>{auth};regint=0;answermode={self.answer}\n")
         (self.directory / "contacts").write_text("")
         log = open(self.directory / "baresip.log", "wb")  # noqa: SIM115 - kept for the process's life
         self._process = subprocess.Popen([BARESIP, "-f", str(self.directory)], stdin=subprocess.DEVNULL,
@@ -149,11 +151,12 @@ class Baresip:
                     self.events.append(message)
                     self._changed.set()
 
-    async def wait_for(self, event_type: str, seconds: float = PATIENCE_SECONDS) -> dict[str, Any]:
-        """The first event of that type (from the start), waiting for it if need be."""
+    async def wait_for(self, event_type: str, seconds: float = PATIENCE_SECONDS, after: int = 0) -> dict[str, Any]:
+        """The first event of that type (from the start, or from the `after`th event on), waiting
+        for it if need be."""
         async with asyncio.timeout(seconds):
             while True:
-                for event in self.events:
+                for event in self.events[after:]:
                     if event.get("type") == event_type:
                         return event
                 self._changed.clear()

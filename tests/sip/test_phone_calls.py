@@ -87,8 +87,8 @@ async def test_a_number_that_is_not_ours_is_refused(client: TestClient, caller: 
 
 async def queued_task(client: TestClient, conversation_id: str) -> dict | None:
     async with client.app[DB].connect() as conn:
-        row = (await conn.execute(sa.select(t.tasks.c.queue_id, t.tasks.c.priority)
-                                  .where(t.tasks.c.conversation_id == conversation_id))).first()
+        row = (await conn.execute(sa.select(t.tasks.c.queue_id, t.tasks.c.priority).where(
+            t.tasks.c.conversation_id == conversation_id, t.tasks.c.channel == "voice"))).first()
     return dict(row._mapping) if row else None
 
 

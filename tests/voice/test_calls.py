@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestClient
 from channels.voice import channel as voice_channel
 from gateway.config import Config
 from gateway.db import schema as t
-from gateway.keys import CHANNELS, CONFIG, DB
+from gateway.keys import CHANNELS, CONFIG, DB, ROUTING
 from gateway.media import MediaEvent
 from tests.conftest import make_config
 from tests.helpers import Api
@@ -61,8 +61,10 @@ async def calling(sockets: Sockets, peers: list[ClientPeer], visitor_id: str) ->
 
 
 async def task_state(client: TestClient, conversation_id: str) -> str:
+    """The state of the call's task (a callback asked for during it is a task of its own)."""
     async with client.app[DB].connect() as conn:
-        return (await conn.execute(sa.select(t.tasks.c.state).where(t.tasks.c.conversation_id == conversation_id))).scalar_one()
+        return (await conn.execute(sa.select(t.tasks.c.state).where(
+            t.tasks.c.conversation_id == conversation_id, t.tasks.c.channel == "voice"))).scalar_one()
 
 
 async def settles_as(client: TestClient, conversation_id: str, state: str) -> bool:
@@ -356,6 +358,14 @@ async def test_a_waiting_caller_can_ask_to_be_called_back_instead_which_is_not_a
     assert request["number"] == "+442079460000" and request["topic"] == "my refund"
     assert datetime.fromisoformat(request["window_from"]) == start
     assert await settles_as(client, conversation_id, "cancelled")
+    # The callback waits for its window in the caller's place: queued, with the call's enqueue time.
+    async with client.app[DB].connect() as conn:
+        call_task, callback_task = (await conn.execute(sa.select(t.tasks).where(
+            t.tasks.c.conversation_id == conversation_id).order_by(t.tasks.c.channel.desc()))).all()
+    assert (call_task.channel, callback_task.channel) == ("voice", "callback")
+    assert callback_task.state == "queued" and callback_task.enqueued_at == call_task.enqueued_at
+    assert callback_task.not_before == start
+    assert await client.app[ROUTING].engine.task_info(callback_task.id) is None  # not offered before its window
 
 
 async def test_callbacks_keep_to_the_tenants_countries_and_to_a_limit_per_number(
@@ -434,3 +444,26 @@ async def test_a_caller_gone_while_the_call_is_set_up_is_not_left_waiting_for_an
     assert (await visitor.wait_for("call.ended"))["call_id"] == started["call_id"]
     assert await settles_as(client, started["conversation_id"], "abandoned")
     assert started["call_id"] not in channel._calls
+
+
+async def test_a_callback_whose_window_closes_before_anyone_takes_it_expires(
+        client: TestClient, agent: Api, sockets: Sockets, peers: list[ClientPeer], monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(voice_channel, "CALLBACK_SWEEP_SECONDS", 0.2)
+    visitor, _, started = await calling(sockets, peers, "visitor-call-0014")
+    conversation_id = started["conversation_id"]
+    closes = datetime.now(timezone.utc) + timedelta(seconds=2)
+    asked = await visitor.call("call_callback", {"call_id": started["call_id"], "number": "+44 20 7946 0000",
+                                                 "window_to": closes.isoformat()})
+    assert asked == {"ok": True}
+    async with asyncio.timeout(15):  # nobody is available to take it before it closes
+        while True:
+            async with client.app[DB].connect() as conn:
+                callback = (await conn.execute(sa.select(t.callbacks).where(t.callbacks.c.conversation_id == conversation_id))).one()
+                task = (await conn.execute(sa.select(t.tasks).where(t.tasks.c.id == callback.task_id))).one()
+            if callback.state == "expired" and task.state == "cancelled":
+                break
+            await asyncio.sleep(0.1)
+    assert datetime.now(timezone.utc) >= closes
+    assert "callback.expired" in await event_types(client, conversation_id)
+    shown = (await agent.get(f"/api/v1/conversations/{conversation_id}"))["attributes"]["callback"]
+    assert (shown["state"], shown["number"]) == ("expired", "+442079460000")  # what the inbox shows

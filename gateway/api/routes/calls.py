@@ -1,6 +1,6 @@
 """A tenant's call settings (tenant admins set, supervisors read): whether calls are recorded,
 the country of phone numbers written without one, and what phone callers hear first (a
-greeting, a key-press menu leading to queues). The voice channel (web and phone calls) reads
+greeting, a key-press menu leading to queues), and how callbacks are dialled (attempts, interval). The voice channel (web and phone calls) reads
 them from the tenant's settings document, section "calls"."""
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ class CallSettings(Input):
     menu_timeout_seconds: int = Field(10, ge=3, le=60, description="after the menu is spoken: no key, the default queue")
     callback_countries: list[str] = Field(default_factory=list, max_length=250,
                                           description="countries (ISO 3166) whose numbers may ask to be called back; empty: any")
+    callback_attempts: int = Field(3, ge=1, le=10, description="how often a callback is dialled when the line is busy or nobody answers")
+    callback_retry_minutes: int = Field(10, ge=1, le=1440, description="the wait before a callback is dialled again")
 
     @field_validator("callback_countries")
     @classmethod

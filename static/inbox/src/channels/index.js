@@ -8,9 +8,10 @@ import { VoiceConversationView, VoiceMessageItem } from "./voice.jsx";
 registerChannel("chat", { icon: "chat" });
 registerChannel("email", { icon: "email", ConversationView: EmailConversationView, MessageItem: EmailMessageItem, Composer: EmailComposer });
 registerChannel("voice", { icon: "voice", call: true, ConversationView: VoiceConversationView, MessageItem: VoiceMessageItem });
-// Until their issues land SIP and callbacks render as text threads with the default composer.
+// A callback is a call the gateway places once the agent answers: the same call bar and timeline.
+registerChannel("callback", { icon: "callback", call: true, ConversationView: VoiceConversationView, MessageItem: VoiceMessageItem });
+// Until its issue lands SIP renders as a text thread with the default composer.
 registerChannel("sip", { icon: "sip" });
-registerChannel("callback", { icon: "callback" });
 registerChannel("fax", { icon: "fax", ConversationView: FaxConversationView, MessageItem: FaxMessageItem, Composer: FaxComposer });
 
 export { getChannel, listChannels, channelLabel, registerChannel } from "./registry.js";

@@ -24,6 +24,8 @@ function OfferCard({ offer, onAccept, onReject, onCall }) {
   // A call rings as one: answered with the microphone, and not while the agent is on another call.
   const call = Boolean(channel.call);
   const blocked = call && onCall;
+  // A callback to be dialled (the customer's number and topic, as they gave them).
+  const callback = channel.id === "callback" && typeof conversation?.attributes?.callback?.number === "string" ? conversation.attributes.callback : null;
   return (
     <section
       class={`offer${call ? " offer-call" : ""}${seconds <= 5 ? " offer-urgent" : ""}`}
@@ -47,7 +49,16 @@ function OfferCard({ offer, onAccept, onReject, onCall }) {
           {t("offer.seconds", { seconds })}
         </span>
       </div>
-      {(offer.preview || conversation?.subject) && <p class="offer-preview">{offer.preview || conversation.subject}</p>}
+      {callback ? (
+        <p class="offer-preview">
+          {t("callback.offer", { number: callback.number })}
+          {callback.topic ? ` — ${callback.topic}` : ""}
+          <br />
+          {t("callback.answerHint")}
+        </p>
+      ) : (
+        (offer.preview || conversation?.subject) && <p class="offer-preview">{offer.preview || conversation.subject}</p>
+      )}
       {blocked && <p class="offer-note">{t("call.offerBusy")}</p>}
       <div class="offer-bar" aria-hidden="true">
         <span style={{ width: `${(leftMs / total) * 100}%` }} />
