@@ -372,6 +372,10 @@ class ChannelContext:
         already, e.g. a colleague's call they were consulted on); raises RoutingConflict."""
         await self._app[ROUTING].accept(task_id, user_id)
 
+    async def reject_task(self, task_id: str, user_id: str) -> None:
+        """Turn down an offer on the agent's behalf (they declined it in the channel: on their phone)."""
+        await self._app[ROUTING].reject(task_id, user_id)
+
     async def is_member(self, tenant_id: str, user_id: str) -> bool:
         async with self._app[DB].connect() as conn:
             return (await conn.execute(sa.select(t.memberships.c.id).where(

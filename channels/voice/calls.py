@@ -51,6 +51,8 @@ class Call:
     callback_number: str | None = None  # a phone caller's own number (not withheld): "press 1 to be called back"
     callback: Attempt | None = None  # a callback being dialled: the call the gateway places
     dialling: Dialling | None = None  # its INVITE, while it rings
+    agent_device: Literal["browser", "phone"] = "browser"  # where the agent took the call: the inbox, or their SIP phone
+    agent_line: CallerLine | None = None  # that phone's dialog (seats.py)
 
     @property
     def customer_leg(self) -> str:
@@ -58,10 +60,15 @@ class Call:
 
     @property
     def agent_leg(self) -> str:
-        return self.agent_leg_of(self.agent_id or "")
+        user_id = self.agent_id or ""
+        return self.phone_leg_of(user_id) if self.agent_device == "phone" else self.agent_leg_of(user_id)
 
     def agent_leg_of(self, user_id: str) -> str:
         return f"{self.id}.agent.{user_id}"
+
+    def phone_leg_of(self, user_id: str) -> str:
+        """An agent's SIP phone's leg: apart from their browser's, which may answer while it rings."""
+        return f"{self.id}.phone.{user_id}"
 
     def supervisor_leg(self, user_id: str) -> str:
         return f"{self.id}.supervisor.{user_id}"

@@ -236,6 +236,18 @@ class VoiceChannel(Channel):
     def call_of(self, call_id: str) -> Call | None:
         return self._calls.get(call_id)
 
+    def call_of_task(self, task_id: str) -> Call | None:
+        return next((call for call in self._calls.values() if call.task_id == task_id), None)
+
+    async def answered_on_phone(self, call: Call, agent_id: str, line: CallerLine) -> None:
+        """The agent took the call on their own SIP phone (seats.py), its task accepted for them."""
+        if call.state == "ended":
+            await line.hang_up()
+            return
+        call.agent_id, call.agent_device, call.agent_line = agent_id, "phone", line
+        call.state, call.answered = "talking", time.monotonic()
+        await self._record(call, "call.answered", agent_id=agent_id, device="phone")
+
     async def enqueue(self, call: Call, queue_id: str | None) -> None:
         """A call opened without its task (a phone caller in the menu) joins the queue now."""
         if call.task_id or call.state == "ended":
@@ -503,6 +515,9 @@ class VoiceChannel(Channel):
             call.agent_id = who.user_id
             return error(exc.code, str(exc))
         await self.ctx.media.close_leg(call.id, leg)
+        if call.agent_line is not None:  # the first agent was on their own phone
+            await call.agent_line.hang_up()
+        call.agent_device, call.agent_line = "browser", None
         call.consultant, call.consult_answered, call.state = None, False, "talking"
         await self.ctx.media.set_hold(call.id, False)
         await self._record(call, "call.transferred", from_agent_id=who.user_id, to_agent_id=colleague, queue_id=None, warm=True)
@@ -516,11 +531,13 @@ class VoiceChannel(Channel):
         await self._record(call, "call.consult_ended", agent_id=colleague, outcome=outcome)
 
     async def _agent_leaves(self, call: Call, *, to: str | None, queue_id: str | None = None) -> None:
-        previous, leg, held = call.agent_id, call.agent_leg, call.state == "held"
-        call.agent_id, call.state = None, "waiting"
+        previous, leg, held, phone = call.agent_id, call.agent_leg, call.state == "held", call.agent_line
+        call.agent_id, call.state, call.agent_device, call.agent_line = None, "waiting", "browser", None
         if held:  # the caller hears hold audio anyway until the next agent answers, who starts off hold
             await self.ctx.media.set_hold(call.id, False)
         await self.ctx.media.close_leg(call.id, leg)
+        if phone is not None:
+            await phone.hang_up()
         await self._record(call, "call.transferred", from_agent_id=previous, to_agent_id=to, queue_id=queue_id)
 
     async def agent_hangup(self, who: AgentCall, data: Any) -> Ack:
@@ -657,6 +674,8 @@ class VoiceChannel(Channel):
 
     # ---- a waiting caller's place in line ----
     async def on_event(self, event: DomainEvent) -> None:
+        if self._phones is not None:
+            self._phones.seats.on_event(event)
         if event.type == "task.offered":
             await self._accept_for_colleague(event)
         if event.type != "task.position":
@@ -738,6 +757,8 @@ class VoiceChannel(Channel):
             await self.ctx.media.end_call(call.id)
         if call.line is not None:
             await call.line.hang_up()  # a phone caller's line (SIP BYE), unless they hung up first
+        if call.agent_line is not None:
+            await call.agent_line.hang_up()  # the agent's own phone's
         self._calls.pop(call.id, None)
         await self.ctx.release(call.id)
         try:

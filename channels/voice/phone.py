@@ -14,7 +14,8 @@ transfer, record it). The caller ID identifies the contact.
 - A CANCEL before the answer, or the caller's BYE while waiting, ends the call as abandoned; the
   caller's BYE after an agent answered ends it as a hang-up. Ending it on our side sends BYE.
 
-Calls out (a callback, `place`) go through the first trunk with `outbound` settings, showing the
+Agents' own SIP phones register here (registrar.py) and ring with the calls offered to them
+(seats.py). Calls out (a callback, `place`) go through the first trunk with `outbound` settings, showing the
 tenant's first number as the caller ID; the trunk's registration is kept when it asks for one.
 """
 
@@ -30,7 +31,9 @@ from gateway.media.service import MediaError
 
 from channels.voice.calls import Call
 from channels.voice.sip.dialling import Outcome, PlacedCall, Registration, credentials_of, trunk_address
-from channels.voice.sip.endpoint import Dialog, IncomingCall, SipEndpoint
+from channels.voice.seats import RemoteSeats
+from channels.voice.sip.endpoint import Address, Dialog, IncomingCall, SipEndpoint
+from channels.voice.sip.registrar import Registrar
 from channels.voice.sip.message import SipMessage, uri_of, user_of
 from channels.voice.sip.settings import NumberSettings, SipSettings
 from channels.voice.sip.trunks import TrunkPolicy
@@ -42,7 +45,7 @@ log = logging.getLogger(__name__)
 
 
 class PhoneLine:
-    """A phone caller's dialog, as the voice channel's Call holds it."""
+    """A phone's dialog (a caller's, or an agent's own phone's), as the voice channel's Call holds it."""
 
     def __init__(self, entry: PhoneEntry, dialog: Dialog) -> None:
         self._entry = entry
@@ -50,7 +53,7 @@ class PhoneLine:
 
     async def hang_up(self) -> None:
         self._entry.forget(self.dialog)
-        await self._entry.endpoint.bye(self.dialog)  # nothing is sent when the caller hung up first
+        await self._entry.endpoint.bye(self.dialog)  # nothing is sent when the other side hung up first
 
 
 class PhoneEntry:
@@ -59,6 +62,7 @@ class PhoneEntry:
         self._settings = settings
         self._numbers = {number.number: number for number in settings.numbers}
         self._calls: dict[str, str] = {}  # SIP Call-ID -> the voice call's id
+        self._seat_calls: dict[str, str] = {}  # an agent's phone's SIP Call-ID -> the voice call it took
         self._keys: dict[str, asyncio.Future[dict[str, Any]]] = {}  # by voice call id: a menu's choice to come
         self._menus: dict[str, dict[str, dict[str, Any]]] = {}  # by voice call id: its options by key
         self._tasks: set[asyncio.Task[None]] = set()
@@ -68,18 +72,22 @@ class PhoneEntry:
                                     trunks=TrunkPolicy(settings.trunks, realm=settings.advertised_host or "wecc"),
                                     on_invite=self._invited, on_bye=self._hung_up,
                                     on_cancel=self._cancelled, on_ack_timeout=self._unconfirmed,
-                                    on_reinvite=self._reinvited, on_key=self._info_key)
+                                    on_reinvite=self._reinvited, on_key=self._info_key, on_register=self._register)
+        self.seats = RemoteSeats(voice, self)
+        self._registrar: Registrar | None = None
         self._outbound = next((trunk.outbound for trunk in settings.trunks if trunk.outbound is not None), None)
         self.registrations = [Registration(self.endpoint, trunk.outbound) for trunk in settings.trunks
                               if trunk.outbound is not None and trunk.outbound.registration]
 
     async def start(self) -> None:
+        self._registrar = Registrar(self._voice.ctx)
         await self.endpoint.start()
         log.info("SIP listening", extra={"host": self._settings.host, "port": self.endpoint.port})
         for registration in self.registrations:
             registration.start()
 
     async def stop(self) -> None:
+        await self.seats.stop()
         for task in list(self._tasks):
             task.cancel()
         for registration in self.registrations:
@@ -142,6 +150,16 @@ class PhoneEntry:
 
     def forget(self, dialog: Dialog) -> None:
         self._calls.pop(dialog.call_id, None)
+        self._seat_calls.pop(dialog.call_id, None)
+
+    def seat_line(self, dialog: Dialog, call_id: str) -> PhoneLine:
+        """An agent's phone that picked up the call `call_id`: its BYE hangs the call up (seats.py)."""
+        self._seat_calls[dialog.call_id] = call_id
+        return PhoneLine(self, dialog)
+
+    @staticmethod
+    def local_address_towards(peer: str) -> str:
+        return _local_address_towards(peer)
 
     async def _invited(self, incoming: IncomingCall) -> None:
         request = incoming.request
@@ -249,16 +267,23 @@ class PhoneEntry:
                 return self._numbers[number]
         return None
 
+    async def _register(self, request: SipMessage, source: Address) -> tuple[int, str, list[tuple[str, str]]]:
+        assert self._registrar is not None
+        return await self._registrar.register(request, source)
+
     async def _reinvited(self, dialog: Dialog, request: SipMessage) -> str | tuple[int, str]:
-        """The phone puts the call on hold, resumes it, or moves its audio: the RTP leg follows."""
-        call_id = self._calls.get(dialog.call_id)
+        """The phone puts the call on hold, resumes it, or moves its audio: the RTP leg follows
+        (the customer's, or the agent's when it is their own phone)."""
+        seat = dialog.call_id in self._seat_calls
+        call_id = self._seat_calls.get(dialog.call_id) if seat else self._calls.get(dialog.call_id)
         call = self._voice.call_of(call_id) if call_id else None
         if call is None:
             return 481, "Call/Transaction Does Not Exist"
         if not request.body:
             return 488, "Not Acceptable Here (an SDP offer is needed)"
+        leg = call.agent_leg if seat else call.customer_leg
         try:
-            return await self._voice.ctx.media.update_leg(call.id, call.customer_leg, request.body.decode("utf-8", "replace"))
+            return await self._voice.ctx.media.update_leg(call.id, leg, request.body.decode("utf-8", "replace"))
         except MediaError as exc:
             return 488, f"Not Acceptable Here ({exc})"[:200]
 
@@ -269,6 +294,9 @@ class PhoneEntry:
             self.key_pressed(call_id, key)
 
     async def _hung_up(self, dialog: Dialog) -> None:
+        if (seat_call := self._seat_calls.pop(dialog.call_id, None)) is not None:
+            await self._voice.end_call(seat_call, "the agent hung up")
+            return
         call_id = self._calls.pop(dialog.call_id, None)
         if call_id is not None:
             if (chosen := self._keys.get(call_id)) is not None:

@@ -501,3 +501,19 @@ callback_attempts = sa.Table(
     sa.Column("sip_status", sa.Integer, nullable=True),
     sa.Column("talk_seconds", sa.Integer, nullable=True),
 )
+
+# An agent's own SIP phone, for a remote seat (gateway/core/sip_phones.py): the digest
+# credentials it registers with (only HA1 is kept) and where it was last registered.
+sip_phones = sa.Table(
+    "sip_phones",
+    metadata,
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("ha1", sa.String(32), nullable=False),  # MD5(username:realm:password)
+    sa.Column("contact", sa.String(500), nullable=True),  # the registered Contact URI
+    sa.Column("source", sa.String(100), nullable=True),  # ip|port|transport the REGISTER came from: INVITEs go there
+    sa.Column("user_agent", sa.String(200), nullable=True),
+    sa.Column("registered_until", UTCDateTime(), nullable=True),
+    _created(),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)

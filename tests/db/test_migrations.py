@@ -131,6 +131,7 @@ def test_every_business_table_carries_tenant_id() -> None:
         "tenants",  # the tenants themselves
         "users",  # a person may work for several tenants (memberships say which)
         "agent_states",  # the person's presence, across all the tenants they serve
+        "sip_phones",  # the person's own desk phone, ringing with any of their tenants' calls
     }
     # May hold center-wide rows too (operator actions, system events): tenant_id is nullable.
     nullable_tenant = {"events", "audit_log"}

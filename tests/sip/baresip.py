@@ -62,14 +62,16 @@ def write_tone(path: Path, frequency: float, seconds: float = 120.0) -> None:
 
 class Baresip:
     def __init__(self, directory: Path, frequency: float, user: str = "caller",
-                 auth: tuple[str, str] | None = None, answer: str = "auto") -> None:
+                 auth: tuple[str, str] | None = None, answer: str = "auto", registrar: int | None = None) -> None:
         """`auth`: the (username, password) it answers digest challenges with, as a PBX trunk does;
-        `answer`: how it takes calls to it, "auto" (at once) or "manual" (the `accept` command)."""
+        `answer`: how it takes calls to it, "auto" (at once) or "manual" (the `accept` command);
+        `registrar`: the port on 127.0.0.1 it registers with (an agent's phone), else it does not."""
         self.directory = directory
         self.auth = auth
         self.frequency = frequency
         self.user = user
         self.answer = answer
+        self.registrar = registrar
         self.sip_port = free_port_pair()
         self.ctrl_port = free_port_pair()
         self.events: list[dict[str, Any]] = []
@@ -102,8 +104,9 @@ class Baresip:
         lines += ["module_tmp\tuuid.so", "module_tmp\taccount.so", "module_app\tmenu.so", "module_app\tctrl_tcp.so"]
         (self.directory / "config").write_text("\n".join(lines) + "\n")
         auth = f";auth_user={self.auth[0]};auth_pass={self.auth[1]}" if self.auth else ""
+        home, regint = (self.registrar, 60) if self.registrar else (self.sip_port, 0)
         (self.directory / "accounts").write_text(
-            f"<sip:{self.user}@127.0.0.1:{self.sip_port}>{auth};regint=0;answermode={self.answer}\n")
+            f"<sip:{self.user}@127.0.0.1:{home}>{auth};regint={regint};answermode={self.answer}\n")
         (self.directory / "contacts").write_text("")
         log = open(self.directory / "baresip.log", "wb")  # noqa: SIM115 - kept for the process's life
         self._process = subprocess.Popen([BARESIP, "-f", str(self.directory)], stdin=subprocess.DEVNULL,

@@ -71,11 +71,13 @@ class PlacedCall:
     """One call we place: `run()` rings the number and returns the Outcome; `cancel()` gives it up."""
 
     def __init__(self, endpoint: SipEndpoint, destination: Address, *, target: str, caller: str, sdp: str,
-                 credentials: Credentials | None, ring_seconds: float) -> None:
+                 credentials: Credentials | None, ring_seconds: float, caller_name: str = "") -> None:
         self.sip_call_id = f"{secrets.token_hex(12)}@{endpoint.advertised_host}"
         self.ringing = asyncio.Event()
         self._endpoint, self._destination = endpoint, destination
         self._target, self._caller, self._sdp = target, caller, sdp
+        # Shown on the phone that rings (an agent's: who is calling); quotes and backslashes can't break out.
+        self._shown = '"' + "".join(ch for ch in caller_name if ch not in '"\\\r\n')[:60] + '" ' if caller_name else ""
         self._credentials, self._ring_seconds = credentials, ring_seconds
         self._tag = new_tag()
         self._given_up = False
@@ -93,7 +95,7 @@ class PlacedCall:
         transport = self._destination[2]
         contact = self._endpoint.contact_uri + (";transport=tcp" if transport == "tcp" else "")
         request = SipMessage(method="INVITE", uri=self._target, headers=[
-            ("via", ""), ("max-forwards", "70"), ("from", f"<{self._caller}>;tag={self._tag}"), ("to", f"<{self._target}>"),
+            ("via", ""), ("max-forwards", "70"), ("from", f"{self._shown}<{self._caller}>;tag={self._tag}"), ("to", f"<{self._target}>"),
             ("call-id", self.sip_call_id), ("cseq", "1 INVITE"), ("contact", f"<{contact}>"), ("allow", ALLOW),
             ("content-type", "application/sdp")], body=self._sdp.encode())
         deadline = time.monotonic() + self._ring_seconds
@@ -193,7 +195,7 @@ class PlacedCall:
     async def _answered(self, invite: SipMessage, final: SipMessage) -> Outcome:
         contact = final.get("contact")
         dialog = Dialog(call_id=invite.call_id, local_tag=self._tag, remote_tag=final.to_tag,
-                        local_uri=f"<{self._caller}>", remote_uri=f"<{self._target}>",
+                        local_uri=f"{self._shown}<{self._caller}>", remote_uri=f"<{self._target}>",
                         remote_target=uri_of(contact) if contact else self._target,
                         route_set=list(reversed(final.get_all("record-route"))), peer=self._destination,
                         local_cseq=invite.cseq[0], invite_cseq=invite.cseq[0], acked=True)

@@ -24,7 +24,8 @@ _PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 @dataclass(frozen=True)
 class Credentials:
     username: str
-    password: str
+    password: str = ""
+    ha1: str = ""  # MD5(username:realm:password), kept in place of the password (agents' phones)
 
 
 class DigestRealm:
@@ -53,7 +54,7 @@ class DigestRealm:
         stamp, _, signature = nonce.partition(".")
         if not stamp.isdigit() or not hmac.compare_digest(signature, self._sign(stamp)):
             return "bad"
-        ha1 = _md5(f"{account.username}:{self.realm}:{account.password}")
+        ha1 = account.ha1 or _md5(f"{account.username}:{self.realm}:{account.password}")
         ha2 = _md5(f"{method}:{uri}")
         qop = fields.get("qop")
         if qop == "auth":
@@ -68,6 +69,14 @@ class DigestRealm:
 
     def _sign(self, stamp: str) -> str:
         return hmac.new(self._secret, stamp.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def username_of(authorization: str | None) -> str | None:
+    """Who an Authorization header says it is (to look their credentials up before checking it)."""
+    if not authorization or not authorization.lower().startswith("digest "):
+        return None
+    fields = {m[1].lower(): (m[2] if m[2] is not None else m[3]) for m in _PARAM.finditer(authorization[7:])}
+    return fields.get("username")
 
 
 def authorization(challenge: str, method: str, uri: str, credentials: Credentials, count: int = 1) -> str:

@@ -18,7 +18,8 @@ RFC 3261's rules, as far as a gateway answering calls needs them:
   challenge once when it has credentials. A 2xx sent again for a call we placed gets its ACK again.
 - Only trunks are served (trunks.py: by source address, digest authentication or both); anything
   else gets 403, or 401 with a challenge where a trunk authenticates (never a hint of which
-  numbers exist). A request that can't be parsed gets 400 with the reason when it has the
+  numbers exist). The exception is REGISTER, from agents' own phones anywhere, when there is a
+  registrar (registrar.py), which authenticates them itself. A request that can't be parsed gets 400 with the reason when it has the
   headers to answer to, and is dropped otherwise.
 
 Responses go back where the request came from (RFC 3581 symmetric response routing, whether or
@@ -148,12 +149,15 @@ class SipEndpoint(asyncio.DatagramProtocol):
                  on_cancel: Callable[[IncomingCall], Awaitable[None]],
                  on_ack_timeout: Callable[[Dialog], Awaitable[None]],
                  on_reinvite: Callable[[Dialog, SipMessage], Awaitable[str | tuple[int, str]]],
-                 on_key: Callable[[Dialog, str], None]) -> None:
+                 on_key: Callable[[Dialog, str], None],
+                 on_register: Callable[[SipMessage, Address], Awaitable[tuple[int, str, list[tuple[str, str]]]]] | None = None,
+                 ) -> None:
         self.host, self.port, self.advertised_host = host, port, advertised_host
         self._trunks = trunks
         self._on_invite, self._on_bye, self._on_cancel, self._on_ack_timeout = on_invite, on_bye, on_cancel, on_ack_timeout
         self._on_reinvite = on_reinvite  # the answer SDP, or (status, reason) to refuse it
         self._on_key = on_key  # a key press sent as INFO
+        self._on_register = on_register  # agents' phones registering (registrar.py): the response
         self._transport: asyncio.DatagramTransport | None = None
         self._server: dict[tuple[str, str], _ServerTransaction] = {}
         self._client: dict[tuple[str, str], _ClientTransaction] = {}  # by (branch, method)
@@ -194,7 +198,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         ip, port = writer.get_extra_info("peername")[:2]
-        if len(self._tcp) >= MAX_TCP_CONNECTIONS or not self._trunks.may_connect(ip):
+        if len(self._tcp) >= MAX_TCP_CONNECTIONS or not (self._trunks.may_connect(ip) or self._on_register is not None):
             writer.close()  # a stranger gets no connection to talk on (UDP strangers get a 403)
             return
         await self._read_tcp(reader, writer, ip, port)
@@ -259,6 +263,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
             return True
         if (self._branch(request), request.method) in self._server:
             return True  # a retransmission of a request admitted already
+        if request.method == "REGISTER" and self._on_register is not None:
+            return True  # agents' phones, from anywhere: the registrar authenticates them
         verdict = self._trunks.admit(request, source[0])
         if verdict == "ok":
             return True
@@ -320,6 +326,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
             self._spawn(self._on_bye(dialog))
         elif method == "INFO":
             self._info_received(request, source)
+        elif method == "REGISTER" and self._on_register is not None:
+            self._spawn(self._registering(request, source))
         elif method == "OPTIONS":  # a trunk's keep-alive
             self._reply(request, source, 200, "OK", headers=[("allow", ALLOW), ("accept", "application/sdp")])
         else:
@@ -349,6 +357,14 @@ class SipEndpoint(asyncio.DatagramProtocol):
             return
         self._reply(request, source, 200, "OK")
         self._on_key(dialog, key)
+
+    async def _registering(self, request: SipMessage, source: Address) -> None:
+        assert self._on_register is not None
+        status, reason, headers = await self._on_register(request, source)
+        if status == 401:  # a challenge: stateless, like the trunks' (a lost one is asked for again)
+            self._send(response_to(request, status, reason, to_tag=new_tag(), headers=headers).serialize(), source)
+        else:
+            self._reply(request, source, status, reason, headers=headers)
 
     async def _reinvited(self, dialog: Dialog, request: SipMessage, source: Address) -> None:
         transaction = self._server_transaction(request, source)

@@ -130,6 +130,10 @@ export const api = {
   },
   /** The conversation's tasks, newest first: which one this agent holds, also in a fresh tab. */
   conversationTasks: (conversationId, signal) => request("GET", `/conversations/${enc(conversationId)}/tasks`, { signal }),
+  /** The agent's own SIP phone (404 when none is set up); issuing new credentials shows the password once. */
+  sipPhone: (signal) => request("GET", "/me/sip-phone", { signal }),
+  issueSipPhone: () => request("POST", "/me/sip-phone"),
+  removeSipPhone: () => request("DELETE", "/me/sip-phone"),
   getContact: (contactId, signal) => request("GET", `/contacts/${enc(contactId)}`, { signal }),
   searchContacts: (query, signal) => request("GET", "/contacts", { query, signal }),
   contactConversations: (contactId, query, signal) => request("GET", `/contacts/${enc(contactId)}/conversations`, { query, signal }),

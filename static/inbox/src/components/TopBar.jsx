@@ -1,4 +1,6 @@
+import { useState } from "preact/hooks";
 import { useT } from "../i18n.js";
+import { DeskPhoneDialog } from "./DeskPhone.jsx";
 import { Icon } from "./Icon.jsx";
 import { LanguageSwitch } from "./LanguageSwitch.jsx";
 
@@ -8,6 +10,7 @@ export const PRESENCE_VALUES = ["available", "busy", "away", "offline"];
 export function TopBar({ user, presence, onPresenceChange, realtimeState, lang, onLangChange, onLogout, muted, onToggleMute }) {
   const t = useT();
   const realtimeText = t(`realtime.${realtimeState}`);
+  const [deskPhone, setDeskPhone] = useState(false);
   return (
     <header class="topbar">
       <div class="brand">
@@ -42,6 +45,16 @@ export function TopBar({ user, presence, onPresenceChange, realtimeState, lang, 
         >
           <Icon name={muted ? "bellOff" : "bell"} size={18} />
         </button>
+        <button
+          type="button"
+          class="button button-quiet icon-button deskphone-open"
+          onClick={() => setDeskPhone(true)}
+          title={t("deskphone.title")}
+          aria-label={t("deskphone.title")}
+        >
+          <Icon name="phone" size={18} />
+        </button>
+        {deskPhone && <DeskPhoneDialog onClose={() => setDeskPhone(false)} />}
         <LanguageSwitch lang={lang} onChange={onLangChange} />
         <span class="user-name" title={t("topbar.signedInAs", { name: user.name || user.email })}>
           {user.name || user.email}
