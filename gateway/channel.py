@@ -201,6 +201,12 @@ class ChannelUnit:
         self.events += events
         return task_id
 
+    async def agents_own_task(self, tenant_id: str, conversation_id: str, agent_id: str) -> str:
+        """A task the agent takes up themselves (see conversations.agents_own_task); then ChannelContext.assign_task."""
+        task_id, events = await conversations.agents_own_task(self.conn, tenant_id, conversation_id, self.channel, agent_id)
+        self.events += events
+        return task_id
+
     async def set_attributes(self, tenant_id: str, conversation_id: str, values: dict[str, Any]) -> None:
         """Keys of the conversation's attributes set (what the inbox shows of a call or callback)."""
         row = (await self.conn.execute(sa.select(t.conversations.c.attributes).where(
@@ -371,6 +377,11 @@ class ChannelContext:
         """Accept work offered to the agent on their behalf (they took it up in the channel
         already, e.g. a colleague's call they were consulted on); raises RoutingConflict."""
         await self._app[ROUTING].accept(task_id, user_id)
+
+    async def assign_task(self, task_id: str, user_id: str) -> None:
+        """Routing takes in work the agent took up themselves (ChannelUnit.agents_own_task); raises
+        RoutingConflict (the task then cancelled) when they have no room for it."""
+        await self._app[ROUTING].assign(task_id, user_id)
 
     async def reject_task(self, task_id: str, user_id: str) -> None:
         """Turn down an offer on the agent's behalf (they declined it in the channel: on their phone)."""

@@ -15,6 +15,12 @@ Visitor events (on /visitor, after the namespace's widget key, origin and rate c
               call ends (its task cancelled, not abandoned) and a callback task takes its place in
               the queue (callbacks.py)
 Agent events (on /agent, for the agent the call's task is assigned to):
+  call_dial      {tenant_id, contact_id, number, sdp} -> {ok, call_id, conversation_id, sdp, recording}
+                 click-to-call: one of the contact's phone numbers (in the tenant's callback
+                 countries) is dialled through the trunk, in a new voice conversation whose task
+                 is the agent's at once (routing counts it: no call is offered meanwhile); the
+                 agent hears the customer once they answer (call.answered), and an unanswered,
+                 busy or unreachable number ends the call (call.ended with the reason)
   call_answer    {call_id, sdp} -> {ok, sdp, conversation_id, recording}   after accept_task: the agent's leg;
                  for a callback's task (its call id in the conversation's attributes.call) the
                  gateway then dials the customer through the trunk: callback.dialling, then
@@ -75,8 +81,8 @@ from channels.voice.calls import Call, CallerLine
 from channels.voice.phone import PhoneEntry
 from channels.voice.sip.settings import SipSettings
 from channels.voice.payloads import (
-    MAX_SIGNAL_BYTES, CallAnswer, CallCallback, CallConsult, CallHold, CallMonitor, CallMonitorMode, CallMute, CallRecording, CallRef, CallStart,
-    CallTransfer,
+    MAX_SIGNAL_BYTES, CallAnswer, CallCallback, CallConsult, CallDial, CallHold, CallMonitor, CallMonitorMode, CallMute,
+    CallRecording, CallRef, CallStart, CallTransfer,
 )
 
 log = logging.getLogger(__name__)
@@ -90,6 +96,8 @@ ANNOUNCE_SECONDS = 30.0
 # Callback requests (count, seconds): per number, so nobody's phone is made to ring over and
 # over by strangers; per visitor IP, so one page can't file requests for many numbers.
 CALLBACK_LIMITS = {"number": (3, 3600), "ip": (10, 3600)}
+# Calls an agent places (count, seconds): a stolen session can't run up a bill.
+CALLS_OUT_LIMIT = (60, 3600)
 # How often callbacks whose window closed unserved are looked for.
 CALLBACK_SWEEP_SECONDS = 5.0
 
@@ -167,7 +175,7 @@ class VoiceChannel(Channel):
                 "call_consult_answer": self.call_consult_answer, "call_consult_decline": self.call_consult_decline,
                 "call_consult_cancel": self.call_consult_cancel, "call_consult_complete": self.call_consult_complete,
                 "call_monitor": self.call_monitor, "call_monitor_mode": self.call_monitor_mode,
-                "call_monitor_leave": self.call_monitor_leave}
+                "call_monitor_leave": self.call_monitor_leave, "call_dial": self.call_dial}
 
     async def call_config(self, who: VisitorCall | AgentCall, data: Any) -> Ack:
         """The STUN/TURN servers a browser needs before it makes its offer."""
@@ -562,7 +570,55 @@ class VoiceChannel(Channel):
         call = self._calls.get(call_id)
         return call if call is not None and call.agent_id == who.user_id else None
 
-    # ---- callbacks: the call the gateway places ----
+    # ---- calls the gateway places: click-to-call, callbacks ----
+    async def call_dial(self, who: AgentCall, data: Any) -> Ack:
+        form = parse(CallDial, data, MAX_SIGNAL_BYTES)
+        if isinstance(form, dict):
+            return form
+        if not await self.ctx.is_member(form.tenant_id, who.user_id) or form.tenant_id not in await self.ctx.tenant_ids():
+            return error("not_found", "no such tenant among yours")
+        if self._phones is None or not self._phones.dials_out:
+            return error("no_trunk", "calls can't be placed: no SIP trunk is set up for calls out")
+        region = (await self.call_settings(form.tenant_id)).get("default_region") or None
+        try:
+            number = normalise_identity("phone", form.number, region)
+        except InvalidIdentity:
+            return error("invalid_number", "write the number with its country code, e.g. +44 20 7946 0000")
+        if await self.ctx.find_contact(form.tenant_id, "phone", number) != form.contact_id:
+            return error("not_found", "that number is not the contact's")
+        if not await self.may_call_back(form.tenant_id, number):
+            return error("country_not_allowed", "this tenant does not call numbers in that country")
+        if any(call.agent_id == who.user_id or call.consultant == who.user_id for call in self._calls.values()):
+            return error("on_a_call", "hang up your call first")
+        retry_after = await self.ctx.within_limits([(f"calls-out:{who.user_id}", *CALLS_OUT_LIMIT)])
+        if retry_after is not None:
+            return error("rate_limited", f"too many calls placed; try again in {retry_after} s", retry_after=retry_after)
+        call_id = new_id()
+        async with self.ctx.unit() as unit:
+            conversation_id = await unit.open_conversation(form.tenant_id, form.contact_id, subject=f"Call to {number}",
+                                                           attributes={"call": {"id": call_id, "direction": "outbound"}})
+            await unit.record("call.started", form.tenant_id, {"conversation_id": conversation_id, "call_id": call_id,
+                                                               "direction": "outbound", "number": number, "agent_id": who.user_id},
+                              conversation_id=conversation_id)
+            task_id = await unit.agents_own_task(form.tenant_id, conversation_id, who.user_id)
+        try:
+            await self.ctx.assign_task(task_id, who.user_id)
+        except RoutingConflict:
+            return error("busy", "you have no room for a call now (another call, or your capacity)")
+        call = self._calls[call_id] = Call(call_id, form.tenant_id, conversation_id, task_id, None, agent_id=who.user_id,
+                                           state="dialling")
+        call.watcher = asyncio.create_task(self._watch(call))
+        await self.ctx.hold(call_id)
+        try:
+            answer = await self.ctx.media.open_leg(call_id, call.agent_leg, "agent", form.sdp)
+        except MediaError as exc:
+            await self._end(call, "the agent's connection could not be set up")
+            return error("bad_offer", str(exc))
+        if await self._records(form.tenant_id):
+            await self._start_recording(call)
+        self._spawn(self._ring(call, number))
+        return ok(call_id=call_id, conversation_id=conversation_id, sdp=answer, recording=call.recording is not None)
+
     async def _callback_call(self, who: AgentCall, call_id: str) -> Call | Ack | None:
         """The call of a callback whose task this agent accepted, opened for dialling; None when
         `call_id` is no such callback's."""
@@ -581,23 +637,32 @@ class VoiceChannel(Channel):
 
     async def _dial_callback(self, call: Call) -> None:
         """The agent is on the line: the customer's phone rings (in the background)."""
-        assert self._phones is not None and call.callback is not None
+        assert call.callback is not None
         call.state = "dialling"
         if await self._records(call.tenant_id):
             await self._start_recording(call)
-        self._spawn(self._ring(call))
+        self._spawn(self._ring(call, call.callback.number))
 
-    async def _ring(self, call: Call) -> None:
-        assert self._phones is not None and call.callback is not None
-        outcome = await self._phones.place(call, call.callback.number)
+    async def _ring(self, call: Call, number: str) -> None:
+        """The customer's phone rings for a call the gateway places; the agent hears them once
+        they answer. Not reached: the call ends (a callback's attempt is settled first)."""
+        assert self._phones is not None
+        outcome = await self._phones.place(call, number)
         if outcome.answered and call.state != "ended":
             call.answered = time.monotonic()
             if call.state == "dialling":  # else the agent holds it already: it stays held
                 call.state = "talking"
-            await self.callbacks.answered(call.callback, outcome.status)
+            if call.callback is not None:
+                await self.callbacks.answered(call.callback, outcome.status)
+            else:
+                await self._record(call, "call.answered", agent_id=call.agent_id, number=number)
             return
         result = "given_up" if outcome.answered else result_of(outcome.status)
-        await self._callback_missed(call, result, outcome.status, f"the customer was not reached ({outcome.reason})")
+        reason = f"the customer was not reached ({outcome.reason})"
+        if call.callback is not None:
+            await self._callback_missed(call, result, outcome.status, reason)
+        else:
+            await self._end(call, reason)
 
     async def _callback_missed(self, call: Call, result: str, sip_status: int | None, reason: str) -> None:
         assert call.callback is not None

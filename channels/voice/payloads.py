@@ -89,3 +89,12 @@ class CallCallback(Payload):
     window_from: Annotated[str, StringConstraints(max_length=40)] | None = None
     window_to: Annotated[str, StringConstraints(max_length=40)] | None = None
     topic: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class CallDial(Payload):
+    """The agent calls one of a contact's numbers (click-to-call): their offer for their side."""
+
+    tenant_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
+    contact_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
+    number: Annotated[str, StringConstraints(min_length=3, max_length=40)]
+    sdp: Sdp

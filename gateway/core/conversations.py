@@ -391,3 +391,29 @@ async def enqueue_task(
         conversation_id=conversation_id,
     )
     return task_id, [event]
+
+
+async def agents_own_task(
+    conn: AsyncConnection, tenant_id: str, conversation_id: str, channel: str, agent_id: str
+) -> tuple[str, list[DomainEvent]]:
+    """A task the agent takes up themselves (a call they place): assigned to them from the start,
+    in the tenant's default queue, the conversation theirs. Routing is told with its `assign`,
+    which refuses it when the agent has no room (RoutingService.assign then cancels it)."""
+    now, task_id = utcnow(), new_id()
+    queue_id = await default_queue(conn, tenant_id)
+    await conn.execute(sa.insert(t.tasks).values(
+        id=task_id, tenant_id=tenant_id, conversation_id=conversation_id, channel=channel, queue_id=queue_id, priority=0,
+        required_skills={}, assigned_agent_id=agent_id, state="assigned", created_at=now, enqueued_at=now, updated_at=now))
+    await conn.execute(sa.insert(t.task_events).values(
+        tenant_id=tenant_id, task_id=task_id, type="accepted", agent_id=agent_id, data={"own": True}, created_at=now))
+    await conn.execute(sa.update(t.conversations).where(t.conversations.c.id == conversation_id).values(
+        assignee_id=agent_id, updated_at=now))
+    accepted = await record_event(conn, "task.accepted", tenant_id, {
+        "task_id": task_id, "conversation_id": conversation_id, "channel": channel, "queue_id": queue_id,
+        "agent_id": agent_id, "state": "assigned", "own": True}, conversation_id=conversation_id)
+    conversation = (await conn.execute(
+        sa.select(t.conversations, t.contacts.c.name.label("contact_name")).join(t.contacts, t.contacts.c.id == t.conversations.c.contact_id)
+        .where(t.conversations.c.id == conversation_id))).one()
+    updated = await record_event(conn, "conversation.updated", tenant_id, conversation_json(conversation, conversation.contact_name),
+                                 conversation_id=conversation_id)
+    return task_id, [accepted, updated]

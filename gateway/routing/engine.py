@@ -45,6 +45,9 @@ Rules (issue 3):
   it; if that agent goes offline or is removed the reservation ends.
 * **Relaxed skills** (``relax``): a task's required skills change; waiting, it keeps its place and
   is matched again at once (``skills_changed``).
+* **Agent-initiated work** (``assign``): a task the agent starts themselves (a call they place)
+  is created assigned to them, counted in their load whatever their presence, when their capacity
+  and the blending rules leave room for it; otherwise it is refused (``no_room``).
 * **Terminal states** (done, abandoned, timed_out, cancelled) are final; a tombstone remembers them
   for a day so a repeated ``enqueue`` is a no-op and late commands get :class:`RoutingConflict`.
 * **Blending rules changed** (``set_tenant_rules``): agents freed by the change are matched by the
@@ -85,6 +88,7 @@ from gateway.routing.model import DEFAULT_BLOCKING, AgentSpec, TaskSpec, Transit
 _LUA = Path(__file__).with_name("lua")
 _OPERATIONS = (
     "enqueue",
+    "assign",
     "upsert_agent",
     "remove_agent",
     "set_presence",
@@ -578,6 +582,11 @@ class RoutingEngine:
 
     async def accept(self, task_id: str, agent_id: str, now_ms: int) -> list[Transition]:
         return await self._run("accept", now_ms, task_id, agent_id)
+
+    async def assign(self, task: TaskSpec, agent_id: str, now_ms: int) -> list[Transition]:
+        """Work the agent took up themselves (a call they place): assigned to them at once,
+        whatever their presence, when they have room for it (else RoutingConflict no_room)."""
+        return await self._run("assign", now_ms, json.dumps(_task_json(task)), agent_id)
 
     async def reject(self, task_id: str, agent_id: str, now_ms: int) -> list[Transition]:
         return await self._run("reject", now_ms, task_id, agent_id)

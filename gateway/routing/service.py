@@ -417,6 +417,25 @@ class RoutingService:
                 raise
             await self._catch_up([task_id])
 
+    async def assign(self, task_id: str, user_id: str) -> None:
+        """Routing counts a task the agent took up themselves (conversations.agents_own_task) in
+        their load; when they have no room for it, the task is cancelled and RoutingConflict raised."""
+        async with self.app[DB].connect() as conn:
+            spec = self._task_spec((await conn.execute(self._tasks_with_settings().where(t.tasks.c.id == task_id))).one())
+        try:
+            await self._run(lambda: self.engine.assign(spec, user_id, now_ms()))
+        except RoutingConflict:
+            async with self.app[DB].begin() as conn:
+                row = (await conn.execute(sa.update(t.tasks).where(t.tasks.c.id == task_id).values(
+                    state="cancelled", ended_at=utcnow(), updated_at=utcnow()).returning(t.tasks.c.conversation_id))).one()
+                await conn.execute(sa.insert(t.task_events).values(
+                    tenant_id=spec.tenant_id, task_id=task_id, type="cancelled", data={"reason": "no_room"}, created_at=utcnow()))
+                event = await record_event(conn, "task.cancelled", spec.tenant_id, {
+                    "task_id": task_id, "conversation_id": row.conversation_id, "channel": spec.channel, "queue_id": spec.queue_id,
+                    "agent_id": None, "state": "cancelled"}, conversation_id=row.conversation_id, actor="routing")
+            await self.app[EVENTS].publish(event)
+            raise
+
     async def complete(self, task_id: str, user_id: str) -> None:
         try:
             await self._run(lambda: self.engine.complete(task_id, user_id, now_ms()))

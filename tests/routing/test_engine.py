@@ -296,6 +296,24 @@ async def test_rejecting_is_not_a_miss(engine: RoutingEngine) -> None:
     assert states["ann"]["presence"] == "available" and states["ann"]["missed"] == 0
 
 
+async def test_work_an_agent_takes_up_themselves_counts_against_their_room(engine: RoutingEngine) -> None:
+    await add_agent(engine, "ann", available_at=None)  # offline: placing a call needs no offers
+    made = await engine.assign(task("out-1"), "ann", T0 + 1)
+    assert [(t.kind, t.task_id, t.agent_id) for t in made] == [("accepted", "out-1", "ann")]
+    assert (await engine.task_info("out-1"))["state"] == "assigned"
+    assert (await engine.agent_states("acme"))["ann"]["load"] == {"voice": 1}
+    for second, code in ((task("out-2"), "no_room"), (task("chat", channel="chat"), "no_room"),
+                         (task("out-1"), "exists"), (task("far", tenant="other"), "not_member")):
+        with pytest.raises(RoutingConflict) as err:  # one call at a time, and a live call blocks chats
+            await engine.assign(second, "ann", T0 + 2)
+        assert err.value.code == code
+    await engine.set_presence("ann", "available", T0 + 3)
+    assert offers(await engine.enqueue(task("incoming", at=3), T0 + 4)) == []  # busy on the call placed
+    await engine.wrapup("out-1", "ann", T0 + 5, 0)
+    made = await engine.complete("out-1", "ann", T0 + 6)
+    assert offers(made) == [("incoming", "ann")]
+
+
 async def test_wrapup_ends_by_itself(engine: RoutingEngine) -> None:
     await add_agent(engine, "ann", available_at=0)
     await engine.enqueue(task("call", at=0), T0 + 1)

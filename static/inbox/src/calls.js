@@ -301,6 +301,7 @@ export function useCall({ realtime, held, user, memberships = [], onEnded, onHan
     [note],
   );
   const askedHistory = useRef(new Map()); // conversation id → the promise of its history
+  const pickedUp = useRef(new Set()); // calls placed from here whose customer answered before call_dial's ack
   const loadHistory = useCallback(
     (conversation) => {
       const id = conversation?.id;
@@ -342,7 +343,11 @@ export function useCall({ realtime, held, user, memberships = [], onEnded, onHan
           if (state === "failed") patch({ error: { key: "call.error.connectionLost" } });
           else if (state === "connected") patch((now) => (now.error?.key === "call.error.connectionLost" ? { error: null } : {}));
         },
-        send: (sdp) => realtime.emit("call_answer", { call_id: c.callId, sdp }),
+        // A call the agent places (click-to-call) is asked for with the offer; any other is answered.
+        send: (sdp) =>
+          c.placing
+            ? realtime.emit("call_dial", { tenant_id: c.tenantId, contact_id: c.placing.contactId, number: c.placing.number, sdp })
+            : realtime.emit("call_answer", { call_id: c.callId, sdp }),
       }),
     [realtime, iceServers, patch],
   );
@@ -384,13 +389,12 @@ export function useCall({ realtime, held, user, memberships = [], onEnded, onHan
         return;
       }
       const answeredAt = Date.now();
-      note(c.conversationId, "call.answered", { call_id: c.callId, agent_id: user.id, agent_name: user.name || user.email || "" }, { at: answeredAt });
-      patch({
-        phase: "talking",
-        answeredAt,
-        recording: ack.recording === false ? "off" : "on",
-        conversationId: ack.conversation_id || c.conversationId,
-      });
+      // A call placed from here learns its ids from the answer.
+      const conversationId = ack.conversation_id || c.conversationId;
+      const callId = ack.call_id || c.callId;
+      if (!c.placing) note(conversationId, "call.answered", { call_id: callId, agent_id: user.id, agent_name: user.name || user.email || "" }, { at: answeredAt });
+      patch({ phase: "talking", answeredAt, recording: ack.recording === false ? "off" : "on", conversationId, callId,
+        connected: !c.placing || pickedUp.current.has(callId) });
     },
     [patch, connect, failWith, note, user.id, user.name, user.email],
   );
@@ -426,6 +430,40 @@ export function useCall({ realtime, held, user, memberships = [], onEnded, onHan
       callRef.current = c;
       setCall(c);
       if (callId) await dial(c);
+    },
+    [dial, release],
+  );
+
+  /**
+   * Calls one of a contact's numbers (click-to-call): the gateway dials it through its trunk once
+   * this browser's leg is up; the customer is heard when they pick up. The call bar shows it as
+   * any call, its conversation (new, the agent's) named by the gateway's answer.
+   */
+  const place = useCallback(
+    async ({ tenantId, contactId, number, contactName }) => {
+      if (callRef.current && callRef.current.phase !== "ended" && callRef.current.phase !== "failed") return;
+      const c = {
+        callId: null,
+        conversationId: null,
+        taskId: null,
+        tenantId,
+        contactName: contactName || number,
+        placing: { contactId, number },
+        phase: "microphone",
+        consult: null,
+        info: null,
+        muted: false,
+        held: false,
+        recording: "on",
+        answeredAt: null,
+        endedAt: null,
+        busy: null,
+        error: null,
+      };
+      release();
+      callRef.current = c;
+      setCall(c);
+      await dial(c);
     },
     [dial, release],
   );
@@ -844,18 +882,28 @@ export function useCall({ realtime, held, user, memberships = [], onEnded, onHan
         if (!data?.conversation_id) return;
         note(data.conversation_id, type, data, { server: true });
         const c = callRef.current;
+        if (type === "call.answered" && c?.placing) {
+          // They picked up (possibly before this inbox heard back from call_dial).
+          if (data.call_id === c.callId) patch({ connected: true });
+          else if (!c.callId) pickedUp.current.add(data.call_id);
+        }
         if (type === "call.ended" && c && data.call_id === c.callId) {
           finish(typeof data.reason === "string" ? data.reason : "ended", { talkSeconds: data.talk_seconds ?? null, seconds: data.seconds ?? null, server: true });
         }
       }),
     );
     return () => offs.forEach((off) => off());
-  }, [realtime, note, finish]);
+  }, [realtime, note, finish, patch]);
 
   // The call's task went on to wrap-up or away without this inbox hanging up: the call is over.
   const heldState = call ? held[call.conversationId]?.state ?? null : null;
   useEffect(() => {
     if (!call || call.phase === "ended" || HANDING_ON.has(call.busy)) return;
+    if (call.placing) {
+      // A call placed from here has its task from the gateway's answer on: only its move to wrap-up says it is over.
+      if (heldState === "wrapup") finish("remote");
+      return;
+    }
     if (heldState !== "assigned" && heldState !== "offered") finish(call.answeredAt ? "remote" : "ended");
   }, [heldState, call?.phase, call?.busy]);
 
@@ -872,12 +920,12 @@ export function useCall({ realtime, held, user, memberships = [], onEnded, onHan
 
   return useMemo(
     () => ({
-      call, timelines, answer, retry, toggleMute, toggleHold, toggleRecording, hangup, dismiss, note, loadHistory,
+      call, timelines, answer, place, retry, toggleMute, toggleHold, toggleRecording, hangup, dismiss, note, loadHistory,
       transfer, consult, completeConsult, cancelConsult,
       consultation, joinConsult, declineConsult, toggleConsultMute,
     }),
     [
-      call, timelines, answer, retry, toggleMute, toggleHold, toggleRecording, hangup, dismiss, note, loadHistory,
+      call, timelines, answer, place, retry, toggleMute, toggleHold, toggleRecording, hangup, dismiss, note, loadHistory,
       transfer, consult, completeConsult, cancelConsult,
       consultation, joinConsult, declineConsult, toggleConsultMute,
     ],

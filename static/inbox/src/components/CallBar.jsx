@@ -28,6 +28,7 @@ function stateText(call, t, elapsed) {
         const name = call.consult.name || t("call.consult.colleague");
         return call.consult.phase === "talking" ? t("call.consult.talking", { name }) : t("call.consult.calling", { name });
       }
+      if (call.placing && !call.connected) return t("call.state.ringingOut", { number: call.placing.number });
       return call.held ? t("call.state.held") : t("call.state.talking");
   }
 }

@@ -6,6 +6,7 @@ import { api, describeError } from "../api.js";
 import { useT } from "../i18n.js";
 import { channelLabel, getChannel } from "../channels/index.js";
 import { fullTime, humanize, shortTime } from "../util.js";
+import { useCallContext } from "../calls.js";
 import { Icon } from "./Icon.jsx";
 
 const HISTORY_PAGE = 20;
@@ -147,6 +148,7 @@ function MergeDialog({ current, other, onCancel, onMerged }) {
  */
 export function CustomerPanel({ conversation, onOpenConversation, onContactChanged, onClose, tenantName }) {
   const t = useT();
+  const calls = useCallContext();
   const contactId = conversation?.contact?.id ?? null;
   const [contact, setContact] = useState({ loading: true, data: null, error: null });
   const [history, setHistory] = useState({ loading: true, items: [], next: null, error: null });
@@ -186,6 +188,8 @@ export function CustomerPanel({ conversation, onOpenConversation, onContactChang
 
   if (!conversation) return null;
   const c = contact.data;
+  // Click-to-call: one of the contact's numbers, dialled through the gateway's trunk (not while on a call).
+  const onCall = Boolean(calls.call && calls.call.phase !== "ended" && calls.call.phase !== "failed");
   const identities = c?.identities ?? [];
   const emails = identities.filter((i) => i.kind === "email").map((i) => i.value);
   const phones = identities.filter((i) => i.kind === "phone" || i.kind === "fax").map((i) => i.value);
@@ -243,6 +247,18 @@ export function CustomerPanel({ conversation, onOpenConversation, onContactChang
                 <li key={i.id}>
                   <span class="identity-kind">{identityLabel(i.kind, t)}</span>
                   <span class="identity-value">{i.value}</span>
+                  {i.kind === "phone" && calls.place && (
+                    <button
+                      type="button"
+                      class="button button-quiet icon-button call-number"
+                      disabled={onCall}
+                      title={onCall ? t("call.placeBusy") : t("call.place", { number: i.value })}
+                      aria-label={t("call.place", { number: i.value })}
+                      onClick={() => calls.place({ tenantId: conversation.tenant_id, contactId: c.id, number: i.value, contactName: c.name || i.value })}
+                    >
+                      <Icon name="phone" size={16} />
+                    </button>
+                  )}
                 </li>
               ))}
             </ul>

@@ -1,0 +1,58 @@
+"""Click-to-call in the inbox: the agent calls a customer's number from the customer panel, the
+call bar says it is calling until the customer (baresip, reached through the trunk) picks up,
+they hear the agent's microphone, and hanging up ends the customer's call too."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from playwright.async_api import Page, expect
+
+from gateway.core.contacts import add_identity
+from gateway.db import schema as t
+from gateway.keys import DB
+from tests.api.test_conversations import customer_writes
+from tests.browser.conftest import chromium_with_fake_microphone, screenshot_path, serve_gateway
+from tests.browser.test_inbox_chat import log_in
+from tests.browser.test_inbox_shell import app_memberships
+from tests.media.support import is_silent, until_heard
+from tests.sip.baresip import Baresip, free_port_pair
+
+NUMBER = "+4930555123"
+
+
+async def test_an_agent_calls_the_customer_from_the_customer_panel(aiohttp_server, tmp_path):
+    customer = Baresip(tmp_path / "customer", 440.0, user=NUMBER)
+    await customer.start()
+    try:
+        sip = {"listen": f"127.0.0.1:{free_port_pair()}", "numbers": [{"number": "+4930123456", "tenant": "demo"}],
+               "trunks": [{"name": "carrier", "addresses": ["127.0.0.1"], "outbound": {"proxy": f"127.0.0.1:{customer.sip_port}"}}]}
+        app, base, config = await serve_gateway(aiohttp_server, tmp_path, media={"workers": 1},
+                                                channels={"chat": {"enabled": True}, "voice": {"enabled": True, "sip": sip}})
+        tenant_id = (await app_memberships(app, config))[config.demo.tenant_slug]
+        conversation_id = await customer_writes(app, tenant_id, "ada@example.com", "chat", "Please call me back", subject="Refund")
+        async with app[DB].begin() as conn:
+            contact_id = (await conn.execute(sa.select(t.conversations.c.contact_id).where(
+                t.conversations.c.id == conversation_id))).scalar_one()
+            await add_identity(conn, tenant_id, contact_id, "phone", NUMBER)
+
+        async with chromium_with_fake_microphone() as browser:
+            page: Page = await browser.new_page(viewport={"width": 1280, "height": 760}, locale="en-US")
+            await log_in(page, base, config)
+            await page.locator(".conv-item").first.click()
+            call_button = page.locator(".customer-panel .call-number")
+            await expect(call_button).to_have_attribute("aria-label", f"Call {NUMBER}")
+            await call_button.click()
+
+            bar = page.locator(".call-bar")
+            await expect(bar).to_have_attribute("data-phase", "talking", timeout=15000)
+            await customer.wait_for("CALL_ESTABLISHED")  # their phone rang; they picked up
+            await expect(bar.locator(".call-state")).to_have_text("On the call", timeout=10000)
+            await until_heard(customer, lambda audio: not is_silent(audio))  # the agent's microphone
+            await expect(call_button).to_be_disabled()  # one call at a time
+            await page.screenshot(path=screenshot_path("inbox-call-out"))
+
+            await bar.get_by_role("button", name="Hang up").click()
+            await customer.wait_for("CALL_CLOSED")
+            await expect(bar).to_have_attribute("data-phase", "ended")
+    finally:
+        await customer.stop()
