@@ -37,6 +37,9 @@ Agent events (on /agent, for the agent the call's task is assigned to):
                  and joins with call_consult_answer {call_id, sdp} (or call_consult_decline);
                  the agent then call_consult_complete (the colleague takes the caller, their task
                  accepted for them) or call_consult_cancel (back to the caller, still on hold)
+A call an agent picks up on their own desk phone (seats.py) is recorded as call.answered {device:
+"phone"}, and call.desk_phone_answered {call_id, conversation_id} tells their inbox, whose call
+bar then works the call (hold, transfer, hang up...) with the events above.
 Supervisor events (on /agent, for staff who may supervise the call's tenant):
   call_monitor       {call_id, sdp, mode: listen|whisper|barge} -> {ok, sdp, conversation_id}
   call_monitor_mode  {call_id, mode} -> {ok};  call_monitor_leave {call_id} -> {ok}
@@ -255,6 +258,9 @@ class VoiceChannel(Channel):
         call.agent_id, call.agent_device, call.agent_line = agent_id, "phone", line
         call.state, call.answered = "talking", time.monotonic()
         await self._record(call, "call.answered", agent_id=agent_id, device="phone")
+        # The agent's inbox shows the call's controls (its own tab has no audio of it).
+        await self.ctx.live(ephemeral_event("call.desk_phone_answered", call.tenant_id, {
+            "agent_id": agent_id, "call_id": call.id, "conversation_id": call.conversation_id}))
 
     async def enqueue(self, call: Call, queue_id: str | None) -> None:
         """A call opened without its task (a phone caller in the menu) joins the queue now."""

@@ -2,7 +2,8 @@
 handlers record and publish events, and this listener on the event bus decides who hears them.
 
 Socket event name = event type, payload = event data, routed as follows:
-  /agent       agent:{aid}         task.offered, task.offer_timed_out, task.rejected (to the agent concerned)
+  /agent       agent:{aid}         task.offered, task.offer_timed_out, task.rejected, call.consult_offered,
+                                   call.desk_phone_answered (to the agent concerned)
   /agent       tenant:{tid}        conversation.*, contact.*, the other task.* events (not task.position)
   /agent       conversation:{cid}  message.* (internal notes included), conversation.typing/.viewers/.receipt
   /supervisor  tenant:{tid}        every event
@@ -40,7 +41,8 @@ VISITOR_CACHE_SECONDS = 5.0
 VISITOR_CACHE_SIZE = 10_000
 AGENT_TENANT_EVENTS = ("conversation.", "task.", "contact.")
 # An offer rings for one agent only; its outcome is theirs too.
-AGENT_PERSONAL_EVENTS = ("task.offered", "task.offer_timed_out", "task.rejected", "call.consult_offered")
+AGENT_PERSONAL_EVENTS = ("task.offered", "task.offer_timed_out", "task.rejected", "call.consult_offered",
+                         "call.desk_phone_answered")
 AGENT_CONVERSATION_EVENTS = ("message.", "conversation.typing", "conversation.viewers", "conversation.receipt", "call.")
 # Not for every agent of the tenant: a waiting contact's place in line is for that visitor (and
 # supervisors), one event per waiting task each time a queue moves; typing is for those on the

@@ -895,6 +895,31 @@ export function useCall({ realtime, held, user, memberships = [], onEnded, onHan
     return () => offs.forEach((off) => off());
   }, [realtime, note, finish, patch]);
 
+  // A call the agent picked up on their own desk phone: the bar's controls work on it (no audio in this tab).
+  useEffect(
+    () =>
+      realtime.on("call.desk_phone_answered", (data) => {
+        const c = callRef.current;
+        if (!data?.call_id || data.agent_id !== user.id || (c && c.phase !== "ended" && c.phase !== "failed")) return;
+        const d = {
+          callId: data.call_id, conversationId: data.conversation_id, taskId: null, tenantId: null, contactName: "",
+          device: "phone", phase: "talking", answeredAt: Date.now(), consult: null, info: null, muted: false, held: false,
+          recording: "on", endedAt: null, busy: null, error: null,
+        };
+        release();
+        callRef.current = d;
+        setCall(d);
+        api.getConversation(data.conversation_id).then(
+          (conversation) => patch((now) => (now.callId === d.callId ? {
+            tenantId: conversation?.tenant_id ?? null,
+            contactName: conversation?.contact?.name || conversation?.subject || "",
+          } : {})),
+          () => {},
+        );
+      }),
+    [realtime, user.id, patch, release],
+  );
+
   // The call's task went on to wrap-up or away without this inbox hanging up: the call is over.
   const heldState = call ? held[call.conversationId]?.state ?? null : null;
   useEffect(() => {

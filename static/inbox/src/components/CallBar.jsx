@@ -29,7 +29,8 @@ function stateText(call, t, elapsed) {
         return call.consult.phase === "talking" ? t("call.consult.talking", { name }) : t("call.consult.calling", { name });
       }
       if (call.placing && !call.connected) return t("call.state.ringingOut", { number: call.placing.number });
-      return call.held ? t("call.state.held") : t("call.state.talking");
+      if (call.held) return t("call.state.held");
+      return call.device === "phone" ? t("call.state.onDeskPhone") : t("call.state.talking");
   }
 }
 
