@@ -296,3 +296,44 @@ async def test_key_presses_sent_as_info_are_passed_on(running) -> None:
     trunk.send(info(3, "application/media_control+xml", "<media_control/>"), endpoint.port)
     await trunk.response(415, "INFO")
     assert app.keys == ["5", "#"]
+
+
+async def test_a_bye_reaches_a_trunk_whose_tcp_connection_is_gone_at_its_contact(running) -> None:
+    """The trunk closed its connection after the call was set up (or it idled out): our BYE opens a
+    new one to the trunk's Contact, where it listens, not to the port it called from."""
+    endpoint, app, _ = running
+    byes: asyncio.Queue[SipMessage] = asyncio.Queue()
+
+    async def trunk_listens(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        bye = parse(head)
+        await byes.put(bye)
+        writer.write((f"SIP/2.0 200 OK\r\nVia: {bye.get('via')}\r\nFrom: {bye.get('from')}\r\nTo: {bye.get('to')}\r\n"
+                      f"Call-ID: {bye.call_id}\r\nCSeq: {bye.get('cseq')}\r\nContent-Length: 0\r\n\r\n").encode())
+        await writer.drain()
+
+    listening = await asyncio.start_server(trunk_listens, "127.0.0.1", 0)
+    contact_port = listening.sockets[0].getsockname()[1]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", endpoint.port)
+        local_port = writer.get_extra_info("sockname")[1]
+        invite = (request("INVITE", local_port, body=OFFER).replace("SIP/2.0/UDP", "SIP/2.0/TCP")
+                  .replace(f"Contact: <sip:+4930555123@127.0.0.1:{local_port}>",
+                           f"Contact: <sip:+4930555123@127.0.0.1:{contact_port};transport=tcp>"))
+        writer.write(crlf(invite))
+        async with asyncio.timeout(5):
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+                answer = parse(head + await reader.readexactly(length))
+                if answer.status == 200:
+                    break
+        writer.write(crlf(request("ACK", local_port, branch="z9hG4bK-ack", to_tag=answer.to_tag).replace("SIP/2.0/UDP", "SIP/2.0/TCP")))
+        await writer.drain()
+        writer.close()  # the trunk hangs up the connection, not the call
+        await asyncio.sleep(0.2)
+        await asyncio.wait_for(endpoint.bye(app.invites[0].dialog), 5)
+        bye = await asyncio.wait_for(byes.get(), 1)
+        assert bye.method == "BYE" and bye.call_id == "call-1" and bye.top_via.transport == "TCP"
+    finally:
+        listening.close()

@@ -26,13 +26,14 @@ Responses go back where the request came from (RFC 3581 symmetric response routi
 not the client asked with rport), which is what reaches a trunk or phone behind NAT; over TCP,
 on the connection the request came in on (messages framed by Content-Length, RFC 3261 §18.3),
 where nothing is retransmitted but a 2xx until its ACK. A request of ours to a peer over TCP
-opens a connection when there is none (theirs closed, or we speak first), which is then read like
-theirs.
+opens a connection when there is none (theirs closed, or we speak first; in a call, to its
+Contact), which is then read like theirs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -499,7 +500,18 @@ class SipEndpoint(asyncio.DatagramProtocol):
                    ("to", with_tag(dialog.remote_uri, dialog.remote_tag)),
                    ("call-id", dialog.call_id), ("cseq", f"{dialog.local_cseq} BYE")]
         headers += [("route", route) for route in dialog.route_set]
-        await self.request(SipMessage(method="BYE", uri=dialog.remote_target, headers=headers), dialog.peer)
+        await self.request(SipMessage(method="BYE", uri=dialog.remote_target, headers=headers), self._in_dialog(dialog))
+
+    def _in_dialog(self, dialog: Dialog) -> Address:
+        """Where a request in the dialog goes: back where the peer's messages come from, or, when
+        that was a TCP connection that is gone (closed by the peer, or idle), to a new connection
+        to its Contact (RFC 3261 §18.2.2: the peer listens there; its old port may not)."""
+        ip, port, transport = dialog.peer
+        writer = self._tcp.get((ip, port))
+        if transport != "tcp" or (writer is not None and not writer.is_closing()) or dialog.route_set:
+            return dialog.peer
+        target = _host_port(dialog.remote_target)
+        return (target[0], target[1], "tcp") if target is not None else dialog.peer
 
     def _reply(self, request: SipMessage, source: Address, status: int, reason: str, **options) -> None:
         transaction = self._server_transaction(request, source)
@@ -621,6 +633,22 @@ def parse_headers_only(data: bytes) -> SipMessage:
     if not all(message.get(name) for name in ("via", "from", "to", "call-id", "cseq")):
         raise SipParseError("not enough to answer")
     return message
+
+
+def _host_port(uri: str) -> tuple[str, int] | None:
+    """The IP address and port of a sip: URI (5060 when it names none); None for a host name."""
+    rest = uri.split(":", 1)[1] if ":" in uri else uri
+    hostport = rest.rsplit("@", 1)[-1].split(";", 1)[0].split("?", 1)[0]
+    if hostport.startswith("["):  # an IPv6 reference
+        host, _, after = hostport[1:].partition("]")
+        port = after[1:] if after.startswith(":") else ""
+    else:
+        host, _, port = hostport.partition(":")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return host, int(port) if port.isdigit() else 5060
 
 
 def with_authorization(request: SipMessage, challenge: SipMessage, credentials: Credentials) -> SipMessage:
