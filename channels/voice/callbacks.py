@@ -93,6 +93,12 @@ class CallbackBook:
             return (await unit.conn.execute(sa.select(t.callbacks.c.id).where(
                 t.callbacks.c.call_id == call_id, t.callbacks.c.state == "waiting"))).scalar_one_or_none()
 
+    async def call_of_task(self, task_id: str) -> str | None:
+        """The call id a waiting callback's task will be dialled as (a desk phone rings for it first)."""
+        async with self._ctx.unit() as unit:
+            return (await unit.conn.execute(sa.select(t.callbacks.c.call_id).where(
+                t.callbacks.c.task_id == task_id, t.callbacks.c.state == "waiting"))).scalar_one_or_none()
+
     async def claim(self, call_id: str, agent_id: str) -> Attempt | None:
         """The callback whose next call is `call_id`, taken up for dialling by the agent its task
         is assigned to (which is also what keeps tenants apart here); None when there is none,

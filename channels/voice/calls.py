@@ -67,8 +67,7 @@ class Call:
         return f"{self.id}.agent.{user_id}"
 
     def phone_leg_of(self, user_id: str) -> str:
-        """An agent's SIP phone's leg: apart from their browser's, which may answer while it rings."""
-        return f"{self.id}.phone.{user_id}"
+        return phone_leg(self.id, user_id)
 
     def supervisor_leg(self, user_id: str) -> str:
         return f"{self.id}.supervisor.{user_id}"
@@ -77,3 +76,8 @@ class Call:
         """(the whole call, the part with an agent), in whole seconds so far."""
         now = time.monotonic()
         return round(now - self.started), round(now - self.answered) if self.answered is not None else 0
+
+
+def phone_leg(call_id: str, user_id: str) -> str:
+    """An agent's desk phone's leg of a call: apart from their browser's, which may answer while it rings."""
+    return f"{call_id}.phone.{user_id}"

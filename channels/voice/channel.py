@@ -250,13 +250,17 @@ class VoiceChannel(Channel):
     def call_of_task(self, task_id: str) -> Call | None:
         return next((call for call in self._calls.values() if call.task_id == task_id), None)
 
-    async def answered_on_phone(self, call: Call, agent_id: str, line: CallerLine) -> None:
-        """The agent took the call on their own SIP phone (seats.py), its task accepted for them."""
+    async def answered_on_phone(self, call: Call, agent_id: str, line: CallerLine) -> bool:
+        """The agent took the call on their own SIP phone (seats.py), its task accepted for them;
+        False when the call ended meanwhile."""
         if call.state == "ended":
-            await line.hang_up()
-            return
-        call.agent_id, call.agent_device, call.agent_line = agent_id, "phone", line
+            return False
         call.state, call.answered = "talking", time.monotonic()
+        await self._on_desk_phone(call, agent_id, line)
+        return True
+
+    async def _on_desk_phone(self, call: Call, agent_id: str, line: CallerLine) -> None:
+        call.agent_id, call.agent_device, call.agent_line = agent_id, "phone", line
         await self._record(call, "call.answered", agent_id=agent_id, device="phone")
         # The agent's inbox shows the call's controls (its own tab has no audio of it).
         await self.ctx.live(ephemeral_event("call.desk_phone_answered", call.tenant_id, {
@@ -631,7 +635,10 @@ class VoiceChannel(Channel):
         if self._phones is None or not self._phones.dials_out:
             return None if await self.callbacks.pending(call_id) is None else error(
                 "no_trunk", "callbacks can't be dialled: no SIP trunk is set up for calls out")
-        attempt = await self.callbacks.claim(call_id, who.user_id)
+        return await self._claim_callback(call_id, who.user_id)
+
+    async def _claim_callback(self, call_id: str, agent_id: str) -> Call | None:
+        attempt = await self.callbacks.claim(call_id, agent_id)
         if attempt is None:
             return None
         call = self._calls[call_id] = Call(call_id, attempt.tenant_id, attempt.conversation_id, attempt.task_id, None,
@@ -640,6 +647,17 @@ class VoiceChannel(Channel):
         await self.ctx.hold(call_id)
         await self._record(call, "call.started", direction="outbound", number=attempt.number)
         return call
+
+    async def callback_on_phone(self, call_id: str, agent_id: str, line: CallerLine) -> bool:
+        """The agent picked up a callback's offer on their desk phone (seats.py; its task accepted
+        for them, the phone's leg of `call_id` answered): the customer is dialled. False when the
+        callback is not theirs to dial (taken meanwhile)."""
+        call = await self._claim_callback(call_id, agent_id)
+        if call is None:
+            return False
+        await self._on_desk_phone(call, agent_id, line)
+        await self._dial_callback(call)
+        return True
 
     async def _dial_callback(self, call: Call) -> None:
         """The agent is on the line: the customer's phone rings (in the background)."""

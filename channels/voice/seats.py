@@ -8,9 +8,10 @@ for the inbox. Declining on the phone rejects the offer; answering in the inbox 
 offer ending any other way, stops the ringing (CANCEL). Hanging up the phone hangs up the call,
 and the agent goes on to wrap-up.
 
-Not here yet: callbacks ring the inbox only (their dialling starts from the inbox's answer), and
-a call rings a phone only from the gateway process that holds the call, where its media is (one
-process takes SIP; web calls taken by another process ring the inbox alone).
+A callback's offer rings the phone too: picking up accepts it and the gateway dials the customer,
+whom the agent hears once they answer. Not here: a call rings a phone only from the gateway process
+that holds the call, where its media is (one process takes SIP; web calls taken by another process
+ring the inbox alone).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from gateway.events.bus import DomainEvent
 from gateway.media.service import MediaError
 from gateway.routing.engine import RoutingConflict
 
-from channels.voice.calls import Call
+from channels.voice.calls import Call, phone_leg
 from channels.voice.sip.dialling import PlacedCall
 from channels.voice.sip.registrar import phone_address
 
@@ -54,7 +55,7 @@ class RemoteSeats:
 
     def on_event(self, event: DomainEvent) -> None:
         task_id = event.data.get("task_id")
-        if event.type == "task.offered" and event.data.get("channel") == "voice":
+        if event.type == "task.offered" and event.data.get("channel") in ("voice", "callback"):
             task = asyncio.ensure_future(self._ring(event))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -69,16 +70,25 @@ class RemoteSeats:
 
     async def _ring(self, event: DomainEvent) -> None:
         task_id, agent_id = event.data["task_id"], event.data.get("agent_id")
-        call = self._voice.call_of_task(task_id)
-        if call is None or agent_id is None or call.agent_id is not None:
-            return  # not a call of this process's, or someone is on it already
+        if agent_id is None:
+            return
+        if event.data.get("channel") == "callback":  # no call yet: the one it will be, once taken
+            call, call_id = None, await self._voice.callbacks.call_of_task(task_id)
+            if call_id is None or not self._entry.dials_out:
+                return
+            caller_name = "Callback"
+        else:
+            call = self._voice.call_of_task(task_id)
+            if call is None or call.agent_id is not None:
+                return  # not a call of this process's, or someone is on it already
+            call_id, caller_name = call.id, _shown_caller(call)
         phone = await self._phone_of(agent_id)
         address = phone_address(phone.source or "") if phone is not None else None
         if phone is None or address is None:
             return
-        media, leg = self._voice.ctx.media, call.phone_leg_of(agent_id)
+        media, leg = self._voice.ctx.media, phone_leg(call_id, agent_id)
         try:
-            offer = await media.offer_leg(call.id, leg, "agent", address=self._entry.local_address_towards(address[0]),
+            offer = await media.offer_leg(call_id, leg, "agent", address=self._entry.local_address_towards(address[0]),
                                           peer_ip=address[0])
         except MediaError:
             log.warning("an agent's phone could not be rung: no audio for it", exc_info=True)
@@ -87,27 +97,29 @@ class RemoteSeats:
         ring_seconds = max(1.0, expires_ms / 1000 - time.time()) if isinstance(expires_ms, (int, float)) else DEFAULT_RING_SECONDS
         placed = self._ringing[task_id] = PlacedCall(
             self._entry.endpoint, address, target=phone.contact, caller=f"sip:customer@{self._entry.endpoint.advertised_host}",
-            caller_name=_shown_caller(call), sdp=offer, credentials=None, ring_seconds=ring_seconds)
+            caller_name=caller_name, sdp=offer, credentials=None, ring_seconds=ring_seconds)
         try:
             outcome = await placed.run()
         finally:
             self._ringing.pop(task_id, None)
         if outcome.dialog is None:
-            await media.close_leg(call.id, leg)
+            await media.close_leg(call_id, leg)
             if outcome.status in _DECLINED:
                 with contextlib.suppress(RoutingConflict):  # the offer ended meanwhile
                     await self._voice.ctx.reject_task(task_id, agent_id)
             return
-        line = self._entry.seat_line(outcome.dialog, call.id)
+        line = self._entry.seat_line(outcome.dialog, call_id)
         try:
             await self._voice.ctx.accept_task(task_id, agent_id)
-            await media.answer_leg(call.id, leg, outcome.sdp)
+            await media.answer_leg(call_id, leg, outcome.sdp)
+            taken = (await self._voice.callback_on_phone(call_id, agent_id, line) if call is None
+                     else await self._voice.answered_on_phone(call, agent_id, line))
         except (RoutingConflict, MediaError) as exc:  # taken meanwhile, gone, or the phone's audio is unusable
             log.info("an agent's phone picked up a call it could not have: %s", exc)
+            taken = False
+        if not taken:
             await line.hang_up()
-            await media.close_leg(call.id, leg)
-            return
-        await self._voice.answered_on_phone(call, agent_id, line)
+            await media.close_leg(call_id, leg)
 
     async def _phone_of(self, user_id: str) -> Any | None:
         async with self._voice.ctx.unit() as unit:

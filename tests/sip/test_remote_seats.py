@@ -21,7 +21,7 @@ from tests.media.support import PATIENCE_SECONDS, is_tone, until_heard
 from tests.realtime.support import Sockets, session_cookie
 from tests.sip.baresip import Baresip
 from tests.sip.conftest import SUPPORT_LINE
-from tests.sip.test_callbacks import events_of, settled
+from tests.sip.test_callbacks import ask_for_a_callback, events_of, settled, the_callback
 from tests.sip.test_endpoint import Trunk
 from tests.sip.test_phone_calls import CALLER_NUMBER, the_call
 
@@ -131,3 +131,30 @@ def register(username: str, port: int, branch: str, auth: str | None) -> str:
             f"CSeq: 1 REGISTER\nContact: <sip:{username}@127.0.0.1:{port}>\nMax-Forwards: 70\n"
             + (f"Authorization: {auth}\n" if auth else "") + "Content-Length: 0\n\n")
 
+
+
+@pytest.fixture
+def sip_settings(caller: Baresip) -> dict:
+    """Calls out (a callback) reach the caller's phone through the trunk."""
+    return {"trunks": [{"name": "carrier", "addresses": ["127.0.0.1"], "outbound": {"proxy": f"127.0.0.1:{caller.sip_port}"}}]}
+
+
+async def test_a_callback_rings_the_desk_phone_and_picking_up_dials_the_customer(
+        client: TestClient, agent: Api, sockets: Sockets, caller: Baresip, desk_phone: Baresip, sip_port: int):
+    conversation_id = await ask_for_a_callback(client, agent, caller, sip_port)
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    assert (await inbox.call("presence", {"status": "available"}))["ok"]
+    offer = await inbox.wait_for("task.offered")
+    assert offer["channel"] == "callback"
+    ringing = await desk_phone.wait_for("CALL_INCOMING")
+    assert "Callback" in str(ringing), ringing
+    heard_before = len(caller.events)
+    desk_phone.command("accept")
+    await caller.wait_for("CALL_ESTABLISHED", after=heard_before)  # the customer is called back
+    await until_heard(desk_phone, lambda audio: is_tone(audio, CALLER_HZ))
+    await until_heard(caller, lambda audio: is_tone(audio, AGENT_HZ))
+    desk_phone.command("hangup")
+    await caller.wait_for("CALL_CLOSED", after=heard_before)
+    assert await settled(client, offer["task_id"], "wrapup")
+    callback, attempts = await the_callback(client, conversation_id)
+    assert (callback.state, [a.result for a in attempts]) == ("done", ["answered"])
