@@ -266,12 +266,14 @@ class VoiceChannel(Channel):
         await self.ctx.live(ephemeral_event("call.desk_phone_answered", call.tenant_id, {
             "agent_id": agent_id, "call_id": call.id, "conversation_id": call.conversation_id}))
 
-    async def enqueue(self, call: Call, queue_id: str | None) -> None:
-        """A call opened without its task (a phone caller in the menu) joins the queue now."""
+    async def enqueue(self, call: Call, queue_id: str | None, required_skills: dict[str, int] | None = None) -> None:
+        """A call opened without its task (a phone caller in the menu) joins the queue now;
+        `required_skills` in place of the queue's (a menu option asked for one)."""
         if call.task_id or call.state == "ended":
             return
         async with self.ctx.unit() as unit:
-            call.task_id = await unit.enqueue_task(call.tenant_id, call.conversation_id, queue_id=queue_id)
+            call.task_id = await unit.enqueue_task(call.tenant_id, call.conversation_id, queue_id=queue_id,
+                                                   required_skills=required_skills)
 
     async def announce(self, call: Call, text: str) -> None:
         """Words for a waiting caller (a phone menu, a greeting), in place of the hold melody."""

@@ -211,7 +211,8 @@ class PhoneEntry:
 
     async def _menu(self, call: Call, settings: dict[str, Any], default_queue: str | None) -> None:
         """The greeting and the options are spoken; the key pressed picks the queue the call
-        joins (no key, or the caller waits out the timeout: the number's queue)."""
+        joins and/or the skill its agent needs (no key, or the caller waits out the timeout: the
+        number's queue)."""
         options = {option["key"]: option for option in settings["menu"]}
         spoken = " ".join([settings.get("greeting") or ""] + [f"For {o['label']}, press {o['key']}." for o in options.values()])
         chosen = self._keys[call.id] = asyncio.get_running_loop().create_future()
@@ -220,15 +221,16 @@ class PhoneEntry:
             await self._voice.announce(call, spoken.strip())
             # The timeout runs from the end of the menu: about 12 characters are spoken a second.
             option = await asyncio.wait_for(chosen, settings.get("menu_timeout_seconds", 10) + len(spoken) / 12)
-            queue_id = option.get("queue_id") or default_queue
         except TimeoutError:
-            queue_id = default_queue
+            option = {}
         except asyncio.CancelledError:
             return  # the caller hung up in the menu
         finally:
             self._keys.pop(call.id, None)
             self._menus.pop(call.id, None)
-        await self._voice.enqueue(call, queue_id)
+        skill = option.get("skill")
+        await self._voice.enqueue(call, option.get("queue_id") or default_queue,
+                                  required_skills={skill: int(option.get("skill_level") or 1)} if skill else None)
 
     def key_pressed(self, call_id: str, key: str) -> None:
         """A phone caller's key press (the media layer's dtmf event): a menu choice while the menu

@@ -29,7 +29,8 @@ async def test_a_phone_menu_leads_to_the_tenants_own_queues_with_one_queue_per_k
     sales = await operator.post(f"/api/v1/tenants/{tid}/queues", json={"name": "Sales line"}, expect=201)
     menu = [{"key": "1", "label": "sales", "queue_id": sales["id"]}, {"key": "2", "label": "anything else"}]
     saved = await operator.put(url, json={"greeting": "Thanks for calling Demo.", "menu": menu})
-    assert saved["menu"] == [{**menu[0]}, {**menu[1], "queue_id": None}]
+    no_skill = {"skill": None, "skill_level": 1}
+    assert saved["menu"] == [{**menu[0], **no_skill}, {**menu[1], "queue_id": None, **no_skill}]
     unknown = await operator.put(url, json={"menu": [{"key": "1", "label": "x", "queue_id": "not-ours"}]}, expect=422)
     assert "no such queue in this tenant" in unknown["message"]
     twice = await operator.put(url, json={"menu": [{"key": "1", "label": "a"}, {"key": "1", "label": "b"}]}, expect=422)

@@ -118,6 +118,29 @@ async def test_the_caller_picks_a_queue_from_the_menu_with_a_key(
     assert task["queue_id"] == sales["id"]
 
 
+async def test_a_menu_key_can_ask_for_an_agent_with_a_skill(
+        client: TestClient, operator: Api, agent: Api, caller: Baresip, sip_port: int):
+    tid = agent.tenant_id()
+    url = f"/api/v1/tenants/{tid}/calls/settings"
+    spanish = [{"key": "3", "label": "Spanish", "skill": "spanish", "skill_level": 2}]
+    refused = await operator.put(url, json={"menu": spanish}, expect=422)
+    assert refused["code"] == "unknown_skill"  # skills are defined first
+    await operator.post(f"/api/v1/tenants/{tid}/skills", json={"name": "spanish"}, expect=201)
+    await operator.put(url, json={"menu_timeout_seconds": 30, "menu": spanish})
+    caller.command("dial", f"sip:{SUPPORT_LINE}@127.0.0.1:{sip_port}")
+    await caller.wait_for("CALL_ESTABLISHED")
+    conversation = await the_call(agent)
+    await until_heard(caller, lambda audio: not is_hold_audio(audio))
+    caller.command("sndcode", "3")
+    async with asyncio.timeout(PATIENCE_SECONDS):
+        while await queued_task(client, conversation["id"]) is None:
+            await asyncio.sleep(0.05)
+    async with client.app[DB].connect() as conn:
+        skills = (await conn.execute(sa.select(t.tasks.c.required_skills).where(
+            t.tasks.c.conversation_id == conversation["id"]))).scalar_one()
+    assert skills == {"spanish": 2}
+
+
 async def test_a_vip_callers_number_raises_the_calls_priority(
         client: TestClient, operator: Api, agent: Api, caller: Baresip, sip_port: int):
     vip = await operator.post("/api/v1/contacts", expect=201, json={

@@ -1,6 +1,6 @@
 """A tenant's call settings (tenant admins set, supervisors read): whether calls are recorded,
 the country of phone numbers written without one, and what phone callers hear first (a
-greeting, a key-press menu leading to queues), and how callbacks are dialled (attempts, interval). The voice channel (web and phone calls) reads
+greeting, a key-press menu leading to queues or skills), and how callbacks are dialled (attempts, interval). The voice channel (web and phone calls) reads
 them from the tenant's settings document, section "calls"."""
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ from gateway.keys import DB
 class MenuOption(Input):
     key: str = Field(pattern=r"^[0-9*#]$", description="the key the caller presses")
     label: str = Field(min_length=1, max_length=60, description='spoken as "For <label>, press <key>."')
-    queue_id: str | None = Field(None, description="the queue the call joins; none: the tenant's default queue")
+    queue_id: str | None = Field(None, description="the queue the call joins; none: the number's queue")
+    skill: str | None = Field(None, min_length=1, max_length=64,
+                              description="a skill (the tenant's) the agent taking the call must have, e.g. 'spanish'")
+    skill_level: int = Field(1, ge=1, le=10, description="the skill's minimum level")
 
 
 class CallSettings(Input):
@@ -86,6 +89,11 @@ def register(api: ApiRegistry) -> None:
                 t.queues.c.tenant_id == tenant_id, t.queues.c.id.in_(named)))).scalars()) if named else set()
             if named - known:
                 raise ApiError(422, "validation_error", f"menu: no such queue in this tenant: {', '.join(sorted(named - known))}")
+            skills = {option.skill for option in body.menu if option.skill}
+            defined = set((await conn.execute(sa.select(t.skills.c.name).where(
+                t.skills.c.tenant_id == tenant_id, t.skills.c.name.in_(skills)))).scalars()) if skills else set()
+            if skills - defined:
+                raise ApiError(422, "unknown_skill", f"menu: define these skills first: {', '.join(sorted(skills - defined))}")
             if not await write_section(conn, tenant_id, "calls", stored):
                 raise not_found("tenant")
             await audit(conn, "calls.settings_updated", principal=call.user, tenant_id=tenant_id, target_type="tenant",
