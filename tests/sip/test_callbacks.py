@@ -23,7 +23,7 @@ from tests.media.support import PATIENCE_SECONDS, ClientPeer, is_tone, until_hea
 from tests.realtime.support import Listener, Sockets, session_cookie
 from tests.sip.baresip import Baresip
 from tests.sip.conftest import SUPPORT_LINE
-from tests.sip.test_phone_calls import CALLER_NUMBER, queued_task, the_call
+from tests.sip.test_phone_calls import CALLER_NUMBER, ask_for_a_callback
 
 CALLER_HZ, AGENT_HZ = 440.0, 1000.0
 RING_SECONDS = 6
@@ -54,19 +54,6 @@ async def agent_peer() -> AsyncIterator[ClientPeer]:
     peer = ClientPeer(AGENT_HZ)
     yield peer
     await peer.close()
-
-
-async def ask_for_a_callback(client: TestClient, agent: Api, caller: Baresip, sip_port: int) -> str:
-    """The caller waits in the queue, presses 1 and is hung up on; the conversation's id."""
-    caller.command("dial", f"sip:{SUPPORT_LINE}@127.0.0.1:{sip_port}")
-    await caller.wait_for("CALL_ESTABLISHED")
-    conversation = await the_call(agent)
-    async with asyncio.timeout(PATIENCE_SECONDS):
-        while await queued_task(client, conversation["id"]) is None:
-            await asyncio.sleep(0.05)
-    caller.command("sndcode", "1")
-    await caller.wait_for("CALL_CLOSED", seconds=30)
-    return conversation["id"]
 
 
 async def answer_the_offer(agent: Api, inbox: Listener, agent_peer: ClientPeer, conversation_id: str) -> tuple[dict, str]:

@@ -156,8 +156,9 @@ async def test_a_vip_callers_number_raises_the_calls_priority(
     assert task["priority"] == 3
 
 
-async def test_a_waiting_caller_presses_1_to_be_called_back_and_is_not_abandoned(
-        client: TestClient, agent: Api, caller: Baresip, sip_port: int):
+async def ask_for_a_callback(client: TestClient, agent: Api, caller: Baresip, sip_port: int) -> str:
+    """The caller waits in the queue, presses 1, is told they will be called back and is hung up
+    on; the conversation's id."""
     caller.command("dial", f"sip:{SUPPORT_LINE}@127.0.0.1:{sip_port}")
     await caller.wait_for("CALL_ESTABLISHED")
     conversation = await the_call(agent)
@@ -165,9 +166,15 @@ async def test_a_waiting_caller_presses_1_to_be_called_back_and_is_not_abandoned
         while await queued_task(client, conversation["id"]) is None:
             await asyncio.sleep(0.05)
     caller.command("sndcode", "1")
-    await caller.wait_for("CALL_CLOSED", seconds=30)  # after being told they will be called back
-    assert await settles_as(client, conversation["id"], "cancelled")
+    await caller.wait_for("CALL_CLOSED", seconds=30)
+    return conversation["id"]
+
+
+async def test_a_waiting_caller_presses_1_to_be_called_back_and_is_not_abandoned(
+        client: TestClient, agent: Api, caller: Baresip, sip_port: int):
+    conversation_id = await ask_for_a_callback(client, agent, caller, sip_port)
+    assert await settles_as(client, conversation_id, "cancelled")
     async with client.app[DB].connect() as conn:
         [requested] = (await conn.execute(sa.select(t.events.c.data).where(
-            t.events.c.conversation_id == conversation["id"], t.events.c.type == "callback.requested"))).scalars()
+            t.events.c.conversation_id == conversation_id, t.events.c.type == "callback.requested"))).scalars()
     assert requested["number"] == CALLER_NUMBER

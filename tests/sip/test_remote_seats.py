@@ -21,9 +21,9 @@ from tests.media.support import PATIENCE_SECONDS, is_tone, until_heard
 from tests.realtime.support import Sockets, session_cookie
 from tests.sip.baresip import Baresip
 from tests.sip.conftest import SUPPORT_LINE
-from tests.sip.test_callbacks import ask_for_a_callback, events_of, settled, the_callback
+from tests.sip.test_callbacks import events_of, settled, the_callback
 from tests.sip.test_endpoint import Trunk
-from tests.sip.test_phone_calls import CALLER_NUMBER, the_call
+from tests.sip.test_phone_calls import CALLER_NUMBER, ask_for_a_callback, the_call
 
 CALLER_HZ, AGENT_HZ = 440.0, 1000.0
 

@@ -19,8 +19,8 @@ from tests.helpers import Api
 from tests.media.support import PATIENCE_SECONDS, ClientPeer
 from tests.realtime.support import Sockets, session_cookie
 from tests.sip.baresip import Baresip, free_port_pair
-from tests.sip.test_callbacks import answer_the_offer, ask_for_a_callback, settled, the_callback
-from tests.sip.test_phone_calls import CALLER_NUMBER
+from tests.sip.test_callbacks import answer_the_offer, settled, the_callback
+from tests.sip.test_phone_calls import CALLER_NUMBER, ask_for_a_callback
 from tests.sip.test_sipp import DATA, SIPP
 
 TRUNK_USER, TRUNK_PASSWORD = "wecc-trunk", "s3cret-pass"

@@ -38,6 +38,11 @@ export const CALL_ERROR_CODES = new Set(["not_found", "not_accepted", "already_a
 // Controls during which the call's task may leave this agent without the call being over for them.
 const HANDING_ON = new Set(["hangup", "transfer", "complete"]);
 
+/** A call's state on the bar as it starts: `fields` say which call it is and where it stands. */
+function newCall(fields) {
+  return { consult: null, info: null, muted: false, held: false, recording: "on", answeredAt: null, endedAt: null, busy: null, error: null, ...fields };
+}
+
 /** The id of the call a voice conversation carries (attributes.call.id), or null. */
 export function callIdOf(conversation) {
   const id = conversation?.attributes?.call?.id;
@@ -409,23 +414,15 @@ export function useCall({ realtime, held, user, memberships = [], onEnded, onHan
       let known = conversation;
       if (!callIdOf(known)) known = await api.getConversation(conversationId).catch(() => null);
       const callId = callIdOf(known);
-      const c = {
+      const c = newCall({
         callId,
         conversationId,
         taskId,
         tenantId: known?.tenant_id ?? null,
         contactName: contactName || "",
         phase: callId ? "microphone" : "failed",
-        consult: null,
-        info: null,
-        muted: false,
-        held: false,
-        recording: "on",
-        answeredAt: null,
-        endedAt: null,
-        busy: null,
         error: callId ? null : { key: "call.error.noCall" },
-      };
+      });
       release();
       callRef.current = c;
       setCall(c);
@@ -442,24 +439,7 @@ export function useCall({ realtime, held, user, memberships = [], onEnded, onHan
   const place = useCallback(
     async ({ tenantId, contactId, number, contactName }) => {
       if (callRef.current && callRef.current.phase !== "ended" && callRef.current.phase !== "failed") return;
-      const c = {
-        callId: null,
-        conversationId: null,
-        taskId: null,
-        tenantId,
-        contactName: contactName || number,
-        placing: { contactId, number },
-        phase: "microphone",
-        consult: null,
-        info: null,
-        muted: false,
-        held: false,
-        recording: "on",
-        answeredAt: null,
-        endedAt: null,
-        busy: null,
-        error: null,
-      };
+      const c = newCall({ callId: null, conversationId: null, taskId: null, tenantId, contactName: contactName || number, placing: { contactId, number }, phase: "microphone" });
       release();
       callRef.current = c;
       setCall(c);
@@ -901,11 +881,9 @@ export function useCall({ realtime, held, user, memberships = [], onEnded, onHan
       realtime.on("call.desk_phone_answered", (data) => {
         const c = callRef.current;
         if (!data?.call_id || data.agent_id !== user.id || (c && c.phase !== "ended" && c.phase !== "failed")) return;
-        const d = {
-          callId: data.call_id, conversationId: data.conversation_id, taskId: null, tenantId: null, contactName: "",
-          device: "phone", phase: "talking", answeredAt: Date.now(), consult: null, info: null, muted: false, held: false,
-          recording: "on", endedAt: null, busy: null, error: null,
-        };
+        const d = newCall({
+          callId: data.call_id, conversationId: data.conversation_id, taskId: null, tenantId: null, contactName: "", device: "phone", phase: "talking", answeredAt: Date.now(),
+        });
         release();
         callRef.current = d;
         setCall(d);
