@@ -207,6 +207,18 @@ class ChannelUnit:
         self.events += events
         return task_id
 
+    async def close_conversation(self, tenant_id: str, conversation_id: str) -> None:
+        """Closed and nobody's (work that never started, such as a call that could not be placed)."""
+        await self.conn.execute(sa.update(t.conversations).where(
+            t.conversations.c.id == conversation_id, t.conversations.c.tenant_id == tenant_id).values(
+            status="closed", assignee_id=None, updated_at=utcnow()))
+        row = (await self.conn.execute(
+            sa.select(t.conversations, t.contacts.c.name.label("contact_name")).join(t.contacts, t.contacts.c.id == t.conversations.c.contact_id)
+            .where(t.conversations.c.id == conversation_id))).one()
+        self.events.append(await record_event(self.conn, "conversation.updated", tenant_id,
+                                              conversations.conversation_json(row, row.contact_name),
+                                              conversation_id=conversation_id, actor=self.actor))
+
     async def set_attributes(self, tenant_id: str, conversation_id: str, values: dict[str, Any]) -> None:
         """Keys of the conversation's attributes set (what the inbox shows of a call or callback)."""
         row = (await self.conn.execute(sa.select(t.conversations.c.attributes).where(
@@ -259,6 +271,10 @@ class ChannelContext:
         its processes); None when all allow it, else the seconds until the refusing one resets."""
         refused = next((d for d in await self._app[LIMITER].hit_all(budgets) if not d.allowed), None)
         return None if refused is None else refused.retry_after
+
+    async def budget_spent(self, key: str, limit: int) -> bool:
+        """Whether a within_limits budget is used up, without counting a hit."""
+        return not (await self._app[LIMITER].peek(key, limit)).allowed
 
     async def tenant_id_of(self, slug: str) -> str | None:
         """The active tenant with this slug, when this channel serves it (a SIP number's tenant)."""

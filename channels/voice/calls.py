@@ -50,7 +50,9 @@ class Call:
     line: CallerLine | None = None  # a phone caller's
     callback_number: str | None = None  # a phone caller's own number (not withheld): "press 1 to be called back"
     callback: Attempt | None = None  # a callback being dialled: the call the gateway places
+    dialled: bool = False  # the customer's number was dialled (once per call, whoever answers it after)
     dialling: Dialling | None = None  # its INVITE, while it rings
+    handed_on: bool = False  # an agent transferred it: the task is no longer theirs
     agent_device: Literal["browser", "phone"] = "browser"  # where the agent took the call: the inbox, or their SIP phone
     agent_line: CallerLine | None = None  # that phone's dialog (seats.py)
 

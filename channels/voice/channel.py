@@ -82,6 +82,7 @@ from gateway.routing.engine import RoutingConflict
 from channels.voice.callbacks import CallbackBook, result_of
 from channels.voice.calls import Call, CallerLine
 from channels.voice.phone import PhoneEntry
+from channels.voice.sip.dialling import Outcome
 from channels.voice.sip.settings import SipSettings
 from channels.voice.payloads import (
     MAX_SIGNAL_BYTES, CallAnswer, CallCallback, CallConsult, CallDial, CallHold, CallMonitor, CallMonitorMode, CallMute,
@@ -101,6 +102,8 @@ ANNOUNCE_SECONDS = 30.0
 CALLBACK_LIMITS = {"number": (3, 3600), "ip": (10, 3600)}
 # Calls an agent places (count, seconds): a stolen session can't run up a bill.
 CALLS_OUT_LIMIT = (60, 3600)
+# How long a stopping gateway waits for calls out being given up to settle (their CANCEL answered).
+STOP_SECONDS = 3.0
 # How often callbacks whose window closed unserved are looked for.
 CALLBACK_SWEEP_SECONDS = 5.0
 
@@ -142,10 +145,12 @@ class VoiceChannel(Channel):
         self._spawn(self._expire_callbacks())
 
     async def stop(self) -> None:
+        for call in list(self._calls.values()):
+            await self._end(call, "the gateway stopped")  # a ringing call out is CANCELled; its attempt settles
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=STOP_SECONDS)
         for task in list(self._tasks):
             task.cancel()
-        for call in list(self._calls.values()):
-            await self._end(call, "the gateway stopped")
         if self._phones is not None:
             await self._phones.stop()
 
@@ -404,10 +409,10 @@ class VoiceChannel(Channel):
             answer = await self.ctx.media.open_leg(call.id, call.agent_leg, "agent", form.sdp)
         except MediaError as exc:
             call.agent_id = None
-            if call.callback is not None and call.dialling is None:  # nobody was dialled: back to the queue
+            if call.callback is not None and not call.dialled:  # nobody was dialled: the attempt failed
                 self._spawn(self._callback_missed(call, "failed", None, "the agent's connection could not be set up"))
             return error("bad_offer", str(exc))
-        if call.callback is not None and call.state == "waiting":
+        if call.callback is not None and not call.dialled:
             await self._record(call, "call.answered", agent_id=who.user_id)
             await self._dial_callback(call)
         else:
@@ -553,6 +558,7 @@ class VoiceChannel(Channel):
     async def _agent_leaves(self, call: Call, *, to: str | None, queue_id: str | None = None) -> None:
         previous, leg, held, phone = call.agent_id, call.agent_leg, call.state == "held", call.agent_line
         call.agent_id, call.state, call.agent_device, call.agent_line = None, "waiting", "browser", None
+        call.handed_on = True
         if held:  # the caller hears hold audio anyway until the next agent answers, who starts off hold
             await self.ctx.media.set_hold(call.id, False)
         await self.ctx.media.close_leg(call.id, leg)
@@ -616,6 +622,12 @@ class VoiceChannel(Channel):
         try:
             await self.ctx.assign_task(task_id, who.user_id)
         except RoutingConflict:
+            async with self.ctx.unit() as unit:  # nothing was dialled: the conversation is closed again
+                await unit.record("call.ended", form.tenant_id, {"conversation_id": conversation_id, "call_id": call_id,
+                                                                 "reason": "not placed: the agent had no room for a call",
+                                                                 "seconds": 0, "talk_seconds": 0},
+                                  conversation_id=conversation_id)
+                await unit.close_conversation(form.tenant_id, conversation_id)
             return error("busy", "you have no room for a call now (another call, or your capacity)")
         call = self._calls[call_id] = Call(call_id, form.tenant_id, conversation_id, task_id, None, agent_id=who.user_id,
                                            state="dialling")
@@ -664,7 +676,7 @@ class VoiceChannel(Channel):
     async def _dial_callback(self, call: Call) -> None:
         """The agent is on the line: the customer's phone rings (in the background)."""
         assert call.callback is not None
-        call.state = "dialling"
+        call.state, call.dialled = "dialling", True
         if await self._records(call.tenant_id):
             await self._start_recording(call)
         self._spawn(self._ring(call, call.callback.number))
@@ -673,7 +685,11 @@ class VoiceChannel(Channel):
         """The customer's phone rings for a call the gateway places; the agent hears them once
         they answer. Not reached: the call ends (a callback's attempt is settled first)."""
         assert self._phones is not None
-        outcome = await self._phones.place(call, number)
+        try:
+            outcome = await self._phones.place(call, number)
+        except Exception:
+            log.exception("a call out failed", extra={"call_id": call.id})
+            outcome = Outcome(500, "the gateway failed placing the call")
         if outcome.answered and call.state != "ended":
             call.answered = time.monotonic()
             if call.state == "dialling":  # else the agent holds it already: it stays held
@@ -890,7 +906,7 @@ class VoiceChannel(Channel):
     async def _settle_task(self, call: Call, waited_for_callback: bool) -> None:
         if not call.task_id:
             return  # ended in the phone menu, before joining the queue
-        if call.callback is not None:  # the agent's work whether or not anyone was reached
+        if call.callback is not None and not call.handed_on:  # the agent's work whether or not anyone was reached
             call.agent_id = call.agent_id or call.callback.agent_id
         try:
             if call.agent_id is None:  # a caller who asked to be called back did not give up

@@ -138,6 +138,9 @@ class PhoneEntry:
         except MediaError as exc:
             await line.hang_up()
             return Outcome(488, f"The answer's audio can't be used ({exc})")
+        if call.state == "ended":  # the agent gave up meanwhile
+            await line.hang_up()
+            return Outcome(487, "Given up")
         call.line = line
         return outcome
 

@@ -51,6 +51,8 @@ class RemoteSeats:
     def __init__(self, voice: VoiceChannel, entry: PhoneEntry) -> None:
         self._voice, self._entry = voice, entry
         self._ringing: dict[str, PlacedCall] = {}  # by task id
+        self._preparing: set[str] = set()  # offers whose phone is about to ring (task ids)
+        self._withdrawn: set[str] = set()  # of those, the ones that ended meanwhile
         self._tasks: set[asyncio.Task[None]] = set()
 
     def on_event(self, event: DomainEvent) -> None:
@@ -59,8 +61,11 @@ class RemoteSeats:
             task = asyncio.ensure_future(self._ring(event))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        elif event.type in _OFFER_ENDED and task_id in self._ringing:
-            self._ringing[task_id].cancel()
+        elif event.type in _OFFER_ENDED:
+            if task_id in self._ringing:
+                self._ringing[task_id].cancel()
+            elif task_id in self._preparing:
+                self._withdrawn.add(task_id)
 
     async def stop(self) -> None:
         for placed in self._ringing.values():
@@ -69,7 +74,16 @@ class RemoteSeats:
             task.cancel()
 
     async def _ring(self, event: DomainEvent) -> None:
-        task_id, agent_id = event.data["task_id"], event.data.get("agent_id")
+        task_id = event.data["task_id"]
+        self._preparing.add(task_id)
+        try:
+            await self._ring_phone(event, task_id)
+        finally:
+            self._preparing.discard(task_id)
+            self._withdrawn.discard(task_id)
+
+    async def _ring_phone(self, event: DomainEvent, task_id: str) -> None:
+        agent_id = event.data.get("agent_id")
         if agent_id is None:
             return
         if event.data.get("channel") == "callback":  # no call yet: the one it will be, once taken
@@ -95,6 +109,9 @@ class RemoteSeats:
             return
         expires_ms = event.data.get("expires_ms")
         ring_seconds = max(1.0, expires_ms / 1000 - time.time()) if isinstance(expires_ms, (int, float)) else DEFAULT_RING_SECONDS
+        if task_id in self._withdrawn:  # the offer ended while the phone's audio was set up
+            await self._drop_leg(call_id, leg, call is None)
+            return
         placed = self._ringing[task_id] = PlacedCall(
             self._entry.endpoint, address, target=phone.contact, caller=f"sip:customer@{self._entry.endpoint.advertised_host}",
             caller_name=caller_name, sdp=offer, credentials=None, ring_seconds=ring_seconds)
@@ -103,7 +120,7 @@ class RemoteSeats:
         finally:
             self._ringing.pop(task_id, None)
         if outcome.dialog is None:
-            await media.close_leg(call_id, leg)
+            await self._drop_leg(call_id, leg, call is None)
             if outcome.status in _DECLINED:
                 with contextlib.suppress(RoutingConflict):  # the offer ended meanwhile
                     await self._voice.ctx.reject_task(task_id, agent_id)
@@ -119,6 +136,15 @@ class RemoteSeats:
             taken = False
         if not taken:
             await line.hang_up()
+            await self._drop_leg(call_id, leg, call is None)
+
+    async def _drop_leg(self, call_id: str, leg: str, for_callback: bool) -> None:
+        """The phone's leg, unused. For a callback its offer made the call's media, which goes too,
+        unless the callback was taken meanwhile (in the inbox) and its call lives on here."""
+        media = self._voice.ctx.media
+        if for_callback and self._voice.call_of(call_id) is None:
+            await media.end_call(call_id)
+        else:
             await media.close_leg(call_id, leg)
 
     async def _phone_of(self, user_id: str) -> Any | None:

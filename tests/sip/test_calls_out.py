@@ -15,6 +15,7 @@ from gateway.keys import ROUTING
 from tests.helpers import Api
 from tests.media.support import ClientPeer, is_tone, until_heard
 from tests.realtime.support import Sockets, session_cookie
+from tests.routing.test_service import incoming
 from tests.sip.baresip import Baresip
 from tests.sip.test_callbacks import events_of, settled
 from tests.sip.test_phone_calls import CALLER_NUMBER
@@ -77,3 +78,21 @@ async def test_an_agent_calls_a_contacts_number_and_talks_to_them(
     assert started[0]["direction"] == "outbound" and started[0]["number"] == CALLER_NUMBER
     kinds = [kind for kind, _ in await events_of(client, placed["conversation_id"], "call.")]
     assert kinds == ["call.started", "call.answered", "call.ended"]
+
+
+async def test_an_agent_without_room_for_a_call_cant_place_one_and_nothing_is_left_open(
+        client: TestClient, agent: Api, sockets: Sockets, customer: Baresip, agent_peer: ClientPeer):
+    tid = agent.tenant_id()
+    contact = await agent.post("/api/v1/contacts", expect=201, json={
+        "tenant_id": tid, "name": "Ada Customer", "identities": [{"kind": "phone", "value": "+49 30 555123"}]})
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    assert (await inbox.call("presence", {"status": "available"}))["ok"]
+    _, held = await incoming(client.app, tid, "visitor-calling", channel="voice")  # voice work routing counts, held elsewhere
+    assert (await inbox.wait_for("task.offered"))["task_id"] == held
+    assert (await inbox.call("accept_task", {"task_id": held}))["ok"]
+    refused = await inbox.call("call_dial", {"tenant_id": tid, "contact_id": contact["id"], "number": "+49 30 555123",
+                                             "sdp": await agent_peer.offer()})
+    assert refused["code"] == "busy"
+    placed = [c for c in (await agent.get("/api/v1/conversations?channel=voice"))["items"] if c["subject"].startswith("Call to")]
+    assert [(c["status"], c["assignee_id"]) for c in placed] == [("closed", None)]  # not left open on the agent
+    assert len(customer.events) == 0  # nobody was dialled

@@ -39,6 +39,10 @@ def test_a_digest_answer_is_what_the_realm_checks() -> None:
     assert realm.check(answer, "BYE", accounts) == "bad"  # bound to the method it was made for
     wrong = authorization(realm.challenge(), "INVITE", "sip:x@y", Credentials("wecc-trunk", "guess"))
     assert realm.check(wrong, "INVITE", accounts) == "bad"
+    # A nonce given to one address: an answer replayed from another is refused.
+    phone = authorization(realm.challenge(bound_to="198.51.100.7"), "REGISTER", "sip:wecc", CREDENTIALS)
+    assert realm.check(phone, "REGISTER", accounts, bound_to="198.51.100.7") == "ok"
+    assert realm.check(phone, "REGISTER", accounts, bound_to="203.0.113.9") == "bad"
 
 
 def test_challenges_without_qop_and_with_opaque_are_answered_and_others_refused() -> None:

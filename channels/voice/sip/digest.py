@@ -3,9 +3,10 @@ gets in a 401 and checking its answer (DigestRealm), and answering a trunk's own
 the gateway dials out or registers (`authorization`).
 
 Written by hand: the digest libraries on PyPI are HTTP clients tied to their HTTP requests, and
-issue no challenges. Nonces are stateless: a timestamp signed with a per-process secret, valid for
-NONCE_SECONDS, so no table of issued nonces grows with each challenge; replay within that time is
-limited by the INVITE transaction itself (a repeated request is the same transaction).
+issue no challenges. Nonces are stateless: a timestamp signed with a per-process secret (and, for
+agents' phones, the address that asked), valid for NONCE_SECONDS, so no table of issued nonces
+grows with each challenge. A captured answer can only be replayed within that time, from the same
+address; an INVITE replayed is the same transaction.
 """
 
 from __future__ import annotations
@@ -33,14 +34,14 @@ class DigestRealm:
         self.realm = realm
         self._secret = secrets.token_bytes(32)
 
-    def challenge(self, stale: bool = False) -> str:
-        """A WWW-Authenticate value."""
+    def challenge(self, stale: bool = False, bound_to: str = "") -> str:
+        """A WWW-Authenticate value; `bound_to` (the asker's address): its answer counts only from there."""
         stamp = str(int(time.time()))
-        nonce = f"{stamp}.{self._sign(stamp)}"
+        nonce = f"{stamp}.{self._sign(stamp, bound_to)}"
         return (f'Digest realm="{self.realm}", nonce="{nonce}", algorithm=MD5, qop="auth"'
                 + (", stale=true" if stale else ""))
 
-    def check(self, authorization: str | None, method: str, accounts: dict[str, Credentials]) -> str:
+    def check(self, authorization: str | None, method: str, accounts: dict[str, Credentials], bound_to: str = "") -> str:
         """"ok", "stale" (a good answer to an expired nonce: challenge again, stale=true) or
         "bad" (no answer, another realm, an unknown user or a wrong password)."""
         if not authorization or not authorization.lower().startswith("digest "):
@@ -52,7 +53,7 @@ class DigestRealm:
                 or fields.get("algorithm", "MD5").upper() != "MD5"):
             return "bad"
         stamp, _, signature = nonce.partition(".")
-        if not stamp.isdigit() or not hmac.compare_digest(signature, self._sign(stamp)):
+        if not stamp.isdigit() or not hmac.compare_digest(signature, self._sign(stamp, bound_to)):
             return "bad"
         ha1 = account.ha1 or _md5(f"{account.username}:{self.realm}:{account.password}")
         ha2 = _md5(f"{method}:{uri}")
@@ -67,8 +68,8 @@ class DigestRealm:
             return "bad"
         return "stale" if time.time() - int(stamp) > NONCE_SECONDS else "ok"
 
-    def _sign(self, stamp: str) -> str:
-        return hmac.new(self._secret, stamp.encode(), hashlib.sha256).hexdigest()[:32]
+    def _sign(self, stamp: str, bound_to: str) -> str:
+        return hmac.new(self._secret, f"{stamp}|{bound_to}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def username_of(authorization: str | None) -> str | None:

@@ -54,6 +54,7 @@ _DTMF_KEYS = "0123456789*#ABCD"
 # (ip, port, "udp" | "tcp"): where a message came from and where its answers go.
 Address = tuple[str, int, str]
 MAX_TCP_CONNECTIONS = 1_000
+MAX_TCP_PER_PHONE_ADDRESS = 20  # connections from one non-trunk address (phones in an office behind one NAT)
 TCP_IDLE_SECONDS = 600.0  # a trunk's connection with nothing on it this long is closed
 
 
@@ -199,7 +200,12 @@ class SipEndpoint(asyncio.DatagramProtocol):
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         ip, port = writer.get_extra_info("peername")[:2]
-        if len(self._tcp) >= MAX_TCP_CONNECTIONS or not (self._trunks.may_connect(ip) or self._on_register is not None):
+        trunk = self._trunks.may_connect(ip)
+        # Agents' phones may connect from anywhere, a few at a time per address; trunks keep a share of the connections.
+        from_address = sum(1 for peer in self._tcp if peer[0] == ip)
+        phone = (self._on_register is not None and from_address < MAX_TCP_PER_PHONE_ADDRESS
+                 and len(self._tcp) < MAX_TCP_CONNECTIONS * 3 // 4)
+        if len(self._tcp) >= MAX_TCP_CONNECTIONS or not (trunk or phone):
             writer.close()  # a stranger gets no connection to talk on (UDP strangers get a 403)
             return
         await self._read_tcp(reader, writer, ip, port)
@@ -362,7 +368,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
     async def _registering(self, request: SipMessage, source: Address) -> None:
         assert self._on_register is not None
         status, reason, headers = await self._on_register(request, source)
-        if status == 401:  # a challenge: stateless, like the trunks' (a lost one is asked for again)
+        if status in (401, 403):  # stateless, like the trunks' refusals (a lost one is asked for again)
             self._send(response_to(request, status, reason, to_tag=new_tag(), headers=headers).serialize(), source)
         else:
             self._reply(request, source, status, reason, headers=headers)

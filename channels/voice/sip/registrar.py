@@ -5,12 +5,13 @@ proving them by digest against the HA1 kept for it; its binding — the Contact 
 address its REGISTER came from (where calls to it are sent: through its NAT), its user agent and
 when the binding runs out — is kept on the agent's phone row, so any gateway process sees it.
 
-- A REGISTER without credentials gets 401 and a challenge, answered statelessly (a flood leaves
-  nothing behind); a wrong answer or an unknown username is refused the same way, and after
-  FAILURE_LIMIT failures from one address in FAILURE_WINDOW seconds with 403, so passwords can't
-  be guessed at speed.
+- A REGISTER without credentials gets 401 and a challenge whose nonce is good only from the
+  address that asked, answered statelessly (a flood leaves nothing behind); a wrong answer or an
+  unknown username is refused the same way. After FAILURE_LIMIT failures from one address in
+  FAILURE_WINDOW seconds everything from it gets 403 until the window ends, and more than
+  REQUEST_LIMIT REGISTERs a minute from one address are refused before any lookup.
 - The credentials must be for the registered address's user (To), else 403.
-- Expiry: the Contact's expires, else Expires, else an hour; at most an hour, at least
+- Expiry: the Contact's expires, else Expires, else ten minutes; at most ten minutes, at least
   MIN_EXPIRES (less gets 423 with Min-Expires). 0, or `Contact: *` with Expires 0, unregisters.
 - One binding per phone: a new registration replaces the last.
 """
@@ -36,8 +37,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MIN_EXPIRES, MAX_EXPIRES, DEFAULT_EXPIRES = 60, 3600, 3600
+# At most ten minutes: a phone behind NAT must refresh its binding (and the NAT's) that often,
+# and an idle TCP connection is closed after as long (endpoint.TCP_IDLE_SECONDS).
+MIN_EXPIRES, MAX_EXPIRES, DEFAULT_EXPIRES = 60, 600, 600
 FAILURE_LIMIT, FAILURE_WINDOW = 10, 300
+REQUEST_LIMIT, REQUEST_WINDOW = 120, 60  # REGISTERs per address (a whole office behind one NAT)
 Answer = tuple[int, str, list[tuple[str, str]]]
 
 
@@ -47,30 +51,36 @@ class Registrar:
         self.realm = DigestRealm(PHONE_REALM)
 
     async def register(self, request: SipMessage, source: Address) -> Answer:
-        """The response to a REGISTER: (status, reason, headers). A 401 is sent statelessly."""
+        """The response to a REGISTER: (status, reason, headers). 401 and 403 are sent statelessly."""
+        ip = source[0]
+        if await self._ctx.within_limits([(f"sip-register:{ip}", REQUEST_LIMIT, REQUEST_WINDOW)]):
+            return 403, "Forbidden (too many requests)", []  # a flood is refused before any lookup
         authorization = request.get("authorization")
         username = username_of(authorization)
         if username is None:
-            return self._challenge()
+            return self._challenge(ip)
+        if await self._ctx.budget_spent(f"sip-register-failed:{ip}", FAILURE_LIMIT):
+            return 403, "Forbidden", []  # guessing stopped: even a right answer waits for the window
         async with self._ctx.unit() as unit:
             phone = (await unit.conn.execute(
                 sa.select(t.sip_phones.c.user_id, t.sip_phones.c.ha1).join(t.users, t.users.c.id == t.sip_phones.c.user_id)
                 .where(t.sip_phones.c.username == username, t.users.c.status == "active"))).first()  # a disabled account's phone is refused
         verdict = "bad" if phone is None else self.realm.check(
-            authorization, "REGISTER", {username: Credentials(username, ha1=phone.ha1)})
+            authorization, "REGISTER", {username: Credentials(username, ha1=phone.ha1)}, bound_to=ip)
         if verdict == "stale":
-            return self._challenge(stale=True)
+            return self._challenge(ip, stale=True)
         if verdict != "ok":
-            log.info("a SIP phone's registration was refused", extra={"source": source[0]})
-            if await self._ctx.within_limits([(f"sip-register-failed:{source[0]}", FAILURE_LIMIT, FAILURE_WINDOW)]):
+            log.info("a SIP phone's registration was refused", extra={"source": ip})
+            if await self._ctx.within_limits([(f"sip-register-failed:{ip}", FAILURE_LIMIT, FAILURE_WINDOW)]):
                 return 403, "Forbidden", []
-            return self._challenge()
+            return self._challenge(ip)
         if user_of(uri_of(request.get("to") or "")) != username:
             return 403, "Forbidden (the credentials are for another address)", []
         return await self._bind(request, source, phone.user_id)
 
-    def _challenge(self, stale: bool = False) -> Answer:
-        return 401, "Unauthorized", [("www-authenticate", self.realm.challenge(stale=stale))]
+    def _challenge(self, ip: str, stale: bool = False) -> Answer:
+        # The nonce is good only from this address: an answer captured on the way can't be replayed from elsewhere.
+        return 401, "Unauthorized", [("www-authenticate", self.realm.challenge(stale=stale, bound_to=ip))]
 
     async def _bind(self, request: SipMessage, source: Address, user_id: str) -> Answer:
         contacts = request.get_all("contact")

@@ -399,7 +399,7 @@ export function useCall({ realtime, held, user, memberships = [], onEnded, onHan
       const callId = ack.call_id || c.callId;
       if (!c.placing) note(conversationId, "call.answered", { call_id: callId, agent_id: user.id, agent_name: user.name || user.email || "" }, { at: answeredAt });
       patch({ phase: "talking", answeredAt, recording: ack.recording === false ? "off" : "on", conversationId, callId,
-        connected: !c.placing || pickedUp.current.has(callId) });
+        connected: !(c.placing || c.dialsOut) || pickedUp.current.has(callId) });
     },
     [patch, connect, failWith, note, user.id, user.name, user.email],
   );
@@ -414,6 +414,8 @@ export function useCall({ realtime, held, user, memberships = [], onEnded, onHan
       let known = conversation;
       if (!callIdOf(known)) known = await api.getConversation(conversationId).catch(() => null);
       const callId = callIdOf(known);
+      // A callback: answering it dials the customer, who is heard once they pick up.
+      const callback = known?.attributes?.callback;
       const c = newCall({
         callId,
         conversationId,
@@ -422,6 +424,7 @@ export function useCall({ realtime, held, user, memberships = [], onEnded, onHan
         contactName: contactName || "",
         phase: callId ? "microphone" : "failed",
         error: callId ? null : { key: "call.error.noCall" },
+        dialsOut: callback && ["waiting", "dialling"].includes(callback.state) ? { number: String(callback.number ?? "") } : null,
       });
       release();
       callRef.current = c;
@@ -857,11 +860,14 @@ export function useCall({ realtime, held, user, memberships = [], onEnded, onHan
 
   // The gateway's account of calls (when it pushes call.* events to the agent's rooms).
   useEffect(() => {
-    const offs = CALL_EVENTS.map((type) =>
+    const offs = [...CALL_EVENTS, "callback.attempted"].map((type) =>
       realtime.on(type, (data) => {
         if (!data?.conversation_id) return;
-        note(data.conversation_id, type, data, { server: true });
+        if (CALL_EVENTS.includes(type)) note(data.conversation_id, type, data, { server: true });
         const c = callRef.current;
+        if (type === "callback.attempted" && c?.dialsOut && data.conversation_id === c.conversationId && data.result === "answered") {
+          patch({ connected: true }); // the customer called back picked up
+        }
         if (type === "call.answered" && c?.placing) {
           // They picked up (possibly before this inbox heard back from call_dial).
           if (data.call_id === c.callId) patch({ connected: true });

@@ -28,7 +28,7 @@ function stateText(call, t, elapsed) {
         const name = call.consult.name || t("call.consult.colleague");
         return call.consult.phase === "talking" ? t("call.consult.talking", { name }) : t("call.consult.calling", { name });
       }
-      if (call.placing && !call.connected) return t("call.state.ringingOut", { number: call.placing.number });
+      if ((call.placing || call.dialsOut) && !call.connected) return t("call.state.ringingOut", { number: (call.placing || call.dialsOut).number });
       if (call.held) return t("call.state.held");
       return call.device === "phone" ? t("call.state.onDeskPhone") : t("call.state.talking");
   }

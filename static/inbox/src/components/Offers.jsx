@@ -39,7 +39,7 @@ function OfferCard({ offer, onAccept, onReject, onCall }) {
         </span>
         <div class="offer-head">
           <h3 id={headingId} class="offer-title">
-            {call ? t("call.incoming", { channel: label }) : t("offer.title", { channel: label })}
+            {callback ? t("callback.title") : call ? t("call.incoming", { channel: label }) : t("offer.title", { channel: label })}
           </h3>
           <p class="offer-name" title={name}>
             {name}
@@ -69,7 +69,7 @@ function OfferCard({ offer, onAccept, onReject, onCall }) {
         </button>
         {call ? (
           <button type="button" class="button button-accept offer-answer" disabled={offer.busy || blocked} onClick={() => onAccept(offer)}>
-            <Icon name="phone" size={16} /> {offer.busy ? t("call.answering") : t("call.answer")}
+            <Icon name="phone" size={16} /> {offer.busy ? t("call.answering") : callback ? t("callback.answer") : t("call.answer")}
           </button>
         ) : (
           <button type="button" class="button button-accept" disabled={offer.busy} onClick={() => onAccept(offer)}>
