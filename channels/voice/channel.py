@@ -125,7 +125,8 @@ class VoiceChannel(Channel):
         # Calls being set up (media open, conversation not yet stored): why one ended meanwhile, if it did.
         self._starting: dict[str, str | None] = {}
         self._callbacks: CallbackBook | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # calls out ringing, attempts settling
+        self._sweeper: asyncio.Future[None] | None = None
 
     @property
     def ctx(self) -> ChannelContext:
@@ -142,9 +143,11 @@ class VoiceChannel(Channel):
         self._callbacks = CallbackBook(ctx)
         if self._phones is not None:
             await self._phones.start()
-        self._spawn(self._expire_callbacks())
+        self._sweeper = asyncio.ensure_future(self._expire_callbacks())
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for call in list(self._calls.values()):
             await self._end(call, "the gateway stopped")  # a ringing call out is CANCELled; its attempt settles
         if self._tasks:
