@@ -30,6 +30,9 @@ from gateway.db.schema import new_id, utcnow
 
 DEFAULT_ATTEMPTS = 3
 DEFAULT_RETRY_MINUTES = 10
+# Longer than any ring (a trunk's ring_seconds is at most 300) and its settling: an attempt still
+# 'dialling' after this was left by a process that stopped.
+ABANDONED_DIALLING_SECONDS = 420
 AttemptResult = Literal["answered", "busy", "no_answer", "declined", "unreachable", "failed", "given_up"]
 
 
@@ -184,6 +187,28 @@ class CallbackBook:
                 if row.task_id:
                     tasks.append(row.task_id)
         return tasks
+
+    async def abandoned_attempts(self) -> list[Attempt]:
+        """Attempts left 'dialling' longer than any ring lasts: the process placing them stopped
+        (crashed) before they were settled. Each is taken by the first process to get to it, and
+        its caller settles it as failed (missed), so the callback is tried again or ends."""
+        stale_before = utcnow() - timedelta(seconds=ABANDONED_DIALLING_SECONDS)
+        found = []
+        async with self._ctx.unit() as unit:
+            rows = (await unit.conn.execute(sa.select(t.callbacks).where(
+                t.callbacks.c.state == "dialling", t.callbacks.c.updated_at < stale_before))).all()
+            for row in rows:
+                if not (await unit.conn.execute(sa.update(t.callbacks).where(
+                        t.callbacks.c.id == row.id, t.callbacks.c.state == "dialling", t.callbacks.c.updated_at == row.updated_at)
+                        .values(updated_at=utcnow()))).rowcount:
+                    continue
+                attempt = (await unit.conn.execute(sa.select(t.callback_attempts).where(
+                    t.callback_attempts.c.callback_id == row.id).order_by(t.callback_attempts.c.attempt.desc()).limit(1))).first()
+                if attempt is None or row.task_id is None:
+                    continue
+                found.append(Attempt(row.id, attempt.id, attempt.agent_id or "", row.tenant_id, row.conversation_id, row.task_id,
+                                     row.number, row.attempts, row.max_attempts))
+        return found
 
     # ---- the rows ----
     async def _next_task(self, unit: ChannelUnit, callback_id: str, tenant_id: str, conversation_id: str,

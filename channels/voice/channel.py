@@ -715,13 +715,21 @@ class VoiceChannel(Channel):
         await self._end(call, reason)
 
     async def _expire_callbacks(self) -> None:
-        """Callbacks whose window closed before any agent took them up leave the queue."""
+        """Callbacks whose window closed before any agent took them up leave the queue; attempts
+        a stopped process left ringing count as failed (tried again, or the callback fails), and
+        the agent who had taken them goes on to wrap-up."""
         while True:
             await asyncio.sleep(CALLBACK_SWEEP_SECONDS)
             try:
                 for task_id in await self.callbacks.expired():
                     with contextlib.suppress(RoutingConflict):
                         await self.ctx.cancel_task(task_id, "cancelled")
+                for attempt in await self.callbacks.abandoned_attempts():
+                    if attempt.task_id in {call.task_id for call in self._calls.values()}:
+                        continue  # still ringing here after all
+                    await self.callbacks.missed(attempt, "failed", None)
+                    with contextlib.suppress(RoutingConflict):
+                        await self.ctx.end_live_work(attempt.task_id, attempt.agent_id)
             except Exception:
                 log.exception("expired callbacks could not be settled")
 

@@ -467,3 +467,33 @@ async def test_a_callback_whose_window_closes_before_anyone_takes_it_expires(
     assert "callback.expired" in await event_types(client, conversation_id)
     shown = (await agent.get(f"/api/v1/conversations/{conversation_id}"))["attributes"]["callback"]
     assert (shown["state"], shown["number"]) == ("expired", "+442079460000")  # what the inbox shows
+
+
+async def test_an_attempt_left_ringing_by_a_stopped_process_counts_as_failed_and_is_tried_again(
+        client: TestClient, agent: Api, sockets: Sockets, peers: list[ClientPeer], monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(voice_channel, "CALLBACK_SWEEP_SECONDS", 0.2)
+    visitor, _, started = await calling(sockets, peers, "visitor-call-0015")
+    conversation_id = started["conversation_id"]
+    assert (await visitor.call("call_callback", {"call_id": started["call_id"], "number": "+44 20 7946 0000"}))["ok"]
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    assert (await inbox.call("presence", {"status": "available"}))["ok"]
+    offer = await inbox.wait_for("task.offered", lambda data: data["channel"] == "callback")
+    assert (await inbox.call("accept_task", {"task_id": offer["task_id"]}))["ok"]
+    # A process took it up for dialling, then died before settling it (no trunk here: nothing rings).
+    voice = client.app[CHANNELS].channels["voice"]
+    call_id = (await agent.get(f"/api/v1/conversations/{conversation_id}"))["attributes"]["call"]["id"]
+    assert await voice.callbacks.claim(call_id, agent.me["user"]["id"]) is not None
+    async with client.app[DB].begin() as conn:
+        await conn.execute(sa.update(t.callbacks).values(updated_at=datetime.now(timezone.utc) - timedelta(minutes=10)))
+    async with asyncio.timeout(10):
+        while True:
+            async with client.app[DB].connect() as conn:
+                callback = (await conn.execute(sa.select(t.callbacks))).one()
+            if callback.state == "waiting":
+                break
+            await asyncio.sleep(0.1)
+    async with client.app[DB].connect() as conn:
+        [attempt] = (await conn.execute(sa.select(t.callback_attempts))).all()
+        first = (await conn.execute(sa.select(t.tasks.c.state).where(t.tasks.c.id == offer["task_id"]))).scalar_one()
+    assert (attempt.result, callback.attempts, callback.task_id != offer["task_id"]) == ("failed", 1, True)
+    assert first == "wrapup"  # the agent who had it goes on to wrap-up
