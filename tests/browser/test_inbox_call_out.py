@@ -99,6 +99,13 @@ async def test_an_agent_answers_a_callback_and_the_bar_says_calling_until_the_cu
                     return (await conn.execute(sa.select(t.callbacks.c.state))).scalar_one() == "done"
 
             assert await until(done, timeout=10)
+            # The conversation keeps the callback's story: where to, why, how it went.
+            await page.reload()
+            await page.locator(".conv-item", has_text="Call from the website").click()
+            summary = page.locator(".callback-summary")
+            await expect(summary.locator(".callback-head")).to_have_text("Callback · done · 1 of 3 attempts")
+            await expect(summary.locator(".callback-detail")).to_have_text(f"to {NUMBER} · “my refund”")
+            await page.screenshot(path=screenshot_path("inbox-callback-done"))
     finally:
         await visitor_peer.close()
         await customer.stop()

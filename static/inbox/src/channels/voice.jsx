@@ -291,11 +291,41 @@ function SuperviseControls({ conversation, user, callId, entries }) {
   );
 }
 
-/** A voice conversation: the call's timeline, then the thread (the recording, notes, lines typed). */
+const CALLBACK_STATES = new Set(["waiting", "dialling", "connected", "done", "failed", "expired"]);
+
+/** A callback the customer asked for (attributes.callback): the number, when, why, and how it went. */
+function CallbackSummary({ conversation }) {
+  const t = useT();
+  const cb = conversation.attributes?.callback;
+  if (!cb || typeof cb !== "object" || typeof cb.number !== "string") return null;
+  const state = CALLBACK_STATES.has(cb.state) ? cb.state : "waiting";
+  return (
+    <section class={`callback-summary callback-${state}`} aria-label={t("callback.summary")}>
+      <p class="callback-head">
+        <Icon name="callback" size={14} /> <strong>{t("callback.summary")}</strong> · <span class="callback-state">{t(`callback.state.${state}`)}</span>
+        {" · "}
+        <span class="callback-attempts">{t("callback.attempts", { attempts: Number(cb.attempts) || 0, max: Number(cb.max_attempts) || 0 })}</span>
+      </p>
+      <p class="callback-detail">
+        {t("callback.to", { number: cb.number })}
+        {(cb.window_from || cb.window_to) && (
+          <>
+            {" · "}
+            {t("callback.window", { from: cb.window_from ? fullTime(cb.window_from, t.lang) : "…", to: cb.window_to ? fullTime(cb.window_to, t.lang) : "…" })}
+          </>
+        )}
+        {typeof cb.topic === "string" && cb.topic && <> · “{cb.topic}”</>}
+      </p>
+    </section>
+  );
+}
+
+/** A voice conversation: a callback's summary and the call's timeline, then the thread (the recording, notes, lines typed). */
 export function VoiceConversationView(props) {
   const { channel, conversation, user, draft, onDraftChange, onSend, onTyping, closed } = props;
   return (
     <>
+      <CallbackSummary conversation={conversation} />
       <CallTimeline conversation={conversation} user={user} />
       <MessageList {...props} MessageItem={channel.MessageItem} />
       <channel.Composer conversation={conversation} conversationId={conversation.id} draft={draft} onDraftChange={onDraftChange} onSend={onSend} onTyping={onTyping} closed={closed} />
