@@ -27,6 +27,11 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "callback.completed",
         "callback.failed",
         "callback.expired",
+        # co-browsing (gateway/cobrowse.py)
+        "cobrowse.requested",
+        "cobrowse.started",
+        "cobrowse.declined",
+        "cobrowse.stopped",
         "supervision.started",
         "supervision.mode_changed",
         "supervision.ended",

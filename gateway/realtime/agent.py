@@ -13,6 +13,7 @@ Client events (each answers with an ack):
   transfer_task      {"task_id", "queue_id" | "agent_id", "note"?} -> {"ok": true, "task_id"}
   accept_task / reject_task {"task_id"}; wrapup_task / complete_task {"task_id", "wrapup_code"?, "note"?}
                      -> {"ok": true, "task_id"} | {"ok": false, "code": "not_offered" | "wrapup_code_required" | ...}
+  cobrowse_request / cobrowse_join / cobrowse_stop: co-browsing (gateway/realtime/cobrowse.py)
 The routing service offers work with the `task.offered` event to `agent:{user_id}`. Other events
 come from the enabled channels (Channel.agent_events), e.g. a call's answer and hold.
 """
@@ -32,7 +33,7 @@ from gateway.db import schema as t
 from gateway.events.bus import ephemeral_event
 from gateway.core import receipts, wrapup
 from gateway.keys import CHANNELS, DB, EVENTS, REDIS, ROUTING
-from gateway.realtime import agent_tabs
+from gateway.realtime import agent_tabs, cobrowse
 from gateway.realtime.handshake import is_own_origin, session_token, staff_principal
 from gateway.realtime.namespace import GatewayNamespace
 from gateway.realtime.payloads import (
@@ -151,6 +152,31 @@ class AgentNamespace(GatewayNamespace):
         if moved is not None:
             await self.app[EVENTS].publish(receipts.receipt_event(tenant_id, payload.conversation_id, "agent", payload.message_id, payload.status))
         return ok()
+
+    # ---- co-browsing (gateway/realtime/cobrowse.py) ----
+    async def on_cobrowse_request(self, sid: str, data: Any = None) -> Ack:
+        conversation_id = data.get("conversation_id") if isinstance(data, dict) else None
+        readable = await self._readable(sid, conversation_id if isinstance(conversation_id, str) else "")
+        if isinstance(readable, dict):
+            return readable
+        return await cobrowse.request(self.app, *readable, data)
+
+    async def on_cobrowse_join(self, sid: str, data: Any = None) -> Ack:
+        principal = await self._principal(sid)
+        if principal is None:
+            return error("unauthenticated", "your session has ended; log in again")
+        joined = await cobrowse.join(self.app, principal, data)
+        if isinstance(joined, dict):
+            return joined
+        session, answer = joined
+        await self.enter_room(sid, cobrowse.session_room(session.id))
+        return answer
+
+    async def on_cobrowse_stop(self, sid: str, data: Any = None) -> Ack:
+        principal = await self._principal(sid)
+        if principal is None:
+            return error("unauthenticated", "your session has ended; log in again")
+        return await cobrowse.agent_stop(self.app, self.server, principal, data)
 
     async def on_typing(self, sid: str, data: Any = None) -> Ack:
         """{"conversation_id", "typing"}: the customer and colleagues on it see the agent typing."""

@@ -6,7 +6,7 @@ Socket event name = event type, payload = event data, routed as follows:
                                    call.desk_phone_answered (to the agent concerned)
   /agent       tenant:{tid}        conversation.*, contact.*, the other task.* events (not task.position)
   /agent       conversation:{cid}  message.* (internal notes included), conversation.typing/.viewers/.receipt,
-                                   call.*, callback.*
+                                   call.*, callback.*, cobrowse.*
   /supervisor  tenant:{tid}        every event
   /visitor     conversation:{cid} and visitor:{tid}:{vid} of the conversation's contact
                                    public events only, reduced to their visitor form
@@ -45,7 +45,7 @@ AGENT_TENANT_EVENTS = ("conversation.", "task.", "contact.")
 AGENT_PERSONAL_EVENTS = ("task.offered", "task.offer_timed_out", "task.rejected", "call.consult_offered",
                          "call.desk_phone_answered")
 AGENT_CONVERSATION_EVENTS = ("message.", "conversation.typing", "conversation.viewers", "conversation.receipt", "call.",
-                             "callback.")
+                             "callback.", "cobrowse.")
 # Not for every agent of the tenant: a waiting contact's place in line is for that visitor (and
 # supervisors), one event per waiting task each time a queue moves; typing is for those on the
 # conversation (so are who views it and how far the customer has read).

@@ -114,3 +114,31 @@ def parse(model: type[M], data: Any, max_bytes: int = MAX_CONTROL_BYTES) -> M | 
         return model.model_validate(data)
     except ValidationError as exc:
         return error("invalid", _describe(exc))
+
+
+class CobrowseRef(Payload):
+    session_id: str = Field(min_length=1, max_length=64)
+
+
+class CobrowseConsent(Payload):
+    session_id: str = Field(min_length=1, max_length=64)
+    accept: bool
+
+
+class CobrowsePart(Payload):
+    """A piece of a batch too large for one message (a big page's full snapshot), as JSON text."""
+
+    id: str = Field(min_length=1, max_length=64)
+    index: int = Field(ge=0, lt=1_000)
+    count: int = Field(ge=1, le=1_000)
+    text: str = Field(max_length=100_000)
+
+
+class CobrowseBatch(Payload):
+    """rrweb events from the visitor's page: a list, or one part of a large one; `snapshot` marks
+    the first batch of a new full snapshot (a Meta event and the FullSnapshot)."""
+
+    session_id: str = Field(min_length=1, max_length=64)
+    snapshot: bool = False
+    events: list[dict[str, Any]] | None = Field(None, max_length=2_000)
+    part: CobrowsePart | None = None

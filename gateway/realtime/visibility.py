@@ -69,6 +69,15 @@ def _call_ended(data: dict[str, Any]) -> dict[str, Any]:
     return {**_call_state(data), "seconds": data.get("seconds")}  # not the reason: it may name the agent's side
 
 
+def _cobrowse_requested(data: dict[str, Any]) -> dict[str, Any]:
+    return {"conversation_id": data.get("conversation_id"), "session_id": data.get("session_id"),
+            "agent_name": first_name(data.get("agent_name"))}
+
+
+def _cobrowse_stopped(data: dict[str, Any]) -> dict[str, Any]:
+    return {name: data.get(name) for name in ("conversation_id", "session_id", "by")}
+
+
 _PUBLIC_FORMS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
     "message.created": _message_created,
     "task.position": _task_position,
@@ -79,9 +88,12 @@ _PUBLIC_FORMS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
     "call.held": _call_state,
     "call.resumed": _call_state,
     "call.ended": _call_ended,
+    "cobrowse.requested": _cobrowse_requested,
+    "cobrowse.stopped": _cobrowse_stopped,
 }
 # Staff events (not marked public) whose visitor form above tells only what the customer may know.
-_STAFF_EVENTS_WITH_PUBLIC_FORM = frozenset({"task.accepted", "conversation.updated", "call.held", "call.resumed", "call.ended"})
+_STAFF_EVENTS_WITH_PUBLIC_FORM = frozenset({"task.accepted", "conversation.updated", "call.held", "call.resumed", "call.ended",
+                                            "cobrowse.requested", "cobrowse.stopped"})
 
 
 def visitor_payload(event: DomainEvent) -> dict[str, Any] | None:

@@ -28,6 +28,7 @@ from gateway.core.contacts import find_contact
 from gateway.db import schema as t
 from gateway.channel import VisitorCall, visitor_identity
 from gateway.keys import CHANNELS, CONFIG, DB, LIMITER
+from gateway.realtime import cobrowse
 from gateway.realtime.handshake import client_ip, normalise_origin, request_origin
 from gateway.realtime.namespace import GatewayNamespace
 from gateway.realtime.payloads import Ack, Empty, VisitorAuth, error, ok, parse
@@ -36,6 +37,8 @@ from gateway.realtime.rooms import conversation_room, visitor_room
 NAMESPACE = "/visitor"
 # Sent while the visitor types and as agents' lines arrive: counted apart from lines and forms.
 SIGNAL_EVENTS = frozenset({"typing", "receipt"})
+# A co-browsed page sends a batch at most every 50 ms or so while it changes (the widget batches).
+COBROWSE_BATCHES_PER_MINUTE = 1_500
 # Rooms joined at connect; older conversations still reach the visitor through the visitor room.
 MAX_CONVERSATION_ROOMS = 50
 
@@ -101,12 +104,14 @@ class VisitorNamespace(GatewayNamespace):
         settings = self.app[CONFIG].realtime
         window = settings.visitor_window_seconds
         visitor = f"{session['tenant_id']}:{session['visitor_id']}"
-        own_budget = ((f"sock-visitor-signals:{visitor}", settings.visitor_signals_per_window) if event in SIGNAL_EVENTS
-                      else (f"sock-visitor:{visitor}", settings.visitor_events_per_window))
-        decisions = await self.app[LIMITER].hit_all([
-            (*own_budget, window),
-            (f"sock-ip:{session['ip']}", settings.visitor_events_per_ip_window, window),
-        ])
+        if event == "cobrowse_batch":  # a page streaming while it changes: a budget of its own, per visitor and IP
+            budgets = [(f"sock-visitor-cobrowse:{visitor}", COBROWSE_BATCHES_PER_MINUTE, 60),
+                       (f"sock-ip-cobrowse:{session['ip']}", COBROWSE_BATCHES_PER_MINUTE * 4, 60)]
+        else:
+            own_budget = ((f"sock-visitor-signals:{visitor}", settings.visitor_signals_per_window) if event in SIGNAL_EVENTS
+                          else (f"sock-visitor:{visitor}", settings.visitor_events_per_window))
+            budgets = [(*own_budget, window), (f"sock-ip:{session['ip']}", settings.visitor_events_per_ip_window, window)]
+        decisions = await self.app[LIMITER].hit_all(budgets)
         for decision in decisions:
             if not decision.allowed:
                 return error("rate_limited", f"too many events; try again in {decision.retry_after} s", retry_after=decision.retry_after)
@@ -128,6 +133,16 @@ class VisitorNamespace(GatewayNamespace):
             return await registry.run_visitor_event(event, who, data)
 
         return run
+
+    # ---- co-browsing (gateway/realtime/cobrowse.py) ----
+    async def on_cobrowse_consent(self, sid: str, data: Any = None) -> Ack:
+        return await cobrowse.consent(self.app, await self.get_session(sid), data)
+
+    async def on_cobrowse_batch(self, sid: str, data: Any = None) -> Ack:
+        return await cobrowse.batch(self.app, self.server, await self.get_session(sid), data)
+
+    async def on_cobrowse_stop(self, sid: str, data: Any = None) -> Ack:
+        return await cobrowse.visitor_stop(self.app, self.server, await self.get_session(sid), data)
 
     async def on_ping(self, sid: str, data: Any = None) -> Ack:
         payload = parse(Empty, data)

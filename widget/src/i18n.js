@@ -56,6 +56,12 @@ const en = {
   partFailed: "This part of the chat couldn't be loaded.",
   callUs: "Call us",
   back: "Back",
+  cobrowseAsk: (name) => `${name || "Our agent"} would like to see this page with you`,
+  cobrowseWhat: "They will see this page as you do, not other tabs or apps. What you type in forms stays hidden, and passwords and card numbers are never shown.",
+  cobrowseAllow: "Allow",
+  cobrowseDecline: "Decline",
+  cobrowseOn: (name) => `${name || "Our agent"} can see this page`,
+  cobrowseStop: "Stop sharing",
 };
 
 const zhCN = {
@@ -110,6 +116,12 @@ const zhCN = {
   partFailed: "无法加载此部分内容。",
   callUs: "电话联系",
   back: "返回",
+  cobrowseAsk: (name) => `${name || "客服"} 想与您一起查看此页面`,
+  cobrowseWhat: "对方只能看到此页面（看不到其他标签页或应用）。您在表单中输入的内容会被隐藏，密码和卡号绝不会显示。",
+  cobrowseAllow: "允许",
+  cobrowseDecline: "拒绝",
+  cobrowseOn: (name) => `${name || "客服"} 正在查看此页面`,
+  cobrowseStop: "停止共享",
 };
 
 /** The first supported language among the given preferences, then the browser's. */

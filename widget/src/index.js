@@ -8,6 +8,7 @@ import { findScriptTag, readConfig } from "./config.js";
 import { brandColor, fetchSettings, textOn } from "./settings.js";
 import { visitorId } from "./visitor-id.js";
 import { pickLanguage, strings } from "./i18n.js";
+import { createCobrowse } from "./cobrowse.js";
 import { createConnection } from "./connection.js";
 import { createSession } from "./chat/session.js";
 import { createPanel } from "./panel.js";
@@ -96,10 +97,11 @@ function start() {
   const connection = createConnection({ origin: config.origin, widgetKey: config.widgetKey, visitorId: visitorId(config.widgetKey) });
   const session = createSession({ connection, widgetKey: config.widgetKey, origin: config.origin, emit: events.emit });
   const panel = createPanel({ widgetKey: config.widgetKey, connection, session, emit: events.emit });
+  const cobrowse = createCobrowse(connection);
   installApi({ open: panel.open, close: panel.close, toggle: panel.toggle, setUser: connection.setUser, setAttributes: session.setAttributes }, events);
   // A chat going on (or a line waiting to be sent): connect now, so replies arrive before the panel opens.
   if (session.active) connection.open();
-  const parts = { events, connection, session, panel };
+  const parts = { events, connection, session, panel, cobrowse };
   if (document.body) mount(config, parts);
   else document.addEventListener("DOMContentLoaded", () => mount(config, parts), { once: true });
 }

@@ -17,8 +17,9 @@ function pickView(s, settings) {
   return a.open && a.agents_available ? "prechat" : "offline";
 }
 
-export function Widget({ t, lang, settings, connection, session, panel }) {
+export function Widget({ t, lang, settings, connection, session, panel, cobrowse }) {
   const ui = useStore(panel.store);
+  const cb = useStore(cobrowse.store);
   const conn = useStore(connection.store);
   const s = useStore(session.store);
   const launcherRef = useRef(null);
@@ -107,6 +108,30 @@ export function Widget({ t, lang, settings, connection, session, panel }) {
             )}
           </div>
           <footer class="panel-foot">{t.poweredBy}</footer>
+        </div>
+      )}
+      {cb.request && (
+        // Co-browsing asks first, whatever the panel shows: who asks, what they will see.
+        <div class="cobrowse cobrowse-ask" role="alertdialog" aria-labelledby="wecc-cb-title" aria-describedby="wecc-cb-text">
+          <p id="wecc-cb-title" class="cobrowse-title">{t.cobrowseAsk(cb.request.agentName)}</p>
+          <p id="wecc-cb-text">{t.cobrowseWhat}</p>
+          {cb.error && <p class="error">{t.partFailed}</p>}
+          <div class="cobrowse-actions">
+            <button type="button" class="btn" onClick={cobrowse.decline}>
+              {t.cobrowseDecline}
+            </button>
+            <button type="button" class="btn primary" onClick={cobrowse.allow} data-autofocus>
+              {t.cobrowseAllow}
+            </button>
+          </div>
+        </div>
+      )}
+      {cb.active && (
+        <div class="cobrowse cobrowse-on" role="status">
+          <span>{t.cobrowseOn(cb.active.agentName)}</span>
+          <button type="button" class="btn" onClick={cobrowse.stop}>
+            {t.cobrowseStop}
+          </button>
         </div>
       )}
       {ui.invite && !ui.open && (

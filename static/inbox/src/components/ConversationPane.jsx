@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { useT } from "../i18n.js";
 import { channelLabel, getChannel } from "../channels/index.js";
 import { EMPTY_THREAD } from "../threads.js";
+import { CobrowseBar } from "./Cobrowse.jsx";
 import { Icon } from "./Icon.jsx";
 import { CloseDialog, TransferDialog } from "./TaskDialogs.jsx";
 
@@ -143,6 +144,7 @@ export function ConversationPane(props) {
         </div>
       </header>
       <CollisionWarning activity={activity} />
+      {(conversation.channel === "chat" || conversation.channel === "voice") && <CobrowseBar conversation={conversation} closed={closed} />}
       {liveError && (
         <p class="conv-notice" role="status">
           {t("conv.liveUnavailable", { code: liveError })}

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { api, describeError } from "../api.js";
 import { useT } from "../i18n.js";
 import { createAgentConnection, createSupervisorConnection } from "../realtime.js";
+import { CobrowseContext, useCobrowse } from "../cobrowse.js";
 import { DEFAULT_FILTER, useConversations } from "../conversations.js";
 import { useThreads } from "../threads.js";
 import { useTasks } from "../tasks.js";
@@ -75,6 +76,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   const tenantData = useMemo(() => createTenantData(), []);
   const [realtimeState, setRealtimeState] = useState(realtime.state);
   const tasks = useTasks({ realtime, userId: user.id });
+  const cobrowse = useCobrowse({ realtime });
   const activity = useActivity({ userId: user.id });
   // The agent's call; hanging up themselves leads straight on to the call's wrap-up.
   const wrapUpRef = useRef(null);
@@ -536,6 +538,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   return (
     <TenantDataContext.Provider value={tenantData}>
       <CallContext.Provider value={calls}>
+      <CobrowseContext.Provider value={cobrowse}>
       <SupervisionContext.Provider value={supervisionValue}>
       <div class={`app${calls.call || supervision.watch || (consultation && !consultRinging) ? " has-call" : ""}`}>
         <TopBar
@@ -619,6 +622,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
         <Notices notices={notices} onDismiss={(id) => setNotices((n) => n.filter((x) => x.id !== id))} />
       </div>
       </SupervisionContext.Provider>
+      </CobrowseContext.Provider>
       </CallContext.Provider>
     </TenantDataContext.Provider>
   );

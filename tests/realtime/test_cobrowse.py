@@ -1,0 +1,124 @@
+"""Co-browsing over the sockets, on a running gateway with real Redis: the conversation's agent asks,
+the visitor's widget is asked and consents (or declines), the page's batches reach the agent and
+supervisors only, a late joiner catches up from the page's latest full snapshot, either side can stop
+at once, and every step is on the conversation's record."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from aiohttp.test_utils import TestClient
+
+from gateway import cobrowse as sessions_module
+from gateway.config import Config
+from gateway.db import schema as t
+from gateway.keys import DB
+from tests.helpers import Api
+from tests.realtime.support import Sockets, add_member, session_cookie, visitor_conversation
+from tests.realtime.test_visitor import widget
+
+META = {"type": 4, "data": {"href": "https://shop.example/cart", "width": 1280, "height": 720}, "timestamp": 1}
+FULL = {"type": 2, "data": {"node": {"type": 0, "childNodes": [], "id": 1}, "initialOffset": {"left": 0, "top": 0}}, "timestamp": 2}
+
+
+def moved(n: int) -> dict:
+    return {"type": 3, "data": {"source": 1, "positions": [{"x": n, "y": n, "id": 1, "timeOffset": 0}]}, "timestamp": 10 + n}
+
+
+async def assigned_to(client: TestClient, conversation_id: str, user_id: str) -> None:
+    async with client.app[DB].begin() as conn:
+        await conn.execute(sa.update(t.conversations).where(t.conversations.c.id == conversation_id).values(assignee_id=user_id))
+
+
+async def audit(client: TestClient, conversation_id: str) -> list[tuple[str, dict]]:
+    async with client.app[DB].connect() as conn:
+        rows = (await conn.execute(sa.select(t.events.c.type, t.events.c.data).where(
+            t.events.c.conversation_id == conversation_id, t.events.c.type.like("cobrowse.%")).order_by(t.events.c.id))).all()
+    return [(row.type, row.data) for row in rows]
+
+
+async def test_the_agent_asks_the_visitor_consents_and_the_page_reaches_the_agent_and_supervisors_only(
+        client: TestClient, sockets: Sockets, config: Config, agent: Api, operator: Api) -> None:
+    tenant_id = agent.tenant_id()
+    conversation_id = await visitor_conversation(client.app, tenant_id, "cobrowse-visitor-1")
+    ann = await add_member(client, operator, tenant_id, "ann@demo.example", "agent")
+    bob = await add_member(client, operator, tenant_id, "bob@demo.example", "agent")
+    await assigned_to(client, conversation_id, ann.me["user"]["id"])
+    visitor = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-1"))
+    ann_inbox = await sockets.connect("/agent", cookie=session_cookie(ann))
+    bob_inbox = await sockets.connect("/agent", cookie=session_cookie(bob))
+
+    assert (await bob_inbox.call("cobrowse_request", {"conversation_id": conversation_id}))["code"] == "not_yours"
+    asked = await ann_inbox.call("cobrowse_request", {"conversation_id": conversation_id})
+    assert asked["ok"] and asked["state"] == "asked"
+    session_id = asked["session_id"]
+    prompt = await visitor.wait_for("cobrowse.requested")
+    assert prompt == {"conversation_id": conversation_id, "session_id": session_id, "agent_name": ann.me["user"]["name"].split(" ")[0]}
+    again = await ann_inbox.call("cobrowse_request", {"conversation_id": conversation_id})
+    assert again["session_id"] == session_id  # one session per conversation
+
+    # Nothing flows before consent; then the page does, to the agent in the session's room.
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [META]}))["code"] == "not_active"
+    assert (await visitor.call("cobrowse_consent", {"session_id": session_id, "accept": True}))["ok"]
+    joined = await ann_inbox.call("cobrowse_join", {"session_id": session_id})
+    assert joined["ok"] and joined["state"] == "active" and joined["batches"] == []
+    assert (await bob_inbox.call("cobrowse_join", {"session_id": session_id}))["code"] == "not_found"  # not his conversation
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "snapshot": True, "events": [META, FULL]}))["ok"]
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [moved(1)]}))["ok"]
+    first = await ann_inbox.wait_for("cobrowse.batch")
+    assert first == {"session_id": session_id, "snapshot": True, "events": [META, FULL]}
+    assert bob_inbox.got("cobrowse.batch") == []
+
+    # A supervisor who joins late starts from the page's latest full snapshot.
+    supervisor = await sockets.connect("/agent", cookie=session_cookie(agent))
+    late = await supervisor.call("cobrowse_join", {"session_id": session_id})
+    assert [b["events"] for b in late["batches"]] == [[META, FULL], [moved(1)]]
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "snapshot": True, "events": [META, FULL]}))["ok"]
+    assert [b["events"] for b in (await supervisor.call("cobrowse_join", {"session_id": session_id}))["batches"]] == [[META, FULL]]
+
+    # The visitor stops it: everyone hears so at once, and nothing more is relayed.
+    assert (await visitor.call("cobrowse_stop", {"session_id": session_id}))["ok"]
+    assert (await ann_inbox.wait_for("cobrowse.stopped"))["by"] == "visitor"
+    assert (await visitor.wait_for("cobrowse.stopped"))["by"] == "visitor"
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [moved(2)]}))["code"] == "not_active"
+    assert [kind for kind, _ in await audit(client, conversation_id)] == ["cobrowse.requested", "cobrowse.started", "cobrowse.stopped"]
+
+
+async def test_a_declined_request_streams_nothing_and_another_visitor_cant_answer_it(
+        client: TestClient, sockets: Sockets, config: Config, agent: Api) -> None:
+    tenant_id = agent.tenant_id()
+    conversation_id = await visitor_conversation(client.app, tenant_id, "cobrowse-visitor-2")
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    session_id = (await inbox.call("cobrowse_request", {"conversation_id": conversation_id}))["session_id"]
+    stranger = await sockets.connect("/visitor", auth=widget(config, "someone-else-0003"))
+    assert (await stranger.call("cobrowse_consent", {"session_id": session_id, "accept": True}))["code"] == "not_found"
+    visitor = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-2"))
+    assert (await visitor.call("cobrowse_consent", {"session_id": session_id, "accept": False}))["ok"]
+    assert (await visitor.call("cobrowse_consent", {"session_id": session_id, "accept": True}))["code"] == "not_asked"
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [META]}))["code"] == "not_active"
+    assert [kind for kind, _ in await audit(client, conversation_id)] == ["cobrowse.requested", "cobrowse.declined"]
+    # A new request may be made after a refusal.
+    assert (await inbox.call("cobrowse_request", {"conversation_id": conversation_id}))["session_id"] != session_id
+
+
+async def test_batches_are_checked_and_a_page_that_changed_a_lot_is_asked_for_a_new_snapshot(
+        client: TestClient, sockets: Sockets, config: Config, agent: Api, monkeypatch) -> None:
+    monkeypatch.setattr(sessions_module, "MAX_KEPT_BATCHES", 3)
+    conversation_id = await visitor_conversation(client.app, agent.tenant_id(), "cobrowse-visitor-4")
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    session_id = (await inbox.call("cobrowse_request", {"conversation_id": conversation_id}))["session_id"]
+    visitor = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-4"))
+    assert (await visitor.call("cobrowse_consent", {"session_id": session_id, "accept": True}))["ok"]
+    both = await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [META],
+                                                 "part": {"id": "p1", "index": 0, "count": 1, "text": "{}"}})
+    assert both["code"] == "invalid"
+    too_long = await visitor.call("cobrowse_batch", {"session_id": session_id, "snapshot": True,
+                                                     "part": {"id": "p2", "index": 0, "count": 2, "text": "x" * 100_001}})
+    assert too_long["code"] == "invalid"
+    # A snapshot too large for one message goes in parts, kept and relayed as they come.
+    for index in range(2):
+        part = {"id": "snap-1", "index": index, "count": 2, "text": '[{"type":4}' if index == 0 else ',{"type":2}]'}
+        assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "snapshot": True, "part": part}))["ok"]
+    kept = (await inbox.call("cobrowse_join", {"session_id": session_id}))["batches"]
+    assert [b["part"]["index"] for b in kept] == [0, 1]
+    answers = [await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [moved(n)]}) for n in range(3)]
+    assert answers[0] == {"ok": True} and answers[-1] == {"ok": True, "resnapshot": True}
