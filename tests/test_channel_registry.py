@@ -195,3 +195,11 @@ def test_the_agent_events_a_channel_may_not_take_are_exactly_the_ones_the_inbox_
 
     own = {name.removeprefix("on_") for name in dir(AgentNamespace) if name.startswith("on_")}
     assert own == set(CORE_AGENT_EVENTS)
+
+
+def test_the_visitor_events_a_channel_may_not_take_are_exactly_the_ones_the_widget_socket_answers_itself() -> None:
+    from gateway.channel import CORE_VISITOR_EVENTS
+    from gateway.realtime.visitor import VisitorNamespace
+
+    own = {name.removeprefix("on_") for name in dir(VisitorNamespace) if name.startswith("on_")}
+    assert own == set(CORE_VISITOR_EVENTS)
