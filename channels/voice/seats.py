@@ -22,10 +22,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 
-from gateway.core.sip_phones import is_registered
-from gateway.db import schema as t
+from gateway.core import sip_phones
 from gateway.events.bus import DomainEvent
 from gateway.media.service import MediaError
 from gateway.routing.engine import RoutingConflict
@@ -149,8 +147,8 @@ class RemoteSeats:
 
     async def _phone_of(self, user_id: str) -> Any | None:
         async with self._voice.ctx.unit() as unit:
-            row = (await unit.conn.execute(sa.select(t.sip_phones).where(t.sip_phones.c.user_id == user_id))).first()
-        return row if is_registered(row) and row.contact else None
+            row = await sip_phones.of_user(unit.conn, user_id)
+        return row if sip_phones.is_registered(row) and row.contact else None
 
 
 def _shown_caller(call: Call) -> str:
