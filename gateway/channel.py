@@ -93,7 +93,8 @@ async def _no_rooms_from_afar(conversation_id: str) -> None:
 # (who, payload) -> the ack {"ok": true, ...} or {"ok": false, "code", "message"}
 VisitorHandler = Callable[[VisitorCall, Any], Awaitable[dict[str, Any]]]
 # Events the /visitor namespace handles itself.
-CORE_VISITOR_EVENTS = frozenset({"connect", "disconnect", "ping", "cobrowse_consent", "cobrowse_batch", "cobrowse_stop"})
+CORE_VISITOR_EVENTS = frozenset({"connect", "disconnect", "ping", "cobrowse_consent", "cobrowse_code", "cobrowse_resume",
+                                 "cobrowse_grant", "cobrowse_batch", "cobrowse_stop"})
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ AgentHandler = Callable[[AgentCall, Any], Awaitable[dict[str, Any]]]
 # Events the /agent namespace handles itself (gateway/realtime/agent.py, its on_* methods).
 CORE_AGENT_EVENTS = frozenset({
     "connect", "disconnect", "join_conversation", "leave_conversation", "receipt", "presence", "typing", "transfer_task",
-    "accept_task", "reject_task", "wrapup_task", "complete_task", "cobrowse_request", "cobrowse_join", "cobrowse_stop"})
+    "accept_task", "reject_task", "wrapup_task", "complete_task", "cobrowse_request", "cobrowse_claim", "cobrowse_join",
+    "cobrowse_pointer", "cobrowse_control", "cobrowse_action", "cobrowse_stop"})
 
 
 class MailRefused(Exception):

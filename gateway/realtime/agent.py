@@ -13,7 +13,8 @@ Client events (each answers with an ack):
   transfer_task      {"task_id", "queue_id" | "agent_id", "note"?} -> {"ok": true, "task_id"}
   accept_task / reject_task {"task_id"}; wrapup_task / complete_task {"task_id", "wrapup_code"?, "note"?}
                      -> {"ok": true, "task_id"} | {"ok": false, "code": "not_offered" | "wrapup_code_required" | ...}
-  cobrowse_request / cobrowse_join / cobrowse_stop: co-browsing (gateway/realtime/cobrowse.py)
+  cobrowse_request / _claim / _join / _pointer / _control / _action / _stop: co-browsing
+  (gateway/realtime/cobrowse.py)
 The routing service offers work with the `task.offered` event to `agent:{user_id}`. Other events
 come from the enabled channels (Channel.agent_events), e.g. a call's answer and hold.
 """
@@ -155,11 +156,19 @@ class AgentNamespace(GatewayNamespace):
 
     # ---- co-browsing (gateway/realtime/cobrowse.py) ----
     async def on_cobrowse_request(self, sid: str, data: Any = None) -> Ack:
-        conversation_id = data.get("conversation_id") if isinstance(data, dict) else None
-        readable = await self._readable(sid, conversation_id if isinstance(conversation_id, str) else "")
+        readable = await self._readable(sid, _conversation_of(data))
         if isinstance(readable, dict):
             return readable
         return await cobrowse.request(self.app, *readable, data)
+
+    async def on_cobrowse_claim(self, sid: str, data: Any = None) -> Ack:
+        readable = await self._readable(sid, _conversation_of(data))
+        if isinstance(readable, dict):
+            return readable
+        claimed = await cobrowse.claim(self.app, self.server, *readable, data)
+        if claimed.get("ok"):
+            await self.enter_room(sid, cobrowse.session_room(claimed["session_id"]))
+        return claimed
 
     async def on_cobrowse_join(self, sid: str, data: Any = None) -> Ack:
         principal = await self._principal(sid)
@@ -172,11 +181,32 @@ class AgentNamespace(GatewayNamespace):
         await self.enter_room(sid, cobrowse.session_room(session.id))
         return answer
 
+    async def on_cobrowse_pointer(self, sid: str, data: Any = None) -> Ack:
+        # Many a second while the agent points: the room (entered through cobrowse_join's checks) is the pass.
+        return await cobrowse.pointer(self.app, self.server, self._watching(sid), data)
+
+    async def on_cobrowse_control(self, sid: str, data: Any = None) -> Ack:
+        principal = await self._principal(sid)
+        if principal is None:
+            return error("unauthenticated", "your session has ended; log in again")
+        return await cobrowse.control(self.app, self.server, principal, data)
+
+    async def on_cobrowse_action(self, sid: str, data: Any = None) -> Ack:
+        principal = await self._principal(sid)
+        if principal is None:
+            return error("unauthenticated", "your session has ended; log in again")
+        return await cobrowse.action(self.app, self.server, principal, self._watching(sid), data)
+
     async def on_cobrowse_stop(self, sid: str, data: Any = None) -> Ack:
         principal = await self._principal(sid)
         if principal is None:
             return error("unauthenticated", "your session has ended; log in again")
         return await cobrowse.agent_stop(self.app, self.server, principal, data)
+
+    def _watching(self, sid: str) -> set[str]:
+        """The co-browsing sessions this socket joined."""
+        prefix = cobrowse.session_room("")
+        return {room[len(prefix):] for room in self.rooms(sid) if room.startswith(prefix)}
 
     async def on_typing(self, sid: str, data: Any = None) -> Ack:
         """{"conversation_id", "typing"}: the customer and colleagues on it see the agent typing."""
@@ -291,3 +321,8 @@ class AgentNamespace(GatewayNamespace):
 
     async def on_complete_task(self, sid: str, data: Any = None) -> Ack:
         return await self._task_step(sid, data, "complete")
+
+
+def _conversation_of(data: Any) -> str:
+    conversation_id = data.get("conversation_id") if isinstance(data, dict) else None
+    return conversation_id if isinstance(conversation_id, str) else ""

@@ -3,16 +3,28 @@
 /agent (the conversation's assignee, or a supervisor of its tenant):
   cobrowse_request {conversation_id} -> {ok, session_id, state}   asks the visitor (cobrowse.requested
                    reaches their widget with the agent's first name); a live session is returned as is
-  cobrowse_join    {session_id} -> {ok, state, batches}   into the session's room: cobrowse.batch
-                   {session_id, snapshot, events | part} as the page changes; `batches` are those since
-                   the page's latest full snapshot, to catch up with
+  cobrowse_claim   {conversation_id, code} -> {ok, session_id, state}   the code the visitor read out
+                   (cobrowse_code): their page is shared on this conversation from now on
+  cobrowse_join    {session_id} -> {ok, state, control, batches}   into the session's room:
+                   cobrowse.batch {session_id, snapshot, events | part} as the page changes; `batches`
+                   are those since the page's latest full snapshot, to catch up with
+  cobrowse_pointer {session_id, node, x, y, highlight?, hide?} -> {ok}   the agent's pointer, drawn
+                   on the visitor's page (in the session's room only; no record: it is too chatty)
+  cobrowse_control {session_id, want} -> {ok, control}   asks the visitor for control, or gives it back
+  cobrowse_action  {session_id, kind, ...} -> {ok}   with control granted: click, input, scroll, navigate
   cobrowse_stop    {session_id} -> {ok}
 /visitor (the conversation's web visitor):
   cobrowse_consent {session_id, accept} -> {ok}   cobrowse.started / cobrowse.declined
+  cobrowse_code    {} -> {ok, session_id, code, expires_in}   the visitor starts it: a code to read out
+  cobrowse_resume  {session_id} -> {ok, state, agent_name, control, code?}   after the page changed
+                   (another page of the site): the widget records again, no new consent needed
+  cobrowse_grant   {session_id, grant} -> {ok}   answers the agent's ask for control, or takes it back
   cobrowse_batch   {session_id, snapshot?, events | part} -> {ok, resnapshot?}   relayed to the room;
                    resnapshot: true asks the widget for a new full snapshot (too much since the last)
   cobrowse_stop    {session_id} -> {ok}
-Both sides hear cobrowse.stopped {session_id, by}. Batches are checked for shape and size, never read.
+The visitor hears cobrowse.pointer, cobrowse.action and cobrowse.control {session_id, control, by,
+agent_name} in their own room; agents hear the recorded steps through the conversation's room, and
+cobrowse.control {session_id, control, by} and cobrowse.stopped {session_id, by} in the session's. Batches are checked for shape and size, never read.
 """
 
 from __future__ import annotations
@@ -24,13 +36,23 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from gateway.auth.principal import SUPERVISE, Principal
-from gateway.cobrowse import CobrowseSessions, Session
+from gateway.cobrowse import CODE_SECONDS, CobrowseSessions, Session
+from gateway.core.tenant_settings import read_settings
 from gateway.db import schema as t
 from gateway.events.bus import record_event
-from gateway.keys import CONFIG, DB, EVENTS, REDIS
-from gateway.realtime.payloads import Ack, CobrowseBatch, CobrowseConsent, CobrowseRef, ConversationRef, error, ok, parse
+from gateway.keys import CONFIG, DB, EVENTS, LIMITER, REDIS
+from gateway.realtime.payloads import (
+    Ack, CobrowseAction, CobrowseBatch, CobrowseClaim, CobrowseConsent, CobrowseControl, CobrowseGrant, CobrowsePointer,
+    CobrowseRef, ConversationRef, Empty, error, ok, parse,
+)
+from gateway.realtime.rooms import visitor_room
+from gateway.realtime.visibility import first_name
+from gateway.widget.settings import WidgetSettings
 
 AGENT_NAMESPACE = "/agent"
+VISITOR_NAMESPACE = "/visitor"
+# Codes are a million to one: an agent gets this many tries a minute (a typo or two, never a search).
+CLAIMS_PER_MINUTE = 10
 
 
 def session_room(session_id: str) -> str:
@@ -51,56 +73,145 @@ async def may_watch(app: web.Application, principal: Principal, tenant_id: str, 
     return assignee is not None and assignee == principal.user_id
 
 
+async def _tenant_settings(app: web.Application, tenant_id: str) -> WidgetSettings:
+    async with app[DB].connect() as conn:
+        return WidgetSettings.of(await read_settings(conn, tenant_id))
+
+
+async def _agent_name(app: web.Application, principal: Principal) -> str:
+    async with app[DB].connect() as conn:
+        return (await conn.execute(sa.select(t.users.c.name).where(t.users.c.id == principal.user_id))).scalar_one_or_none() or ""
+
+
+# ---- the agent's side ----
+
 async def request(app: web.Application, principal: Principal, tenant_id: str, data: Any) -> Ack:
     ref = parse(ConversationRef, data)
     if isinstance(ref, dict):
         return ref
     if not await may_watch(app, principal, tenant_id, ref.conversation_id):
         return error("not_yours", "only the conversation's agent (or a supervisor) may co-browse")
+    if not (await _tenant_settings(app, tenant_id)).cobrowse.enabled:
+        return error("disabled", "co-browsing is turned off for this business")
     async with app[DB].connect() as conn:
         visitors = [f"{row.kind}:{row.value}" for row in (await conn.execute(
             sa.select(t.contact_identities.c.kind, t.contact_identities.c.value)
             .join(t.conversations, sa.and_(t.conversations.c.contact_id == t.contact_identities.c.contact_id,
                                            t.conversations.c.tenant_id == t.contact_identities.c.tenant_id))
             .where(t.conversations.c.id == ref.conversation_id, t.contact_identities.c.kind.in_(("visitor", "external"))))).all()]
-        name = (await conn.execute(sa.select(t.users.c.name).where(t.users.c.id == principal.user_id))).scalar_one_or_none()
     if not visitors:
-        return error("no_visitor", "this customer did not come through the web site's widget")
+        return error("no_visitor", "this customer did not come through the web site's widget; ask them for a co-browsing code")
     assert principal.user_id is not None
-    session, new = await sessions(app).open(tenant_id, ref.conversation_id, principal.user_id, visitors)
+    name = await _agent_name(app, principal)
+    session, new = await sessions(app).open(tenant_id, ref.conversation_id, principal.user_id, name, visitors)
     if new:
-        await _record(app, session, "cobrowse.requested", agent_id=principal.user_id, agent_name=name or "")
+        await _record(app, session, "cobrowse.requested", agent_id=principal.user_id, agent_name=name)
     return ok(session_id=session.id, state=session.state)
 
 
-async def _watched(app: web.Application, principal: Principal, data: Any) -> Session | Ack:
-    """The session the payload names, when this agent may watch it; else the error ack."""
-    ref = parse(CobrowseRef, data)
+async def claim(app: web.Application, server: Any, principal: Principal, tenant_id: str, data: Any) -> Ack:
+    """The visitor's code, entered on a conversation (a phone call, usually): their page is shared there."""
+    form = parse(CobrowseClaim, data)
+    if isinstance(form, dict):
+        return form
+    if not await may_watch(app, principal, tenant_id, form.conversation_id):
+        return error("not_yours", "only the conversation's agent (or a supervisor) may co-browse")
+    decision = await app[LIMITER].hit(f"cobrowse-claim:{principal.user_id}", CLAIMS_PER_MINUTE, 60)
+    if not decision.allowed:
+        return error("rate_limited", f"too many codes tried; try again in {decision.retry_after} s", retry_after=decision.retry_after)
+    current = await sessions(app).of_conversation(form.conversation_id)
+    if current is not None and current.state == "asked" and await sessions(app).end(current):
+        await _stopped(app, server, current, "agent", agent_id=principal.user_id)  # the code replaces the unanswered ask
+    elif current is not None and current.live:
+        return error("busy", "this conversation is co-browsing already; stop that first")
+    assert principal.user_id is not None
+    name = await _agent_name(app, principal)
+    session = await sessions(app).claim(tenant_id, form.code, form.conversation_id, principal.user_id, name)
+    if session is None:
+        return error("bad_code", "no such code is waiting; ask the customer to read it again, or to get a new one")
+    await _record(app, session, "cobrowse.started", by_code=True, agent_id=principal.user_id, agent_name=name)
+    await _to_visitor(server, session, "cobrowse.started", agent_name=first_name(name))
+    return ok(session_id=session.id, state=session.state)
+
+
+async def _watched(app: web.Application, principal: Principal, data: Any, form: type = CobrowseRef) -> tuple[Session, Any] | Ack:
+    """(the session the payload names, the payload) when this agent may watch it; else the error ack."""
+    ref = parse(form, data)
     if isinstance(ref, dict):
         return ref
     found = await sessions(app).get(ref.session_id)
-    if found is None or not await may_watch(app, principal, found.tenant_id, found.conversation_id):
+    if found is None or not found.conversation_id or not await may_watch(app, principal, found.tenant_id, found.conversation_id):
         return error("not_found", "no such co-browsing session among yours")
-    return found
+    return found, ref
 
 
 async def join(app: web.Application, principal: Principal, data: Any) -> tuple[Session, Ack] | Ack:
     """The session this agent may watch and what to catch up with; the caller enters its room."""
-    found = await _watched(app, principal, data)
-    if isinstance(found, dict):
-        return found
+    watched = await _watched(app, principal, data)
+    if isinstance(watched, dict):
+        return watched
+    found, _ = watched
     batches = await sessions(app).since_snapshot(found) if found.state == "active" else []
-    return found, ok(state=found.state, conversation_id=found.conversation_id, batches=batches)
+    return found, ok(state=found.state, control=found.control, conversation_id=found.conversation_id, batches=batches)
+
+
+async def pointer(app: web.Application, server: Any, watching: set[str], data: Any) -> Ack:
+    """`watching`: the sessions whose room the agent's socket is in (cobrowse_join let it in)."""
+    form = parse(CobrowsePointer, data)
+    if isinstance(form, dict):
+        return form
+    found = await sessions(app).get(form.session_id) if form.session_id in watching else None
+    if found is None or found.state != "active":
+        return error("not_active", "this co-browsing session is not running")
+    await _to_visitor(server, found, "cobrowse.pointer", **form.model_dump(exclude={"session_id"}))
+    return ok()
+
+
+async def control(app: web.Application, server: Any, principal: Principal, data: Any) -> Ack:
+    watched = await _watched(app, principal, data, CobrowseControl)
+    if isinstance(watched, dict):
+        return watched
+    found, form = watched
+    if form.want:
+        if not (await _tenant_settings(app, found.tenant_id)).cobrowse.control:
+            return error("disabled", "this business does not let agents take control of its pages")
+        if found.control:
+            return ok(control=found.control)  # asked or granted already
+        if not await sessions(app).set_control(found, ("",), "asked"):
+            return error("not_active", "this co-browsing session is not running")
+        await _record(app, found, "cobrowse.control_requested", agent_id=principal.user_id)
+        await _control_changed(server, found, "asked", "agent")
+        return ok(control="asked")
+    if await sessions(app).set_control(found, ("asked", "granted"), ""):
+        await _record(app, found, "cobrowse.control_ended", by="agent", agent_id=principal.user_id)
+        await _control_changed(server, found, "", "agent")
+    return ok(control="")
+
+
+async def action(app: web.Application, server: Any, principal: Principal, watching: set[str], data: Any) -> Ack:
+    watched = await _watched(app, principal, data, CobrowseAction)
+    if isinstance(watched, dict):
+        return watched
+    found, form = watched
+    if found.id not in watching or found.state != "active":
+        return error("not_active", "join the co-browsing session first")
+    if found.control != "granted":
+        return error("no_control", "the customer has not given you control of their page")
+    await _to_visitor(server, found, "cobrowse.action", **form.model_dump(exclude={"session_id"}))
+    return ok()
 
 
 async def agent_stop(app: web.Application, server: Any, principal: Principal, data: Any) -> Ack:
-    found = await _watched(app, principal, data)
-    if isinstance(found, dict):
-        return found
+    watched = await _watched(app, principal, data)
+    if isinstance(watched, dict):
+        return watched
+    found, _ = watched
     if await sessions(app).end(found):
         await _stopped(app, server, found, "agent", agent_id=principal.user_id)
     return ok()
 
+
+# ---- the visitor's side ----
 
 def _browser(who: dict[str, Any]) -> str:
     return f"visitor:{who['visitor_id']}"
@@ -127,6 +238,50 @@ async def consent(app: web.Application, who: dict[str, Any], data: Any) -> Ack:
     if not await sessions(app).answer(found, _browser(who), answer.accept):
         return error("not_asked", "this request was answered or withdrawn already")
     await _record(app, found, "cobrowse.started" if answer.accept else "cobrowse.declined")
+    return ok()
+
+
+async def offer_code(app: web.Application, who: dict[str, Any], data: Any) -> Ack:
+    form = parse(Empty, data)
+    if isinstance(form, dict):
+        return form
+    if not (await _tenant_settings(app, who["tenant_id"])).cobrowse.enabled:
+        return error("disabled", "co-browsing is turned off for this site")
+    session = await sessions(app).offer_code(who["tenant_id"], _browser(who))
+    return ok(session_id=session.id, code=session.code, expires_in=CODE_SECONDS)
+
+
+async def resume(app: web.Application, who: dict[str, Any], data: Any) -> Ack:
+    """The page the visitor shares was left for another of the site's pages: carry on there."""
+    ref = parse(CobrowseRef, data)
+    if isinstance(ref, dict):
+        return ref
+    found = await _visitors_session(app, who, ref.session_id)
+    if found is None or found.visitor != _browser(who) or found.state not in ("code", "active"):
+        return error("not_active", "this co-browsing session is not running")
+    return ok(state=found.state, agent_name=first_name(found.agent_name), control=found.control,
+              **({"code": found.code} if found.state == "code" else {}))
+
+
+async def grant(app: web.Application, server: Any, who: dict[str, Any], data: Any) -> Ack:
+    form = parse(CobrowseGrant, data)
+    if isinstance(form, dict):
+        return form
+    found = await _visitors_session(app, who, form.session_id)
+    if found is None or found.visitor != _browser(who) or found.state != "active":
+        return error("not_active", "this co-browsing session is not running")
+    store = sessions(app)
+    if form.grant:
+        if not await store.set_control(found, ("asked",), "granted"):
+            return error("not_asked", "the agent is not asking for control")
+        await _record(app, found, "cobrowse.control_granted")
+        await _control_changed(server, found, "granted", "visitor")
+    elif await store.set_control(found, ("asked",), ""):
+        await _record(app, found, "cobrowse.control_declined")
+        await _control_changed(server, found, "", "visitor")
+    elif await store.set_control(found, ("granted",), ""):
+        await _record(app, found, "cobrowse.control_ended", by="visitor")
+        await _control_changed(server, found, "", "visitor")
     return ok()
 
 
@@ -159,14 +314,34 @@ async def visitor_stop(app: web.Application, server: Any, who: dict[str, Any], d
     return ok()
 
 
+# ---- both ----
+
 async def _stopped(app: web.Application, server: Any, session: Session, by: str, **data: Any) -> None:
     """On record (the conversation's room hears it), and to everyone watching, wherever they are."""
     await _record(app, session, "cobrowse.stopped", by=by, **data)
-    await server.emit("cobrowse.stopped", {"conversation_id": session.conversation_id, "session_id": session.id, "by": by},
-                      to=session_room(session.id), namespace=AGENT_NAMESPACE)
+    stopped = {"conversation_id": session.conversation_id, "session_id": session.id, "by": by}
+    await server.emit("cobrowse.stopped", stopped, to=session_room(session.id), namespace=AGENT_NAMESPACE)
+    if session.by_code:  # such a visitor need not be in the conversation's room
+        await _to_visitor(server, session, "cobrowse.stopped", by=by)
+
+
+async def _control_changed(server: Any, session: Session, control: str, by: str) -> None:
+    """To those watching (whose clicks it allows) and to the visitor's widget (which asks, or says so)."""
+    changed = {"session_id": session.id, "control": control, "by": by}
+    await server.emit("cobrowse.control", changed, to=session_room(session.id), namespace=AGENT_NAMESPACE)
+    await _to_visitor(server, session, "cobrowse.control", control=control, by=by, agent_name=first_name(session.agent_name))
+
+
+async def _to_visitor(server: Any, session: Session, event: str, **data: Any) -> None:
+    """To the browser that shares its page (each of its tabs; the one recording acts on it)."""
+    visitor_id = session.visitor.removeprefix("visitor:")
+    await server.emit(event, {"session_id": session.id, **data}, to=visitor_room(session.tenant_id, visitor_id),
+                      namespace=VISITOR_NAMESPACE)
 
 
 async def _record(app: web.Application, session: Session, kind: str, **data: Any) -> None:
+    if not session.conversation_id:
+        return  # a visitor's code no agent entered: no conversation to put it on
     async with app[DB].begin() as conn:
         event = await record_event(conn, kind, session.tenant_id,
                                    {"conversation_id": session.conversation_id, "session_id": session.id, **data},

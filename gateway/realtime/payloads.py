@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 M = TypeVar("M", bound=BaseModel)
 Ack = dict[str, Any]
@@ -123,6 +123,65 @@ class CobrowseRef(Payload):
 class CobrowseConsent(Payload):
     session_id: str = Field(min_length=1, max_length=64)
     accept: bool
+
+
+class CobrowseClaim(Payload):
+    """The code a visitor read out, entered by the agent on the conversation it belongs to."""
+
+    conversation_id: str = Field(min_length=1, max_length=64)
+    code: str = Field(pattern=r"^[0-9]{6}$")
+
+
+class CobrowseControl(Payload):
+    """The agent asks for control (want) or gives it back."""
+
+    session_id: str = Field(min_length=1, max_length=64)
+    want: bool
+
+
+class CobrowseGrant(Payload):
+    """The visitor's answer to the agent's ask for control (grant), or control taken back (not grant)."""
+
+    session_id: str = Field(min_length=1, max_length=64)
+    grant: bool
+
+
+class CobrowsePointer(Payload):
+    """Where the agent points on the visitor's page: at rrweb node `node` (the ids are the same on
+    both sides), `x`, `y` its fraction across the node's box, so it lands right on any screen size.
+    `highlight` outlines the node for a moment (the agent clicked); `hide`: the agent looks away."""
+
+    session_id: str = Field(min_length=1, max_length=64)
+    node: int = Field(0, ge=0, le=2**31)
+    x: float = Field(0, ge=0, le=1)
+    y: float = Field(0, ge=0, le=1)
+    highlight: bool = False
+    hide: bool = False
+
+
+class CobrowseAction(Payload):
+    """What the agent in control does on the visitor's page (the visitor's widget applies it, and
+    refuses what it must: masked or blocked fields, another site):
+    click {node, x, y} | input {node, value} | scroll {node, dx, dy} | navigate {url}."""
+
+    session_id: str = Field(min_length=1, max_length=64)
+    kind: Literal["click", "input", "scroll", "navigate"]
+    node: int = Field(0, ge=0, le=2**31)
+    x: float = Field(0.5, ge=0, le=1)
+    y: float = Field(0.5, ge=0, le=1)
+    value: str = Field("", max_length=2_000)
+    dx: int = Field(0, ge=-100_000, le=100_000)
+    dy: int = Field(0, ge=-100_000, le=100_000)
+    url: str = Field("", max_length=2_000)
+
+    @model_validator(mode="after")
+    def _complete(self) -> "CobrowseAction":
+        if self.kind == "navigate":
+            if not self.url.startswith(("https://", "http://", "/")):
+                raise ValueError("navigate to a web address on the visitor's site")
+        elif self.node == 0:
+            raise ValueError(f"{self.kind} needs the node it acts on")
+        return self
 
 
 class CobrowsePart(Payload):

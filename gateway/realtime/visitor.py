@@ -138,6 +138,15 @@ class VisitorNamespace(GatewayNamespace):
     async def on_cobrowse_consent(self, sid: str, data: Any = None) -> Ack:
         return await cobrowse.consent(self.app, await self.get_session(sid), data)
 
+    async def on_cobrowse_code(self, sid: str, data: Any = None) -> Ack:
+        return await cobrowse.offer_code(self.app, await self.get_session(sid), data)
+
+    async def on_cobrowse_resume(self, sid: str, data: Any = None) -> Ack:
+        return await cobrowse.resume(self.app, await self.get_session(sid), data)
+
+    async def on_cobrowse_grant(self, sid: str, data: Any = None) -> Ack:
+        return await cobrowse.grant(self.app, self.server, await self.get_session(sid), data)
+
     async def on_cobrowse_batch(self, sid: str, data: Any = None) -> Ack:
         return await cobrowse.batch(self.app, self.server, await self.get_session(sid), data)
 

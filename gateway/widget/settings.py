@@ -1,6 +1,6 @@
 """A tenant's widget settings: how the widget looks on their site (title, colour, side, language),
 what the pre-chat form asks (and which queue a department picker sends the chat to), when it
-invites visitors proactively, and which extras it offers. Kept in tenants.settings["widget"] and
+invites visitors proactively, and which extras it offers, and what co-browsing may see and do. Kept in tenants.settings["widget"] and
 read at each use, so every gateway process sees a change at once.
 
 The same settings serve two readers: the tenant admin (everything, including queue ids) and the
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
+import cssselect
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gateway.config import UploadConfig
@@ -85,6 +86,36 @@ class Features(_Strict):
     calls: bool = True  # "Call us", where a channel carries web calls for the tenant
 
 
+def _css_selector(selector: str) -> str:
+    """A selector the visitor's browser can match elements with (element.matches), or a clear error."""
+    try:
+        parsed = cssselect.parse(selector)
+    except cssselect.SelectorError as err:
+        raise ValueError(f"{selector!r} is not a CSS selector: {err}") from None
+    if any(s.pseudo_element for s in parsed):
+        raise ValueError(f"{selector!r} names a pseudo-element; select the element itself")
+    return selector.strip()
+
+
+class Cobrowse(_Strict):
+    """Co-browsing on the tenant's site. What the recorder never sends, whatever these say: input
+    values (masked), password, card-number and one-time-code fields (blocked), data-wecc-mask text
+    and data-wecc-block elements; the selectors add the site's own private parts."""
+
+    enabled: bool = True
+    control: bool = True  # agents may ask the visitor to let them click and type for them
+    mask_selectors: list[str] = Field(default_factory=list, max_length=50)  # text shown as ****
+    block_selectors: list[str] = Field(default_factory=list, max_length=50)  # elements never sent
+
+    @field_validator("mask_selectors", "block_selectors")
+    @classmethod
+    def _selectors(cls, selectors: list[str]) -> list[str]:
+        for selector in selectors:
+            if not 0 < len(selector) <= 300:
+                raise ValueError("a selector has 1 to 300 characters")
+        return [_css_selector(s) for s in selectors]
+
+
 class WidgetSettings(_Strict):
     """What a tenant admin sets; every field has a working default."""
 
@@ -96,6 +127,7 @@ class WidgetSettings(_Strict):
     prechat: Prechat = Field(default_factory=Prechat)
     proactive: list[ProactiveRule] = Field(default_factory=list, max_length=20)
     features: Features = Field(default_factory=Features)
+    cobrowse: Cobrowse = Field(default_factory=Cobrowse)
 
     @field_validator("proactive")
     @classmethod

@@ -10,10 +10,12 @@ from aiohttp.test_utils import TestClient
 
 from gateway import cobrowse as sessions_module
 from gateway.config import Config
+from gateway.core.contacts import identify_contact
+from gateway.core.conversations import open_conversation
 from gateway.db import schema as t
 from gateway.keys import DB
 from tests.helpers import Api
-from tests.realtime.support import Sockets, add_member, session_cookie, visitor_conversation
+from tests.realtime.support import Sockets, add_member, new_tenant, session_cookie, visitor_conversation
 from tests.realtime.test_visitor import widget
 
 META = {"type": 4, "data": {"href": "https://shop.example/cart", "width": 1280, "height": 720}, "timestamp": 1}
@@ -122,3 +124,111 @@ async def test_batches_are_checked_and_a_page_that_changed_a_lot_is_asked_for_a_
     assert [b["part"]["index"] for b in kept] == [0, 1]
     answers = [await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [moved(n)]}) for n in range(3)]
     assert answers[0] == {"ok": True} and answers[-1] == {"ok": True, "resnapshot": True}
+
+
+async def phone_conversation(client: TestClient, tenant_id: str, number: str) -> str:
+    """A caller's conversation: no web visitor behind it, so the page can only come by code."""
+    async with client.app[DB].begin() as conn:
+        contact = await identify_contact(conn, tenant_id, "phone", number)
+        conversation_id, _ = await open_conversation(conn, tenant_id, contact.contact_id, "voice")
+    return conversation_id
+
+
+async def test_the_agent_points_and_with_a_second_consent_acts_on_the_page_until_the_visitor_takes_it_back(
+        client: TestClient, sockets: Sockets, config: Config, agent: Api, operator: Api) -> None:
+    tenant_id = agent.tenant_id()
+    conversation_id = await visitor_conversation(client.app, tenant_id, "cobrowse-visitor-5")
+    ann = await add_member(client, operator, tenant_id, "ann5@demo.example", "agent")
+    await assigned_to(client, conversation_id, ann.me["user"]["id"])
+    visitor = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-5"))
+    inbox = await sockets.connect("/agent", cookie=session_cookie(ann))
+    session_id = (await inbox.call("cobrowse_request", {"conversation_id": conversation_id}))["session_id"]
+    pointing = {"session_id": session_id, "node": 12, "x": 0.25, "y": 0.5}
+    assert (await inbox.call("cobrowse_pointer", pointing))["code"] == "not_active"  # not joined, nothing shared yet
+    assert (await visitor.call("cobrowse_consent", {"session_id": session_id, "accept": True}))["ok"]
+    assert (await inbox.call("cobrowse_join", {"session_id": session_id}))["control"] == ""
+
+    # Pointing needs no second consent; the visitor's widget draws it at the node.
+    assert (await inbox.call("cobrowse_pointer", {**pointing, "highlight": True}))["ok"]
+    assert await visitor.wait_for("cobrowse.pointer") == {**pointing, "highlight": True, "hide": False}
+    assert (await inbox.call("cobrowse_pointer", {**pointing, "x": 2}))["code"] == "invalid"
+
+    # Acting does: nothing reaches the page until the visitor grants control.
+    click = {"session_id": session_id, "kind": "click", "node": 12, "x": 0.5, "y": 0.5}
+    assert (await inbox.call("cobrowse_action", click))["code"] == "no_control"
+    assert (await inbox.call("cobrowse_control", {"session_id": session_id, "want": True})) == {"ok": True, "control": "asked"}
+    asked = await visitor.wait_for("cobrowse.control")
+    assert asked == {"session_id": session_id, "control": "asked", "by": "agent", "agent_name": ann.me["user"]["name"].split(" ")[0]}
+    assert (await inbox.call("cobrowse_action", click))["code"] == "no_control"
+    assert (await visitor.call("cobrowse_grant", {"session_id": session_id, "grant": True}))["ok"]
+    assert (await inbox.wait_for("cobrowse.control", lambda c: c["control"] == "granted"))["by"] == "visitor"
+    assert (await inbox.call("cobrowse_action", click))["ok"]
+    assert (await visitor.wait_for("cobrowse.action"))["kind"] == "click"
+    assert (await inbox.call("cobrowse_action", {"session_id": session_id, "kind": "navigate", "url": "javascript:alert(1)"}))["code"] == "invalid"
+    assert (await inbox.call("cobrowse_action", {"session_id": session_id, "kind": "input", "value": "x"}))["code"] == "invalid"
+
+    # The visitor takes it back at once: the next action is refused.
+    assert (await visitor.call("cobrowse_grant", {"session_id": session_id, "grant": False}))["ok"]
+    assert (await inbox.call("cobrowse_action", click))["code"] == "no_control"
+    assert (await inbox.wait_for("cobrowse.control", lambda c: c["control"] == ""))["by"] == "visitor"
+    assert [kind for kind, _ in await audit(client, conversation_id)] == [
+        "cobrowse.requested", "cobrowse.started", "cobrowse.control_requested", "cobrowse.control_granted", "cobrowse.control_ended"]
+
+    # The page moved on to another of the site's pages: the same browser carries on, others can't.
+    reloaded = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-5"))
+    resumed = await reloaded.call("cobrowse_resume", {"session_id": session_id})
+    assert resumed == {"ok": True, "state": "active", "agent_name": asked["agent_name"], "control": ""}
+    stranger = await sockets.connect("/visitor", auth=widget(config, "someone-else-0005"))
+    assert (await stranger.call("cobrowse_resume", {"session_id": session_id}))["code"] == "not_active"
+    assert (await inbox.call("cobrowse_stop", {"session_id": session_id}))["ok"]
+    assert (await reloaded.call("cobrowse_resume", {"session_id": session_id}))["code"] == "not_active"
+    assert (await inbox.call("cobrowse_pointer", pointing))["code"] == "not_active"
+
+
+async def test_a_visitor_reads_out_a_code_and_the_agent_on_the_call_sees_their_page(
+        client: TestClient, sockets: Sockets, config: Config, agent: Api, operator: Api) -> None:
+    tenant_id = agent.tenant_id()
+    call = await phone_conversation(client, tenant_id, "+4930901820")
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    assert (await inbox.call("cobrowse_request", {"conversation_id": call}))["code"] == "no_visitor"
+    visitor = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-6"))
+    offered = await visitor.call("cobrowse_code", {})
+    assert offered["ok"] and len(offered["code"]) == 6 and offered["expires_in"] == sessions_module.CODE_SECONDS
+    session_id = offered["session_id"]
+    # Waiting for the agent, the page changes: the code is still there on the next page.
+    assert (await visitor.call("cobrowse_resume", {"session_id": session_id}))["code"] == offered["code"]
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [META]}))["code"] == "not_active"
+
+    wrong = "000000" if offered["code"] != "000000" else "111111"
+    assert (await inbox.call("cobrowse_claim", {"conversation_id": call, "code": wrong}))["code"] == "bad_code"
+    assert (await inbox.call("cobrowse_claim", {"conversation_id": call, "code": "12a"}))["code"] == "invalid"
+    # Another business's agent can't use this tenant's code, even on a conversation of their own.
+    tenant_b, agent_b = await new_tenant(client, operator, "otherco", role="supervisor")
+    other_call = await phone_conversation(client, tenant_b["id"], "+4930901821")
+    other_inbox = await sockets.connect("/agent", cookie=session_cookie(agent_b))
+    assert (await other_inbox.call("cobrowse_claim", {"conversation_id": other_call, "code": offered["code"]}))["code"] == "bad_code"
+    assert (await other_inbox.call("cobrowse_claim", {"conversation_id": call, "code": offered["code"]}))["code"] == "not_found"
+
+    claimed = await inbox.call("cobrowse_claim", {"conversation_id": call, "code": offered["code"]})
+    assert claimed == {"ok": True, "session_id": session_id, "state": "active"}
+    started = await visitor.wait_for("cobrowse.started")
+    assert started["session_id"] == session_id and started["agent_name"] == agent.me["user"]["name"].split(" ")[0]
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "snapshot": True, "events": [META, FULL]}))["ok"]
+    assert (await inbox.wait_for("cobrowse.batch"))["events"] == [META, FULL]  # claiming joined the session's room
+    assert (await inbox.call("cobrowse_claim", {"conversation_id": call, "code": offered["code"]}))["code"] == "busy"
+    assert (await visitor.call("cobrowse_stop", {"session_id": session_id}))["ok"]
+    assert (await visitor.wait_for("cobrowse.stopped"))["by"] == "visitor"
+    assert [(kind, data.get("by_code")) for kind, data in await audit(client, call)] == [
+        ("cobrowse.started", True), ("cobrowse.stopped", None)]
+    assert (await inbox.call("cobrowse_claim", {"conversation_id": call, "code": offered["code"]}))["code"] == "bad_code"
+
+
+async def test_a_business_that_turned_co_browsing_off_is_never_asked(
+        client: TestClient, sockets: Sockets, config: Config, agent: Api, operator: Api) -> None:
+    tenant_id = agent.tenant_id()
+    await operator.put(f"/api/v1/tenants/{tenant_id}/widget/settings", json={"cobrowse": {"enabled": False}})
+    conversation_id = await visitor_conversation(client.app, tenant_id, "cobrowse-visitor-7")
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    assert (await inbox.call("cobrowse_request", {"conversation_id": conversation_id}))["code"] == "disabled"
+    visitor = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-7"))
+    assert (await visitor.call("cobrowse_code", {}))["code"] == "disabled"

@@ -26,6 +26,7 @@ def department_form(sales_queue: str) -> dict:
             {"name": "order", "label": "Order number"},
         ]},
         "proactive": [{"id": "pricing", "message": "Questions about plans?", "after_seconds": 20, "url_pattern": "/pricing*"}],
+        "cobrowse": {"mask_selectors": [".account-number"], "block_selectors": ["#loyalty-card", "iframe.payment"]},
     }
 
 
@@ -46,6 +47,9 @@ async def test_the_widget_reads_its_tenants_settings_without_queue_ids(client: T
     assert (config["title"], config["color"], config["position"], config["locale"]) == ("Talk to Demo Co", "#aa3300", "left", "zh-CN")
     assert config["proactive"] == [{"id": "pricing", "message": "Questions about plans?", "after_seconds": 20, "url_pattern": "/pricing*"}]
     assert config["uploads"]["max_bytes"] == client.app[CONFIG].uploads.max_bytes
+    # The site's own private parts, which the visitor's browser keeps from co-browsing agents.
+    assert config["cobrowse"] == {"enabled": True, "control": True, "mask_selectors": [".account-number"],
+                                  "block_selectors": ["#loyalty-card", "iframe.payment"]}
     assert sales["id"] not in await response.text()  # the queue is the tenant's internal business
     assert [o["value"] for o in config["prechat"]["fields"][0]["options"]] == ["sales", "support"]
 
@@ -63,6 +67,9 @@ async def test_the_widget_reads_its_tenants_settings_without_queue_ids(client: T
     ({"prechat": {"fields": [{"name": "a", "label": "A", "options": [{"value": "x", "label": "X"}]}]}}, "only select"),
     ({"proactive": [{"id": "x", "message": "hi"}, {"id": "x", "message": "again"}]}, "same id"),
     ({"surprise": True}, "surprise"),
+    ({"cobrowse": {"mask_selectors": ["#account-number", "input["]}}, "'input[' is not a CSS selector"),
+    ({"cobrowse": {"block_selectors": ["p::before"]}}, "pseudo-element"),
+    ({"cobrowse": {"block_selectors": [""]}}, "1 to 300"),
 ])
 async def test_bad_widget_settings_are_refused_with_the_reason(operator: Api, agent: Api, settings, wrong):
     tid = agent.tenant_id()
