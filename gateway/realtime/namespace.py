@@ -65,5 +65,8 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 return error("unknown_event", f"no such event {event[:64]!r}")
             return await handler(sid, args[1] if len(args) > 1 else None)
         except Exception:
+            if not self.server.manager.is_connected(sid, self.namespace):
+                # It went away while the handler ran (a page navigating on): its session went with it.
+                return error("disconnected", "this connection has ended")
             log.exception("socket event handler failed", extra={"namespace": self.namespace, "event": event[:64]})
             return error("internal_error", "something went wrong on our side")

@@ -2,11 +2,18 @@
 (the widget embedded on another origin) and the agent in the inbox. The agent asks; the visitor
 sees who asks and what they will see, and allows it; the agent sees the page live in the inbox and
 a change on the page shows up there; what the visitor types in the password, card-number and
-masked fields never reaches the gateway; the visitor stops it with the banner's button."""
+masked fields never reaches the gateway; the visitor stops it with the banner's button.
+
+Then what the agent does on the page: their pointer and highlight appear on the visitor's page, on
+the element they point at; with a second consent their clicks and typing change it (never a
+password field), and their navigation to another of the shop's pages carries the session there;
+the visitor takes control back at once. And the other ways in and out: a decline, a visitor who
+reads out a code, an agent whose inbox reloads (catching up from the latest snapshot)."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -15,7 +22,7 @@ from playwright.async_api import Browser, Page, expect
 from gateway.cobrowse import CobrowseSessions
 from gateway.db import schema as t
 from gateway.keys import DB, REDIS
-from tests.browser.conftest import screenshot_path, serve_gateway
+from tests.browser.conftest import screenshot_path, serve_gateway, until
 from tests.browser.test_inbox_chat import log_in
 from tests.browser.test_widget import start_chat
 
@@ -35,26 +42,46 @@ def shop_page(base: str) -> str:
 <script src="{base}/widget.js" data-tenant="demo-widget-key" async></script>"""
 
 
-async def test_the_agent_sees_the_visitors_page_live_with_consent_and_nothing_private_leaves_it(
-        browser: Browser, aiohttp_server, tmp_path) -> None:
-    app, base, config = await serve_gateway(aiohttp_server, tmp_path)
+def help_page(base: str) -> str:
+    return f"""<!doctype html><meta charset=utf-8><title>Help</title>
+<h1>Help centre</h1><p>Shipping takes two days.</p>
+<script src="{base}/widget.js" data-tenant="demo-widget-key" async></script>"""
 
-    async def checkout(request: web.Request) -> web.Response:
-        return web.Response(text=shop_page(base), content_type="text/html")
+
+async def chatting(browser: Browser, aiohttp_server, tmp_path) -> tuple[web.Application, Page, Page, str]:
+    """A visitor on the shop's checkout page chatting with the agent, who has accepted the chat."""
+    app, base, config = await serve_gateway(aiohttp_server, tmp_path)
+    pages = {"/": shop_page(base), "/help": help_page(base)}
+
+    async def shop_handler(request: web.Request) -> web.Response:
+        return web.Response(text=pages[request.path], content_type="text/html")
 
     shop = web.Application()
-    shop.router.add_get("/", checkout)
+    shop.router.add_get("/", shop_handler)
+    shop.router.add_get("/help", shop_handler)
     site = str((await aiohttp_server(shop)).make_url("")).rstrip("/")
     agent_page: Page = await (await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")).new_page()
     await log_in(agent_page, base, config)
     await _allow_origin(app, site)  # the shop is one of the tenant's sites
     await agent_page.get_by_label("Your status").select_option("available")
-
     visitor: Page = await (await browser.new_context(viewport={"width": 1100, "height": 800}, locale="en-US")).new_page()
     await visitor.goto(f"{site}/")
     await start_chat(visitor, "Can you help me with the checkout?")
     await agent_page.locator(".offer").get_by_role("button", name="Accept").click()
     await expect(agent_page.locator("#conv-title")).to_be_visible()
+    return app, agent_page, visitor, site
+
+
+async def watching(agent_page: Page, visitor: Page) -> None:
+    """The agent asks, the visitor allows, the replay shows the page."""
+    await agent_page.get_by_role("button", name="Co-browse").click()
+    await visitor.get_by_role("alertdialog").get_by_role("button", name="Allow").click()
+    await expect(agent_page.frame_locator(".cobrowse-stage iframe").locator("h1")).to_have_text("Checkout", timeout=10000)
+
+
+async def test_the_agent_sees_the_visitors_page_live_with_consent_and_nothing_private_leaves_it(
+        browser: Browser, aiohttp_server, tmp_path) -> None:
+    app, agent_page, visitor, _ = await chatting(browser, aiohttp_server, tmp_path)
 
     # The agent asks; the visitor is told who asks and what they will see.
     await agent_page.get_by_role("button", name="Co-browse").click()
@@ -104,3 +131,136 @@ async def _the_session(app):
     found = await CobrowseSessions(app[REDIS]).get((key.decode() if isinstance(key, bytes) else key).rsplit(":", 1)[1])
     assert found is not None
     return found
+
+
+async def _agents_pointer(visitor: Page) -> list[float] | None:
+    """Where the agent's pointer is drawn on the visitor's page (its tip), or None when not shown."""
+    return await visitor.evaluate("""() => {
+        const pointer = document.querySelector('wecc-cobrowse')?.shadowRoot?.querySelector('.pointer');
+        const at = pointer && pointer.style.display === 'block' && /translate\\(([-\\d.]+)px, ([-\\d.]+)px\\)/.exec(pointer.style.transform);
+        return at ? [Number(at[1]) + 2, Number(at[2]) + 2] : null;
+    }""")
+
+
+async def _highlighted(visitor: Page) -> dict | None:
+    return await visitor.evaluate("""() => {
+        const box = document.querySelector('wecc-cobrowse')?.shadowRoot?.querySelector('.highlight');
+        return box && box.style.display === 'block' ? box.getBoundingClientRect().toJSON() : null;
+    }""")
+
+
+async def _point_at(agent_page: Page, selector: str, click: bool = False) -> None:
+    """The agent's mouse over that element of the customer's page, in the replay."""
+    box = await agent_page.frame_locator(".cobrowse-stage iframe").locator(selector).bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    await agent_page.mouse.move(x - 3, y - 3)
+    await agent_page.mouse.move(x, y, steps=3)
+    if click:
+        await agent_page.mouse.click(x, y)
+
+
+async def test_the_agent_points_then_with_control_clicks_types_and_leads_the_visitor_to_another_page(
+        browser: Browser, aiohttp_server, tmp_path) -> None:
+    app, agent_page, visitor, site = await chatting(browser, aiohttp_server, tmp_path)
+    await watching(agent_page, visitor)
+
+    # The agent points at the coupon button: the pointer shows on the visitor's page, on that button
+    # (the two screens differ in size: it is anchored to the element).
+    await _point_at(agent_page, "#coupon")
+    coupon = await visitor.locator("#coupon").bounding_box()
+    tip = await until(lambda: _agents_pointer(visitor))
+    assert tip is not None, "the agent's pointer never showed on the visitor's page"
+    assert coupon["x"] <= tip[0] <= coupon["x"] + coupon["width"] and coupon["y"] <= tip[1] <= coupon["y"] + coupon["height"]
+    # A click without control highlights the button and does not press it.
+    await _point_at(agent_page, "#coupon", click=True)
+    lit = await until(lambda: _highlighted(visitor))
+    assert lit is not None and abs(lit["x"] - coupon["x"]) < 8 and abs(lit["width"] - coupon["width"]) < 12
+    await visitor.screenshot(path=screenshot_path("cobrowse-pointer"))
+    await expect(visitor.locator("#applied")).to_have_count(0)
+
+    # Control needs the visitor's second yes.
+    await agent_page.get_by_role("button", name="Ask for control").click()
+    ask = visitor.get_by_role("alertdialog")
+    await expect(ask).to_contain_text("Demo would like to click and type on this page for you")
+    await ask.get_by_role("button", name="Allow").click()
+    await expect(agent_page.locator(".cobrowse-state")).to_have_text("You control the customer's page")
+    await expect(visitor.get_by_role("status").filter(has_text="Demo is controlling this page")).to_be_visible()
+
+    # Now the agent's click presses the button, and what they type lands in an ordinary field...
+    await _point_at(agent_page, "#coupon", click=True)
+    await expect(visitor.locator("#applied")).to_have_text("Coupon applied")
+    await _point_at(agent_page, "#name", click=True)
+    await agent_page.get_by_label("Type into the field you clicked").fill("Grace Hopper")
+    await agent_page.get_by_role("button", name="Fill in").click()
+    await expect(visitor.locator("#name")).to_have_value("Grace Hopper")
+    # ...but never in a password field (in the replay, a blocked box without even its id).
+    await _point_at(agent_page, "form > :nth-child(2)", click=True)
+    await agent_page.get_by_label("Type into the field you clicked").fill("not-yours")
+    await agent_page.get_by_role("button", name="Fill in").click()
+    await _point_at(agent_page, "#name", click=True)  # a later action shows the earlier one was handled
+    await agent_page.get_by_label("Type into the field you clicked").fill("Grace B. Hopper")
+    await agent_page.get_by_role("button", name="Fill in").click()
+    await expect(visitor.locator("#name")).to_have_value("Grace B. Hopper")
+    await expect(visitor.locator("#password")).to_have_value("")
+
+    # The agent opens another page of the shop: the visitor goes there and the session carries on.
+    await agent_page.screenshot(path=screenshot_path("cobrowse-agent-control"))
+    await agent_page.get_by_label("Open a page of their site").fill("/help")
+    await agent_page.get_by_role("button", name="Open page").click()
+    await visitor.wait_for_url(f"{site}/help")
+    await expect(agent_page.frame_locator(".cobrowse-stage iframe").locator("h1")).to_have_text("Help centre", timeout=10000)
+    await expect(visitor.get_by_role("status").filter(has_text="Demo is controlling this page")).to_be_visible()
+
+    # The visitor takes control back: the agent is told, and their clicks are pointing again.
+    await visitor.get_by_role("button", name="Take back control").click()
+    await expect(agent_page.locator(".cobrowse-bar .cobrowse-note")).to_have_text("The customer has control of their page")
+    await expect(agent_page.get_by_role("button", name="Ask for control")).to_be_visible()
+    await expect(visitor.get_by_role("status").filter(has_text="Demo can see this page")).to_be_visible()
+    kinds = await _cobrowse_events(app)
+    assert kinds == ["cobrowse.requested", "cobrowse.started", "cobrowse.control_requested", "cobrowse.control_granted",
+                     "cobrowse.control_ended"]
+
+
+async def test_a_decline_a_code_read_out_and_a_reloaded_inbox(browser: Browser, aiohttp_server, tmp_path) -> None:
+    app, agent_page, visitor, _ = await chatting(browser, aiohttp_server, tmp_path)
+
+    # The visitor declines: the agent is told, nothing is shared.
+    await agent_page.get_by_role("button", name="Co-browse").click()
+    await visitor.get_by_role("alertdialog").get_by_role("button", name="Decline").click()
+    await expect(agent_page.locator(".cobrowse-state")).to_have_text("The customer declined to share their page")
+    await agent_page.locator(".cobrowse-bar").get_by_role("button", name="Close").click()
+
+    # Later the visitor shares the page themselves, with a code they read out.
+    await visitor.get_by_role("button", name="Share this page").click()
+    offer = visitor.get_by_role("alertdialog")
+    await expect(offer).to_contain_text("Share this page with the agent you are talking to?")
+    await offer.get_by_role("button", name="Get a code").click()
+    shown = visitor.locator("wecc-widget .cobrowse-code .code")
+    await expect(shown).to_have_text(re.compile(r"^\d{3} \d{3}$"))
+    await visitor.screenshot(path=screenshot_path("cobrowse-code"))
+    code = (await shown.text_content() or "").replace(" ", "")
+    await agent_page.get_by_label("Customer's code").fill("000 000" if code != "000000" else "111 111")
+    await agent_page.get_by_role("button", name="Connect").click()
+    await expect(agent_page.locator(".cobrowse-problem")).to_contain_text("No such code is waiting")
+    await agent_page.get_by_label("Customer's code").fill(f"{code[:3]} {code[3:]}")
+    await agent_page.get_by_role("button", name="Connect").click()
+    replay = agent_page.frame_locator(".cobrowse-stage iframe")
+    await expect(replay.locator("h1")).to_have_text("Checkout", timeout=10000)
+    await expect(visitor.get_by_role("status").filter(has_text="Demo can see this page")).to_be_visible()
+
+    # The agent's inbox reloads: asking again joins the running session and catches up at once.
+    await visitor.locator("#coupon").click()
+    await expect(replay.locator("#applied")).to_have_count(1, timeout=10000)
+    await agent_page.reload()
+    await agent_page.locator(".conv-item").first.click()
+    await agent_page.get_by_role("button", name="Co-browse").click()
+    await expect(agent_page.locator(".cobrowse-state")).to_have_text("You see the customer's page live")
+    await expect(agent_page.frame_locator(".cobrowse-stage iframe").locator("#applied")).to_have_text("Coupon applied", timeout=10000)
+    assert (await _cobrowse_events(app))[-2:] == ["cobrowse.declined", "cobrowse.started"]
+
+
+async def _cobrowse_events(app) -> list[str]:
+    async with app[DB].connect() as conn:
+        return list((await conn.execute(sa.select(t.events.c.type).where(t.events.c.type.like("cobrowse.%"))
+                                        .order_by(t.events.c.id))).scalars())

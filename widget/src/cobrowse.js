@@ -1,36 +1,119 @@
-// Co-browsing, the visitor's side: an agent asks to see this page (cobrowse.requested), the visitor
-// allows or declines, and while it runs a banner says so with a stop button that ends it at once.
-// The recorder itself (parts/cobrowse.jsx, with rrweb) is loaded only once the visitor allowed it.
+// Co-browsing, the visitor's side. Either an agent asks to see this page (cobrowse.requested) and the
+// visitor allows or declines, or the visitor starts it (offerCode) and reads the code to the agent on
+// the phone. While it runs a banner says so, with a stop button that ends it at once. The agent may
+// ask for control, a second consent the visitor can take back at any moment. The recorder (and what
+// draws the agent's pointer and applies their actions) is parts/cobrowse.jsx, loaded only once the
+// visitor agreed. The session outlives the page: on the site's next page the widget carries on
+// (sessionStorage: this tab, this site only).
 import { loadPart } from "./parts.js";
+import { load, save } from "./storage.js";
 import { createStore } from "./store.js";
 
-/** store: {request: {sessionId, agentName} | null, active: {sessionId, agentName} | null, error}. */
-export function createCobrowse(connection) {
-  const store = createStore({ request: null, active: null, error: false });
-  let stopRecording = null;
+/**
+ * store: {request: {sessionId, agentName} | null, active: {sessionId, agentName} | null,
+ *         control: "" | "asked" | "granted", offering: bool, code: {sessionId, code, expiresAt} | null, error}.
+ * configure(settings): the tenant's widget settings' `cobrowse` ({enabled, control, mask_selectors,
+ * block_selectors}), once fetched; recording waits for them (they say what must stay private).
+ */
+export function createCobrowse(connection, widgetKey) {
+  const store = createStore({ request: null, active: null, control: "", offering: false, code: null, error: false, enabled: true });
+  const key = `wecc-cobrowse:${widgetKey}`;
+  let recorder = null; // {stop, point, act, resnapshot} while recording
+  let settingsKnown;
+  const settingsReady = new Promise((resolve) => (settingsKnown = resolve));
+
+  function configure(settings) {
+    const own = { enabled: true, ...settings };
+    store.set({ enabled: own.enabled !== false });
+    settingsKnown(own);
+  }
+
+  function remember(value) {
+    save("sessionStorage", key, value);
+  }
 
   function finish() {
-    if (stopRecording) stopRecording();
-    stopRecording = null;
-    store.set({ request: null, active: null });
+    if (recorder) recorder.stop();
+    recorder = null;
+    remember(null);
+    store.set({ request: null, active: null, control: "", offering: false, code: null });
   }
+
+  /** Records and streams this page to the session's agent. False when the recorder can't load. */
+  async function record(session, control) {
+    let part;
+    try {
+      part = await loadPart("cobrowse");
+    } catch {
+      store.set({ error: true });
+      return false;
+    }
+    const settings = await settingsReady;
+    if (recorder) recorder.stop();
+    recorder = part.start({
+      send: (batch) => connection.call("cobrowse_batch", { session_id: session.sessionId, ...batch }),
+      blockSelectors: settings.block_selectors || [],
+      maskSelectors: settings.mask_selectors || [],
+    });
+    remember({ ...session, state: "active" });
+    store.set({ request: null, active: session, control, offering: false, code: null, error: false });
+    return true;
+  }
+
+  const current = () => {
+    const now = store.get();
+    return (now.active && now.active.sessionId) || (now.request && now.request.sessionId) || (now.code && now.code.sessionId);
+  };
+  const activeIs = (data) => data && store.get().active && data.session_id === store.get().active.sessionId;
 
   connection.on("cobrowse.requested", (data) => {
     if (!data || !data.session_id || store.get().active) return;
     store.set({ request: { sessionId: data.session_id, agentName: data.agent_name || "" }, error: false });
   });
-  connection.on("cobrowse.stopped", (data) => {
-    const now = store.get();
-    const current = (now.active && now.active.sessionId) || (now.request && now.request.sessionId);
-    if (data && data.session_id === current) finish();
+  connection.on("cobrowse.started", (data) => {
+    // The agent entered the code this visitor read out: the page is shared from now on.
+    const code = store.get().code;
+    if (data && code && data.session_id === code.sessionId) record({ sessionId: code.sessionId, agentName: data.agent_name || "" }, "");
   });
+  connection.on("cobrowse.stopped", (data) => {
+    if (data && data.session_id === current()) finish();
+  });
+  connection.on("cobrowse.control", (data) => {
+    if (!activeIs(data)) return;
+    const control = data.control === "asked" || data.control === "granted" ? data.control : "";
+    if (data.agent_name) store.set({ active: { ...store.get().active, agentName: data.agent_name } });
+    store.set({ control });
+  });
+  connection.on("cobrowse.pointer", (data) => {
+    if (activeIs(data) && recorder) recorder.point(data);
+  });
+  connection.on("cobrowse.action", (data) => {
+    if (activeIs(data) && recorder && store.get().control === "granted") recorder.act(data);
+  });
+  connection.on("connect", async () => {
+    if (recorder) return recorder.resnapshot(); // what was sent while offline is lost: start the agent's view afresh
+    const kept = load("sessionStorage", key);
+    if (kept && kept.sessionId) await resume(kept);
+  });
+
+  /** This tab shared its page (or waited with a code) on the site's previous page. */
+  async function resume(kept) {
+    const ack = await connection.call("cobrowse_resume", { session_id: kept.sessionId });
+    if (!ack || !ack.ok) {
+      if (ack && ack.code === "not_active") remember(null); // ended meanwhile; offline: try at the next connect
+      return;
+    }
+    const session = { sessionId: kept.sessionId, agentName: ack.agent_name || kept.agentName || "" };
+    if (ack.state === "code") store.set({ code: { sessionId: kept.sessionId, code: ack.code, expiresAt: kept.expiresAt } });
+    else await record(session, ack.control || "");
+  }
+  if (load("sessionStorage", key)) connection.open();
 
   async function allow() {
     const request = store.get().request;
     if (!request) return;
-    let recorder;
     try {
-      recorder = await loadPart("cobrowse");
+      await loadPart("cobrowse"); // before consenting: nothing is promised that can't be kept
     } catch {
       store.set({ error: true });
       return;
@@ -40,8 +123,7 @@ export function createCobrowse(connection) {
       store.set({ request: null, error: ack && ack.code !== "not_asked" });
       return;
     }
-    store.set({ request: null, active: request, error: false });
-    stopRecording = recorder.start({ send: (batch) => connection.call("cobrowse_batch", { session_id: request.sessionId, ...batch }) });
+    await record(request, "");
   }
 
   async function decline() {
@@ -52,10 +134,43 @@ export function createCobrowse(connection) {
 
   /** The visitor ends it: nothing more leaves this page from now on. */
   async function stop() {
-    const active = store.get().active;
+    const session = current();
     finish();
-    if (active) await connection.call("cobrowse_stop", { session_id: active.sessionId });
+    if (session) await connection.call("cobrowse_stop", { session_id: session });
   }
 
-  return { store, allow, decline, stop };
+  /** Answers the agent's ask for control; false also takes back control given. */
+  async function grant(yes) {
+    const active = store.get().active;
+    if (!active) return;
+    store.set({ control: yes ? "granted" : "" }); // taking back counts at once, before the gateway hears it
+    const ack = await connection.call("cobrowse_grant", { session_id: active.sessionId, grant: yes });
+    if (yes && (!ack || !ack.ok)) store.set({ control: "" });
+  }
+
+  /** "Share this page": explains first; getCode() then asks the gateway for the code to read out. */
+  function offerCode() {
+    if (!store.get().enabled || store.get().active || store.get().code) return;
+    store.set({ offering: true, error: false });
+  }
+
+  async function getCode() {
+    if (!connection.connected) {
+      connection.open();
+      await new Promise((resolve) => {
+        const unsubscribe = connection.store.subscribe((s) => s.status !== "connecting" && (unsubscribe(), resolve()));
+      });
+    }
+    const ack = await connection.call("cobrowse_code", {});
+    if (!ack || !ack.ok) return store.set({ error: true });
+    const code = { sessionId: ack.session_id, code: ack.code, expiresAt: Date.now() + ack.expires_in * 1000 };
+    remember({ sessionId: code.sessionId, state: "code", expiresAt: code.expiresAt });
+    store.set({ offering: false, code, error: false });
+  }
+
+  function cancelOffer() {
+    store.set({ offering: false, error: false });
+  }
+
+  return { store, configure, allow, decline, stop, grant, offerCode, getCode, cancelOffer };
 }

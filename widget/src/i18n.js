@@ -62,6 +62,17 @@ const en = {
   cobrowseDecline: "Decline",
   cobrowseOn: (name) => `${name || "Our agent"} can see this page`,
   cobrowseStop: "Stop sharing",
+  cobrowseControlAsk: (name) => `${name || "Our agent"} would like to click and type on this page for you`,
+  cobrowseControlWhat: "They can fill in ordinary fields, click and scroll, and open other pages of this site. Hidden fields stay out of their reach. Take control back whenever you like.",
+  cobrowseControlled: (name) => `${name || "Our agent"} is controlling this page`,
+  cobrowseTakeBack: "Take back control",
+  cobrowseShare: "Share this page",
+  cobrowseShareTitle: "Share this page with the agent you are talking to?",
+  cobrowseShareWhat: "You will get a code to read out to them. With it they can see this page, not other tabs or apps. What you type in forms stays hidden, and passwords and card numbers are never shown.",
+  cobrowseGetCode: "Get a code",
+  cobrowseCodeTitle: "Your code",
+  cobrowseCodeHow: "Read it out to the agent. It works for 10 minutes; nothing is shared until they enter it.",
+  cancel: "Cancel",
 };
 
 const zhCN = {
@@ -122,6 +133,17 @@ const zhCN = {
   cobrowseDecline: "拒绝",
   cobrowseOn: (name) => `${name || "客服"} 正在查看此页面`,
   cobrowseStop: "停止共享",
+  cobrowseControlAsk: (name) => `${name || "客服"} 想在此页面上替您点击和输入`,
+  cobrowseControlWhat: "对方可以填写普通字段、点击、滚动以及打开本网站的其他页面。隐藏的字段对方无法操作。您可以随时收回控制权。",
+  cobrowseControlled: (name) => `${name || "客服"} 正在控制此页面`,
+  cobrowseTakeBack: "收回控制权",
+  cobrowseShare: "共享此页面",
+  cobrowseShareTitle: "与正在为您服务的客服共享此页面？",
+  cobrowseShareWhat: "您将获得一个代码，请读给客服听。对方凭此代码只能看到此页面（看不到其他标签页或应用）。您在表单中输入的内容会被隐藏，密码和卡号绝不会显示。",
+  cobrowseGetCode: "获取代码",
+  cobrowseCodeTitle: "您的代码",
+  cobrowseCodeHow: "请将代码读给客服听。代码 10 分钟内有效；在对方输入之前不会共享任何内容。",
+  cancel: "取消",
 };
 
 /** The first supported language among the given preferences, then the browser's. */

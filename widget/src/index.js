@@ -9,6 +9,7 @@ import { brandColor, fetchSettings, textOn } from "./settings.js";
 import { visitorId } from "./visitor-id.js";
 import { pickLanguage, strings } from "./i18n.js";
 import { createCobrowse } from "./cobrowse.js";
+import { adoptStyles } from "./shadow-styles.js";
 import { createConnection } from "./connection.js";
 import { createSession } from "./chat/session.js";
 import { createPanel } from "./panel.js";
@@ -40,18 +41,6 @@ const HOST_STYLE = {
   display: "block",
 };
 
-/** Constructable style sheets are exempt from CSP's inline-style rule; older browsers get a <style>. */
-function adoptStyles(root, css) {
-  try {
-    const sheet = new CSSStyleSheet();
-    sheet.replaceSync(css);
-    root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
-  } catch (e) {
-    const style = document.createElement("style");
-    style.textContent = css;
-    root.appendChild(style);
-  }
-}
 
 /** Draws the widget once the tenant's settings are in (or known to be unavailable). */
 async function mount(config, parts) {
@@ -60,6 +49,7 @@ async function mount(config, parts) {
     return;
   }
   const settings = await fetchSettings(config.origin, config.widgetKey);
+  parts.cobrowse.configure(settings.cobrowse);
   const host = document.createElement("wecc-widget");
   for (const [property, value] of Object.entries(HOST_STYLE)) host.style.setProperty(property, value, "important");
   // The brand colour reaches the shadow root's CSS as custom properties (inherited through the host).
@@ -97,8 +87,11 @@ function start() {
   const connection = createConnection({ origin: config.origin, widgetKey: config.widgetKey, visitorId: visitorId(config.widgetKey) });
   const session = createSession({ connection, widgetKey: config.widgetKey, origin: config.origin, emit: events.emit });
   const panel = createPanel({ widgetKey: config.widgetKey, connection, session, emit: events.emit });
-  const cobrowse = createCobrowse(connection);
-  installApi({ open: panel.open, close: panel.close, toggle: panel.toggle, setUser: connection.setUser, setAttributes: session.setAttributes }, events);
+  const cobrowse = createCobrowse(connection, config.widgetKey);
+  installApi(
+    { open: panel.open, close: panel.close, toggle: panel.toggle, setUser: connection.setUser, setAttributes: session.setAttributes, shareScreen: cobrowse.offerCode },
+    events,
+  );
   // A chat going on (or a line waiting to be sent): connect now, so replies arrive before the panel opens.
   if (session.active) connection.open();
   const parts = { events, connection, session, panel, cobrowse };

@@ -13,6 +13,7 @@ export const DEFAULTS = {
   // Attachments off until the gateway says it takes them (an older one has no upload_ticket).
   features: { attachments: false, csat: true, transcript: false },
   uploads: null,
+  cobrowse: { enabled: true, control: true, mask_selectors: [], block_selectors: [] },
 };
 
 const TIMEOUT_MS = 5000;
@@ -40,6 +41,7 @@ function withDefaults(s) {
     ...s,
     prechat: { ...DEFAULTS.prechat, ...s.prechat, fields: (s.prechat && s.prechat.fields) || [] },
     features: { ...DEFAULTS.features, ...s.features },
+    cobrowse: { ...DEFAULTS.cobrowse, ...s.cobrowse },
     proactive: Array.isArray(s.proactive) ? s.proactive : [],
   };
 }

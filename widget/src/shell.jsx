@@ -107,33 +107,17 @@ export function Widget({ t, lang, settings, connection, session, panel, cobrowse
             />
             )}
           </div>
-          <footer class="panel-foot">{t.poweredBy}</footer>
+          <footer class="panel-foot">
+            {cb.enabled && !cb.active && !cb.code && (
+              <button type="button" class="link share-btn" onClick={cobrowse.offerCode}>
+                {t.cobrowseShare}
+              </button>
+            )}
+            <span>{t.poweredBy}</span>
+          </footer>
         </div>
       )}
-      {cb.request && (
-        // Co-browsing asks first, whatever the panel shows: who asks, what they will see.
-        <div class="cobrowse cobrowse-ask" role="alertdialog" aria-labelledby="wecc-cb-title" aria-describedby="wecc-cb-text">
-          <p id="wecc-cb-title" class="cobrowse-title">{t.cobrowseAsk(cb.request.agentName)}</p>
-          <p id="wecc-cb-text">{t.cobrowseWhat}</p>
-          {cb.error && <p class="error">{t.partFailed}</p>}
-          <div class="cobrowse-actions">
-            <button type="button" class="btn" onClick={cobrowse.decline}>
-              {t.cobrowseDecline}
-            </button>
-            <button type="button" class="btn primary" onClick={cobrowse.allow} data-autofocus>
-              {t.cobrowseAllow}
-            </button>
-          </div>
-        </div>
-      )}
-      {cb.active && (
-        <div class="cobrowse cobrowse-on" role="status">
-          <span>{t.cobrowseOn(cb.active.agentName)}</span>
-          <button type="button" class="btn" onClick={cobrowse.stop}>
-            {t.cobrowseStop}
-          </button>
-        </div>
-      )}
+      <CobrowseBoxes t={t} cb={cb} cobrowse={cobrowse} />
       {ui.invite && !ui.open && (
         <div class="invite">
           <button type="button" class="invite-text" onClick={panel.acceptInvite}>
@@ -162,6 +146,79 @@ export function Widget({ t, lang, settings, connection, session, panel, cobrowse
           </span>
         )}
       </button>
+    </div>
+  );
+}
+
+/**
+ * Co-browsing asks first, whatever the panel shows: who asks, and what they will see or do. While
+ * the page is shared a banner says so, with the visitor's way out (and back from control) at hand.
+ */
+function CobrowseBoxes({ t, cb, cobrowse }) {
+  const failed = cb.error && <p class="error">{t.partFailed}</p>;
+  if (cb.request)
+    return (
+      <Ask id="wecc-cb" title={t.cobrowseAsk(cb.request.agentName)} text={t.cobrowseWhat} failed={failed}
+        no={[t.cobrowseDecline, cobrowse.decline]} yes={[t.cobrowseAllow, cobrowse.allow]} />
+    );
+  if (cb.active && cb.control === "asked")
+    return (
+      <Ask id="wecc-cbc" title={t.cobrowseControlAsk(cb.active.agentName)} text={t.cobrowseControlWhat}
+        no={[t.cobrowseDecline, () => cobrowse.grant(false)]} yes={[t.cobrowseAllow, () => cobrowse.grant(true)]} />
+    );
+  if (cb.offering)
+    return (
+      <Ask id="wecc-cbo" title={t.cobrowseShareTitle} text={t.cobrowseShareWhat} failed={failed}
+        no={[t.cancel, cobrowse.cancelOffer]} yes={[t.cobrowseGetCode, cobrowse.getCode]} />
+    );
+  if (cb.code)
+    return (
+      <div class="cobrowse cobrowse-code" role="status">
+        <p class="cobrowse-title">{t.cobrowseCodeTitle}</p>
+        <p class="code" aria-label={cb.code.code.split("").join(" ")}>
+          {cb.code.code.slice(0, 3)} {cb.code.code.slice(3)}
+        </p>
+        <p>{t.cobrowseCodeHow}</p>
+        <div class="cobrowse-actions">
+          <button type="button" class="btn" onClick={cobrowse.stop}>
+            {t.cancel}
+          </button>
+        </div>
+      </div>
+    );
+  if (!cb.active) return null;
+  const controlled = cb.control === "granted";
+  return (
+    <div class={`cobrowse cobrowse-on${controlled ? " controlled" : ""}`} role="status">
+      <span>{controlled ? t.cobrowseControlled(cb.active.agentName) : t.cobrowseOn(cb.active.agentName)}</span>
+      {controlled && (
+        <button type="button" class="btn" onClick={() => cobrowse.grant(false)}>
+          {t.cobrowseTakeBack}
+        </button>
+      )}
+      <button type="button" class="btn" onClick={cobrowse.stop}>
+        {t.cobrowseStop}
+      </button>
+    </div>
+  );
+}
+
+function Ask({ id, title, text, failed, no, yes }) {
+  return (
+    <div class="cobrowse cobrowse-ask" role="alertdialog" aria-labelledby={`${id}-title`} aria-describedby={`${id}-text`}>
+      <p id={`${id}-title`} class="cobrowse-title">
+        {title}
+      </p>
+      <p id={`${id}-text`}>{text}</p>
+      {failed}
+      <div class="cobrowse-actions">
+        <button type="button" class="btn" onClick={no[1]}>
+          {no[0]}
+        </button>
+        <button type="button" class="btn primary" onClick={yes[1]} data-autofocus>
+          {yes[0]}
+        </button>
+      </div>
     </div>
   );
 }

@@ -1,10 +1,15 @@
-// Co-browsing, the agent's side: ask the customer (cobrowse_request), wait for their consent, then
-// watch their page live (cobrowse_join, then cobrowse.batch as it changes) until either side stops.
+// Co-browsing, the agent's side: ask the customer (cobrowse_request) and wait for their consent, or
+// enter the code they read out on a call (cobrowse_claim); then watch their page live (cobrowse_join,
+// then cobrowse.batch as it changes) until either side stops. The agent points at the page
+// (cobrowse_pointer) and, once the customer grants control, acts on it (cobrowse_action).
 // One session at a time per inbox; the view (components/Cobrowse.jsx) replays what comes in.
 import { createContext } from "preact";
 import { useCallback, useContext, useEffect, useMemo, useRef, useState } from "preact/hooks";
 
-/** state: {conversationId, sessionId, phase: "asking" | "watching" | "declined" | "stopped" | "failed", code?} or null. */
+/**
+ * state: {conversationId, sessionId, phase: "asking" | "watching" | "declined" | "stopped" | "failed",
+ *         control: "" | "asked" | "granted", code?} or null.
+ */
 export function useCobrowse({ realtime }) {
   const [state, setState] = useState(null);
   const stateRef = useRef(null);
@@ -27,7 +32,7 @@ export function useCobrowse({ realtime }) {
       if (!ack?.ok) return update((now) => ({ ...now, phase: "failed", code: ack?.code || "error" }));
       if (ack.state !== "active") return;
       pending.current = [];
-      update((now) => ({ ...now, phase: "watching" }));
+      update((now) => ({ ...now, phase: "watching", control: ack.control || "" }));
       (ack.batches ?? []).forEach(deliver);
     },
     [realtime, update, deliver],
@@ -45,6 +50,38 @@ export function useCobrowse({ realtime }) {
     [realtime, update, join],
   );
 
+  /** The code the customer read out (they started it from the widget): their page, on this conversation. */
+  const claim = useCallback(
+    async (conversationId, code) => {
+      const ack = await realtime.emit("cobrowse_claim", { conversation_id: conversationId, code });
+      if (!ack?.ok) return ack;
+      update({ conversationId, sessionId: ack.session_id, phase: "asking", control: "" });
+      await join(ack.session_id);
+      return ack;
+    },
+    [realtime, update, join],
+  );
+
+  const control = useCallback(
+    async (want) => {
+      const now = stateRef.current;
+      if (!now?.sessionId) return;
+      const ack = await realtime.emit("cobrowse_control", { session_id: now.sessionId, want });
+      if (ack?.ok && stateRef.current?.sessionId === now.sessionId) update((was) => ({ ...was, control: ack.control }));
+    },
+    [realtime, update],
+  );
+
+  /** Pointing ({node, x, y, highlight?, hide?}) and, with control, acting ({kind, ...}) on the page. */
+  const point = useCallback(
+    (pointer) => stateRef.current?.sessionId && realtime.emit("cobrowse_pointer", { session_id: stateRef.current.sessionId, ...pointer }),
+    [realtime],
+  );
+  const act = useCallback(
+    (action) => stateRef.current?.control === "granted" && realtime.emit("cobrowse_action", { session_id: stateRef.current.sessionId, ...action }),
+    [realtime],
+  );
+
   const stop = useCallback(async () => {
     const now = stateRef.current;
     if (!now?.sessionId) return update(null);
@@ -59,7 +96,8 @@ export function useCobrowse({ realtime }) {
     const offs = [
       realtime.on("cobrowse.started", (data) => mine(data) && join(data.session_id)),
       realtime.on("cobrowse.declined", (data) => mine(data) && update((now) => ({ ...now, phase: "declined" }))),
-      realtime.on("cobrowse.stopped", (data) => mine(data) && update((now) => ({ ...now, phase: "stopped", by: data.by }))),
+      realtime.on("cobrowse.stopped", (data) => mine(data) && update((now) => ({ ...now, phase: "stopped", by: data.by, control: "" }))),
+      realtime.on("cobrowse.control", (data) => mine(data) && update((now) => ({ ...now, control: data.control, controlBy: data.by }))),
       realtime.on("cobrowse.batch", (data) => mine(data) && stateRef.current.phase === "watching" && deliver(data)),
     ];
     return () => offs.forEach((off) => off());
@@ -72,7 +110,10 @@ export function useCobrowse({ realtime }) {
     return () => feeds.current.delete(feed);
   }, []);
 
-  return useMemo(() => ({ state, request, stop, dismiss, subscribe }), [state, request, stop, dismiss, subscribe]);
+  return useMemo(
+    () => ({ state, request, claim, control, point, act, stop, dismiss, subscribe }),
+    [state, request, claim, control, point, act, stop, dismiss, subscribe],
+  );
 }
 
 export const CobrowseContext = createContext({ state: null });

@@ -4,7 +4,14 @@
 // and one-time-code fields (and anything marked data-wecc-block, or matching the tenant's
 // selectors) are replaced by an empty box with no value at all, text marked data-wecc-mask is
 // masked, and the widget itself is not recorded.
+//
+// The agent's side comes back the other way: their pointer and highlights are drawn over the page,
+// anchored to the element they point at (rrweb's node ids are the same in the agent's replay), so
+// they land right whatever the two screens' sizes. With control granted, their clicks, typing,
+// scrolling and same-site navigation are applied here, and refused for what is private.
+// rrweb has no remote control of its own (rrweb#1773): this is it, by hand.
 import { record } from "@rrweb/record";
+import { adoptStyles } from "../shadow-styles.js";
 
 // Never sent in any form (rrweb's blockSelector: a same-size placeholder, no content, no events).
 const PRIVATE = [
@@ -14,21 +21,39 @@ const PRIVATE = [
   '[autocomplete="one-time-code"]',
   "[data-wecc-block]",
   "wecc-widget",
+  "wecc-cobrowse",
 ];
 const FLUSH_MS = 50; // how often what changed goes out: the agent sees it about this late
 const PART_CHARS = 90000; // a batch larger than this (a big page's snapshot) goes in parts
 const META = 4;
+const POINTER_IDLE_MS = 8000; // an agent's pointer that stopped moving fades away
+const HIGHLIGHT_MS = 2500;
+// What an agent may type into: text-like fields; never a password (blocked anyway) nor a file.
+const TYPABLE = new Set(["", "text", "search", "email", "tel", "url", "number"]);
+
+/** The tenant's selectors that the browser understands (one typo must not break the rest). */
+function valid(selectors) {
+  return selectors.filter((selector) => {
+    try {
+      document.createDocumentFragment().querySelector(selector);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
 
 /**
  * Starts recording. `send(batch)` resolves with the gateway's ack; `blockSelectors` and
- * `maskSelectors` are the tenant's own additions. Returns stop().
+ * `maskSelectors` are the tenant's own additions. Returns {stop, point, act, resnapshot}.
  */
 export function start({ send, blockSelectors = [], maskSelectors = [] }) {
   let queue = [];
   let snapshot = false; // the queue starts a new full snapshot
   let timer = null;
   let partNumber = 0;
-  const blockSelector = [...PRIVATE, ...blockSelectors].join(",");
+  const blockSelector = [...PRIVATE, ...valid(blockSelectors)].join(",");
+  const maskSelector = ["[data-wecc-mask]", ...valid(maskSelectors)].join(",");
 
   async function flush() {
     timer = null;
@@ -65,7 +90,7 @@ export function start({ send, blockSelectors = [], maskSelectors = [] }) {
     blockSelector,
     maskAllInputs: true,
     maskInputFn: (text, element) => (element && element.matches && element.matches(blockSelector) ? "" : "*".repeat(Math.min(text.length, 12))),
-    maskTextSelector: ["[data-wecc-mask]", ...maskSelectors].join(","),
+    maskTextSelector: maskSelector,
     // rrweb sends pointer moves every 500 ms by default: far too late to point at anything together.
     sampling: { mousemove: 20, mousemoveCallback: FLUSH_MS, scroll: 50, input: "last" },
     checkoutEveryNms: 120000, // a fresh snapshot now and then keeps catching up (and the agent's replay) small
@@ -73,11 +98,182 @@ export function start({ send, blockSelectors = [], maskSelectors = [] }) {
     collectFonts: false,
     slimDOMOptions: "all",
   });
+  const overlay = createOverlay();
 
-  return function stop() {
-    if (stopRecording) stopRecording();
-    if (timer) clearTimeout(timer);
-    timer = null;
-    queue = [];
+  /** The element rrweb knows by this id, if still there; to act on, not private either. */
+  function target(id, toActOn) {
+    let node = record.mirror.getNode(id);
+    if (node && node.nodeType !== 1) node = node.parentElement;
+    if (!node || !node.isConnected || (toActOn && node.closest(blockSelector))) return null;
+    return node;
+  }
+
+  function at(element, x, y) {
+    const box = element.getBoundingClientRect();
+    return { x: box.left + x * box.width, y: box.top + y * box.height };
+  }
+
+  const actions = {
+    click(element, data) {
+      const anchor = element.closest("a[href]");
+      if (anchor && !sameSite(anchor.href)) return; // leaving the site would end co-browsing
+      const { x, y } = at(element, data.x, data.y);
+      overlay.ripple(x, y);
+      const pointer = { bubbles: true, cancelable: true, composed: true, clientX: x, clientY: y, view: window };
+      element.dispatchEvent(new PointerEvent("pointerdown", pointer));
+      element.dispatchEvent(new MouseEvent("mousedown", pointer));
+      if (typeof element.focus === "function") element.focus({ preventScroll: true });
+      element.dispatchEvent(new PointerEvent("pointerup", pointer));
+      element.dispatchEvent(new MouseEvent("mouseup", pointer));
+      element.click();
+    },
+    input(element, data) {
+      if (element.closest(maskSelector)) return; // masked: the agent can't see it, so can't type into it
+      const tag = element.tagName;
+      if (tag === "INPUT" && !TYPABLE.has((element.getAttribute("type") || "").toLowerCase())) return;
+      if (tag === "SELECT" && ![...element.options].some((option) => option.value === data.value)) return;
+      if (tag !== "INPUT" && tag !== "TEXTAREA" && tag !== "SELECT") {
+        if (!element.isContentEditable) return;
+        element.textContent = data.value;
+      } else {
+        // The prototype's setter, so frameworks that track the value (React) see the change as typed.
+        const setter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(element), "value").set;
+        setter.call(element, data.value);
+      }
+      element.dispatchEvent(new Event("input", { bubbles: true, composed: true }));
+      element.dispatchEvent(new Event("change", { bubbles: true }));
+      overlay.highlight(element);
+    },
+    scroll(element, data) {
+      for (let box = element; box && box !== document.body && box !== document.documentElement; box = box.parentElement) {
+        const style = getComputedStyle(box);
+        const scrolls = /(auto|scroll)/.test(style.overflowY + style.overflowX);
+        if (scrolls && (box.scrollHeight > box.clientHeight || box.scrollWidth > box.clientWidth)) return box.scrollBy(data.dx, data.dy);
+      }
+      window.scrollBy(data.dx, data.dy);
+    },
+  };
+
+  return {
+    stop() {
+      if (stopRecording) stopRecording();
+      if (timer) clearTimeout(timer);
+      timer = null;
+      queue = [];
+      overlay.remove();
+    },
+    resnapshot() {
+      record.takeFullSnapshot(true);
+    },
+    /** The agent's pointer {node, x, y, highlight, hide}. */
+    point(data) {
+      const element = !data.hide && target(data.node, false);
+      if (!element) return overlay.hidePointer();
+      overlay.pointAt(element, data.x, data.y);
+      if (data.highlight) overlay.highlight(element);
+    },
+    /** What the agent in control does {kind, node, x, y, value, dx, dy, url}. */
+    act(data) {
+      if (data.kind === "navigate") {
+        if (sameSite(data.url)) window.location.assign(new URL(data.url, window.location.href).href);
+        return;
+      }
+      const element = target(data.node, true);
+      if (element && actions[data.kind]) actions[data.kind](element, data);
+    },
+  };
+}
+
+function sameSite(url) {
+  try {
+    const to = new URL(url, window.location.href);
+    return to.origin === window.location.origin && /^https?:$/.test(to.protocol);
+  } catch {
+    return false;
+  }
+}
+
+const OVERLAY_CSS = `
+:host{all:initial}
+.pointer,.highlight,.ripple{position:fixed;left:0;top:0;pointer-events:none;display:none}
+.pointer{width:22px;height:22px}
+.pointer svg{display:block;filter:drop-shadow(0 1px 2px rgba(0,0,0,.45))}
+.highlight{border:3px solid #f97316;border-radius:4px;box-shadow:0 0 0 4px rgba(249,115,22,.25)}
+.ripple{width:28px;height:28px;margin:-14px 0 0 -14px;border-radius:50%;border:3px solid #f97316;animation:wecc-ripple 600ms ease-out forwards}
+@keyframes wecc-ripple{from{transform:scale(.3);opacity:1}to{transform:scale(1.6);opacity:0}}
+`;
+
+/**
+ * What the visitor sees of the agent: a pointer and a highlight over the page, in a host element of
+ * its own (not recorded, so it never echoes back into the agent's replay), kept on its element as
+ * the page scrolls or reflows.
+ */
+function createOverlay() {
+  const host = document.createElement("wecc-cobrowse");
+  const style = { position: "fixed", left: "0", top: "0", width: "0", height: "0", overflow: "visible", "z-index": "2147483647", "pointer-events": "none" };
+  for (const [property, value] of Object.entries(style)) host.style.setProperty(property, value, "important");
+  const root = host.attachShadow({ mode: "open" });
+  adoptStyles(root, OVERLAY_CSS);
+  root.innerHTML =
+    '<div class="highlight" part="highlight"></div>' +
+    '<div class="pointer" part="pointer"><svg width="22" height="22" viewBox="0 0 22 22" aria-hidden="true">' +
+    '<path d="M2 2l7 18 2.6-7.4L19 10z" fill="#f97316" stroke="#fff" stroke-width="1.5" stroke-linejoin="round"/></svg></div>';
+  document.documentElement.appendChild(host);
+  const pointer = root.querySelector(".pointer");
+  const box = root.querySelector(".highlight");
+  let pointed = null; // {element, x, y}
+  let highlighted = null;
+  let idle = null;
+  let fade = null;
+  let frame = 0;
+
+  function place() {
+    frame = 0;
+    if (pointed && pointed.element.isConnected) {
+      const r = pointed.element.getBoundingClientRect();
+      pointer.style.transform = `translate(${r.left + pointed.x * r.width - 2}px, ${r.top + pointed.y * r.height - 2}px)`;
+      pointer.style.display = "block";
+    } else pointer.style.display = "none";
+    if (highlighted && highlighted.isConnected) {
+      const r = highlighted.getBoundingClientRect();
+      Object.assign(box.style, { display: "block", transform: `translate(${r.left - 4}px, ${r.top - 4}px)`, width: `${r.width + 2}px`, height: `${r.height + 2}px` });
+    } else box.style.display = "none";
+  }
+  const later = () => frame || (frame = requestAnimationFrame(place));
+  window.addEventListener("scroll", later, true);
+  window.addEventListener("resize", later);
+
+  return {
+    pointAt(element, x, y) {
+      pointed = { element, x, y };
+      clearTimeout(idle);
+      idle = setTimeout(() => ((pointed = null), later()), POINTER_IDLE_MS);
+      later();
+    },
+    hidePointer() {
+      pointed = null;
+      later();
+    },
+    highlight(element) {
+      highlighted = element;
+      clearTimeout(fade);
+      fade = setTimeout(() => ((highlighted = null), later()), HIGHLIGHT_MS);
+      later();
+    },
+    ripple(x, y) {
+      const ring = document.createElement("div");
+      ring.className = "ripple";
+      Object.assign(ring.style, { display: "block", left: `${x}px`, top: `${y}px` });
+      root.appendChild(ring);
+      setTimeout(() => ring.remove(), 700);
+    },
+    remove() {
+      clearTimeout(idle);
+      clearTimeout(fade);
+      if (frame) cancelAnimationFrame(frame);
+      window.removeEventListener("scroll", later, true);
+      window.removeEventListener("resize", later);
+      host.remove();
+    },
   };
 }
