@@ -20,13 +20,16 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
 from gateway.cobrowse import CobrowseSessions
+from gateway.core.tenant_settings import write_section
 from gateway.db import schema as t
 from gateway.keys import DB, REDIS
 from tests.browser.conftest import screenshot_path, serve_gateway, until
 from tests.browser.test_inbox_chat import log_in
 from tests.browser.test_widget import start_chat
 
-SECRETS = ("hunter2-secret", "4111111111111111", "Ada Secret-Name", "PRIVATE NOTE 77")
+# Typed into the password, card and name fields; a text marked data-wecc-mask; and two of the shop's
+# own private parts, named by the tenant's co-browsing selectors.
+SECRETS = ("hunter2-secret", "4111111111111111", "Ada Secret-Name", "PRIVATE NOTE 77", "ACCT-99-1187", "LOYAL-5521")
 
 
 def shop_page(base: str) -> str:
@@ -38,6 +41,8 @@ def shop_page(base: str) -> str:
   <input id=card autocomplete=cc-number placeholder="Card" aria-label="Card">
 </form>
 <p data-wecc-mask id=note>PRIVATE NOTE 77</p>
+<p>Account <span class=account-number>ACCT-99-1187</span></p>
+<div id=loyalty-card>Loyalty card LOYAL-5521</div>
 <button id=coupon onclick="document.body.insertAdjacentHTML('beforeend', '<p id=applied>Coupon applied</p>')">Apply coupon</button>
 <script src="{base}/widget.js" data-tenant="demo-widget-key" async></script>"""
 
@@ -63,6 +68,7 @@ async def chatting(browser: Browser, aiohttp_server, tmp_path) -> tuple[web.Appl
     agent_page: Page = await (await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")).new_page()
     await log_in(agent_page, base, config)
     await _allow_origin(app, site)  # the shop is one of the tenant's sites
+    await _private_parts(app, mask=[".account-number"], block=["#loyalty-card"])
     await agent_page.get_by_label("Your status").select_option("available")
     visitor: Page = await (await browser.new_context(viewport={"width": 1100, "height": 800}, locale="en-US")).new_page()
     await visitor.goto(f"{site}/")
@@ -107,7 +113,7 @@ async def test_the_agent_sees_the_visitors_page_live_with_consent_and_nothing_pr
     # Nothing private reached the gateway: not in what it keeps, not in what it relayed.
     session = await _the_session(app)
     kept = json.dumps(await CobrowseSessions(app[REDIS]).since_snapshot(session))
-    assert "Checkout" in kept and "Coupon applied" in kept
+    assert "Checkout" in kept and "Coupon applied" in kept and "Account" in kept
     for secret in SECRETS:
         assert secret not in kept, secret
     replayed = await agent_page.frame_locator(".cobrowse-stage iframe").locator("body").inner_html()
@@ -124,6 +130,13 @@ async def _allow_origin(app, site: str) -> None:
     async with app[DB].begin() as conn:
         row = (await conn.execute(sa.select(t.tenants.c.id, t.tenants.c.allowed_origins).where(t.tenants.c.slug == "demo"))).one()
         await conn.execute(sa.update(t.tenants).where(t.tenants.c.id == row.id).values(allowed_origins=[*row.allowed_origins, site]))
+
+
+async def _private_parts(app, mask: list[str], block: list[str]) -> None:
+    """What the tenant admin sets in the widget's co-browsing settings."""
+    async with app[DB].begin() as conn:
+        tenant_id = (await conn.execute(sa.select(t.tenants.c.id).where(t.tenants.c.slug == "demo"))).scalar_one()
+        await write_section(conn, tenant_id, "widget", {"cobrowse": {"mask_selectors": mask, "block_selectors": block}})
 
 
 async def _the_session(app):
