@@ -55,6 +55,7 @@ class Session:
     state: State
     control: Control
     code: str  # the visitor's code, for a session they started that way
+    assignee: str  # the conversation's agent when last seen: the one who may watch, with supervisors
 
     @property
     def by_code(self) -> bool:
@@ -70,14 +71,15 @@ class CobrowseSessions:
         self._redis = redis
 
     async def open(self, tenant_id: str, conversation_id: str, agent_id: str, agent_name: str,
-                   visitors: list[str]) -> tuple[Session, bool]:
+                   visitors: list[str], assignee: str) -> tuple[Session, bool]:
         """The conversation's live session, or a new one asked by `agent_id`: (it, whether new)."""
         current = await self.of_conversation(conversation_id)
         if current is not None and current.live:
             return current, False
         session_id = secrets.token_urlsafe(12)
         fields = {"tenant_id": tenant_id, "conversation_id": conversation_id, "agent_id": agent_id, "agent_name": agent_name,
-                  "visitors": json.dumps(visitors), "visitor": "", "state": "asked", "created": str(time.time())}
+                  "visitors": json.dumps(visitors), "visitor": "", "state": "asked", "assignee": assignee,
+                  "created": str(time.time())}
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._key(session_id), mapping=fields)
             pipe.expire(self._key(session_id), SESSION_SECONDS)
@@ -101,17 +103,19 @@ class CobrowseSessions:
             await pipe.execute()
         return _session(session_id, fields)
 
-    async def claim(self, tenant_id: str, code: str, conversation_id: str, agent_id: str, agent_name: str) -> Session | None:
+    async def claim(self, tenant_id: str, code: str, conversation_id: str, agent_id: str, agent_name: str,
+                    assignee: str) -> Session | None:
         """The visitor's code, entered by the agent on `conversation_id`: the session, now active
         there; None when no such code waits in this tenant (used, void or never given)."""
         script = ("local id = redis.call('GET', KEYS[1]) if not id then return false end "
                   "local key = ARGV[1] .. id "
                   "if redis.call('HGET', key, 'state') ~= 'code' then return false end "
                   "redis.call('DEL', KEYS[1]) "
-                  "redis.call('HSET', key, 'state', 'active', 'conversation_id', ARGV[2], 'agent_id', ARGV[3], 'agent_name', ARGV[4]) "
+                  "redis.call('HSET', key, 'state', 'active', 'conversation_id', ARGV[2], 'agent_id', ARGV[3], 'agent_name', ARGV[4], "
+                  "'assignee', ARGV[6]) "
                   "redis.call('EXPIRE', key, ARGV[5]) redis.call('SET', KEYS[2], id, 'EX', ARGV[5]) return id")
         session_id = await self._redis.eval(script, 2, self._code_key(tenant_id, code), self._conversation_key(conversation_id),
-                                            f"{_PREFIX}s:", conversation_id, agent_id, agent_name, SESSION_SECONDS)
+                                            f"{_PREFIX}s:", conversation_id, agent_id, agent_name, SESSION_SECONDS, assignee)
         return await self.get(_text(session_id)) if session_id else None
 
     async def get(self, session_id: str) -> Session | None:
@@ -129,6 +133,12 @@ class CobrowseSessions:
         script = ("if redis.call('HGET', KEYS[1], 'state') ~= 'asked' then return 0 end "
                   "redis.call('HSET', KEYS[1], 'state', ARGV[1], 'visitor', ARGV[2]) return 1")
         return bool(await self._redis.eval(script, 1, self._key(session.id), "active" if accept else "declined", visitor))
+
+    async def reassigned(self, session: Session, assignee: str) -> bool:
+        """Notes the conversation's agent; True when that changed (who may watch changed with it)."""
+        script = ("if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HGET', KEYS[1], 'assignee') == ARGV[1] then return 0 end "
+                  "redis.call('HSET', KEYS[1], 'assignee', ARGV[1]) return 1")
+        return bool(await self._redis.eval(script, 1, self._key(session.id), assignee))
 
     async def set_control(self, session: Session, was: tuple[Control, ...], now: Control) -> bool:
         """Control moves from one of `was` to `now` while the session is active; False otherwise."""
@@ -187,7 +197,7 @@ def _session(session_id: str, fields: dict[str, str]) -> Session:
                    agent_id=fields["agent_id"], agent_name=fields.get("agent_name", ""),
                    visitors=tuple(json.loads(fields.get("visitors") or "[]")), visitor=fields.get("visitor", ""),
                    state=fields.get("state", "ended"), control=fields.get("control", ""),  # type: ignore[arg-type]
-                   code=fields.get("code", ""))
+                   code=fields.get("code", ""), assignee=fields.get("assignee", ""))
 
 
 def _text(value: Any) -> str:

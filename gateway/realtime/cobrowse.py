@@ -45,7 +45,7 @@ from gateway.realtime.payloads import (
     Ack, CobrowseAction, CobrowseBatch, CobrowseClaim, CobrowseConsent, CobrowseControl, CobrowseGrant, CobrowsePointer,
     CobrowseRef, ConversationRef, Empty, error, ok, parse,
 )
-from gateway.realtime.rooms import visitor_room
+from gateway.realtime.rooms import conversation_room, visitor_room
 from gateway.realtime.visibility import first_name
 from gateway.widget.settings import WidgetSettings
 
@@ -63,14 +63,18 @@ def sessions(app: web.Application) -> CobrowseSessions:
     return CobrowseSessions(app[REDIS])
 
 
+async def _assignee(app: web.Application, tenant_id: str, conversation_id: str) -> str:
+    async with app[DB].connect() as conn:
+        return (await conn.execute(sa.select(t.conversations.c.assignee_id).where(
+            t.conversations.c.id == conversation_id, t.conversations.c.tenant_id == tenant_id))).scalar_one_or_none() or ""
+
+
 async def may_watch(app: web.Application, principal: Principal, tenant_id: str, conversation_id: str) -> bool:
     """The conversation's assigned agent, or a supervisor of its tenant: nobody else sees the page."""
     if principal.can(tenant_id, SUPERVISE):
         return True
-    async with app[DB].connect() as conn:
-        assignee = (await conn.execute(sa.select(t.conversations.c.assignee_id).where(
-            t.conversations.c.id == conversation_id, t.conversations.c.tenant_id == tenant_id))).scalar_one_or_none()
-    return assignee is not None and assignee == principal.user_id
+    assignee = await _assignee(app, tenant_id, conversation_id)
+    return bool(assignee) and assignee == principal.user_id
 
 
 async def _tenant_settings(app: web.Application, tenant_id: str) -> WidgetSettings:
@@ -103,7 +107,8 @@ async def request(app: web.Application, principal: Principal, tenant_id: str, da
         return error("no_visitor", "this customer did not come through the web site's widget; ask them for a co-browsing code")
     assert principal.user_id is not None
     name = await _agent_name(app, principal)
-    session, new = await sessions(app).open(tenant_id, ref.conversation_id, principal.user_id, name, visitors)
+    session, new = await sessions(app).open(tenant_id, ref.conversation_id, principal.user_id, name, visitors,
+                                            await _assignee(app, tenant_id, ref.conversation_id))
     if new:
         await _record(app, session, "cobrowse.requested", agent_id=principal.user_id, agent_name=name)
     return ok(session_id=session.id, state=session.state)
@@ -126,7 +131,8 @@ async def claim(app: web.Application, server: Any, principal: Principal, tenant_
         return error("busy", "this conversation is co-browsing already; stop that first")
     assert principal.user_id is not None
     name = await _agent_name(app, principal)
-    session = await sessions(app).claim(tenant_id, form.code, form.conversation_id, principal.user_id, name)
+    session = await sessions(app).claim(tenant_id, form.code, form.conversation_id, principal.user_id, name,
+                                        await _assignee(app, tenant_id, form.conversation_id))
     if session is None:
         return error("bad_code", "no such code is waiting; ask the customer to read it again, or to get a new one")
     await _record(app, session, "cobrowse.started", by_code=True, agent_id=principal.user_id, agent_name=name)
@@ -312,6 +318,35 @@ async def visitor_stop(app: web.Application, server: Any, who: dict[str, Any], d
     if await sessions(app).end(found):
         await _stopped(app, server, found, "visitor")
     return ok()
+
+
+# ---- the conversation changing hands, or closing ----
+
+class ConversationWatch:
+    """Follows the conversations' changes (conversation.updated, on the process that made them):
+    when one with a live session closes, the session ends (by "closed"); when it changes hands, those
+    watching are put out of the session's room and told `cobrowse.recheck` in the conversation's room,
+    so each inbox asks to join again and only the new agent and supervisors get back in (the room
+    itself is the watchers' pass)."""
+
+    def __init__(self, app: web.Application, server: Any) -> None:
+        self._app = app
+        self._server = server
+
+    async def on_event(self, event: Any) -> None:
+        if event.type != "conversation.updated" or not event.conversation_id:
+            return
+        store = sessions(self._app)
+        found = await store.of_conversation(event.conversation_id)
+        if found is None or not found.live:
+            return
+        if event.data.get("status") == "closed":
+            if await store.end(found):
+                await _stopped(self._app, self._server, found, "closed")
+        elif await store.reassigned(found, event.data.get("assignee_id") or ""):
+            await self._server.close_room(session_room(found.id), namespace=AGENT_NAMESPACE)
+            await self._server.emit("cobrowse.recheck", {"session_id": found.id}, to=conversation_room(found.conversation_id),
+                                    namespace=AGENT_NAMESPACE)
 
 
 # ---- both ----

@@ -17,6 +17,7 @@ from aiohttp import web
 from gateway.config import Config
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.keys import CONFIG, DB, EVENTS, SOCKETS
+from gateway.realtime import cobrowse
 from gateway.realtime.agent import AgentNamespace
 from gateway.realtime.forwarder import Forwarder
 from gateway.realtime.manager import RedisManager
@@ -100,6 +101,7 @@ async def realtime_ctx(app: web.Application) -> AsyncIterator[None]:
     await manager.start(server)
     forwarder = Forwarder(server, app[DB])
     app[EVENTS].subscribe(forwarder.on_event)
+    app[EVENTS].subscribe(cobrowse.ConversationWatch(app, server).on_event)
     yield
     forwarder.closed = True
     await server.stop()

@@ -11,9 +11,10 @@ from aiohttp.test_utils import TestClient
 from gateway import cobrowse as sessions_module
 from gateway.config import Config
 from gateway.core.contacts import identify_contact
-from gateway.core.conversations import open_conversation
+from gateway.core.conversations import conversation_json, open_conversation
 from gateway.db import schema as t
-from gateway.keys import DB
+from gateway.events.bus import record_event
+from gateway.keys import DB, EVENTS
 from tests.helpers import Api
 from tests.realtime.support import Sockets, add_member, new_tenant, session_cookie, visitor_conversation
 from tests.realtime.test_visitor import widget
@@ -232,3 +233,50 @@ async def test_a_business_that_turned_co_browsing_off_is_never_asked(
     assert (await inbox.call("cobrowse_request", {"conversation_id": conversation_id}))["code"] == "disabled"
     visitor = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-7"))
     assert (await visitor.call("cobrowse_code", {}))["code"] == "disabled"
+
+
+async def handed_over(client: TestClient, conversation_id: str, assignee_id: str | None, status: str = "open") -> None:
+    """What a transfer (or a close) does to the conversation, as the rest of the gateway hears it."""
+    app = client.app
+    async with app[DB].begin() as conn:
+        await conn.execute(sa.update(t.conversations).where(t.conversations.c.id == conversation_id).values(
+            assignee_id=assignee_id, status=status))
+        row = (await conn.execute(
+            sa.select(t.conversations, t.contacts.c.name.label("contact_name")).join(t.contacts, t.contacts.c.id == t.conversations.c.contact_id)
+            .where(t.conversations.c.id == conversation_id))).one()
+        event = await record_event(conn, "conversation.updated", row.tenant_id, conversation_json(row, row.contact_name),
+                                   conversation_id=conversation_id)
+    await app[EVENTS].publish(event)
+
+
+async def test_the_page_follows_the_conversation_to_its_new_agent_and_ends_when_it_closes(
+        client: TestClient, sockets: Sockets, config: Config, agent: Api, operator: Api) -> None:
+    tenant_id = agent.tenant_id()
+    conversation_id = await visitor_conversation(client.app, tenant_id, "cobrowse-visitor-8")
+    ann = await add_member(client, operator, tenant_id, "ann8@demo.example", "agent")
+    bob = await add_member(client, operator, tenant_id, "bob8@demo.example", "agent")
+    await assigned_to(client, conversation_id, ann.me["user"]["id"])
+    visitor = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-8"))
+    ann_inbox = await sockets.connect("/agent", cookie=session_cookie(ann))
+    bob_inbox = await sockets.connect("/agent", cookie=session_cookie(bob))
+    for inbox in (ann_inbox, bob_inbox):
+        assert (await inbox.call("join_conversation", {"conversation_id": conversation_id}))["ok"] is not False
+    session_id = (await ann_inbox.call("cobrowse_request", {"conversation_id": conversation_id}))["session_id"]
+    assert (await visitor.call("cobrowse_consent", {"session_id": session_id, "accept": True}))["ok"]
+    assert (await ann_inbox.call("cobrowse_join", {"session_id": session_id}))["ok"]
+
+    # Ann transfers the chat to Bob: she is out of the page's room, he may come in.
+    await handed_over(client, conversation_id, bob.me["user"]["id"])
+    assert (await ann_inbox.wait_for("cobrowse.recheck"))["session_id"] == session_id
+    assert (await ann_inbox.call("cobrowse_join", {"session_id": session_id}))["code"] == "not_found"
+    assert (await ann_inbox.call("cobrowse_pointer", {"session_id": session_id, "node": 3}))["code"] == "not_active"
+    assert (await bob_inbox.call("cobrowse_join", {"session_id": session_id}))["ok"]
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "snapshot": True, "events": [META, FULL]}))["ok"]
+    assert (await bob_inbox.wait_for("cobrowse.batch"))["events"] == [META, FULL]
+    assert ann_inbox.got("cobrowse.batch") == []
+
+    # The conversation closes: so does the session, for both sides.
+    await handed_over(client, conversation_id, None, status="closed")
+    assert (await bob_inbox.wait_for("cobrowse.stopped"))["by"] == "closed"
+    assert (await visitor.wait_for("cobrowse.stopped"))["by"] == "closed"
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [moved(1)]}))["code"] == "not_active"

@@ -30,6 +30,7 @@ export function useCobrowse({ realtime }) {
       const ack = await realtime.emit("cobrowse_join", { session_id: sessionId });
       if (stateRef.current?.sessionId !== sessionId) return;
       if (!ack?.ok) return update((now) => ({ ...now, phase: "failed", code: ack?.code || "error" }));
+      if (ack.state === "ended" || ack.state === "declined") return update((now) => ({ ...now, phase: ack.state === "ended" ? "stopped" : "declined" }));
       if (ack.state !== "active") return;
       pending.current = [];
       update((now) => ({ ...now, phase: "watching", control: ack.control || "" }));
@@ -97,9 +98,16 @@ export function useCobrowse({ realtime }) {
       realtime.on("cobrowse.started", (data) => mine(data) && join(data.session_id)),
       realtime.on("cobrowse.declined", (data) => mine(data) && update((now) => ({ ...now, phase: "declined" }))),
       realtime.on("cobrowse.stopped", (data) => mine(data) && update((now) => ({ ...now, phase: "stopped", by: data.by, control: "" }))),
+      // The conversation changed hands: whoever may still watch gets back in (the gateway checks).
+      realtime.on("cobrowse.recheck", (data) => mine(data) && join(data.session_id)),
       realtime.on("cobrowse.control", (data) => mine(data) && update((now) => ({ ...now, control: data.control, controlBy: data.by }))),
       realtime.on("cobrowse.batch", (data) => mine(data) && stateRef.current.phase === "watching" && deliver(data)),
     ];
+    // A new socket is in no session's room: join again, which also catches up from the latest snapshot.
+    offs.push(realtime.onReconnect(() => {
+      const now = stateRef.current;
+      if (now?.sessionId && (now.phase === "asking" || now.phase === "watching")) join(now.sessionId);
+    }));
     return () => offs.forEach((off) => off());
   }, [realtime, join, update, deliver]);
 
