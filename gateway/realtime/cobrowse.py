@@ -24,7 +24,8 @@
   cobrowse_stop    {session_id} -> {ok}
 The visitor hears cobrowse.pointer, cobrowse.action and cobrowse.control {session_id, control, by,
 agent_name} in their own room; agents hear the recorded steps through the conversation's room, and
-cobrowse.control {session_id, control, by} and cobrowse.stopped {session_id, by} in the session's. Batches are checked for shape and size, never read.
+cobrowse.control {session_id, control, by}, cobrowse.away {session_id} (the page went: closed, or
+on to the site's next page) and cobrowse.stopped {session_id, by} in the session's. Batches are checked for shape and size, never read.
 """
 
 from __future__ import annotations
@@ -318,6 +319,12 @@ async def visitor_stop(app: web.Application, server: Any, who: dict[str, Any], d
     if await sessions(app).end(found):
         await _stopped(app, server, found, "visitor")
     return ok()
+
+
+async def page_away(server: Any, session_id: str) -> None:
+    """The page that streamed went away (closed, or on its way to the site's next page): those
+    watching are told, until its next batch shows it back."""
+    await server.emit("cobrowse.away", {"session_id": session_id}, to=session_room(session_id), namespace=AGENT_NAMESPACE)
 
 
 # ---- the conversation changing hands, or closing ----

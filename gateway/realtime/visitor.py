@@ -148,7 +148,17 @@ class VisitorNamespace(GatewayNamespace):
         return await cobrowse.grant(self.app, self.server, await self.get_session(sid), data)
 
     async def on_cobrowse_batch(self, sid: str, data: Any = None) -> Ack:
-        return await cobrowse.batch(self.app, self.server, await self.get_session(sid), data)
+        session = await self.get_session(sid)
+        answer = await cobrowse.batch(self.app, self.server, session, data)
+        if answer.get("ok") and session.get("cobrowse") != data["session_id"]:
+            await self.save_session(sid, {**session, "cobrowse": data["session_id"]})  # this page streams: see on_disconnect
+        return answer
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        streaming = (await self.get_session(sid)).get("cobrowse")
+        await super().on_disconnect(sid, reason)
+        if streaming:
+            await cobrowse.page_away(self.server, streaming)
 
     async def on_cobrowse_stop(self, sid: str, data: Any = None) -> Ack:
         return await cobrowse.visitor_stop(self.app, self.server, await self.get_session(sid), data)

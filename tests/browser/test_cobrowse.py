@@ -223,6 +223,7 @@ async def test_the_agent_points_then_with_control_clicks_types_and_leads_the_vis
     await agent_page.get_by_role("button", name="Open page").click()
     await visitor.wait_for_url(f"{site}/help")
     await expect(agent_page.frame_locator(".cobrowse-stage iframe").locator("h1")).to_have_text("Help centre", timeout=10000)
+    await expect(agent_page.locator(".cobrowse-away")).to_have_count(0)  # "the page is away" lasted only till it came back
     await expect(visitor.get_by_role("status").filter(has_text="Demo is controlling this page")).to_be_visible()
 
     # The visitor takes control back: the agent is told, and their clicks are pointing again.

@@ -175,7 +175,11 @@ async def test_the_agent_points_and_with_a_second_consent_acts_on_the_page_until
     assert [kind for kind, _ in await audit(client, conversation_id)] == [
         "cobrowse.requested", "cobrowse.started", "cobrowse.control_requested", "cobrowse.control_granted", "cobrowse.control_ended"]
 
-    # The page moved on to another of the site's pages: the same browser carries on, others can't.
+    # The page moved on to another of the site's pages: the agent is told it went; the same browser
+    # carries on, others can't.
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "snapshot": True, "events": [META, FULL]}))["ok"]
+    await visitor.sio.disconnect()
+    assert (await inbox.wait_for("cobrowse.away"))["session_id"] == session_id
     reloaded = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-5"))
     resumed = await reloaded.call("cobrowse_resume", {"session_id": session_id})
     assert resumed == {"ok": True, "state": "active", "agent_name": asked["agent_name"], "control": ""}

@@ -8,7 +8,7 @@ import { useCallback, useContext, useEffect, useMemo, useRef, useState } from "p
 
 /**
  * state: {conversationId, sessionId, phase: "asking" | "watching" | "declined" | "stopped" | "failed",
- *         control: "" | "asked" | "granted", code?} or null.
+ *         control: "" | "asked" | "granted", away: bool (the page is not there right now), code?} or null.
  */
 export function useCobrowse({ realtime }) {
   const [state, setState] = useState(null);
@@ -101,7 +101,13 @@ export function useCobrowse({ realtime }) {
       // The conversation changed hands: whoever may still watch gets back in (the gateway checks).
       realtime.on("cobrowse.recheck", (data) => mine(data) && join(data.session_id)),
       realtime.on("cobrowse.control", (data) => mine(data) && update((now) => ({ ...now, control: data.control, controlBy: data.by }))),
-      realtime.on("cobrowse.batch", (data) => mine(data) && stateRef.current.phase === "watching" && deliver(data)),
+      realtime.on("cobrowse.batch", (data) => {
+        if (!mine(data) || stateRef.current.phase !== "watching") return;
+        if (stateRef.current.away) update((now) => ({ ...now, away: false }));
+        deliver(data);
+      }),
+      // The customer's page went (closed, or on its way to another page of the site) until it sends again.
+      realtime.on("cobrowse.away", (data) => mine(data) && update((now) => ({ ...now, away: true }))),
     ];
     // A new socket is in no session's room: join again, which also catches up from the latest snapshot.
     offs.push(realtime.onReconnect(() => {

@@ -46,6 +46,7 @@ export function CobrowseBar({ conversation, closed }) {
             ? t(here.by === "visitor" ? "cobrowse.stoppedByCustomer" : "cobrowse.stopped")
             : t(here.phase === "watching" && here.control === "granted" ? "cobrowse.controlling" : `cobrowse.${here.phase}`)}
       </span>
+      {here.phase === "watching" && here.away && <span class="cobrowse-note cobrowse-away">{t("cobrowse.away")}</span>}
       {here.phase === "watching" && <ControlButton t={t} cobrowse={cobrowse} control={here.control} by={here.controlBy} />}
       {ended ? (
         <button type="button" class="button button-small" onClick={cobrowse.dismiss}>
