@@ -40,6 +40,14 @@ nothing is asserted. Writes bench/results/chat-<date>T<time>.json.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/email.py (so named by its issue) must not hide the standard library's email package, which
+# importlib.metadata and aiohttp use: this folder goes to the end of the path, after the stdlib.
+_FOLDER = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _FOLDER] + [str(_FOLDER)]
+
 import argparse
 import asyncio
 import contextlib
@@ -57,14 +65,12 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from importlib import metadata
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -73,7 +79,6 @@ from aiohttp import web
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-sys.path.insert(0, str(BENCH))
 
 import private_redis  # noqa: E402
 
