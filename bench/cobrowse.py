@@ -25,8 +25,8 @@ event's timeStamp): both pages run in one Chromium on one machine, so their cloc
   the replay's document in the inbox (a MutationObserver on the rrweb Replayer's iframe). Split
   into: write -> batch frame sent (the widget flushes every 50 ms), sent -> frame at the agent's
   socket (the gateway; the bare relay for comparison), and frame -> replay DOM (rrweb's live replay
-  plays each event on the visitor's clock, BUFFER_MS = 150 ms plus however late the first full
-  snapshot arrived behind it; see bench/README.md).
+  plays each event BUFFER_MS = 80 ms after the page's clock stamped it, the inbox keeping that clock
+  from the page's small batches; see bench/README.md).
 - pointer: from the agent's mousemove over the replay (the event's timeStamp) to the visitor's
   widget drawing the pointer there (a MutationObserver on <wecc-cobrowse>'s .pointer style), and to
   the cobrowse.pointer frame arriving at the visitor's socket (gateway; bare relay).
@@ -98,7 +98,7 @@ SCROLL_S = 1.0
 SCROLL_PX = 300
 POINTER_S = 0.1  # the agent moves the pointer this often (the inbox sends at most every 30 ms)
 COLUMNS = 16  # the agent points at 16 places in turn along the shop's top bar, to tell moves apart
-REPLAY_BUFFER_MS = 150  # static/inbox/src/components/Cobrowse.jsx: BUFFER_MS
+REPLAY_BUFFER_MS = 80  # static/inbox/src/components/Cobrowse.jsx: BUFFER_MS
 FLUSH_MS = 50  # widget/src/parts/cobrowse.jsx: FLUSH_MS
 TARGET_DOM_P95_MS = 150.0
 TARGET_POINTER_P95_MS = 100.0
@@ -658,9 +658,9 @@ def report(r: dict[str, Any]) -> dict[str, Any]:
     print(f"    sent -> agent socket, gateway {_text(dom['sent_to_agent_socket_gateway'])}")
     print(f"    sent -> agent socket, relay   {_text(dom['sent_to_agent_socket_relay'])}")
     print(f"    agent socket -> replay DOM:   {_text(dom['agent_socket_to_view'])}")
-    print(f"      rrweb's live replay plays each change on the visitor's clock, {REPLAY_BUFFER_MS} ms later than the first full "
-          f"snapshot's own time plus how late that snapshot arrived: sent {r['first_snapshot_age_when_sent_ms']} ms and at the "
-          f"agent's socket {r['first_snapshot_age_at_agent_ms']} ms after it was taken")
+    print(f"      rrweb's live replay plays each change {REPLAY_BUFFER_MS} ms after the page's clock stamped it (the first full "
+          f"snapshot was sent {r['first_snapshot_age_when_sent_ms']} ms and reached the agent's socket "
+          f"{r['first_snapshot_age_at_agent_ms']} ms after it was taken)")
     print(f"  pointer, agent move -> drawn:   {_text(ptr['move_to_drawn'])}; not drawn {ptr['not_drawn']}")
     print(f"    move -> sent by the inbox:      {_text(ptr['move_to_sent'])}")
     print(f"    sent -> visitor socket, gateway {_text(ptr['sent_to_visitor_socket_gateway'])}")

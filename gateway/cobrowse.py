@@ -56,6 +56,7 @@ class Session:
     control: Control
     code: str  # the visitor's code, for a session they started that way
     assignee: str  # the conversation's agent when last seen: the one who may watch, with supervisors
+    skew: int | None  # the page's clock minus ours (ms), from its latest batch
 
     @property
     def by_code(self) -> bool:
@@ -156,11 +157,14 @@ class CobrowseSessions:
         return bool(await self._redis.eval(script, 3, self._key(session.id), self._events_key(session.id),
                                            f"{_PREFIX}b:{session.id}"))
 
-    async def keep(self, session: Session, batch: str, starts_snapshot: bool) -> bool:
+    async def keep(self, session: Session, batch: str, starts_snapshot: bool, page_clock_ms: int) -> bool:
         """Keeps a batch for catching up; False when too much came since the last full snapshot
-        (the widget is then asked for a new one, which starts the list afresh)."""
+        (the widget is then asked for a new one, which starts the list afresh). `page_clock_ms`:
+        the page's clock as it sent the batch (0: unknown), noted against ours (see page_now)."""
         key, size_key = self._events_key(session.id), f"{_PREFIX}b:{session.id}"
         async with self._redis.pipeline(transaction=True) as pipe:
+            if page_clock_ms:
+                pipe.hset(self._key(session.id), "skew", str(page_clock_ms - round(time.time() * 1000)))
             if starts_snapshot:
                 pipe.delete(key, size_key)
             pipe.rpush(key, batch)
@@ -170,6 +174,13 @@ class CobrowseSessions:
             replies = await pipe.execute()
         kept, size = int(replies[-4]), int(replies[-3])
         return kept <= MAX_KEPT_BATCHES and size <= MAX_KEPT_BYTES
+
+    @staticmethod
+    def page_now(session: Session) -> int | None:
+        """The visitor's page clock now (ms), as far as its last batch tells; None before any. rrweb
+        stamps events with that clock, which may be far from the agent's: a late joiner's replay
+        starts from this, not from the snapshot's own (older) time."""
+        return round(time.time() * 1000) + session.skew if session.skew is not None else None
 
     async def since_snapshot(self, session: Session) -> list[Any]:
         """The batches since the page's latest full snapshot, oldest first (for a late joiner)."""
@@ -197,7 +208,8 @@ def _session(session_id: str, fields: dict[str, str]) -> Session:
                    agent_id=fields["agent_id"], agent_name=fields.get("agent_name", ""),
                    visitors=tuple(json.loads(fields.get("visitors") or "[]")), visitor=fields.get("visitor", ""),
                    state=fields.get("state", "ended"), control=fields.get("control", ""),  # type: ignore[arg-type]
-                   code=fields.get("code", ""), assignee=fields.get("assignee", ""))
+                   code=fields.get("code", ""), assignee=fields.get("assignee", ""),
+                   skew=int(fields["skew"]) if fields.get("skew") else None)
 
 
 def _text(value: Any) -> str:

@@ -5,9 +5,10 @@
                    reaches their widget with the agent's first name); a live session is returned as is
   cobrowse_claim   {conversation_id, code} -> {ok, session_id, state}   the code the visitor read out
                    (cobrowse_code): their page is shared on this conversation from now on
-  cobrowse_join    {session_id} -> {ok, state, control, batches}   into the session's room:
-                   cobrowse.batch {session_id, snapshot, events | part} as the page changes; `batches`
-                   are those since the page's latest full snapshot, to catch up with
+  cobrowse_join    {session_id} -> {ok, state, control, batches, page_now}   into the session's room:
+                   cobrowse.batch {session_id, snapshot, sent, events | part} as the page changes;
+                   `batches` are those since the page's latest full snapshot, to catch up with;
+                   page_now: the page's clock now (ms), which the replay keeps time by
   cobrowse_pointer {session_id, node, x, y, highlight?, hide?} -> {ok}   the agent's pointer, drawn
                    on the visitor's page (in the session's room only; no record: it is too chatty)
   cobrowse_control {session_id, want} -> {ok, control}   asks the visitor for control, or gives it back
@@ -19,7 +20,7 @@
   cobrowse_resume  {session_id} -> {ok, state, agent_name, control, code?}   after the page changed
                    (another page of the site): the widget records again, no new consent needed
   cobrowse_grant   {session_id, grant} -> {ok}   answers the agent's ask for control, or takes it back
-  cobrowse_batch   {session_id, snapshot?, events | part} -> {ok, resnapshot?}   relayed to the room;
+  cobrowse_batch   {session_id, snapshot?, sent, events | part} -> {ok, resnapshot?}   relayed to the room;
                    resnapshot: true asks the widget for a new full snapshot (too much since the last)
   cobrowse_stop    {session_id} -> {ok}
 The visitor hears cobrowse.pointer, cobrowse.action and cobrowse.control {session_id, control, by,
@@ -159,7 +160,8 @@ async def join(app: web.Application, principal: Principal, data: Any) -> tuple[S
         return watched
     found, _ = watched
     batches = await sessions(app).since_snapshot(found) if found.state == "active" else []
-    return found, ok(state=found.state, control=found.control, conversation_id=found.conversation_id, batches=batches)
+    return found, ok(state=found.state, control=found.control, conversation_id=found.conversation_id, batches=batches,
+                     page_now=CobrowseSessions.page_now(found))
 
 
 async def pointer(app: web.Application, server: Any, watching: set[str], data: Any) -> Ack:
@@ -301,10 +303,12 @@ async def batch(app: web.Application, server: Any, who: dict[str, Any], data: An
     found = await _visitors_session(app, who, form.session_id)
     if found is None or found.state != "active":
         return error("not_active", "this co-browsing session is not running")
-    relayed = {"session_id": found.id, "snapshot": form.snapshot,
+    relayed = {"session_id": found.id, "snapshot": form.snapshot, "sent": form.sent,
                **({"events": form.events} if form.events is not None else {"part": form.part.model_dump()})}  # type: ignore[union-attr]
     starts = form.snapshot and (form.part is None or form.part.index == 0)
-    kept = await sessions(app).keep(found, json.dumps(relayed, separators=(",", ":")), starts)
+    # The page's clock, from small batches only: a big one's trip would make it look slow.
+    clock = form.sent if form.part is None and not form.snapshot else 0
+    kept = await sessions(app).keep(found, json.dumps(relayed, separators=(",", ":"), ensure_ascii=False), starts, clock)
     await server.emit("cobrowse.batch", relayed, to=session_room(found.id), namespace=AGENT_NAMESPACE)
     return ok(resnapshot=True) if not kept else ok()
 

@@ -103,7 +103,8 @@ def parse(model: type[M], data: Any, max_bytes: int = MAX_CONTROL_BYTES) -> M | 
     if data is None:
         data = {}
     try:
-        size = len(json.dumps(data, separators=(",", ":")))
+        # As sent: UTF-8, not \u escapes (text in Chinese would count twice over).
+        size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
     except (TypeError, ValueError):
         return error("invalid", "the payload is not JSON")
     if size > max_bytes:
@@ -201,3 +202,4 @@ class CobrowseBatch(Payload):
     snapshot: bool = False
     events: list[dict[str, Any]] | None = Field(None, max_length=2_000)
     part: CobrowsePart | None = None
+    sent: int = Field(0, ge=0, le=2**53)  # the page's clock (ms) as it went: lets the agent's replay keep time

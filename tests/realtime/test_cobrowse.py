@@ -5,6 +5,8 @@ at once, and every step is on the conversation's record."""
 
 from __future__ import annotations
 
+import time
+
 import sqlalchemy as sa
 from aiohttp.test_utils import TestClient
 
@@ -68,13 +70,17 @@ async def test_the_agent_asks_the_visitor_consents_and_the_page_reaches_the_agen
     assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "snapshot": True, "events": [META, FULL]}))["ok"]
     assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [moved(1)]}))["ok"]
     first = await ann_inbox.wait_for("cobrowse.batch")
-    assert first == {"session_id": session_id, "snapshot": True, "events": [META, FULL]}
+    assert first == {"session_id": session_id, "snapshot": True, "sent": 0, "events": [META, FULL]}
     assert bob_inbox.got("cobrowse.batch") == []
 
-    # A supervisor who joins late starts from the page's latest full snapshot.
+    # A supervisor who joins late starts from the page's latest full snapshot, and from the page's
+    # clock now (its batches say what it is; this page's runs an hour ahead of ours).
+    ahead = round(time.time() * 1000) + 3_600_000
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [moved(2)], "sent": ahead}))["ok"]
     supervisor = await sockets.connect("/agent", cookie=session_cookie(agent))
     late = await supervisor.call("cobrowse_join", {"session_id": session_id})
-    assert [b["events"] for b in late["batches"]] == [[META, FULL], [moved(1)]]
+    assert [b["events"] for b in late["batches"]] == [[META, FULL], [moved(1)], [moved(2)]]
+    assert ahead <= late["page_now"] < ahead + 5_000
     assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "snapshot": True, "events": [META, FULL]}))["ok"]
     assert [b["events"] for b in (await supervisor.call("cobrowse_join", {"session_id": session_id}))["batches"]] == [[META, FULL]]
 

@@ -15,6 +15,10 @@ export function useCobrowse({ realtime }) {
   const stateRef = useRef(null);
   const feeds = useRef(new Set()); // the view's replayers
   const pending = useRef([]); // batches caught up with before a view subscribed
+  // The customer's page clock (rrweb stamps its events with it), as last heard: {page, at} (ms, and
+  // our performance.now() then). The replay keeps time by it, whatever the two clocks say.
+  const clock = useRef(null);
+  const pageNow = useCallback(() => (clock.current ? clock.current.page + (performance.now() - clock.current.at) : null), []);
   const update = useCallback((next) => {
     stateRef.current = typeof next === "function" ? next(stateRef.current) : next;
     setState(stateRef.current);
@@ -33,6 +37,7 @@ export function useCobrowse({ realtime }) {
       if (ack.state === "ended" || ack.state === "declined") return update((now) => ({ ...now, phase: ack.state === "ended" ? "stopped" : "declined" }));
       if (ack.state !== "active") return;
       pending.current = [];
+      clock.current = ack.page_now ? { page: ack.page_now, at: performance.now() } : null;
       update((now) => ({ ...now, phase: "watching", control: ack.control || "" }));
       (ack.batches ?? []).forEach(deliver);
     },
@@ -104,6 +109,9 @@ export function useCobrowse({ realtime }) {
       realtime.on("cobrowse.batch", (data) => {
         if (!mine(data) || stateRef.current.phase !== "watching") return;
         if (stateRef.current.away) update((now) => ({ ...now, away: false }));
+        // A batch's send time is the page's clock minus its trip, which a big one makes long: the
+        // latest estimate is the largest.
+        if (data.sent && data.sent > (pageNow() ?? 0)) clock.current = { page: data.sent, at: performance.now() };
         deliver(data);
       }),
       // The customer's page went (closed, or on its way to another page of the site) until it sends again.
@@ -115,7 +123,7 @@ export function useCobrowse({ realtime }) {
       if (now?.sessionId && (now.phase === "asking" || now.phase === "watching")) join(now.sessionId);
     }));
     return () => offs.forEach((off) => off());
-  }, [realtime, join, update, deliver]);
+  }, [realtime, join, update, deliver, pageNow]);
 
   /** A view's feed of batches: those caught up with first, then each as it comes. */
   const subscribe = useCallback((feed) => {
@@ -125,8 +133,8 @@ export function useCobrowse({ realtime }) {
   }, []);
 
   return useMemo(
-    () => ({ state, request, claim, control, point, act, stop, dismiss, subscribe }),
-    [state, request, claim, control, point, act, stop, dismiss, subscribe],
+    () => ({ state, request, claim, control, point, act, stop, dismiss, subscribe, pageNow }),
+    [state, request, claim, control, point, act, stop, dismiss, subscribe, pageNow],
   );
 }
 

@@ -24,8 +24,23 @@ const PRIVATE = [
   "wecc-cobrowse",
 ];
 const FLUSH_MS = 50; // how often what changed goes out: the agent sees it about this late
-const PART_CHARS = 90000; // a batch larger than this (a big page's snapshot) goes in parts
+// A batch larger than this as sent (UTF-8, escapes and all; a big page's snapshot) goes in parts, each
+// no larger: the gateway takes messages of up to 128 KB, and a larger one would cost the connection.
+const PART_BYTES = 100000;
+const PART_CHARS = 60000; // where to cut first: ASCII stays well under PART_BYTES, other scripts are cut again
+const MAX_EVENTS = 1000; // the gateway takes up to 2,000 events a batch; more go in parts
+const RETRY_MS = 3000; // after a batch the gateway refused or lost: a new snapshot, this long after
 const META = 4;
+const utf8 = new TextEncoder();
+
+/** The text cut into pieces whose size as a JSON string (as sent) fits in a part. */
+function pieces(text) {
+  if (utf8.encode(JSON.stringify(text)).length <= PART_BYTES) return [text];
+  let half = Math.ceil(text.length / 2);
+  const code = text.charCodeAt(half);
+  if (code >= 0xdc00 && code <= 0xdfff) half += 1; // not between the halves of a surrogate pair
+  return [...pieces(text.slice(0, half)), ...pieces(text.slice(half))];
+}
 const POINTER_IDLE_MS = 8000; // an agent's pointer that stopped moving fades away
 const HIGHLIGHT_MS = 2500;
 // What an agent may type into: text-like fields; never a password (blocked anyway) nor a file.
@@ -64,19 +79,37 @@ export function start({ send, blockSelectors = [], maskSelectors = [] }) {
     snapshot = false;
     const text = JSON.stringify(events);
     let ack;
-    if (text.length <= PART_CHARS) {
-      ack = await send({ snapshot: starts, events });
+    if (events.length <= MAX_EVENTS && text.length <= PART_CHARS && utf8.encode(text).length <= PART_BYTES) {
+      ack = await send({ snapshot: starts, sent: Date.now(), events });
     } else {
       const id = `p${Date.now().toString(36)}${(partNumber += 1)}`;
-      const count = Math.ceil(text.length / PART_CHARS);
-      for (let index = 0; index < count; index += 1) {
-        ack = await send({ snapshot: starts, part: { id, index, count, text: text.slice(index * PART_CHARS, (index + 1) * PART_CHARS) } });
+      const texts = [];
+      for (let at = 0; at < text.length; at += PART_CHARS) texts.push(...pieces(text.slice(at, at + PART_CHARS)));
+      for (let index = 0; index < texts.length; index += 1) {
+        ack = await send({ snapshot: starts, sent: Date.now(), part: { id, index, count: texts.length, text: texts[index] } });
         if (!ack || !ack.ok) break;
       }
     }
+    if (stopped) return;
     if (ack && ack.resnapshot) record.takeFullSnapshot(true); // the gateway keeps only so much since the last one
+    else if (ack && !ack.ok && ack.code !== "not_active" && ack.code !== "offline") retry(ack.retry_after);
   }
 
+  // A batch that didn't arrive leaves the agent's view wrong: a new snapshot puts it right (offline
+  // waits for the reconnect, which asks for one; a session that ended is over).
+  let retrying = null;
+  let stopped = false;
+  function retry(afterSeconds) {
+    if (retrying || stopped) return;
+    retrying = setTimeout(() => {
+      retrying = null;
+      if (!stopped) record.takeFullSnapshot(true);
+    }, Math.max(RETRY_MS, (afterSeconds || 0) * 1000));
+  }
+
+  // First a tiny batch with no events: it tells the agent's replay the page's clock before the first
+  // snapshot (which takes a while to travel) arrives, so the replay starts in time with the page.
+  send({ snapshot: false, sent: Date.now(), events: [] });
   const stopRecording = record({
     emit(event) {
       if (event.type === META) {
@@ -156,14 +189,16 @@ export function start({ send, blockSelectors = [], maskSelectors = [] }) {
 
   return {
     stop() {
+      stopped = true;
       if (stopRecording) stopRecording();
+      clearTimeout(retrying);
       if (timer) clearTimeout(timer);
       timer = null;
       queue = [];
       overlay.remove();
     },
     resnapshot() {
-      record.takeFullSnapshot(true);
+      if (!stopped) record.takeFullSnapshot(true);
     },
     /** The agent's pointer {node, x, y, highlight, hide}. */
     point(data) {

@@ -10,9 +10,10 @@ import { useCobrowseContext } from "../cobrowse.js";
 import { useT } from "../i18n.js";
 import { Icon } from "./Icon.jsx";
 
-// How far behind the customer the replay runs: rrweb's live mode plays events on their own clock
-// from this baseline, so a little slack absorbs the network's jitter and any clock difference.
-const BUFFER_MS = 150;
+// How far behind the customer's page the replay runs, on the page's own clock (rrweb's live mode
+// plays each event this long after the page stamped it): the widget's 50 ms batching and the trip
+// here fit in it, so events play evenly spaced as they happened; any later ones play on arrival.
+const BUFFER_MS = 80;
 const POINTER_MS = 30; // the agent's pointer goes out at most this often
 const SCROLL_MS = 60;
 const MESSAGES = new Set(["not_yours", "no_visitor", "not_found", "disabled", "bad_code", "busy", "rate_limited"]);
@@ -130,7 +131,7 @@ function CobrowseViewer({ cobrowse, control }) {
   const [field, setField] = useState(null); // {node, tag} the agent clicked, to type into
   const [text, setText] = useState("");
   const [address, setAddress] = useState("");
-  const { subscribe } = cobrowse;
+  const { subscribe, pageNow } = cobrowse;
   useEffect(() => {
     let viewport = null;
     const parts = new Map(); // a large batch arrives in parts
@@ -162,13 +163,17 @@ function CobrowseViewer({ cobrowse, control }) {
       if (batch.snapshot) {
         view.current.replayer?.destroy();
         stage.current.querySelector(".replayer-wrapper")?.remove();
-        const replayer = new Replayer([], { root: stage.current, liveMode: true, mouseTail: false, showWarning: false, showDebug: false });
+        // Events older than the start play at once, "in sync": without a virtual DOM, so they reach
+        // the view even when nothing newer comes to flush them (a quiet page caught up with).
+        const replayer = new Replayer([], { root: stage.current, liveMode: true, mouseTail: false, showWarning: false, showDebug: false, useVirtualDom: false });
         view.current.replayer = replayer;
         replayer.on("resize", (size) => {
           viewport = size;
           fit();
         });
-        replayer.startLive(events[0].timestamp - BUFFER_MS);
+        // From the page's clock now, not the snapshot's own time: a snapshot caught up with may be
+        // minutes old, and the replay would stay that far behind.
+        replayer.startLive(Math.max(events[0].timestamp, pageNow() ?? 0) - BUFFER_MS);
       }
       const { replayer } = view.current;
       if (!replayer) return; // changes before the page's first snapshot can't be shown
@@ -182,7 +187,7 @@ function CobrowseViewer({ cobrowse, control }) {
       view.current.replayer?.destroy();
       view.current.replayer = null;
     };
-  }, [subscribe]);
+  }, [subscribe, pageNow]);
 
   /** What is under the agent's pointer on the customer's page: {node, x, y, element}, or null. */
   function under(event) {
