@@ -174,12 +174,7 @@ class AgentNamespace(GatewayNamespace):
         principal = await self._principal(sid)
         if principal is None:
             return error("unauthenticated", "your session has ended; log in again")
-        joined = await cobrowse.join(self.app, principal, data)
-        if isinstance(joined, dict):
-            return joined
-        session, answer = joined
-        await self.enter_room(sid, cobrowse.session_room(session.id))
-        return answer
+        return await cobrowse.join(self.app, principal, data, lambda room: self.enter_room(sid, room))
 
     async def on_cobrowse_pointer(self, sid: str, data: Any = None) -> Ack:
         # Many a second while the agent points: the room (entered through cobrowse_join's checks) is the pass.

@@ -5,23 +5,27 @@
                    reaches their widget with the agent's first name); a live session is returned as is
   cobrowse_claim   {conversation_id, code} -> {ok, session_id, state}   the code the visitor read out
                    (cobrowse_code): their page is shared on this conversation from now on
-  cobrowse_join    {session_id} -> {ok, state, control, batches, page_now}   into the session's room:
-                   cobrowse.batch {session_id, snapshot, sent, events | part} as the page changes;
-                   `batches` are those since the page's latest full snapshot, to catch up with;
-                   page_now: the page's clock now (ms), which the replay keeps time by
-  cobrowse_pointer {session_id, node, x, y, highlight?, hide?} -> {ok}   the agent's pointer, drawn
+  cobrowse_join    {session_id} -> {ok, state, control, conversation_id, stream, batches, page_now}
+                   into the session's room: cobrowse.batch {session_id, stream, seq, snapshot, sent,
+                   events | part} as the page changes; `batches` are those since the page's latest
+                   full snapshot, to catch up with; page_now: the page's clock now (ms), which the
+                   replay keeps time by; stream: the page streaming now
+  cobrowse_pointer {session_id, stream, node, x, y, highlight?, hide?} -> {ok}   the agent's pointer, drawn
                    on the visitor's page (in the session's room only; no record: it is too chatty)
   cobrowse_control {session_id, want} -> {ok, control}   asks the visitor for control, or gives it back
-  cobrowse_action  {session_id, kind, ...} -> {ok}   with control granted: click, input, scroll, navigate
+  cobrowse_action  {session_id, stream, kind, ...} -> {ok}   by the agent control was granted to:
+                   click, input, scroll, navigate (the widget applies it if `stream` is its page)
   cobrowse_stop    {session_id} -> {ok}
-/visitor (the conversation's web visitor):
+/visitor (the web visitor: the conversation's, or one who gives a code):
   cobrowse_consent {session_id, accept} -> {ok}   cobrowse.started / cobrowse.declined
   cobrowse_code    {} -> {ok, session_id, code, expires_in}   the visitor starts it: a code to read out
   cobrowse_resume  {session_id} -> {ok, state, agent_name, control, code?}   after the page changed
                    (another page of the site): the widget records again, no new consent needed
   cobrowse_grant   {session_id, grant} -> {ok}   answers the agent's ask for control, or takes it back
-  cobrowse_batch   {session_id, snapshot?, sent, events | part} -> {ok, resnapshot?}   relayed to the room;
-                   resnapshot: true asks the widget for a new full snapshot (too much since the last)
+  cobrowse_batch   {session_id, stream, snapshot?, sent, events | part} -> {ok, resnapshot?}   relayed to
+                   the room; resnapshot: true asks the widget for a new full snapshot (too much since
+                   the last). A snapshot from a new stream takes over; the old one's batches are then
+                   refused ("superseded")
   cobrowse_stop    {session_id} -> {ok}
 The visitor hears cobrowse.pointer, cobrowse.action and cobrowse.control {session_id, control, by,
 agent_name} in their own room; agents hear the recorded steps through the conversation's room, and
@@ -32,13 +36,14 @@ on to the site's next page) and cobrowse.stopped {session_id, by} in the session
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
 
 from gateway.auth.principal import SUPERVISE, Principal
-from gateway.cobrowse import CODE_SECONDS, CobrowseSessions, Session
+from gateway.cobrowse import CODE_SECONDS, CobrowseSessions, Refused, Session
 from gateway.core.tenant_settings import read_settings
 from gateway.db import schema as t
 from gateway.events.bus import record_event
@@ -47,14 +52,14 @@ from gateway.realtime.payloads import (
     Ack, CobrowseAction, CobrowseBatch, CobrowseClaim, CobrowseConsent, CobrowseControl, CobrowseGrant, CobrowsePointer,
     CobrowseRef, ConversationRef, Empty, error, ok, parse,
 )
-from gateway.realtime.rooms import conversation_room, visitor_room
+from gateway.realtime.rooms import visitor_room
 from gateway.realtime.visibility import first_name
 from gateway.widget.settings import WidgetSettings
 
 AGENT_NAMESPACE = "/agent"
 VISITOR_NAMESPACE = "/visitor"
-# Codes are a million to one: an agent gets this many tries a minute (a typo or two, never a search).
-CLAIMS_PER_MINUTE = 10
+CLAIMS_PER_MINUTE = 10  # codes one agent may try
+CLAIMS_PER_TENANT_MINUTE = 60  # and all of a tenant's agents together
 
 
 def session_room(session_id: str) -> str:
@@ -84,9 +89,14 @@ async def _tenant_settings(app: web.Application, tenant_id: str) -> WidgetSettin
         return WidgetSettings.of(await read_settings(conn, tenant_id))
 
 
-async def _agent_name(app: web.Application, principal: Principal) -> str:
+async def _names(app: web.Application, user_ids: list[str]) -> dict[str, str]:
     async with app[DB].connect() as conn:
-        return (await conn.execute(sa.select(t.users.c.name).where(t.users.c.id == principal.user_id))).scalar_one_or_none() or ""
+        return dict((await conn.execute(sa.select(t.users.c.id, t.users.c.name).where(t.users.c.id.in_(user_ids)))).all())
+
+
+async def _agent_name(app: web.Application, principal: Principal) -> str:
+    assert principal.user_id is not None
+    return (await _names(app, [principal.user_id])).get(principal.user_id, "")
 
 
 # ---- the agent's side ----
@@ -123,20 +133,27 @@ async def claim(app: web.Application, server: Any, principal: Principal, tenant_
         return form
     if not await may_watch(app, principal, tenant_id, form.conversation_id):
         return error("not_yours", "only the conversation's agent (or a supervisor) may co-browse")
-    decision = await app[LIMITER].hit(f"cobrowse-claim:{principal.user_id}", CLAIMS_PER_MINUTE, 60)
-    if not decision.allowed:
-        return error("rate_limited", f"too many codes tried; try again in {decision.retry_after} s", retry_after=decision.retry_after)
-    current = await sessions(app).of_conversation(form.conversation_id)
-    if current is not None and current.state == "asked" and await sessions(app).end(current):
-        await _stopped(app, server, current, "agent", agent_id=principal.user_id)  # the code replaces the unanswered ask
-    elif current is not None and current.live:
-        return error("busy", "this conversation is co-browsing already; stop that first")
+    if not (await _tenant_settings(app, tenant_id)).cobrowse.enabled:
+        return error("disabled", "co-browsing is turned off for this business")
+    # Codes are a million to one: tries are counted per agent and per tenant (a typo or two, never a search).
+    for decision in await app[LIMITER].hit_all([(f"cobrowse-claim:{principal.user_id}", CLAIMS_PER_MINUTE, 60),
+                                                (f"cobrowse-claim-tenant:{tenant_id}", CLAIMS_PER_TENANT_MINUTE, 60)]):
+        if not decision.allowed:
+            return error("rate_limited", f"too many codes tried; try again in {decision.retry_after} s",
+                         retry_after=decision.retry_after)
     assert principal.user_id is not None
     name = await _agent_name(app, principal)
-    session = await sessions(app).claim(tenant_id, form.code, form.conversation_id, principal.user_id, name,
-                                        await _assignee(app, tenant_id, form.conversation_id))
+    store = sessions(app)
+    asked = await store.of_conversation(form.conversation_id)
+    try:
+        session = await store.claim(tenant_id, form.code, form.conversation_id, principal.user_id, name,
+                                    await _assignee(app, tenant_id, form.conversation_id))
+    except Refused:
+        return error("busy", "this conversation is co-browsing already; stop that first")
     if session is None:
         return error("bad_code", "no such code is waiting; ask the customer to read it again, or to get a new one")
+    if asked is not None and asked.state == "asked" and await store.end(asked):
+        await _stopped(app, server, asked, "agent", agent_id=principal.user_id)  # the code replaced the unanswered ask
     await _record(app, session, "cobrowse.started", by_code=True, agent_id=principal.user_id, agent_name=name)
     await _to_visitor(server, session, "cobrowse.started", agent_name=first_name(name))
     return ok(session_id=session.id, state=session.state)
@@ -153,15 +170,17 @@ async def _watched(app: web.Application, principal: Principal, data: Any, form: 
     return found, ref
 
 
-async def join(app: web.Application, principal: Principal, data: Any) -> tuple[Session, Ack] | Ack:
-    """The session this agent may watch and what to catch up with; the caller enters its room."""
+async def join(app: web.Application, principal: Principal, data: Any, enter: Callable[[str], Awaitable[None]]) -> Ack:
+    """Into the session's room (`enter`), when this agent may watch it; then what to catch up with.
+    In that order, so no batch falls between the two: the inbox drops what it got twice by `seq`."""
     watched = await _watched(app, principal, data)
     if isinstance(watched, dict):
         return watched
     found, _ = watched
+    await enter(session_room(found.id))
     batches = await sessions(app).since_snapshot(found) if found.state == "active" else []
-    return found, ok(state=found.state, control=found.control, conversation_id=found.conversation_id, batches=batches,
-                     page_now=CobrowseSessions.page_now(found))
+    return ok(state=found.state, control=found.control, conversation_id=found.conversation_id, batches=batches,
+              page_now=CobrowseSessions.page_now(found), stream=found.stream)
 
 
 async def pointer(app: web.Application, server: Any, watching: set[str], data: Any) -> Ack:
@@ -186,7 +205,8 @@ async def control(app: web.Application, server: Any, principal: Principal, data:
             return error("disabled", "this business does not let agents take control of its pages")
         if found.control:
             return ok(control=found.control)  # asked or granted already
-        if not await sessions(app).set_control(found, ("",), "asked"):
+        assert principal.user_id is not None
+        if not await sessions(app).set_control(found, ("",), "asked", principal.user_id):
             return error("not_active", "this co-browsing session is not running")
         await _record(app, found, "cobrowse.control_requested", agent_id=principal.user_id)
         await _control_changed(server, found, "asked", "agent")
@@ -204,7 +224,7 @@ async def action(app: web.Application, server: Any, principal: Principal, watchi
     found, form = watched
     if found.id not in watching or found.state != "active":
         return error("not_active", "join the co-browsing session first")
-    if found.control != "granted":
+    if found.control != "granted" or found.controller != principal.user_id:
         return error("no_control", "the customer has not given you control of their page")
     await _to_visitor(server, found, "cobrowse.action", **form.model_dump(exclude={"session_id"}))
     return ok()
@@ -257,6 +277,8 @@ async def offer_code(app: web.Application, who: dict[str, Any], data: Any) -> Ac
     if not (await _tenant_settings(app, who["tenant_id"])).cobrowse.enabled:
         return error("disabled", "co-browsing is turned off for this site")
     session = await sessions(app).offer_code(who["tenant_id"], _browser(who))
+    if session is None:
+        return error("busy", "no code is free just now; try again in a minute")
     return ok(session_id=session.id, code=session.code, expires_in=CODE_SECONDS)
 
 
@@ -301,14 +323,20 @@ async def batch(app: web.Application, server: Any, who: dict[str, Any], data: An
     if (form.events is None) == (form.part is None):
         return error("invalid", "send events or one part of them")
     found = await _visitors_session(app, who, form.session_id)
-    if found is None or found.state != "active":
+    if found is None:
         return error("not_active", "this co-browsing session is not running")
-    relayed = {"session_id": found.id, "snapshot": form.snapshot, "sent": form.sent,
-               **({"events": form.events} if form.events is not None else {"part": form.part.model_dump()})}  # type: ignore[union-attr]
     starts = form.snapshot and (form.part is None or form.part.index == 0)
     # The page's clock, from small batches only: a big one's trip would make it look slow.
     clock = form.sent if form.part is None and not form.snapshot else 0
-    kept = await sessions(app).keep(found, json.dumps(relayed, separators=(",", ":"), ensure_ascii=False), starts, clock)
+    try:
+        seq = await sessions(app).accept(found, form.stream, starts, clock)
+    except Refused as refused:
+        message = ("another page of yours shares its view now" if refused.code == "superseded"
+                   else "this co-browsing session is not running")
+        return error(refused.code, message)
+    relayed = {"session_id": found.id, "stream": form.stream, "seq": seq, "snapshot": form.snapshot, "sent": form.sent,
+               **({"events": form.events} if form.events is not None else {"part": form.part.model_dump()})}  # type: ignore[union-attr]
+    kept = await sessions(app).keep(found, json.dumps(relayed, separators=(",", ":")), starts)
     await server.emit("cobrowse.batch", relayed, to=session_room(found.id), namespace=AGENT_NAMESPACE)
     return ok(resnapshot=True) if not kept else ok()
 
@@ -325,10 +353,12 @@ async def visitor_stop(app: web.Application, server: Any, who: dict[str, Any], d
     return ok()
 
 
-async def page_away(server: Any, session_id: str) -> None:
+async def page_away(app: web.Application, server: Any, session_id: str, stream: str) -> None:
     """The page that streamed went away (closed, or on its way to the site's next page): those
-    watching are told, until its next batch shows it back."""
-    await server.emit("cobrowse.away", {"session_id": session_id}, to=session_room(session_id), namespace=AGENT_NAMESPACE)
+    watching are told, until its next batch shows it back. Not when another page took over."""
+    found = await sessions(app).get(session_id)
+    if found is not None and found.state == "active" and found.stream == stream:
+        await server.emit("cobrowse.away", {"session_id": session_id}, to=session_room(session_id), namespace=AGENT_NAMESPACE)
 
 
 # ---- the conversation changing hands, or closing ----
@@ -354,10 +384,21 @@ class ConversationWatch:
         if event.data.get("status") == "closed":
             if await store.end(found):
                 await _stopped(self._app, self._server, found, "closed")
-        elif await store.reassigned(found, event.data.get("assignee_id") or ""):
-            await self._server.close_room(session_room(found.id), namespace=AGENT_NAMESPACE)
-            await self._server.emit("cobrowse.recheck", {"session_id": found.id}, to=conversation_room(found.conversation_id),
-                                    namespace=AGENT_NAMESPACE)
+            return
+        assignee = event.data.get("assignee_id") or ""
+        names = await _names(self._app, [assignee]) if assignee else {}
+        control = await store.reassigned(found, assignee, names.get(assignee, ""))
+        if control is None:
+            return
+        if control:  # the visitor let the previous agent act, not whoever comes next
+            moved = await store.get(found.id) or found
+            await _record(self._app, moved, "cobrowse.control_ended", by="transfer")
+            await _control_changed(self._server, moved, "", "transfer")
+        room = session_room(found.id)
+        # Told in the room, then put out of it: each inbox asks to join again a moment later (once
+        # the room is closed everywhere), and only the new agent and supervisors get back in.
+        await self._server.emit("cobrowse.recheck", {"session_id": found.id}, to=room, namespace=AGENT_NAMESPACE)
+        await self._server.close_room(room, namespace=AGENT_NAMESPACE)
 
 
 # ---- both ----

@@ -67,6 +67,7 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except Exception:
             if not self.server.manager.is_connected(sid, self.namespace):
                 # It went away while the handler ran (a page navigating on): its session went with it.
+                log.debug("socket left while its event ran", exc_info=True, extra={"namespace": self.namespace, "event": event[:64]})
                 return error("disconnected", "this connection has ended")
             log.exception("socket event handler failed", extra={"namespace": self.namespace, "event": event[:64]})
             return error("internal_error", "something went wrong on our side")

@@ -103,8 +103,9 @@ def parse(model: type[M], data: Any, max_bytes: int = MAX_CONTROL_BYTES) -> M | 
     if data is None:
         data = {}
     try:
-        # As sent: UTF-8, not \u escapes (text in Chinese would count twice over).
-        size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
+        # As sent: UTF-8, not \u escapes (text in Chinese would count twice over); a lone surrogate
+        # (a cut emoji) is measured as it came, not refused.
+        size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"))
     except (TypeError, ValueError):
         return error("invalid", "the payload is not JSON")
     if size > max_bytes:
@@ -153,6 +154,7 @@ class CobrowsePointer(Payload):
     `highlight` outlines the node for a moment (the agent clicked); `hide`: the agent looks away."""
 
     session_id: str = Field(min_length=1, max_length=64)
+    stream: str = Field(pattern=r"^[A-Za-z0-9_-]{8,32}$")  # the page the agent sees: node ids are that page's
     node: int = Field(0, ge=0, le=2**31)
     x: float = Field(0, ge=0, le=1)
     y: float = Field(0, ge=0, le=1)
@@ -166,6 +168,7 @@ class CobrowseAction(Payload):
     click {node, x, y} | input {node, value} | scroll {node, dx, dy} | navigate {url}."""
 
     session_id: str = Field(min_length=1, max_length=64)
+    stream: str = Field(pattern=r"^[A-Za-z0-9_-]{8,32}$")  # the page the agent sees: node ids are that page's
     kind: Literal["click", "input", "scroll", "navigate"]
     node: int = Field(0, ge=0, le=2**31)
     x: float = Field(0.5, ge=0, le=1)
@@ -199,6 +202,7 @@ class CobrowseBatch(Payload):
     the first batch of a new full snapshot (a Meta event and the FullSnapshot)."""
 
     session_id: str = Field(min_length=1, max_length=64)
+    stream: str = Field(pattern=r"^[A-Za-z0-9_-]{8,32}$")  # the recorder (one page in one tab) it comes from
     snapshot: bool = False
     events: list[dict[str, Any]] | None = Field(None, max_length=2_000)
     part: CobrowsePart | None = None

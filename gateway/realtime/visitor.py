@@ -150,15 +150,16 @@ class VisitorNamespace(GatewayNamespace):
     async def on_cobrowse_batch(self, sid: str, data: Any = None) -> Ack:
         session = await self.get_session(sid)
         answer = await cobrowse.batch(self.app, self.server, session, data)
-        if answer.get("ok") and session.get("cobrowse") != data["session_id"]:
-            await self.save_session(sid, {**session, "cobrowse": data["session_id"]})  # this page streams: see on_disconnect
+        streaming = [data["session_id"], data["stream"]] if answer.get("ok") else None
+        if streaming and session.get("cobrowse") != streaming:
+            await self.save_session(sid, {**session, "cobrowse": streaming})  # this page streams: see on_disconnect
         return answer
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         streaming = (await self.get_session(sid)).get("cobrowse")
         await super().on_disconnect(sid, reason)
         if streaming:
-            await cobrowse.page_away(self.server, streaming)
+            await cobrowse.page_away(self.app, self.server, *streaming)
 
     async def on_cobrowse_stop(self, sid: str, data: Any = None) -> Ack:
         return await cobrowse.visitor_stop(self.app, self.server, await self.get_session(sid), data)

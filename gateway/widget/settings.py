@@ -86,14 +86,22 @@ class Features(_Strict):
     calls: bool = True  # "Call us", where a channel carries web calls for the tenant
 
 
+_TRANSLATOR = cssselect.GenericTranslator()
+
+
 def _css_selector(selector: str) -> str:
-    """A selector the visitor's browser can match elements with (element.matches), or a clear error."""
+    """A selector the visitor's browser can match elements with (element.matches), or a clear
+    error. cssselect parses and translates it, which also refuses unknown pseudo-classes (a typo
+    such as ":privat" would make the browser throw the whole list away, and stream those parts)."""
     try:
         parsed = cssselect.parse(selector)
+        if any(s.pseudo_element for s in parsed):
+            raise ValueError(f"{selector!r} names a pseudo-element; select the element itself")
+        if ":contains(" in selector:  # cssselect's own addition, not CSS
+            raise ValueError(f"{selector!r}: browsers have no :contains(); mark such text with data-wecc-mask")
+        _TRANSLATOR.css_to_xpath(selector)
     except cssselect.SelectorError as err:
-        raise ValueError(f"{selector!r} is not a CSS selector: {err}") from None
-    if any(s.pseudo_element for s in parsed):
-        raise ValueError(f"{selector!r} names a pseudo-element; select the element itself")
+        raise ValueError(f"{selector!r} is not a CSS selector browsers understand: {err}") from None
     return selector.strip()
 
 

@@ -246,8 +246,9 @@ async def test_a_decline_a_code_read_out_and_a_reloaded_inbox(browser: Browser, 
     await agent_page.locator(".cobrowse-bar").get_by_role("button", name="Close").click()
 
     # Later the visitor shares the page themselves, with a code they read out. The page now holds a
-    # long Chinese text: 120 KB as sent, more than one message may carry, so its snapshot goes in parts.
-    await visitor.evaluate("document.body.insertAdjacentHTML('beforeend', '<p id=terms>' + '条款和细则'.repeat(8000) + '</p>')")
+    # long Chinese text with emoji: 264 KB as sent, more than two messages may carry, so its snapshot
+    # goes in parts (cut by bytes, never inside an emoji).
+    await visitor.evaluate("document.body.insertAdjacentHTML('beforeend', '<p id=terms>' + '条款和细则😀'.repeat(12000) + '</p>')")
     await visitor.get_by_role("button", name="Share this page").click()
     offer = visitor.get_by_role("alertdialog")
     await expect(offer).to_contain_text("Share this page with the agent you are talking to?")
@@ -264,7 +265,7 @@ async def test_a_decline_a_code_read_out_and_a_reloaded_inbox(browser: Browser, 
     replay = agent_page.frame_locator(".cobrowse-stage iframe")
     await expect(replay.locator("h1")).to_have_text("Checkout", timeout=10000)
     await expect(visitor.get_by_role("status").filter(has_text="Demo can see this page")).to_be_visible()
-    assert await replay.locator("#terms").evaluate("p => p.textContent.length") == 40000
+    assert await replay.locator("#terms").evaluate("p => p.textContent === '条款和细则😀'.repeat(12000)")
 
     # The agent's inbox reloads: asking again joins the running session and catches up at once.
     await visitor.locator("#coupon").click()

@@ -5,6 +5,7 @@ at once, and every step is on the conversation's record."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from tests.helpers import Api
 from tests.realtime.support import Sockets, add_member, new_tenant, session_cookie, visitor_conversation
 from tests.realtime.test_visitor import widget
 
+PAGE = "page-stream-0001"  # the recorder's stream id: one page, in one tab
 META = {"type": 4, "data": {"href": "https://shop.example/cart", "width": 1280, "height": 720}, "timestamp": 1}
 FULL = {"type": 2, "data": {"node": {"type": 0, "childNodes": [], "id": 1}, "initialOffset": {"left": 0, "top": 0}}, "timestamp": 2}
 
@@ -62,33 +64,33 @@ async def test_the_agent_asks_the_visitor_consents_and_the_page_reaches_the_agen
     assert again["session_id"] == session_id  # one session per conversation
 
     # Nothing flows before consent; then the page does, to the agent in the session's room.
-    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [META]}))["code"] == "not_active"
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "events": [META]}))["code"] == "not_active"
     assert (await visitor.call("cobrowse_consent", {"session_id": session_id, "accept": True}))["ok"]
     joined = await ann_inbox.call("cobrowse_join", {"session_id": session_id})
     assert joined["ok"] and joined["state"] == "active" and joined["batches"] == []
     assert (await bob_inbox.call("cobrowse_join", {"session_id": session_id}))["code"] == "not_found"  # not his conversation
-    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "snapshot": True, "events": [META, FULL]}))["ok"]
-    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [moved(1)]}))["ok"]
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "snapshot": True, "events": [META, FULL]}))["ok"]
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "events": [moved(1)]}))["ok"]
     first = await ann_inbox.wait_for("cobrowse.batch")
-    assert first == {"session_id": session_id, "snapshot": True, "sent": 0, "events": [META, FULL]}
+    assert first == {"session_id": session_id, "stream": PAGE, "seq": 1, "snapshot": True, "sent": 0, "events": [META, FULL]}
     assert bob_inbox.got("cobrowse.batch") == []
 
     # A supervisor who joins late starts from the page's latest full snapshot, and from the page's
     # clock now (its batches say what it is; this page's runs an hour ahead of ours).
     ahead = round(time.time() * 1000) + 3_600_000
-    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [moved(2)], "sent": ahead}))["ok"]
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "events": [moved(2)], "sent": ahead}))["ok"]
     supervisor = await sockets.connect("/agent", cookie=session_cookie(agent))
     late = await supervisor.call("cobrowse_join", {"session_id": session_id})
     assert [b["events"] for b in late["batches"]] == [[META, FULL], [moved(1)], [moved(2)]]
     assert ahead <= late["page_now"] < ahead + 5_000
-    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "snapshot": True, "events": [META, FULL]}))["ok"]
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "snapshot": True, "events": [META, FULL]}))["ok"]
     assert [b["events"] for b in (await supervisor.call("cobrowse_join", {"session_id": session_id}))["batches"]] == [[META, FULL]]
 
     # The visitor stops it: everyone hears so at once, and nothing more is relayed.
     assert (await visitor.call("cobrowse_stop", {"session_id": session_id}))["ok"]
     assert (await ann_inbox.wait_for("cobrowse.stopped"))["by"] == "visitor"
     assert (await visitor.wait_for("cobrowse.stopped"))["by"] == "visitor"
-    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [moved(2)]}))["code"] == "not_active"
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "events": [moved(2)]}))["code"] == "not_active"
     assert [kind for kind, _ in await audit(client, conversation_id)] == ["cobrowse.requested", "cobrowse.started", "cobrowse.stopped"]
 
 
@@ -103,7 +105,7 @@ async def test_a_declined_request_streams_nothing_and_another_visitor_cant_answe
     visitor = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-2"))
     assert (await visitor.call("cobrowse_consent", {"session_id": session_id, "accept": False}))["ok"]
     assert (await visitor.call("cobrowse_consent", {"session_id": session_id, "accept": True}))["code"] == "not_asked"
-    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [META]}))["code"] == "not_active"
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "events": [META]}))["code"] == "not_active"
     assert [kind for kind, _ in await audit(client, conversation_id)] == ["cobrowse.requested", "cobrowse.declined"]
     # A new request may be made after a refusal.
     assert (await inbox.call("cobrowse_request", {"conversation_id": conversation_id}))["session_id"] != session_id
@@ -117,19 +119,19 @@ async def test_batches_are_checked_and_a_page_that_changed_a_lot_is_asked_for_a_
     session_id = (await inbox.call("cobrowse_request", {"conversation_id": conversation_id}))["session_id"]
     visitor = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-4"))
     assert (await visitor.call("cobrowse_consent", {"session_id": session_id, "accept": True}))["ok"]
-    both = await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [META],
+    both = await visitor.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "events": [META],
                                                  "part": {"id": "p1", "index": 0, "count": 1, "text": "{}"}})
     assert both["code"] == "invalid"
-    too_long = await visitor.call("cobrowse_batch", {"session_id": session_id, "snapshot": True,
+    too_long = await visitor.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "snapshot": True,
                                                      "part": {"id": "p2", "index": 0, "count": 2, "text": "x" * 100_001}})
     assert too_long["code"] == "invalid"
     # A snapshot too large for one message goes in parts, kept and relayed as they come.
     for index in range(2):
         part = {"id": "snap-1", "index": index, "count": 2, "text": '[{"type":4}' if index == 0 else ',{"type":2}]'}
-        assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "snapshot": True, "part": part}))["ok"]
+        assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "snapshot": True, "part": part}))["ok"]
     kept = (await inbox.call("cobrowse_join", {"session_id": session_id}))["batches"]
     assert [b["part"]["index"] for b in kept] == [0, 1]
-    answers = [await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [moved(n)]}) for n in range(3)]
+    answers = [await visitor.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "events": [moved(n)]}) for n in range(3)]
     assert answers[0] == {"ok": True} and answers[-1] == {"ok": True, "resnapshot": True}
 
 
@@ -150,7 +152,7 @@ async def test_the_agent_points_and_with_a_second_consent_acts_on_the_page_until
     visitor = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-5"))
     inbox = await sockets.connect("/agent", cookie=session_cookie(ann))
     session_id = (await inbox.call("cobrowse_request", {"conversation_id": conversation_id}))["session_id"]
-    pointing = {"session_id": session_id, "node": 12, "x": 0.25, "y": 0.5}
+    pointing = {"session_id": session_id, "stream": PAGE, "node": 12, "x": 0.25, "y": 0.5}
     assert (await inbox.call("cobrowse_pointer", pointing))["code"] == "not_active"  # not joined, nothing shared yet
     assert (await visitor.call("cobrowse_consent", {"session_id": session_id, "accept": True}))["ok"]
     assert (await inbox.call("cobrowse_join", {"session_id": session_id}))["control"] == ""
@@ -161,7 +163,7 @@ async def test_the_agent_points_and_with_a_second_consent_acts_on_the_page_until
     assert (await inbox.call("cobrowse_pointer", {**pointing, "x": 2}))["code"] == "invalid"
 
     # Acting does: nothing reaches the page until the visitor grants control.
-    click = {"session_id": session_id, "kind": "click", "node": 12, "x": 0.5, "y": 0.5}
+    click = {"session_id": session_id, "stream": PAGE, "kind": "click", "node": 12, "x": 0.5, "y": 0.5}
     assert (await inbox.call("cobrowse_action", click))["code"] == "no_control"
     assert (await inbox.call("cobrowse_control", {"session_id": session_id, "want": True})) == {"ok": True, "control": "asked"}
     asked = await visitor.wait_for("cobrowse.control")
@@ -171,8 +173,8 @@ async def test_the_agent_points_and_with_a_second_consent_acts_on_the_page_until
     assert (await inbox.wait_for("cobrowse.control", lambda c: c["control"] == "granted"))["by"] == "visitor"
     assert (await inbox.call("cobrowse_action", click))["ok"]
     assert (await visitor.wait_for("cobrowse.action"))["kind"] == "click"
-    assert (await inbox.call("cobrowse_action", {"session_id": session_id, "kind": "navigate", "url": "javascript:alert(1)"}))["code"] == "invalid"
-    assert (await inbox.call("cobrowse_action", {"session_id": session_id, "kind": "input", "value": "x"}))["code"] == "invalid"
+    assert (await inbox.call("cobrowse_action", {"session_id": session_id, "stream": PAGE, "kind": "navigate", "url": "javascript:alert(1)"}))["code"] == "invalid"
+    assert (await inbox.call("cobrowse_action", {"session_id": session_id, "stream": PAGE, "kind": "input", "value": "x"}))["code"] == "invalid"
 
     # The visitor takes it back at once: the next action is refused.
     assert (await visitor.call("cobrowse_grant", {"session_id": session_id, "grant": False}))["ok"]
@@ -183,7 +185,7 @@ async def test_the_agent_points_and_with_a_second_consent_acts_on_the_page_until
 
     # The page moved on to another of the site's pages: the agent is told it went; the same browser
     # carries on, others can't.
-    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "snapshot": True, "events": [META, FULL]}))["ok"]
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "snapshot": True, "events": [META, FULL]}))["ok"]
     await visitor.sio.disconnect()
     assert (await inbox.wait_for("cobrowse.away"))["session_id"] == session_id
     reloaded = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-5"))
@@ -208,7 +210,7 @@ async def test_a_visitor_reads_out_a_code_and_the_agent_on_the_call_sees_their_p
     session_id = offered["session_id"]
     # Waiting for the agent, the page changes: the code is still there on the next page.
     assert (await visitor.call("cobrowse_resume", {"session_id": session_id}))["code"] == offered["code"]
-    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [META]}))["code"] == "not_active"
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "events": [META]}))["code"] == "not_active"
 
     wrong = "000000" if offered["code"] != "000000" else "111111"
     assert (await inbox.call("cobrowse_claim", {"conversation_id": call, "code": wrong}))["code"] == "bad_code"
@@ -224,9 +226,12 @@ async def test_a_visitor_reads_out_a_code_and_the_agent_on_the_call_sees_their_p
     assert claimed == {"ok": True, "session_id": session_id, "state": "active"}
     started = await visitor.wait_for("cobrowse.started")
     assert started["session_id"] == session_id and started["agent_name"] == agent.me["user"]["name"].split(" ")[0]
-    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "snapshot": True, "events": [META, FULL]}))["ok"]
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "snapshot": True, "events": [META, FULL]}))["ok"]
     assert (await inbox.wait_for("cobrowse.batch"))["events"] == [META, FULL]  # claiming joined the session's room
-    assert (await inbox.call("cobrowse_claim", {"conversation_id": call, "code": offered["code"]}))["code"] == "busy"
+    assert (await inbox.call("cobrowse_claim", {"conversation_id": call, "code": offered["code"]}))["code"] == "bad_code"  # used
+    another = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-6b"))
+    fresh = (await another.call("cobrowse_code", {}))["code"]
+    assert (await inbox.call("cobrowse_claim", {"conversation_id": call, "code": fresh}))["code"] == "busy"
     assert (await visitor.call("cobrowse_stop", {"session_id": session_id}))["ok"]
     assert (await visitor.wait_for("cobrowse.stopped"))["by"] == "visitor"
     assert [(kind, data.get("by_code")) for kind, data in await audit(client, call)] == [
@@ -275,18 +280,64 @@ async def test_the_page_follows_the_conversation_to_its_new_agent_and_ends_when_
     assert (await visitor.call("cobrowse_consent", {"session_id": session_id, "accept": True}))["ok"]
     assert (await ann_inbox.call("cobrowse_join", {"session_id": session_id}))["ok"]
 
-    # Ann transfers the chat to Bob: she is out of the page's room, he may come in.
+    # Ann has control of the page when she transfers the chat to Bob: she is out of the page's room,
+    # he may come in, and control goes back to the visitor (who let Ann act, not whoever is next).
+    assert (await ann_inbox.call("cobrowse_control", {"session_id": session_id, "want": True}))["ok"]
+    assert (await visitor.call("cobrowse_grant", {"session_id": session_id, "grant": True}))["ok"]
+    supervisor = await sockets.connect("/agent", cookie=session_cookie(agent))
+    assert (await supervisor.call("cobrowse_join", {"session_id": session_id}))["control"] == "granted"
+    click = {"session_id": session_id, "stream": PAGE, "kind": "click", "node": 4}
+    assert (await supervisor.call("cobrowse_action", click))["code"] == "no_control"  # granted to Ann, not to all who watch
     await handed_over(client, conversation_id, bob.me["user"]["id"])
     assert (await ann_inbox.wait_for("cobrowse.recheck"))["session_id"] == session_id
+    told = await visitor.wait_for("cobrowse.control", lambda c: c["by"] == "transfer")
+    assert told["control"] == "" and told["agent_name"] == bob.me["user"]["name"].split(" ")[0]
     assert (await ann_inbox.call("cobrowse_join", {"session_id": session_id}))["code"] == "not_found"
-    assert (await ann_inbox.call("cobrowse_pointer", {"session_id": session_id, "node": 3}))["code"] == "not_active"
-    assert (await bob_inbox.call("cobrowse_join", {"session_id": session_id}))["ok"]
-    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "snapshot": True, "events": [META, FULL]}))["ok"]
+    assert (await ann_inbox.call("cobrowse_pointer", {"session_id": session_id, "stream": PAGE, "node": 3}))["code"] == "not_active"
+    # Every inbox in the room is told to join again, a moment later (as the inbox does: the room
+    # closes on every process first); the supervisor gets back in.
+    await supervisor.wait_for("cobrowse.recheck")
+    await asyncio.sleep(0.3)
+    assert (await supervisor.call("cobrowse_join", {"session_id": session_id}))["ok"]
+    assert (await bob_inbox.call("cobrowse_join", {"session_id": session_id}))["control"] == ""
+    assert (await bob_inbox.call("cobrowse_action", click))["code"] == "no_control"
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "snapshot": True, "events": [META, FULL]}))["ok"]
     assert (await bob_inbox.wait_for("cobrowse.batch"))["events"] == [META, FULL]
+    assert (await supervisor.wait_for("cobrowse.batch"))["events"] == [META, FULL]  # the recheck let him back in
     assert ann_inbox.got("cobrowse.batch") == []
+    assert "cobrowse.control_ended" in [kind for kind, _ in await audit(client, conversation_id)]
 
     # The conversation closes: so does the session, for both sides.
     await handed_over(client, conversation_id, None, status="closed")
     assert (await bob_inbox.wait_for("cobrowse.stopped"))["by"] == "closed"
     assert (await visitor.wait_for("cobrowse.stopped"))["by"] == "closed"
-    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "events": [moved(1)]}))["code"] == "not_active"
+    assert (await visitor.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "events": [moved(1)]}))["code"] == "not_active"
+
+
+async def test_one_page_streams_at_a_time_and_the_agent_acts_only_on_the_page_shown(
+        client: TestClient, sockets: Sockets, config: Config, agent: Api) -> None:
+    conversation_id = await visitor_conversation(client.app, agent.tenant_id(), "cobrowse-visitor-9")
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    session_id = (await inbox.call("cobrowse_request", {"conversation_id": conversation_id}))["session_id"]
+    first_tab = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-9"))
+    assert (await first_tab.call("cobrowse_consent", {"session_id": session_id, "accept": True}))["ok"]
+    assert (await first_tab.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "snapshot": True, "events": [META, FULL]}))["ok"]
+    assert (await inbox.call("cobrowse_join", {"session_id": session_id}))["stream"] == PAGE
+
+    # The same visitor's other tab (or their next page) resumes and sends its own snapshot: it takes
+    # over, and the first tab's batches are refused from then on (its widget stops recording).
+    other = "page-stream-0002"
+    second_tab = await sockets.connect("/visitor", auth=widget(config, "cobrowse-visitor-9"))
+    assert (await second_tab.call("cobrowse_resume", {"session_id": session_id}))["ok"]
+    assert (await second_tab.call("cobrowse_batch", {"session_id": session_id, "stream": other, "snapshot": True, "events": [META, FULL]}))["ok"]
+    refused = await first_tab.call("cobrowse_batch", {"session_id": session_id, "stream": PAGE, "events": [moved(1)]})
+    assert refused["code"] == "superseded"
+    relayed = await inbox.wait_for("cobrowse.batch", lambda b: b["stream"] == other)
+    assert relayed["seq"] == 2  # numbered per session: a late joiner plays each once
+    # The gone page's disconnect does not make the agent think the page went away.
+    await first_tab.sio.disconnect()
+    assert (await inbox.call("cobrowse_pointer", {"session_id": session_id, "stream": other, "node": 3}))["ok"]
+    await second_tab.wait_for("cobrowse.pointer")
+    assert inbox.got("cobrowse.away") == []
+    # Pointer and actions carry the page they were aimed at: the widget drops those for another.
+    assert (await second_tab.wait_for("cobrowse.pointer"))["stream"] == other

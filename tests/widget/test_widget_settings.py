@@ -68,6 +68,8 @@ async def test_the_widget_reads_its_tenants_settings_without_queue_ids(client: T
     ({"proactive": [{"id": "x", "message": "hi"}, {"id": "x", "message": "again"}]}, "same id"),
     ({"surprise": True}, "surprise"),
     ({"cobrowse": {"mask_selectors": ["#account-number", "input["]}}, "'input[' is not a CSS selector"),
+    ({"cobrowse": {"mask_selectors": [".ssn:privat"]}}, "pseudo-class :privat is unknown"),
+    ({"cobrowse": {"block_selectors": ['p:contains("card")']}}, "no :contains()"),
     ({"cobrowse": {"block_selectors": ["p::before"]}}, "pseudo-element"),
     ({"cobrowse": {"block_selectors": [""]}}, "1 to 300"),
 ])

@@ -22,9 +22,11 @@ export function createCobrowse(connection, widgetKey) {
   let settingsKnown;
   const settingsReady = new Promise((resolve) => (settingsKnown = resolve));
 
-  function configure(settings) {
-    const own = { enabled: true, ...settings };
-    store.set({ enabled: own.enabled !== false });
+  /** `known`: the settings came from the gateway (not the widget's fallback, which has none of the
+   * tenant's private selectors: nothing is recorded then). */
+  function configure(settings, known) {
+    const own = { enabled: true, ...settings, known };
+    store.set({ enabled: own.enabled !== false && known });
     settingsKnown(own);
   }
 
@@ -32,11 +34,22 @@ export function createCobrowse(connection, widgetKey) {
     save("sessionStorage", key, value);
   }
 
+  let codeTimer = null;
   function finish() {
     if (recorder) recorder.stop();
     recorder = null;
+    clearTimeout(codeTimer);
     remember(null);
     store.set({ request: null, active: null, control: "", offering: false, code: null });
+  }
+
+  /** A code on screen until the agent enters it, or it runs out. */
+  function showCode(code) {
+    clearTimeout(codeTimer);
+    const left = code.expiresAt ? code.expiresAt - Date.now() : 0;
+    if (code.expiresAt && left <= 0) return finish();
+    store.set({ offering: false, code, error: false });
+    if (left > 0) codeTimer = setTimeout(finish, left);
   }
 
   /** Records and streams this page to the session's agent. False when the recorder can't load. */
@@ -50,11 +63,20 @@ export function createCobrowse(connection, widgetKey) {
     }
     const settings = await settingsReady;
     if (recorder) recorder.stop();
-    recorder = part.start({
-      send: (batch) => connection.call("cobrowse_batch", { session_id: session.sessionId, ...batch }),
-      blockSelectors: settings.block_selectors || [],
-      maskSelectors: settings.mask_selectors || [],
-    });
+    recorder = null;
+    try {
+      if (!settings.known) throw new Error("the site's co-browsing settings could not be read");
+      recorder = part.start({
+        send: (batch) => connection.call("cobrowse_batch", { session_id: session.sessionId, ...batch }),
+        blockSelectors: settings.block_selectors || [],
+        maskSelectors: settings.mask_selectors || [],
+        onEnded: finish, // the session ended, or another page of this visitor's shares now
+      });
+    } catch (err) {
+      console.warn("[wecc] co-browsing not started:", err && err.message);
+      store.set({ error: true });
+      return false;
+    }
     remember({ ...session, state: "active" });
     store.set({ request: null, active: session, control, offering: false, code: null, error: false });
     return true;
@@ -73,7 +95,10 @@ export function createCobrowse(connection, widgetKey) {
   connection.on("cobrowse.started", (data) => {
     // The agent entered the code this visitor read out: the page is shared from now on.
     const code = store.get().code;
-    if (data && code && data.session_id === code.sessionId) record({ sessionId: code.sessionId, agentName: data.agent_name || "" }, "");
+    if (data && code && data.session_id === code.sessionId) {
+      clearTimeout(codeTimer);
+      record({ sessionId: code.sessionId, agentName: data.agent_name || "" }, "");
+    }
   });
   connection.on("cobrowse.stopped", (data) => {
     if (data && data.session_id === current()) finish();
@@ -91,9 +116,14 @@ export function createCobrowse(connection, widgetKey) {
     if (activeIs(data) && recorder && store.get().control === "granted") recorder.act(data);
   });
   connection.on("connect", async () => {
-    if (recorder) return recorder.resnapshot(); // what was sent while offline is lost: start the agent's view afresh
     const kept = load("sessionStorage", key);
-    if (kept && kept.sessionId) await resume(kept);
+    if (!kept || !kept.sessionId) return;
+    if (!recorder) return resume(kept);
+    // Back after a drop: still on? (a stop may have come meanwhile) Then what was sent while
+    // offline is lost: the agent's view starts afresh.
+    const ack = await connection.call("cobrowse_resume", { session_id: kept.sessionId });
+    if (ack && ack.code === "not_active") finish();
+    else if (recorder) recorder.resnapshot();
   });
 
   /** This tab shared its page (or waited with a code) on the site's previous page. */
@@ -104,7 +134,7 @@ export function createCobrowse(connection, widgetKey) {
       return;
     }
     const session = { sessionId: kept.sessionId, agentName: ack.agent_name || kept.agentName || "" };
-    if (ack.state === "code") store.set({ code: { sessionId: kept.sessionId, code: ack.code, expiresAt: kept.expiresAt } });
+    if (ack.state === "code") showCode({ sessionId: kept.sessionId, code: ack.code, expiresAt: kept.expiresAt });
     else await record(session, ack.control || "");
   }
   if (load("sessionStorage", key)) connection.open();
@@ -114,6 +144,7 @@ export function createCobrowse(connection, widgetKey) {
     if (!request) return;
     try {
       await loadPart("cobrowse"); // before consenting: nothing is promised that can't be kept
+      if (!(await settingsReady).known) throw new Error("no settings");
     } catch {
       store.set({ error: true });
       return;
@@ -156,7 +187,8 @@ export function createCobrowse(connection, widgetKey) {
 
   async function getCode() {
     if (!connection.connected) {
-      connection.open();
+      if (connection.store.get().status === "error") connection.retry();
+      else connection.open();
       await new Promise((resolve) => {
         const unsubscribe = connection.store.subscribe((s) => s.status !== "connecting" && (unsubscribe(), resolve()));
       });
@@ -165,7 +197,7 @@ export function createCobrowse(connection, widgetKey) {
     if (!ack || !ack.ok) return store.set({ error: true });
     const code = { sessionId: ack.session_id, code: ack.code, expiresAt: Date.now() + ack.expires_in * 1000 };
     remember({ sessionId: code.sessionId, state: "code", expiresAt: code.expiresAt });
-    store.set({ offering: false, code, error: false });
+    showCode(code);
   }
 
   function cancelOffer() {

@@ -49,7 +49,7 @@ async function mount(config, parts) {
     return;
   }
   const settings = await fetchSettings(config.origin, config.widgetKey);
-  parts.cobrowse.configure(settings.cobrowse);
+  parts.cobrowse.configure(settings.cobrowse, settings.loaded);
   const host = document.createElement("wecc-widget");
   for (const [property, value] of Object.entries(HOST_STYLE)) host.style.setProperty(property, value, "important");
   // The brand colour reaches the shadow root's CSS as custom properties (inherited through the host).

@@ -14,6 +14,7 @@ export const DEFAULTS = {
   features: { attachments: false, csat: true, transcript: false },
   uploads: null,
   cobrowse: { enabled: true, control: true, mask_selectors: [], block_selectors: [] },
+  loaded: false, // these are the fallback, not the tenant's own (co-browsing won't run on them)
 };
 
 const TIMEOUT_MS = 5000;
@@ -42,6 +43,7 @@ function withDefaults(s) {
     prechat: { ...DEFAULTS.prechat, ...s.prechat, fields: (s.prechat && s.prechat.fields) || [] },
     features: { ...DEFAULTS.features, ...s.features },
     cobrowse: { ...DEFAULTS.cobrowse, ...s.cobrowse },
+    loaded: true,
     proactive: Array.isArray(s.proactive) ? s.proactive : [],
   };
 }

@@ -6,6 +6,8 @@
 import { createContext } from "preact";
 import { useCallback, useContext, useEffect, useMemo, useRef, useState } from "preact/hooks";
 
+const RECHECK_MS = 300;
+
 /**
  * state: {conversationId, sessionId, phase: "asking" | "watching" | "declined" | "stopped" | "failed",
  *         control: "" | "asked" | "granted", away: bool (the page is not there right now), code?} or null.
@@ -24,22 +26,35 @@ export function useCobrowse({ realtime }) {
     setState(stateRef.current);
   }, []);
 
+  // Batches are numbered (seq) by the gateway. Joining enters the room before reading what to catch
+  // up with, so a batch may come both ways: the live ones that come while joining wait, and only
+  // those past the catch-up are played.
+  const lastSeq = useRef(0);
+  const joining = useRef(null); // live batches held while a join is under way
+
   const deliver = useCallback((batch) => {
+    lastSeq.current = Math.max(lastSeq.current, batch.seq || 0);
     if (feeds.current.size === 0) pending.current.push(batch);
     else feeds.current.forEach((feed) => feed(batch));
   }, []);
 
   const join = useCallback(
     async (sessionId) => {
+      const held = [];
+      joining.current = held;
       const ack = await realtime.emit("cobrowse_join", { session_id: sessionId });
+      if (joining.current === held) joining.current = null;
       if (stateRef.current?.sessionId !== sessionId) return;
       if (!ack?.ok) return update((now) => ({ ...now, phase: "failed", code: ack?.code || "error" }));
       if (ack.state === "ended" || ack.state === "declined") return update((now) => ({ ...now, phase: ack.state === "ended" ? "stopped" : "declined" }));
       if (ack.state !== "active") return;
       pending.current = [];
       clock.current = ack.page_now ? { page: ack.page_now, at: performance.now() } : null;
-      update((now) => ({ ...now, phase: "watching", control: ack.control || "" }));
-      (ack.batches ?? []).forEach(deliver);
+      update((now) => ({ ...now, phase: "watching", control: ack.control || "", away: false }));
+      const caughtUp = ack.batches ?? [];
+      lastSeq.current = 0;
+      caughtUp.forEach(deliver);
+      held.filter((batch) => (batch.seq || 0) > lastSeq.current).forEach(deliver);
     },
     [realtime, update, deliver],
   );
@@ -104,10 +119,13 @@ export function useCobrowse({ realtime }) {
       realtime.on("cobrowse.declined", (data) => mine(data) && update((now) => ({ ...now, phase: "declined" }))),
       realtime.on("cobrowse.stopped", (data) => mine(data) && update((now) => ({ ...now, phase: "stopped", by: data.by, control: "" }))),
       // The conversation changed hands: whoever may still watch gets back in (the gateway checks).
-      realtime.on("cobrowse.recheck", (data) => mine(data) && join(data.session_id)),
+      // (A moment later: the gateway closes the room right after saying so, on every process.)
+      realtime.on("cobrowse.recheck", (data) => mine(data) && setTimeout(() => join(data.session_id), RECHECK_MS)),
       realtime.on("cobrowse.control", (data) => mine(data) && update((now) => ({ ...now, control: data.control, controlBy: data.by }))),
       realtime.on("cobrowse.batch", (data) => {
-        if (!mine(data) || stateRef.current.phase !== "watching") return;
+        if (!mine(data)) return;
+        if (joining.current) return joining.current.push(data);
+        if (stateRef.current.phase !== "watching" || (data.seq || 0) <= lastSeq.current) return;
         if (stateRef.current.away) update((now) => ({ ...now, away: false }));
         // A batch's send time is the page's clock minus its trip, which a big one makes long: the
         // latest estimate is the largest.

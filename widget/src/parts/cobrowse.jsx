@@ -16,13 +16,14 @@ import { adoptStyles } from "../shadow-styles.js";
 // Never sent in any form (rrweb's blockSelector: a same-size placeholder, no content, no events).
 const PRIVATE = [
   "input[type=password]",
-  '[autocomplete^="cc-"]',
-  '[autocomplete$="-password"]',
-  '[autocomplete="one-time-code"]',
+  '[autocomplete*="cc-" i]', // "cc-number", "billing cc-csc"...
+  '[autocomplete*="password" i]',
+  '[autocomplete~="one-time-code" i]',
   "[data-wecc-block]",
   "wecc-widget",
   "wecc-cobrowse",
 ];
+const MASK = "********"; // the same whatever was typed: not even its length goes out
 const FLUSH_MS = 50; // how often what changed goes out: the agent sees it about this late
 // A batch larger than this as sent (UTF-8, escapes and all; a big page's snapshot) goes in parts, each
 // no larger: the gateway takes messages of up to 128 KB, and a larger one would cost the connection.
@@ -36,9 +37,7 @@ const utf8 = new TextEncoder();
 /** The text cut into pieces whose size as a JSON string (as sent) fits in a part. */
 function pieces(text) {
   if (utf8.encode(JSON.stringify(text)).length <= PART_BYTES) return [text];
-  let half = Math.ceil(text.length / 2);
-  const code = text.charCodeAt(half);
-  if (code >= 0xdc00 && code <= 0xdfff) half += 1; // not between the halves of a surrogate pair
+  const half = cutAt(text, Math.ceil(text.length / 2));
   return [...pieces(text.slice(0, half)), ...pieces(text.slice(half))];
 }
 const POINTER_IDLE_MS = 8000; // an agent's pointer that stopped moving fades away
@@ -46,33 +45,51 @@ const HIGHLIGHT_MS = 2500;
 // What an agent may type into: text-like fields; never a password (blocked anyway) nor a file.
 const TYPABLE = new Set(["", "text", "search", "email", "tel", "url", "number"]);
 
-/** The tenant's selectors that the browser understands (one typo must not break the rest). */
-function valid(selectors) {
-  return selectors.filter((selector) => {
-    try {
-      document.createDocumentFragment().querySelector(selector);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+/** The tenant's selectors, each one this browser understands; else it throws (nothing is recorded:
+ * a selector the browser can't read would leave those parts of the page unprotected). */
+function checked(selectors) {
+  for (const selector of selectors) document.createDocumentFragment().querySelector(selector);
+  return selectors;
+}
+
+/** A random id for this recorder: the gateway takes one page's stream at a time, and the agent's
+ * pointer and actions name the page they were aimed at. */
+function streamId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"[b & 63]).join("");
+}
+
+/** Where to cut text near `at` without splitting a surrogate pair (an emoji). */
+function cutAt(text, at) {
+  const code = text.charCodeAt(at);
+  return code >= 0xdc00 && code <= 0xdfff ? at + 1 : at;
 }
 
 /**
  * Starts recording. `send(batch)` resolves with the gateway's ack; `blockSelectors` and
- * `maskSelectors` are the tenant's own additions. Returns {stop, point, act, resnapshot}.
+ * `maskSelectors` are the tenant's own additions; `onEnded(code)`: the gateway no longer takes
+ * this page ("not_active": the session ended; "superseded": another page of the visitor's took
+ * over). Returns {stop, point, act, resnapshot}. Throws when a tenant selector is not one this
+ * browser reads.
  */
-export function start({ send, blockSelectors = [], maskSelectors = [] }) {
+export function start({ send, blockSelectors = [], maskSelectors = [], onEnded = () => {} }) {
   let queue = [];
   let snapshot = false; // the queue starts a new full snapshot
   let timer = null;
   let partNumber = 0;
-  const blockSelector = [...PRIVATE, ...valid(blockSelectors)].join(",");
-  const maskSelector = ["[data-wecc-mask]", ...valid(maskSelectors)].join(",");
+  let sending = Promise.resolve(); // one flush at a time: a snapshot's parts must not interleave with later batches
+  const stream = streamId();
+  let stopped = false;
+  const blockSelector = [...PRIVATE, ...checked(blockSelectors)].join(",");
+  const maskSelector = ["[data-wecc-mask]", ...checked(maskSelectors)].join(",");
+
+  function flushSoon() {
+    timer = null;
+    sending = sending.then(flush, flush);
+  }
 
   async function flush() {
-    timer = null;
-    if (queue.length === 0) return;
+    if (queue.length === 0 || stopped) return;
     const events = queue;
     const starts = snapshot;
     queue = [];
@@ -80,25 +97,29 @@ export function start({ send, blockSelectors = [], maskSelectors = [] }) {
     const text = JSON.stringify(events);
     let ack;
     if (events.length <= MAX_EVENTS && text.length <= PART_CHARS && utf8.encode(text).length <= PART_BYTES) {
-      ack = await send({ snapshot: starts, sent: Date.now(), events });
+      ack = await send({ stream, snapshot: starts, sent: Date.now(), events });
     } else {
       const id = `p${Date.now().toString(36)}${(partNumber += 1)}`;
       const texts = [];
-      for (let at = 0; at < text.length; at += PART_CHARS) texts.push(...pieces(text.slice(at, at + PART_CHARS)));
+      for (let at = 0; at < text.length; ) {
+        const end = cutAt(text, Math.min(at + PART_CHARS, text.length));
+        texts.push(...pieces(text.slice(at, end)));
+        at = end;
+      }
       for (let index = 0; index < texts.length; index += 1) {
-        ack = await send({ snapshot: starts, sent: Date.now(), part: { id, index, count: texts.length, text: texts[index] } });
+        ack = await send({ stream, snapshot: starts, sent: Date.now(), part: { id, index, count: texts.length, text: texts[index] } });
         if (!ack || !ack.ok) break;
       }
     }
     if (stopped) return;
-    if (ack && ack.resnapshot) record.takeFullSnapshot(true); // the gateway keeps only so much since the last one
-    else if (ack && !ack.ok && ack.code !== "not_active" && ack.code !== "offline") retry(ack.retry_after);
+    if (ack && (ack.code === "not_active" || ack.code === "superseded")) onEnded(ack.code);
+    else if (ack && ack.resnapshot) record.takeFullSnapshot(true); // the gateway keeps only so much since the last one
+    else if (ack && !ack.ok && ack.code !== "offline") retry(ack.retry_after);
   }
 
   // A batch that didn't arrive leaves the agent's view wrong: a new snapshot puts it right (offline
   // waits for the reconnect, which asks for one; a session that ended is over).
   let retrying = null;
-  let stopped = false;
   function retry(afterSeconds) {
     if (retrying || stopped) return;
     retrying = setTimeout(() => {
@@ -109,20 +130,20 @@ export function start({ send, blockSelectors = [], maskSelectors = [] }) {
 
   // First a tiny batch with no events: it tells the agent's replay the page's clock before the first
   // snapshot (which takes a while to travel) arrives, so the replay starts in time with the page.
-  send({ snapshot: false, sent: Date.now(), events: [] });
+  send({ stream, snapshot: false, sent: Date.now(), events: [] });
   const stopRecording = record({
     emit(event) {
       if (event.type === META) {
         // A new full snapshot (the start, or a checkout): what was queued before belongs to the old one.
-        if (queue.length) flush();
+        if (queue.length) flushSoon();
         snapshot = true;
       }
       queue.push(event);
-      if (!timer) timer = setTimeout(flush, FLUSH_MS);
+      if (!timer) timer = setTimeout(flushSoon, FLUSH_MS);
     },
     blockSelector,
     maskAllInputs: true,
-    maskInputFn: (text, element) => (element && element.matches && element.matches(blockSelector) ? "" : "*".repeat(Math.min(text.length, 12))),
+    maskInputFn: (text, element) => (element && element.matches && element.matches(blockSelector) ? "" : text ? MASK : ""),
     maskTextSelector: maskSelector,
     // rrweb sends pointer moves every 500 ms by default: far too late to point at anything together.
     sampling: { mousemove: 20, mousemoveCallback: FLUSH_MS, scroll: 50, input: "last" },
@@ -148,8 +169,12 @@ export function start({ send, blockSelectors = [], maskSelectors = [] }) {
 
   const actions = {
     click(element, data) {
-      const anchor = element.closest("a[href]");
-      if (anchor && !sameSite(anchor.href)) return; // leaving the site would end co-browsing
+      // Leaving the site would end co-browsing, and is not the agent's to decide: no links or
+      // forms to another site.
+      const link = element.closest("a[href], area[href]");
+      if (link && !sameSite(link.href)) return;
+      const submits = element.form && (element.type === "submit" || element.type === "image");
+      if (submits && !sameSite(element.formAction || element.form.action || window.location.href)) return;
       const { x, y } = at(element, data.x, data.y);
       overlay.ripple(x, y);
       const pointer = { bubbles: true, cancelable: true, composed: true, clientX: x, clientY: y, view: window };
@@ -200,15 +225,17 @@ export function start({ send, blockSelectors = [], maskSelectors = [] }) {
     resnapshot() {
       if (!stopped) record.takeFullSnapshot(true);
     },
-    /** The agent's pointer {node, x, y, highlight, hide}. */
+    /** The agent's pointer {stream, node, x, y, highlight, hide}: aimed at this page, or ignored. */
     point(data) {
+      if (data.stream !== stream) return;
       const element = !data.hide && target(data.node, false);
       if (!element) return overlay.hidePointer();
       overlay.pointAt(element, data.x, data.y);
       if (data.highlight) overlay.highlight(element);
     },
-    /** What the agent in control does {kind, node, x, y, value, dx, dy, url}. */
+    /** What the agent in control does {stream, kind, node, x, y, value, dx, dy, url}, if aimed at this page. */
     act(data) {
+      if (data.stream !== stream) return;
       if (data.kind === "navigate") {
         if (sameSite(data.url)) window.location.assign(new URL(data.url, window.location.href).href);
         return;

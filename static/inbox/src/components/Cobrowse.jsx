@@ -127,7 +127,7 @@ function CobrowseViewer({ cobrowse, control }) {
   const t = useT();
   const frame = useRef(null);
   const stage = useRef(null);
-  const view = useRef({ replayer: null, scale: 1 });
+  const view = useRef({ replayer: null, scale: 1, stream: "" }); // stream: the page shown (its node ids)
   const [field, setField] = useState(null); // {node, tag} the agent clicked, to type into
   const [text, setText] = useState("");
   const [address, setAddress] = useState("");
@@ -167,6 +167,7 @@ function CobrowseViewer({ cobrowse, control }) {
         // the view even when nothing newer comes to flush them (a quiet page caught up with).
         const replayer = new Replayer([], { root: stage.current, liveMode: true, mouseTail: false, showWarning: false, showDebug: false, useVirtualDom: false });
         view.current.replayer = replayer;
+        view.current.stream = batch.stream || "";
         replayer.on("resize", (size) => {
           viewport = size;
           fit();
@@ -211,15 +212,16 @@ function CobrowseViewer({ cobrowse, control }) {
     if (now - last.current.pointer < POINTER_MS) return;
     last.current.pointer = now;
     const at = under(event);
-    if (at) cobrowse.point({ node: at.node, x: at.x, y: at.y });
+    if (at) cobrowse.point({ stream: view.current.stream, node: at.node, x: at.x, y: at.y });
   }
   function onClick(event) {
     const at = under(event);
     if (!at) return;
-    if (control !== "granted") return cobrowse.point({ node: at.node, x: at.x, y: at.y, highlight: true });
-    cobrowse.act({ kind: "click", node: at.node, x: at.x, y: at.y });
+    const stream = view.current.stream;
+    if (control !== "granted") return cobrowse.point({ stream, node: at.node, x: at.x, y: at.y, highlight: true });
+    cobrowse.act({ stream, kind: "click", node: at.node, x: at.x, y: at.y });
     const tag = at.element.tagName;
-    setField(TYPABLE.has(tag) || at.element.isContentEditable ? { node: at.node, tag } : null);
+    setField(TYPABLE.has(tag) || at.element.isContentEditable ? { node: at.node, tag, stream } : null);
     setText("");
   }
   function onWheel(event) {
@@ -231,17 +233,17 @@ function CobrowseViewer({ cobrowse, control }) {
     if (pending.timer) return;
     const at = under(event);
     pending.timer = setTimeout(() => {
-      if (at) cobrowse.act({ kind: "scroll", node: at.node, dx: pending.dx, dy: pending.dy });
+      if (at) cobrowse.act({ stream: view.current.stream, kind: "scroll", node: at.node, dx: pending.dx, dy: pending.dy });
       Object.assign(pending, { dx: 0, dy: 0, timer: null });
     }, SCROLL_MS);
   }
   function type(event) {
     event.preventDefault();
-    if (field) cobrowse.act({ kind: "input", node: field.node, value: text });
+    if (field) cobrowse.act({ stream: field.stream, kind: "input", node: field.node, value: text });
   }
   function go(event) {
     event.preventDefault();
-    if (address.trim()) cobrowse.act({ kind: "navigate", url: address.trim() });
+    if (address.trim()) cobrowse.act({ stream: view.current.stream, kind: "navigate", url: address.trim() });
   }
 
   return (
@@ -252,7 +254,7 @@ function CobrowseViewer({ cobrowse, control }) {
             class="cobrowse-glass"
             title={t(control === "granted" ? "cobrowse.glassControl" : "cobrowse.glassPoint")}
             onMouseMove={onMove}
-            onMouseLeave={() => cobrowse.point({ hide: true })}
+            onMouseLeave={() => view.current.stream && cobrowse.point({ stream: view.current.stream, hide: true })}
             onClick={onClick}
             onWheel={onWheel}
           />
