@@ -39,6 +39,7 @@ def shop_page(base: str) -> str:
   <input id=name name=fullname placeholder="Your full name" aria-label="Customer">
   <input id=password type=password placeholder="Account password" aria-label="Secret">
   <input id=card autocomplete=cc-number placeholder="Card" aria-label="Card">
+  <input id=member data-wecc-mask placeholder="Member number" aria-label="Member">
 </form>
 <p data-wecc-mask id=note>PRIVATE NOTE 77</p>
 <p>Account <span class=account-number>ACCT-99-1187</span></p>
@@ -216,6 +217,19 @@ async def test_the_agent_points_then_with_control_clicks_types_and_leads_the_vis
     await agent_page.get_by_role("button", name="Fill in").click()
     await expect(visitor.locator("#name")).to_have_value("Grace B. Hopper")
     await expect(visitor.locator("#password")).to_have_value("")
+    # Nor in a field the site marked as masked (the agent can't see what is in it).
+    await _point_at(agent_page, "form > :nth-child(4)", click=True)
+    await agent_page.get_by_label("Type into the field you clicked").fill("12345")
+    await agent_page.get_by_role("button", name="Fill in").click()
+    await _point_at(agent_page, "#name", click=True)
+    await agent_page.get_by_label("Type into the field you clicked").fill("Grace Brewster Hopper")
+    await agent_page.get_by_role("button", name="Fill in").click()
+    await expect(visitor.locator("#name")).to_have_value("Grace Brewster Hopper")
+    await expect(visitor.locator("#member")).to_have_value("")
+
+    # Another site is not the agent's to open: the visitor stays.
+    await agent_page.get_by_label("Open a page of their site").fill("//evil.example/login")
+    await agent_page.get_by_role("button", name="Open page").click()
 
     # The agent opens another page of the shop: the visitor goes there and the session carries on.
     await agent_page.screenshot(path=screenshot_path("cobrowse-agent-control"))
