@@ -21,6 +21,11 @@ export function useCobrowse({ realtime }) {
   // our performance.now() then). The replay keeps time by it, whatever the two clocks say.
   const clock = useRef(null);
   const pageNow = useCallback(() => (clock.current ? clock.current.page + (performance.now() - clock.current.at) : null), []);
+  // Each report of the page's clock comes a trip late (a big batch's trip is long): the latest
+  // estimate is the largest.
+  const noteClock = useCallback((page) => {
+    if (page && page > (pageNow() ?? 0)) clock.current = { page, at: performance.now() };
+  }, [pageNow]);
   const update = useCallback((next) => {
     stateRef.current = typeof next === "function" ? next(stateRef.current) : next;
     setState(stateRef.current);
@@ -49,18 +54,19 @@ export function useCobrowse({ realtime }) {
       if (ack.state === "ended" || ack.state === "declined") return update((now) => ({ ...now, phase: ack.state === "ended" ? "stopped" : "declined" }));
       if (ack.state !== "active") return;
       pending.current = [];
-      clock.current = ack.page_now ? { page: ack.page_now, at: performance.now() } : null;
+      noteClock(ack.page_now);
       update((now) => ({ ...now, phase: "watching", control: ack.control || "", away: false }));
       const caughtUp = ack.batches ?? [];
       lastSeq.current = 0;
       caughtUp.forEach(deliver);
       held.filter((batch) => (batch.seq || 0) > lastSeq.current).forEach(deliver);
     },
-    [realtime, update, deliver],
+    [realtime, update, deliver, noteClock],
   );
 
   const request = useCallback(
     async (conversationId) => {
+      clock.current = null; // another customer's page, maybe another clock
       update({ conversationId, sessionId: null, phase: "asking" });
       const ack = await realtime.emit("cobrowse_request", { conversation_id: conversationId });
       if (stateRef.current?.conversationId !== conversationId) return;
@@ -76,6 +82,7 @@ export function useCobrowse({ realtime }) {
     async (conversationId, code) => {
       const ack = await realtime.emit("cobrowse_claim", { conversation_id: conversationId, code });
       if (!ack?.ok) return ack;
+      clock.current = null;
       update({ conversationId, sessionId: ack.session_id, phase: "asking", control: "" });
       await join(ack.session_id);
       return ack;
@@ -124,12 +131,10 @@ export function useCobrowse({ realtime }) {
       realtime.on("cobrowse.control", (data) => mine(data) && update((now) => ({ ...now, control: data.control, controlBy: data.by }))),
       realtime.on("cobrowse.batch", (data) => {
         if (!mine(data)) return;
+        noteClock(data.sent);
         if (joining.current) return joining.current.push(data);
         if (stateRef.current.phase !== "watching" || (data.seq || 0) <= lastSeq.current) return;
         if (stateRef.current.away) update((now) => ({ ...now, away: false }));
-        // A batch's send time is the page's clock minus its trip, which a big one makes long: the
-        // latest estimate is the largest.
-        if (data.sent && data.sent > (pageNow() ?? 0)) clock.current = { page: data.sent, at: performance.now() };
         deliver(data);
       }),
       // The customer's page went (closed, or on its way to another page of the site) until it sends again.
@@ -141,7 +146,7 @@ export function useCobrowse({ realtime }) {
       if (now?.sessionId && (now.phase === "asking" || now.phase === "watching")) join(now.sessionId);
     }));
     return () => offs.forEach((off) => off());
-  }, [realtime, join, update, deliver, pageNow]);
+  }, [realtime, join, update, deliver, noteClock]);
 
   /** A view's feed of batches: those caught up with first, then each as it comes. */
   const subscribe = useCallback((feed) => {
