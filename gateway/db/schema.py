@@ -277,6 +277,8 @@ task_events = sa.Table(
     _created(),
     # an agent's history: missed-offer streaks after a rebuild, per-agent reports
     sa.Index("ix_task_events_agent_id_id", "agent_id", "id"),
+    # reports: the work a tenant was offered ("queued") in a time range
+    sa.Index("ix_task_events_tenant_type_created", "tenant_id", "type", "created_at"),
 )
 
 events = sa.Table(
