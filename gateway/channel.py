@@ -39,6 +39,7 @@ from gateway.media.service import MediaEvent, MediaService
 from gateway.mail.outbox import queue_mail
 from gateway.db.schema import first_id_at, utcnow
 from gateway.routing.hours import is_open
+from gateway.routing.model import ACTIVE_STATES
 from gateway.routing.queues import QueueSettings
 from gateway.storage.files import StoredFile
 
@@ -359,6 +360,14 @@ class ChannelContext:
     async def cancel_task(self, task_id: str, reason: Literal["abandoned", "cancelled"]) -> None:
         """End waiting work the customer gave up on (abandoned: counted as such in reports)."""
         await self._app[ROUTING].cancel(task_id, reason)
+
+    async def open_task(self, tenant_id: str, conversation_id: str) -> tuple[str, str] | None:
+        """(id, state) of the conversation's task that waits or is being handled, if one is."""
+        async with self._app[DB].connect() as conn:
+            row = (await conn.execute(sa.select(t.tasks.c.id, t.tasks.c.state).where(
+                t.tasks.c.tenant_id == tenant_id, t.tasks.c.conversation_id == conversation_id,
+                t.tasks.c.state.in_(ACTIVE_STATES)).limit(1))).first()
+        return None if row is None else (row.id, row.state)
 
     async def task_holder(self, tenant_id: str, task_id: str) -> tuple[str, str | None] | None:
         """(state, the agent it is assigned to) of one of the tenant's tasks; None if there is none."""

@@ -23,6 +23,8 @@ Visitor events (on /visitor, after the namespace's widget key, origin and rate c
                then POST the file to url (a path on the gateway), see gateway/api/routes/widget_files.py
   transcript   {conversation_id, email} -> {ok}               (mailed by the mail worker; when [mail] is set up)
   rate         {conversation_id, score 1-5, comment?} -> {ok} (CSAT, conversation.rated)
+  end_chat     {conversation_id} -> {ok, status: closed | left}   the visitor ends it: waiting, the work is
+               abandoned and the conversation closed; with an agent, they are told the customer left
 The visitor also hears task.position (place in line), task.accepted (who joined, first name),
 conversation.updated (status only: "closed" ends the chat) and the agents' conversation.receipt.
 
@@ -47,7 +49,7 @@ from gateway.widget.links import UPLOADS_PATH, upload_ticket, with_links
 from gateway.widget.settings import PrechatRefused, WidgetSettings, check_prechat, looks_like_email
 
 from channels.chat.payloads import (
-    MAX_CUSTOM_ATTRIBUTES, MAX_EVENT_BYTES, History, LeaveMessage, Rate, SendMessage, SetAttributes, StartChat, Transcript,
+    MAX_CUSTOM_ATTRIBUTES, MAX_EVENT_BYTES, EndChat, History, LeaveMessage, Rate, SendMessage, SetAttributes, StartChat, Transcript,
 )
 from channels.chat.transcript import render_transcript
 
@@ -82,7 +84,7 @@ class ChatChannel(Channel):
         return {"availability": self.availability, "start_chat": self.start_chat, "leave_message": self.leave_message,
                 "resume": self.resume, "send_message": self.send_message, "history": self.history, "typing": self.typing,
                 "receipt": self.receipt, "set_attributes": self.set_attributes, "upload_ticket": self.upload_ticket,
-                "transcript": self.transcript, "rate": self.rate}
+                "transcript": self.transcript, "rate": self.rate, "end_chat": self.end_chat}
 
     async def _serves(self, who: VisitorCall) -> bool:
         return who.tenant_id in await self.ctx.tenant_ids()
@@ -195,6 +197,29 @@ class ChatChannel(Channel):
         except receipts.UnknownMessage:
             return error("not_found", "message not found in this conversation")
         return ok()
+
+    async def end_chat(self, who: VisitorCall, data: Any) -> Ack:
+        """The visitor ends the chat. Still waiting for an agent: the work is abandoned (so counted
+        in reports) and the conversation closed. With an agent: they are told the customer left, and
+        finish it themselves (wrap-up, notes)."""
+        payload = parse(EndChat, data)
+        if isinstance(payload, dict):
+            return payload
+        conversation = await self._own_conversation(who, payload.conversation_id)
+        if conversation is None:
+            return error("not_found", "conversation not found")
+        if conversation["status"] == "closed":
+            return ok(status="closed")
+        task = await self.ctx.open_task(who.tenant_id, payload.conversation_id)
+        if task is None or task[1] in ("queued", "offered"):
+            if task is not None:
+                await self.ctx.cancel_task(task[0], "abandoned")
+            async with self.ctx.unit() as unit:
+                await unit.close_conversation(who.tenant_id, payload.conversation_id)
+            return ok(status="closed")
+        await self.ctx.append(who.tenant_id, payload.conversation_id, body_text="The customer left the chat.",
+                              author_type="system", kind="system", meta={"customer_left": True})
+        return ok(status="left")
 
     async def rate(self, who: VisitorCall, data: Any) -> Ack:
         payload = parse(Rate, data)

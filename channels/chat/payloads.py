@@ -48,6 +48,10 @@ class SetAttributes(Payload):
     attributes: Attributes
 
 
+class EndChat(Payload):
+    conversation_id: Id
+
+
 class Rate(Payload):
     """The post-chat rating (CSAT)."""
 

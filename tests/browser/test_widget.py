@@ -166,6 +166,18 @@ async def test_a_visitor_chats_with_an_agent(browser: Browser, gateway: Gateway,
     await page.screenshot(path=screenshot_path("widget-chat"))
 
 
+async def test_a_visitor_who_gives_up_waiting_ends_the_chat(browser: Browser, gateway: Gateway, staff, inbox: Listener):
+    _, base, _ = gateway
+    page = await visitor_page(browser, base)
+    await start_chat(page, "Is anybody there?")
+    offer = await inbox.wait_for("task.offered", timeout=10)  # it rings for the agent, who does not answer
+    await page.get_by_role("button", name="End chat").click()
+    await expect(page.get_by_text("This chat has ended.")).to_be_visible()
+    await expect(page.get_by_role("button", name="End chat")).to_have_count(0)
+    tasks = await staff["agent"].call("GET", f"/api/v1/conversations/{offer['conversation_id']}/tasks")
+    assert [task["state"] for task in tasks["items"]] == ["abandoned"]  # and so it counts in the reports
+
+
 async def test_reload_and_a_network_drop_lose_and_double_nothing(browser: Browser, gateway: Gateway, staff, inbox: Listener):
     _, base, _ = gateway
     agent = staff["agent"]

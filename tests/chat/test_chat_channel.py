@@ -211,3 +211,38 @@ async def test_the_visitor_rates_the_chat(client: TestClient, agent: Api, socket
     assert [e["data"]["csat"]["score"] for e in rated["items"]] == [5]
     stranger = await visitor(sockets, "visitor-rating-02")
     assert (await stranger.call("rate", {"conversation_id": conversation_id, "score": 1}))["code"] == "not_found"
+
+
+async def test_a_visitor_who_ends_the_chat_while_waiting_has_abandoned_it(client: TestClient, agent: Api, sockets: Sockets):
+    me = await visitor(sockets, "visitor-chat-0009")
+    started = await me.call("start_chat", {"client_id": "c-000000091", "text": "Anyone there?"})
+    conversation_id = started["conversation_id"]
+    stranger = await visitor(sockets, "visitor-chat-0010")
+    assert (await stranger.call("end_chat", {"conversation_id": conversation_id}))["code"] == "not_found"
+    # Nobody is available: the chat waits; the visitor gives up.
+    assert await me.call("end_chat", {"conversation_id": conversation_id}) == {"ok": True, "status": "closed"}
+    assert (await me.wait_for("conversation.updated"))["status"] == "closed"
+    async with client.app[DB].connect() as conn:
+        states = (await conn.execute(sa.select(t.tasks.c.state).where(t.tasks.c.conversation_id == conversation_id))).scalars().all()
+    assert states == ["abandoned"]
+    report = await agent.get(f"/api/v1/tenants/{agent.tenant_id()}/reports/traffic", params={"interval": "none", "by": "channel"})
+    chat = next(row for row in report["totals"] if row["key"] == "chat")
+    assert (chat["offered"], chat["handled"], chat["abandoned"]) == (1, 0, 1)
+    assert (await me.call("end_chat", {"conversation_id": conversation_id}))["status"] == "closed"  # once is enough
+
+
+async def test_an_agent_is_told_when_the_visitor_leaves_their_chat(client: TestClient, agent: Api, sockets: Sockets):
+    inbox = await sockets.connect("/agent", cookie=session_cookie(agent))
+    assert (await inbox.call("presence", {"status": "available"}))["ok"]
+    me = await visitor(sockets, "visitor-chat-0011")
+    conversation_id = (await me.call("start_chat", {"client_id": "c-000000111", "text": "Hi"}))["conversation_id"]
+    offer = await inbox.wait_for("task.offered", lambda d: d["conversation_id"] == conversation_id)
+    assert (await inbox.call("accept_task", {"task_id": offer["task_id"]}))["ok"]
+    assert (await inbox.call("join_conversation", {"conversation_id": conversation_id}))["ok"]
+    assert await me.call("end_chat", {"conversation_id": conversation_id}) == {"ok": True, "status": "left"}
+    said = await inbox.wait_for("message.created", lambda d: d["message"]["author_type"] == "system")
+    assert said["message"]["body_text"] == "The customer left the chat."
+    # The agent still holds the work, to wrap it up.
+    async with client.app[DB].connect() as conn:
+        state = (await conn.execute(sa.select(t.tasks.c.state).where(t.tasks.c.id == offer["task_id"]))).scalar_one()
+    assert state == "assigned"

@@ -73,6 +73,7 @@ const en = {
   cobrowseCodeTitle: "Your code",
   cobrowseCodeHow: "Read it out to the agent. It works for 10 minutes; nothing is shared until they enter it.",
   cancel: "Cancel",
+  endChat: "End chat",
 };
 
 const zhCN = {
@@ -144,6 +145,7 @@ const zhCN = {
   cobrowseCodeTitle: "您的代码",
   cobrowseCodeHow: "请将代码读给客服听。代码 10 分钟内有效；在对方输入之前不会共享任何内容。",
   cancel: "取消",
+  endChat: "结束对话",
 };
 
 /** The first supported language among the given preferences, then the browser's. */

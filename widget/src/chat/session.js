@@ -460,6 +460,14 @@ export function createSession({ connection, widgetKey, origin, emit }) {
     stopTyping,
     upload,
     probeUploads,
+    /** The visitor ends the chat: while waiting it is given up; with an agent, they are told. */
+    async endChat() {
+      const id = get().conversationId;
+      if (!id) return { ok: false };
+      const ack = await call("end_chat", { conversation_id: id });
+      if (ack.ok && get().conversationId === id) setStatus("closed");
+      return ack;
+    },
     async rate(score, comment) {
       const ack = await call("rate", { conversation_id: get().conversationId, score, comment });
       if (ack.ok) update({ rated: true });

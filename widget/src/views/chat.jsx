@@ -50,11 +50,17 @@ export function ChatView(props) {
   }
 
   const line = statusLine(t, s);
+  const endable = s.status !== "closed" && !!s.conversationId;
   return (
     <div class="chat">
-      <p class={line ? "chat-status" : "chat-status empty"} role="status">
-        {line}
-      </p>
+      <div class={line || endable ? "chat-status" : "chat-status empty"}>
+        <p role="status">{line}</p>
+        {endable && (
+          <button type="button" class="link end-chat" onClick={session.endChat}>
+            {t.endChat}
+          </button>
+        )}
+      </div>
       <ol class="msgs" ref={listRef} onScroll={onScroll} role="log" aria-label={t.conversation} aria-relevant="additions" aria-busy={s.syncing ? "true" : "false"}>
         {s.earlier && (
           <li class="earlier">
