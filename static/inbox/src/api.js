@@ -97,6 +97,11 @@ export async function request(method, path, { query, body, signal, auth = true }
 
 const enc = encodeURIComponent;
 
+/** The traffic report as CSV, for a download link (same origin, session cookie). */
+export function trafficReportCsvUrl(tenantId, query) {
+  return `${BASE}/tenants/${enc(tenantId)}/reports/traffic?${new URLSearchParams({ ...query, format: "csv" })}`;
+}
+
 /** Where the inbox downloads an attachment (same origin, session cookie). */
 export function attachmentUrl(attachmentId) {
   return `${BASE}/attachments/${enc(attachmentId)}`;
@@ -144,4 +149,5 @@ export const api = {
   transferTargets: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/transfer-targets`, { signal }),
   /** The tenant's recorded events, newest first ({type?, limit?, cursor?}); supervisors and admins only. */
   tenantEvents: (tenantId, query, signal) => request("GET", `/tenants/${enc(tenantId)}/events`, { query, signal }),
+  trafficReport: (tenantId, query, signal) => request("GET", `/tenants/${enc(tenantId)}/reports/traffic`, { query, signal }),
 };

@@ -22,6 +22,7 @@ import { Notices } from "./Notices.jsx";
 import { CallBar } from "./CallBar.jsx";
 import { SuperviseBar } from "./SuperviseBar.jsx";
 import { ConsultBar } from "./Consult.jsx";
+import { ReportsPage } from "./Reports.jsx";
 
 const NOTICE_MS = 8000;
 const WIDE_PANEL = "(min-width: 1200px)";
@@ -140,6 +141,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   const [handedOff, setHandedOff] = useState(() => new Set()); // transferred away: events may still name us until someone takes them
   const [notices, setNotices] = useState([]);
   const [closeRequest, setCloseRequest] = useState(null); // {id, at}: open the wrap-up of that conversation
+  const [page, setPage] = useState("inbox"); // or "reports" (supervisors): the inbox stays mounted, hidden
   const visible = usePageVisible();
 
   const notify = useCallback((text, tone = "info") => {
@@ -542,6 +544,8 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
       <SupervisionContext.Provider value={supervisionValue}>
       <div class={`app${calls.call || supervision.watch || (consultation && !consultRinging) ? " has-call" : ""}`}>
         <TopBar
+          onReports={supervises ? () => setPage(page === "reports" ? "inbox" : "reports") : null}
+          reportsOpen={page === "reports"}
           user={user}
           presence={presence}
           onPresenceChange={changePresence}
@@ -559,7 +563,8 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
             <SuperviseBar onOpen={(id) => select(id)} />
           </div>
         )}
-        <div class={`shell${selected ? " has-selection" : ""}${showPanel ? " has-panel" : ""}`}>
+        {page === "reports" && <ReportsPage memberships={memberships} onClose={() => setPage("inbox")} />}
+        <div class={`shell${selected ? " has-selection" : ""}${showPanel ? " has-panel" : ""}`} hidden={page === "reports"}>
           <ConversationList
             filter={filter}
             onFilterChange={setFilter}

@@ -7,7 +7,7 @@ import { LanguageSwitch } from "./LanguageSwitch.jsx";
 export const PRESENCE_VALUES = ["available", "busy", "away", "offline"];
 
 /** Product name, live-connection state, the agent's presence, language, and sign-out. */
-export function TopBar({ user, presence, onPresenceChange, realtimeState, lang, onLangChange, onLogout, muted, onToggleMute }) {
+export function TopBar({ user, presence, onPresenceChange, realtimeState, lang, onLangChange, onLogout, muted, onToggleMute, onReports, reportsOpen }) {
   const t = useT();
   const realtimeText = t(`realtime.${realtimeState}`);
   const [deskPhone, setDeskPhone] = useState(false);
@@ -45,6 +45,18 @@ export function TopBar({ user, presence, onPresenceChange, realtimeState, lang, 
         >
           <Icon name={muted ? "bellOff" : "bell"} size={18} />
         </button>
+        {onReports && (
+          <button
+            type="button"
+            class="button button-quiet icon-button reports-open"
+            aria-pressed={reportsOpen}
+            onClick={onReports}
+            title={t("reports.title")}
+            aria-label={t("reports.title")}
+          >
+            <Icon name="chart" size={18} />
+          </button>
+        )}
         <button
           type="button"
           class="button button-quiet icon-button deskphone-open"

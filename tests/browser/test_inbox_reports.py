@@ -1,0 +1,71 @@
+"""The reports page of the inbox, for a supervisor: the day's traffic as a chart and a table, in
+the business's time zone, and the same as CSV."""
+
+from __future__ import annotations
+
+import asyncio
+
+import sqlalchemy as sa
+from playwright.async_api import Browser, Page, expect
+
+from gateway.core.contacts import identify_contact
+from gateway.core.conversations import enqueue_task, open_conversation
+from gateway.db import schema as t
+from gateway.keys import DB, EVENTS, ROUTING
+from tests.browser.conftest import screenshot_path
+from tests.browser.test_inbox_chat import log_in
+
+
+async def handled_chat(app, tenant_id: str, agent_id: str, visitor: str) -> None:
+    """A chat that queued, rang for the agent, and was taken and finished: what routing records."""
+    async with app[DB].begin() as conn:
+        contact = await identify_contact(conn, tenant_id, "visitor", visitor)
+        conversation_id, opened = await open_conversation(conn, tenant_id, contact.contact_id, "chat")
+        task_id, queued = await enqueue_task(conn, tenant_id, conversation_id, "chat")
+    await app[EVENTS].publish(*contact.events, opened, *queued)
+    for _ in range(500):
+        async with app[DB].connect() as conn:
+            state = (await conn.execute(sa.select(t.tasks.c.state).where(t.tasks.c.id == task_id))).scalar_one()
+        if state == "offered":
+            break
+        await asyncio.sleep(0.01)
+    await app[ROUTING].accept(task_id, agent_id)
+    await app[ROUTING].complete(task_id, agent_id)
+
+
+async def test_a_supervisor_sees_the_days_traffic_as_a_chart_a_table_and_csv(browser: Browser, gateway) -> None:
+    app, base, config = gateway
+    page: Page = await (await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")).new_page()
+    await log_in(page, base, config)
+    await page.get_by_label("Your status").select_option("available")
+    async with app[DB].connect() as conn:
+        tenant_id, agent_id = (await conn.execute(
+            sa.select(t.memberships.c.tenant_id, t.users.c.id).join(t.users, t.users.c.id == t.memberships.c.user_id)
+            .where(t.users.c.email == config.demo.agent_email))).one()
+    await handled_chat(app, tenant_id, agent_id, "report-visitor-1")
+    await handled_chat(app, tenant_id, agent_id, "report-visitor-2")
+
+    await page.get_by_role("button", name="Reports").click()
+    await expect(page.get_by_role("heading", name="Reports")).to_be_visible()
+    await page.get_by_label("By").select_option("channel")
+    await page.get_by_role("button", name="Show").click()
+    row = page.locator(".reports-table tbody tr").filter(has_text="chat")
+    await expect(row.locator("td").nth(0)).to_have_text("2")  # offered
+    await expect(row.locator("td").nth(1)).to_have_text("2")  # handled
+    await expect(page.locator(".reports-zone")).to_contain_text("UTC")
+    await expect(page.locator(".reports-canvas canvas")).to_have_count(1)  # hourly: a chart of the day
+    await page.get_by_role("region", name="The figure over the intervals").get_by_role("combobox").select_option("handled")
+    await page.screenshot(path=screenshot_path("inbox-reports"))
+
+    csv_url = await page.get_by_role("link", name="Download CSV").get_attribute("href")
+    assert csv_url is not None and "format=csv" in csv_url and "by=channel" in csv_url
+    response = await page.request.get(f"{base}{csv_url}")
+    assert response.ok and response.headers["content-type"].startswith("text/csv")
+    lines = (await response.text()).splitlines()
+    assert lines[0].startswith("start,end,group,offered,handled")
+    assert sum(int(line.split(",")[3]) for line in lines[1:] if line.split(",")[2] == "chat") == 2
+
+    # Back to the inbox, as it was.
+    await page.get_by_role("button", name="Back to the inbox").click()
+    await expect(page.get_by_role("heading", name="Reports")).to_have_count(0)
+    await expect(page.locator(".shell")).to_be_visible()
