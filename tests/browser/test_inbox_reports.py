@@ -1,9 +1,11 @@
-"""The reports page of the inbox, for a supervisor: the day's traffic as a chart and a table, in
-the business's time zone, and the same as CSV."""
+"""The reports page of the inbox, for a supervisor: the live wallboard, following the business's
+events as they happen; and the day's traffic as a chart and a table, in the business's time zone,
+and the same as CSV."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 
 import sqlalchemy as sa
 from playwright.async_api import Browser, Page, expect
@@ -47,6 +49,7 @@ async def test_a_supervisor_sees_the_days_traffic_as_a_chart_a_table_and_csv(bro
 
     await page.get_by_role("button", name="Reports").click()
     await expect(page.get_by_role("heading", name="Reports")).to_be_visible()
+    await page.get_by_role("button", name="Traffic").click()
     await page.get_by_label("By").select_option("channel")
     await page.get_by_role("button", name="Show").click()
     row = page.locator(".reports-table tbody tr").filter(has_text="chat")
@@ -69,3 +72,40 @@ async def test_a_supervisor_sees_the_days_traffic_as_a_chart_a_table_and_csv(bro
     await page.get_by_role("button", name="Back to the inbox").click()
     await expect(page.get_by_role("heading", name="Reports")).to_have_count(0)
     await expect(page.locator(".shell")).to_be_visible()
+
+
+async def queued_chat(app, tenant_id: str, visitor: str) -> str:
+    async with app[DB].begin() as conn:
+        contact = await identify_contact(conn, tenant_id, "visitor", visitor, name="Grace Hopper")
+        conversation_id, opened = await open_conversation(conn, tenant_id, contact.contact_id, "chat")
+        task_id, queued = await enqueue_task(conn, tenant_id, conversation_id, "chat")
+    await app[EVENTS].publish(*contact.events, opened, *queued)
+    return task_id
+
+
+async def test_the_wallboard_follows_the_queue_and_the_agents_as_things_happen(browser: Browser, gateway) -> None:
+    app, base, config = gateway
+    page: Page = await (await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")).new_page()
+    await log_in(page, base, config)
+    async with app[DB].connect() as conn:
+        tenant_id = (await conn.execute(sa.select(t.tenants.c.id).where(t.tenants.c.slug == "demo"))).scalar_one()
+    await page.get_by_role("button", name="Reports").click()
+    general = page.locator(".wallboard-queues tbody tr").filter(has_text="General")
+    await expect(general.locator("td").nth(0)).to_have_text("0")
+
+    # A chat comes in while nobody is available: the board shows it waiting, at once (no refresh).
+    await queued_chat(app, tenant_id, "wallboard-visitor-1")
+    await expect(general.locator("td").nth(0)).to_have_text("1")
+    await expect(general.locator("td").nth(1)).to_have_text(re.compile(r"^0:\d\d$"))
+    await expect(page.locator(".wallboard-tile").filter(has_text="Offered")).to_contain_text("1")
+
+    # The supervisor makes herself available: the chat rings for her, then she takes it.
+    await page.get_by_label("Your status").select_option("available")
+    me = page.locator(".wallboard-agents tbody tr").filter(has_text="Demo Agent")
+    await expect(me).to_contain_text("Available")
+    await expect(me).to_contain_text("Chat with Grace Hopper (ringing)")  # still waiting in the queue until answered
+    await page.locator(".offer").get_by_role("button", name="Accept").click()
+    await expect(me).to_contain_text("Chat with Grace Hopper (in progress)")
+    await expect(general.locator("td").nth(0)).to_have_text("0")
+    await expect(page.locator(".wallboard-tile").filter(has_text="Handled")).to_contain_text("1")
+    await page.screenshot(path=screenshot_path("inbox-wallboard"))

@@ -22,6 +22,7 @@ from gateway.db import schema as t
 from gateway.keys import DB
 from gateway.reports import seats, traffic
 from gateway.reports.periods import Period, PeriodError
+from gateway.reports.wallboard import wallboard
 
 
 class TrafficQuery(BaseModel):
@@ -72,6 +73,15 @@ class SeatsReport(BaseModel):
     rows: list[SeatRow]
 
 
+class WallboardOut(BaseModel):
+    tenant_id: str
+    timezone: str
+    today: dict[str, Any]
+    queues: list[dict[str, Any]]
+    agents: list[dict[str, Any]]
+    agents_by_presence: dict[str, int]
+
+
 NO_QUEUE = "(no queue)"
 SEAT_COLUMNS = ["tenant", "agent", "logged_in_seconds", "work_seconds", "handled"]
 
@@ -101,6 +111,16 @@ def register(api: ApiRegistry) -> None:
             return _csv(f"traffic-{first}-{last}-{query.by}.csv", rows, names)
         return TrafficReport(tenant_id=tenant_id, timezone=period.zone.key, start=first, end=last,
                              interval=query.interval, by=query.by, figures=names, rows=rows, totals=totals)
+
+    @api.route("GET", "/tenants/{tenant_id}/wallboard", summary="The live wallboard: queues, today's figures, agents and their work",
+               tag="reports", response=WallboardOut, errors=(404,))
+    async def tenant_wallboard(call: Call) -> WallboardOut:
+        tenant_id = call.path("tenant_id")
+        call.user.require(tenant_id, SUPERVISE, "tenant")
+        board = await wallboard(call.app, tenant_id)
+        if board is None:
+            raise not_found("tenant")
+        return WallboardOut(**board)
 
     @api.route("GET", "/tenants/{tenant_id}/reports/seats", summary="The business's seat usage: agents' logged-in and work time",
                tag="reports", query=SeatsQuery, response=SeatsReport, errors=(404, 422))

@@ -149,5 +149,6 @@ export const api = {
   transferTargets: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/transfer-targets`, { signal }),
   /** The tenant's recorded events, newest first ({type?, limit?, cursor?}); supervisors and admins only. */
   tenantEvents: (tenantId, query, signal) => request("GET", `/tenants/${enc(tenantId)}/events`, { query, signal }),
+  wallboard: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/wallboard`, { signal }),
   trafficReport: (tenantId, query, signal) => request("GET", `/tenants/${enc(tenantId)}/reports/traffic`, { query, signal }),
 };

@@ -7,6 +7,7 @@ import "uplot/dist/uPlot.min.css";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, describeError, trafficReportCsvUrl } from "../api.js";
 import { useT } from "../i18n.js";
+import { Wallboard } from "./Wallboard.jsx";
 
 const GROUPS = ["queue", "channel", "agent", "tenant"];
 const INTERVALS = ["15", "30", "60", "none"];
@@ -26,10 +27,11 @@ export function formatFigure(name, value) {
   return String(value);
 }
 
-export function ReportsPage({ memberships, onClose }) {
+export function ReportsPage({ memberships, supervisorEvents, onClose }) {
   const t = useT();
   const tenants = memberships.filter((m) => m.role === "supervisor" || m.role === "tenant_admin");
   const [tenantId, setTenantId] = useState(tenants[0]?.tenant_id ?? "");
+  const [tab, setTab] = useState("live");
   // No dates at first: the gateway takes today in the tenant's time zone, and says which day it was.
   const [query, setQuery] = useState({ from: "", to: "", interval: "60", by: "queue" });
   const asked = Object.fromEntries(Object.entries(query).filter(([, value]) => value));
@@ -68,7 +70,14 @@ export function ReportsPage({ memberships, onClose }) {
           {t("reports.back")}
         </button>
       </div>
-      <form class="reports-form" onSubmit={load}>
+      <div class="reports-tabs">
+        <div class="segmented" role="group" aria-label={t("reports.title")}>
+          {["live", "traffic"].map((name) => (
+            <button key={name} type="button" class={`segment${tab === name ? " on" : ""}`} aria-pressed={tab === name} onClick={() => setTab(name)}>
+              {t(`reports.tab.${name}`)}
+            </button>
+          ))}
+        </div>
         {tenants.length > 1 && (
           <label>
             {t("reports.tenant")}
@@ -81,6 +90,11 @@ export function ReportsPage({ memberships, onClose }) {
             </select>
           </label>
         )}
+      </div>
+      {tab === "live" && tenantId && <Wallboard key={tenantId} tenantId={tenantId} supervisorEvents={supervisorEvents} />}
+      {tab === "traffic" && (
+      <>
+      <form class="reports-form" onSubmit={load}>
         <label>
           {t("reports.from")}
           <input type="date" value={query.from} onInput={set("from")} />
@@ -172,6 +186,8 @@ export function ReportsPage({ memberships, onClose }) {
           </div>
           <p class="reports-note">{t("reports.definitions")}</p>
         </>
+      )}
+      </>
       )}
     </main>
   );

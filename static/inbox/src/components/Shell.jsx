@@ -563,7 +563,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
             <SuperviseBar onOpen={(id) => select(id)} />
           </div>
         )}
-        {page === "reports" && <ReportsPage memberships={memberships} onClose={() => setPage("inbox")} />}
+        {page === "reports" && <ReportsPage memberships={memberships} supervisorEvents={supervisorEvents} onClose={() => setPage("inbox")} />}
         <div class={`shell${selected ? " has-selection" : ""}${showPanel ? " has-panel" : ""}`} hidden={page === "reports"}>
           <ConversationList
             filter={filter}

@@ -1,0 +1,131 @@
+// The live wallboard of one business (GET /tenants/{id}/wallboard): per queue what waits and for
+// how long, with today's figures, and every agent's presence and the work they hold. Fetched again
+// whenever the supervisor's socket hears that something moved (task.*, presence): event-driven,
+// no polling. Only the waits count up here, second by second, between two events.
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { api, describeError } from "../api.js";
+import { useT } from "../i18n.js";
+import { formatFigure } from "./Reports.jsx";
+
+const MOVES = ["task.queued", "task.offered", "task.accepted", "task.rejected", "task.offer_timed_out", "task.requeued", "task.wrapup",
+  "task.done", "task.cancelled", "task.abandoned", "task.timed_out", "agent.presence_changed"];
+const SETTLE_MS = 150; // events come in bursts (an offer, then its accept): one fetch for each burst
+
+function clock(ms) {
+  const whole = Math.max(0, Math.floor(ms / 1000));
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+}
+
+export function Wallboard({ tenantId, supervisorEvents }) {
+  const t = useT();
+  const [board, setBoard] = useState(null);
+  const [fetchedAt, setFetchedAt] = useState(0);
+  const [now, setNow] = useState(Date.now());
+  const [problem, setProblem] = useState("");
+  const pending = useRef(null);
+
+  const load = useCallback(async () => {
+    try {
+      const got = await api.wallboard(tenantId);
+      setBoard(got);
+      setFetchedAt(Date.now());
+      setProblem("");
+    } catch (err) {
+      setProblem(describeError(err, t));
+    }
+  }, [tenantId, t]);
+
+  useEffect(() => {
+    load();
+    if (!supervisorEvents) return undefined;
+    const soon = (data) => {
+      if (data?.tenant_id && data.tenant_id !== tenantId) return;
+      clearTimeout(pending.current);
+      pending.current = setTimeout(load, SETTLE_MS);
+    };
+    const offs = MOVES.map((type) => supervisorEvents.on(type, soon));
+    return () => {
+      offs.forEach((off) => off());
+      clearTimeout(pending.current);
+    };
+  }, [load, supervisorEvents, tenantId]);
+
+  // The waits go on between events: shown counting, from the last fetch.
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+
+  if (problem && !board)
+    return (
+      <p class="reports-problem" role="alert">
+        {problem}
+      </p>
+    );
+  if (!board) return <p class="reports-zone">{t("wallboard.loading")}</p>;
+  const since = Math.max(0, now - fetchedAt);
+  return (
+    <div class="wallboard">
+      <div class="wallboard-tiles" aria-label={t("wallboard.today")}>
+        {["offered", "handled", "abandoned", "service_level", "asa_seconds"].map((name) => (
+          <div class="wallboard-tile" key={name}>
+            <span class="wallboard-tile-name">{t(`reports.figure.${name}`)}</span>
+            <span class="wallboard-tile-value">{formatFigure(name, board.today[name])}</span>
+          </div>
+        ))}
+      </div>
+      <table class="reports-table wallboard-queues">
+        <caption>{t("wallboard.queues")}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t("reports.by.queue")}</th>
+            <th scope="col">{t("wallboard.waiting")}</th>
+            <th scope="col">{t("wallboard.longest")}</th>
+            <th scope="col">{t("reports.figure.offered")}</th>
+            <th scope="col">{t("reports.figure.handled")}</th>
+            <th scope="col">{t("reports.figure.abandoned")}</th>
+            <th scope="col">{t("reports.figure.service_level")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {board.queues.map((queue) => (
+            <tr key={queue.id} class={queue.waiting ? "is-waiting" : ""}>
+              <th scope="row">{queue.name}</th>
+              <td>{queue.waiting}</td>
+              <td>{queue.waiting ? clock(queue.longest_wait_ms + since) : "–"}</td>
+              <td>{queue.today.offered}</td>
+              <td>{queue.today.handled}</td>
+              <td>{queue.today.abandoned}</td>
+              <td>{formatFigure("service_level", queue.today.service_level)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <table class="reports-table wallboard-agents">
+        <caption>{t("wallboard.agents")}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t("reports.by.agent")}</th>
+            <th scope="col">{t("wallboard.presence")}</th>
+            <th scope="col">{t("wallboard.doing")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {board.agents.map((agent) => (
+            <tr key={agent.id}>
+              <th scope="row">{agent.name}</th>
+              <td>
+                <span class={`presence-dot presence-${agent.presence}`} aria-hidden="true" /> {t(`presence.${agent.presence}`)}
+              </td>
+              <td class="wallboard-work">
+                {agent.work.length === 0
+                  ? "–"
+                  : agent.work.map((work) => t("wallboard.work", { channel: t(`channel.${work.channel}`), contact: work.contact || t("wallboard.someone"), state: t(`wallboard.state.${work.state}`) })).join(" · ")}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
