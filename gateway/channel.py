@@ -212,15 +212,7 @@ class ChannelUnit:
 
     async def close_conversation(self, tenant_id: str, conversation_id: str) -> None:
         """Closed and nobody's (work that never started, such as a call that could not be placed)."""
-        await self.conn.execute(sa.update(t.conversations).where(
-            t.conversations.c.id == conversation_id, t.conversations.c.tenant_id == tenant_id).values(
-            status="closed", assignee_id=None, updated_at=utcnow()))
-        row = (await self.conn.execute(
-            sa.select(t.conversations, t.contacts.c.name.label("contact_name")).join(t.contacts, t.contacts.c.id == t.conversations.c.contact_id)
-            .where(t.conversations.c.id == conversation_id))).one()
-        self.events.append(await record_event(self.conn, "conversation.updated", tenant_id,
-                                              conversations.conversation_json(row, row.contact_name),
-                                              conversation_id=conversation_id, actor=self.actor))
+        self.events.append(await conversations.close_conversation(self.conn, tenant_id, conversation_id, actor=self.actor))
 
     async def set_attributes(self, tenant_id: str, conversation_id: str, values: dict[str, Any]) -> None:
         """Keys of the conversation's attributes set (what the inbox shows of a call or callback)."""

@@ -270,6 +270,18 @@ async def mark_delivery(conn: AsyncConnection, tenant_id: str, message_id: str, 
     return ephemeral_event("message.delivery_updated", tenant_id, data, conversation_id=row.conversation_id)
 
 
+async def close_conversation(conn: AsyncConnection, tenant_id: str, conversation_id: str, *, actor: str) -> DomainEvent:
+    """Closed and nobody's: work that never started (a call that could not be placed), a chat the
+    visitor left while waiting, work a supervisor closed."""
+    c = t.conversations
+    await conn.execute(sa.update(c).where(c.c.id == conversation_id, c.c.tenant_id == tenant_id).values(
+        status="closed", assignee_id=None, updated_at=utcnow()))
+    row = (await conn.execute(sa.select(c, t.contacts.c.name.label("contact_name")).join(t.contacts, t.contacts.c.id == c.c.contact_id)
+                              .where(c.c.id == conversation_id))).one()
+    return await record_event(conn, "conversation.updated", tenant_id, conversation_json(row, row.contact_name),
+                              conversation_id=conversation_id, actor=actor)
+
+
 async def reopen_conversation(conn: AsyncConnection, tenant_id: str, conversation_id: str, *, actor: str) -> DomainEvent | None:
     """Open a closed conversation again (the customer wrote in it); None if it was not closed."""
     c = t.conversations

@@ -3,7 +3,7 @@ handlers record and publish events, and this listener on the event bus decides w
 
 Socket event name = event type, payload = event data, routed as follows:
   /agent       agent:{aid}         task.offered, task.offer_timed_out, task.rejected, call.consult_offered,
-                                   call.desk_phone_answered (to the agent concerned)
+                                   call.desk_phone_answered, agent.presence_changed (to the agent concerned)
   /agent       tenant:{tid}        conversation.*, contact.*, the other task.* events (not task.position)
   /agent       conversation:{cid}  message.* (internal notes included), conversation.typing/.viewers/.receipt,
                                    call.*, callback.*, cobrowse.*
@@ -43,7 +43,7 @@ VISITOR_CACHE_SIZE = 10_000
 AGENT_TENANT_EVENTS = ("conversation.", "task.", "contact.")
 # An offer rings for one agent only; its outcome is theirs too.
 AGENT_PERSONAL_EVENTS = ("task.offered", "task.offer_timed_out", "task.rejected", "call.consult_offered",
-                         "call.desk_phone_answered")
+                         "call.desk_phone_answered", "agent.presence_changed")
 AGENT_CONVERSATION_EVENTS = ("message.", "conversation.typing", "conversation.viewers", "conversation.receipt", "call.",
                              "callback.", "cobrowse.")
 # Not for every agent of the tenant: a waiting contact's place in line is for that visitor (and

@@ -500,15 +500,17 @@ class RoutingService:
         await self._run(lambda: self.engine.wrapup(task_id, user_id, now_ms(), auto))
 
     async def transfer(self, task_id: str, user_id: str, *, queue_id: str | None = None, agent_id: str | None = None,
-                       note: str = "") -> None:
+                       note: str = "", supervisor: bool = False) -> None:
         """An agent hands work they hold to a queue or a colleague of the same tenant. The task
         keeps its priority and original place; the note is left on the conversation for the next
-        agent (internal: the customer never sees it)."""
+        agent (internal: the customer never sees it). `supervisor`: a supervisor (user_id) moves
+        the work, whoever holds it or while it waits (the caller checked they may)."""
         if (queue_id is None) == (agent_id is None):
             raise RoutingConflict("invalid", "transfer to a queue or to an agent")
         async with self.app[DB].connect() as conn:
             task = (await conn.execute(sa.select(t.tasks).where(t.tasks.c.id == task_id))).first()
-            if task is None or task.assigned_agent_id != user_id or task.state not in ("offered", "assigned", "wrapup"):
+            movable = ("queued", "offered", "assigned", "wrapup") if supervisor else ("offered", "assigned", "wrapup")
+            if task is None or task.state not in movable or (not supervisor and task.assigned_agent_id != user_id):
                 raise RoutingConflict("not_yours", "you do not hold this task")
             if queue_id is not None:
                 found = (await conn.execute(sa.select(t.queues.c.id).where(t.queues.c.id == queue_id, t.queues.c.tenant_id == task.tenant_id))).first()

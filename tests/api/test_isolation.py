@@ -108,6 +108,9 @@ def sample_body(method: str, path: str, b: dict[str, str]) -> dict[str, Any] | N
         ("POST", "/contacts"): {"tenant_id": b["tenant_id"], "name": "intruder"},
         ("PATCH", "/contacts/{contact_id}"): {"name": "hijacked"},
         ("POST", "/contacts/{contact_id}/merge"): {"other_contact_id": b["other_contact_id"]},
+        ("POST", "/tasks/{task_id}/reassign"): {"queue_id": b["queue_id"]},
+        ("POST", "/tasks/{task_id}/close"): {},
+        ("PUT", "/tenants/{tenant_id}/agents/{user_id}/presence"): {"status": "offline"},
     }
     if method in ("GET", "DELETE") or (method, path) == ("POST", "/conversations/{conversation_id}/attachments"):
         return None

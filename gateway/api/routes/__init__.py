@@ -5,13 +5,13 @@ from __future__ import annotations
 from gateway.api.registry import ApiRegistry
 from gateway.api.routes import (
     admin, attachments, auth, calls, canned_replies, contacts, conversations, events, inbox, mailboxes, reports, routing,
-    sip_phones, tenants, users, webhooks, widget, widget_files,
+    sip_phones, supervision, tenants, users, webhooks, widget, widget_files,
 )
 
 
 def build_api() -> ApiRegistry:
     api = ApiRegistry()
     for module in (auth, users, tenants, admin, conversations, attachments, contacts, routing, webhooks, events, widget, widget_files,
-                   canned_replies, inbox, mailboxes, calls, sip_phones, reports):
+                   canned_replies, inbox, mailboxes, calls, sip_phones, reports, supervision):
         module.register(api)
     return api

@@ -13,7 +13,7 @@ import { byActivityDesc } from "../util.js";
 import { CALL_EVENTS, CallContext, maySupervise, useCall } from "../calls.js";
 import { SupervisionContext, useSupervision } from "../supervise.js";
 import { getChannel } from "../channels/index.js";
-import { TopBar } from "./TopBar.jsx";
+import { PRESENCE_VALUES, TopBar } from "./TopBar.jsx";
 import { ConversationList } from "./ConversationList.jsx";
 import { ConversationPane } from "./ConversationPane.jsx";
 import { CustomerPanel } from "./CustomerPanel.jsx";
@@ -243,6 +243,13 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
         if (data?.conversation_id == null || data.message_id == null) return;
         const report = data.delivery ?? { status: "failed", at: new Date().toISOString() };
         L().delivery(data.conversation_id, data.message_id, { ...report, status: "failed", error: report.error ?? data.error ?? "" });
+      }),
+      // A supervisor set this agent's status, or routing did (missed offers): the select follows,
+      // and so does what a reconnect announces.
+      realtime.on("agent.presence_changed", (data) => {
+        if (data?.agent_id !== user.id || !PRESENCE_VALUES.includes(data.status)) return;
+        setPresence(data.status);
+        storePresence(user.id, data.status);
       }),
       realtime.on("conversation.typing", (data) => L().activity.onTyping(data)),
       realtime.on("conversation.viewers", (data) => L().activity.onViewers(data)),
