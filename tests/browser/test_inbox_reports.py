@@ -83,7 +83,7 @@ async def queued_chat(app, tenant_id: str, visitor: str) -> str:
     return task_id
 
 
-async def test_the_wallboard_follows_the_queue_and_the_agents_as_things_happen(browser: Browser, gateway) -> None:
+async def test_the_wallboard_follows_the_work_as_it_happens_and_steers_it(browser: Browser, gateway) -> None:
     app, base, config = gateway
     page: Page = await (await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")).new_page()
     await log_in(page, base, config)
@@ -109,3 +109,12 @@ async def test_the_wallboard_follows_the_queue_and_the_agents_as_things_happen(b
     await expect(general.locator("td").nth(0)).to_have_text("0")
     await expect(page.locator(".wallboard-tile").filter(has_text="Handled")).to_contain_text("1")
     await page.screenshot(path=screenshot_path("inbox-wallboard"))
+
+    # The supervisor steers: the work is closed outright (a second press confirms), and an agent's
+    # status set from the board, which that agent's own status select follows (here, her own).
+    await me.get_by_role("button", name="Close").click()
+    await me.get_by_role("button", name="Close it now").click()
+    await expect(me.locator(".wallboard-work")).to_have_text("–")
+    await me.get_by_label("Status of Demo Agent").select_option("away")
+    await expect(page.get_by_label("Your status")).to_have_value("away")
+    await expect(me).to_contain_text("Away")

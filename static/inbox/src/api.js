@@ -150,5 +150,9 @@ export const api = {
   /** The tenant's recorded events, newest first ({type?, limit?, cursor?}); supervisors and admins only. */
   tenantEvents: (tenantId, query, signal) => request("GET", `/tenants/${enc(tenantId)}/events`, { query, signal }),
   wallboard: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/wallboard`, { signal }),
+  setAgentPresence: (tenantId, userId, status) =>
+    request("PUT", `/tenants/${enc(tenantId)}/agents/${enc(userId)}/presence`, { body: { status } }),
+  reassignTask: (taskId, target) => request("POST", `/tasks/${enc(taskId)}/reassign`, { body: target }),
+  closeTask: (taskId) => request("POST", `/tasks/${enc(taskId)}/close`, { body: {} }),
   trafficReport: (tenantId, query, signal) => request("GET", `/tenants/${enc(tenantId)}/reports/traffic`, { query, signal }),
 };

@@ -1,11 +1,13 @@
 // The live wallboard of one business (GET /tenants/{id}/wallboard): per queue what waits and for
 // how long, with today's figures, and every agent's presence and the work they hold. Fetched again
 // whenever the supervisor's socket hears that something moved (task.*, presence): event-driven,
-// no polling. Only the waits count up here, second by second, between two events.
+// no polling. Only the waits count up here, second by second, between two events. The supervisor
+// steers from here too: an agent's status, and each piece of work moved elsewhere or closed.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, describeError } from "../api.js";
 import { useT } from "../i18n.js";
 import { formatFigure } from "./Reports.jsx";
+import { PRESENCE_VALUES } from "./TopBar.jsx";
 
 const MOVES = ["task.queued", "task.offered", "task.accepted", "task.rejected", "task.offer_timed_out", "task.requeued", "task.wrapup",
   "task.done", "task.cancelled", "task.abandoned", "task.timed_out", "agent.presence_changed"];
@@ -23,6 +25,17 @@ export function Wallboard({ tenantId, supervisorEvents }) {
   const [now, setNow] = useState(Date.now());
   const [problem, setProblem] = useState("");
   const pending = useRef(null);
+  const [closing, setClosing] = useState(null); // the task whose Close was pressed once: pressed again, it goes
+
+  /** A supervisor's move; the board follows through the events it causes. */
+  async function act(run) {
+    setClosing(null);
+    try {
+      await run();
+    } catch (err) {
+      setProblem(describeError(err, t));
+    }
+  }
 
   const load = useCallback(async () => {
     try {
@@ -66,6 +79,11 @@ export function Wallboard({ tenantId, supervisorEvents }) {
   const since = Math.max(0, now - fetchedAt);
   return (
     <div class="wallboard">
+      {problem && (
+        <p class="reports-problem" role="alert">
+          {problem}
+        </p>
+      )}
       <div class="wallboard-tiles" aria-label={t("wallboard.today")}>
         {["offered", "handled", "abandoned", "service_level", "asa_seconds"].map((name) => (
           <div class="wallboard-tile" key={name}>
@@ -115,12 +133,63 @@ export function Wallboard({ tenantId, supervisorEvents }) {
             <tr key={agent.id}>
               <th scope="row">{agent.name}</th>
               <td>
-                <span class={`presence-dot presence-${agent.presence}`} aria-hidden="true" /> {t(`presence.${agent.presence}`)}
+                <span class={`presence-dot presence-${agent.presence}`} aria-hidden="true" />{" "}
+                {agent.presence === "wrapup" ? (
+                  t("presence.wrapup")
+                ) : (
+                  <select
+                    class="wallboard-presence"
+                    aria-label={t("wallboard.setPresence", { name: agent.name })}
+                    value={agent.presence}
+                    onChange={(e) => act(() => api.setAgentPresence(tenantId, agent.id, e.currentTarget.value))}
+                  >
+                    {PRESENCE_VALUES.map((value) => (
+                      <option key={value} value={value}>
+                        {t(`presence.${value}`)}
+                      </option>
+                    ))}
+                  </select>
+                )}
               </td>
               <td class="wallboard-work">
                 {agent.work.length === 0
                   ? "–"
-                  : agent.work.map((work) => t("wallboard.work", { channel: t(`channel.${work.channel}`), contact: work.contact || t("wallboard.someone"), state: t(`wallboard.state.${work.state}`) })).join(" · ")}
+                  : agent.work.map((work) => (
+                      <div class="wallboard-task" key={work.task_id}>
+                        <span>
+                          {t("wallboard.work", { channel: t(`channel.${work.channel}`), contact: work.contact || t("wallboard.someone"), state: t(`wallboard.state.${work.state}`) })}
+                        </span>
+                        <select
+                          aria-label={t("wallboard.move", { contact: work.contact || t("wallboard.someone") })}
+                          value=""
+                          onChange={(e) => {
+                            const [kind, id] = e.currentTarget.value.split(":");
+                            if (id) act(() => api.reassignTask(work.task_id, kind === "queue" ? { queue_id: id } : { agent_id: id }));
+                          }}
+                        >
+                          <option value="">{t("wallboard.moveTo")}</option>
+                          {board.queues.map((queue) => (
+                            <option key={queue.id} value={`queue:${queue.id}`}>
+                              {queue.name}
+                            </option>
+                          ))}
+                          {board.agents
+                            .filter((other) => other.id !== agent.id)
+                            .map((other) => (
+                              <option key={other.id} value={`agent:${other.id}`}>
+                                {other.name}
+                              </option>
+                            ))}
+                        </select>
+                        <button
+                          type="button"
+                          class={`button button-small${closing === work.task_id ? " button-danger" : ""}`}
+                          onClick={() => (closing === work.task_id ? act(() => api.closeTask(work.task_id)) : setClosing(work.task_id))}
+                        >
+                          {closing === work.task_id ? t("wallboard.closeSure") : t("wallboard.close")}
+                        </button>
+                      </div>
+                    ))}
               </td>
             </tr>
           ))}
