@@ -102,6 +102,11 @@ export function trafficReportCsvUrl(tenantId, query) {
   return `${BASE}/tenants/${enc(tenantId)}/reports/traffic?${new URLSearchParams({ ...query, format: "csv" })}`;
 }
 
+/** Seat usage of every business as CSV (the operator's billing). */
+export function seatsCsvUrl(query) {
+  return `${BASE}/reports/seats?${new URLSearchParams({ ...query, format: "csv" })}`;
+}
+
 /** Where the inbox downloads an attachment (same origin, session cookie). */
 export function attachmentUrl(attachmentId) {
   return `${BASE}/attachments/${enc(attachmentId)}`;
@@ -149,6 +154,14 @@ export const api = {
   transferTargets: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/transfer-targets`, { signal }),
   /** The tenant's recorded events, newest first ({type?, limit?, cursor?}); supervisors and admins only. */
   tenantEvents: (tenantId, query, signal) => request("GET", `/tenants/${enc(tenantId)}/events`, { query, signal }),
+  tenants: (signal) => request("GET", "/tenants", { signal }),
+  seats: (query, signal) => request("GET", "/reports/seats", { query, signal }),
+  createTenant: (body) => request("POST", "/tenants", { body }),
+  updateTenant: (tenantId, changes) => request("PATCH", `/tenants/${enc(tenantId)}`, { body: changes }),
+  members: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/members`, { signal }),
+  addMember: (tenantId, body) => request("POST", `/tenants/${enc(tenantId)}/members`, { body }),
+  updateMember: (tenantId, userId, changes) => request("PATCH", `/tenants/${enc(tenantId)}/members/${enc(userId)}`, { body: changes }),
+  removeMember: (tenantId, userId) => request("DELETE", `/tenants/${enc(tenantId)}/members/${enc(userId)}`),
   wallboard: (tenantId, signal) => request("GET", `/tenants/${enc(tenantId)}/wallboard`, { signal }),
   setAgentPresence: (tenantId, userId, status) =>
     request("PUT", `/tenants/${enc(tenantId)}/agents/${enc(userId)}/presence`, { body: { status } }),

@@ -20,6 +20,7 @@ const PATHS = {
   canned: "M13 3L4 14h7l-1 7 9-11h-7z",
   eye: "M2 12s4-7 10-7 10 7 10 7-4 7-10 7S2 12 2 12z M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6z",
   chart: "M4 20V10 M10 20V4 M16 20v-7 M22 20H2",
+  settings: "M4 6h10 M18 6h2 M4 12h4 M12 12h8 M4 18h12 M20 18h0 M16 4v4 M10 10v4 M18 16v4",
   file: "M14 3H6v18h12V7z M14 3v4h4",
   download: "M12 4v11 M7 10l5 5 5-5 M5 20h14",
   close: "M6 6l12 12 M18 6L6 18",

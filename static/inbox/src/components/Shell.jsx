@@ -23,6 +23,7 @@ import { CallBar } from "./CallBar.jsx";
 import { SuperviseBar } from "./SuperviseBar.jsx";
 import { ConsultBar } from "./Consult.jsx";
 import { ReportsPage } from "./Reports.jsx";
+import { AdminPage } from "./Admin.jsx";
 
 const NOTICE_MS = 8000;
 const WIDE_PANEL = "(min-width: 1200px)";
@@ -105,6 +106,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   // Supervisors (of any tenant the session has) also hear /supervisor: every event of their tenants,
   // the supervision.* ones among them, and calls they do not follow from a conversation room.
   const supervises = memberships.some((m) => m.role === "supervisor" || m.role === "tenant_admin");
+  const administers = user.is_operator || memberships.some((m) => m.role === "tenant_admin");
   const supervisorEvents = useMemo(() => (supervises ? createSupervisorConnection() : null), [supervises]);
   const supervision = useSupervision({ realtime, supervisorEvents, userId: user.id, onCall });
   const supervisionValue = useMemo(
@@ -141,7 +143,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   const [handedOff, setHandedOff] = useState(() => new Set()); // transferred away: events may still name us until someone takes them
   const [notices, setNotices] = useState([]);
   const [closeRequest, setCloseRequest] = useState(null); // {id, at}: open the wrap-up of that conversation
-  const [page, setPage] = useState("inbox"); // or "reports" (supervisors): the inbox stays mounted, hidden
+  const [page, setPage] = useState("inbox"); // or "reports" (supervisors), "admin": the inbox stays mounted, hidden
   const visible = usePageVisible();
 
   const notify = useCallback((text, tone = "info") => {
@@ -553,6 +555,8 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
         <TopBar
           onReports={supervises ? () => setPage(page === "reports" ? "inbox" : "reports") : null}
           reportsOpen={page === "reports"}
+          onAdmin={administers ? () => setPage(page === "admin" ? "inbox" : "admin") : null}
+          adminOpen={page === "admin"}
           user={user}
           presence={presence}
           onPresenceChange={changePresence}
@@ -571,7 +575,8 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
           </div>
         )}
         {page === "reports" && <ReportsPage memberships={memberships} supervisorEvents={supervisorEvents} onClose={() => setPage("inbox")} />}
-        <div class={`shell${selected ? " has-selection" : ""}${showPanel ? " has-panel" : ""}`} hidden={page === "reports"}>
+        {page === "admin" && <AdminPage user={user} memberships={memberships} onClose={() => setPage("inbox")} />}
+        <div class={`shell${selected ? " has-selection" : ""}${showPanel ? " has-panel" : ""}`} hidden={page !== "inbox"}>
           <ConversationList
             filter={filter}
             onFilterChange={setFilter}

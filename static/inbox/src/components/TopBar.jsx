@@ -7,7 +7,7 @@ import { LanguageSwitch } from "./LanguageSwitch.jsx";
 export const PRESENCE_VALUES = ["available", "busy", "away", "offline"];
 
 /** Product name, live-connection state, the agent's presence, language, and sign-out. */
-export function TopBar({ user, presence, onPresenceChange, realtimeState, lang, onLangChange, onLogout, muted, onToggleMute, onReports, reportsOpen }) {
+export function TopBar({ user, presence, onPresenceChange, realtimeState, lang, onLangChange, onLogout, muted, onToggleMute, onReports, reportsOpen, onAdmin, adminOpen }) {
   const t = useT();
   const realtimeText = t(`realtime.${realtimeState}`);
   const [deskPhone, setDeskPhone] = useState(false);
@@ -55,6 +55,18 @@ export function TopBar({ user, presence, onPresenceChange, realtimeState, lang, 
             aria-label={t("reports.title")}
           >
             <Icon name="chart" size={18} />
+          </button>
+        )}
+        {onAdmin && (
+          <button
+            type="button"
+            class="button button-quiet icon-button admin-open"
+            aria-pressed={adminOpen}
+            onClick={onAdmin}
+            title={t("admin.title")}
+            aria-label={t("admin.title")}
+          >
+            <Icon name="settings" size={18} />
           </button>
         )}
         <button

@@ -1,0 +1,91 @@
+"""Administration in the inbox. The center's operator opens a business, staffs it and suspends it;
+a business's own admin staffs their business and sees no other."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import Browser, Page, expect
+
+from tests.browser.conftest import screenshot_path
+from tests.browser.test_inbox_chat import demo_staff, rest_client
+from tests.browser.test_inbox_supervise import log_in_as
+
+PASSWORD = "a long enough password"
+
+
+async def test_the_operator_opens_staffs_and_suspends_a_business(browser: Browser, gateway) -> None:
+    app, base, config = gateway
+    page: Page = await (await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")).new_page()
+    await log_in_as(page, base, config.demo.operator_email, config.demo.operator_password)
+    await page.get_by_role("button", name="Administration").click()
+    businesses = page.get_by_role("region", name="Businesses")
+    await expect(businesses.locator("tbody tr").first).to_be_visible()
+
+    new = page.get_by_role("form", name="New business")
+    await new.get_by_label("Name", exact=True).fill("Acme Plumbing")
+    await new.get_by_label("Short name").fill("acme")
+    await new.get_by_label("Time zone").fill("Europe/Berlin")
+    await new.get_by_label("Web sites (origins)").fill("https://acme.example")
+    await new.get_by_role("button", name="Create business").click()
+    acme = businesses.locator("tbody tr").filter(has_text="Acme Plumbing")
+    await expect(acme).to_contain_text("Europe/Berlin")
+    await expect(acme.locator("code")).not_to_be_empty()  # its widget key, for the site's tag
+
+    # Its team: Sam is a new account; the demo agent (an existing one) serves Acme too.
+    team = page.get_by_role("region", name="Team of Acme Plumbing")
+    add = page.get_by_role("form", name="Add to the team")
+    await add.get_by_label("E-mail").fill("sam@acme.example")
+    await add.get_by_label("Name", exact=True).fill("Sam Plumber")
+    await add.get_by_label("Password").fill(PASSWORD)
+    await add.get_by_role("button", name="Add").click()
+    await expect(team.locator("tbody tr").filter(has_text="sam@acme.example")).to_be_visible()
+    await add.get_by_label("E-mail").fill(config.demo.agent_email)
+    await add.get_by_role("button", name="Add").click()
+    await expect(team.locator("tbody tr").filter(has_text=config.demo.agent_email)).to_be_visible()
+    await team.get_by_label("Role of Sam Plumber").select_option("supervisor")
+    async with rest_client(base) as http:
+        _, operator, _ = await demo_staff(http, config)
+        acme_id = next(x["id"] for x in (await operator.get("/api/v1/tenants"))["items"] if x["slug"] == "acme")
+        members = {m["email"]: m["role"] for m in (await operator.get(f"/api/v1/tenants/{acme_id}/members"))["items"]}
+    assert members == {"sam@acme.example": "supervisor", config.demo.agent_email: "agent"}
+
+    # Seat usage, for billing (tests/reports/test_seats.py checks its figures), and its CSV.
+    seats = page.get_by_role("region", name="Seat usage (UTC days)")
+    await expect(seats.get_by_role("link", name="Download CSV")).to_have_attribute("href", re.compile(r"/api/v1/reports/seats\?.*format=csv"))
+
+    # Suspended: its staff are out of it, its widget stops.
+    await acme.get_by_role("button", name="Suspend Acme Plumbing").click()
+    await expect(acme).to_contain_text("Suspended")
+    await page.screenshot(path=screenshot_path("inbox-admin"))
+    async with rest_client(base) as http:
+        config_of_widget = await http.get("/api/v1/widget/config", params={"key": (await _key(base, config, acme_id))})
+        assert config_of_widget.status == 404
+
+
+async def _key(base: str, config, tenant_id: str) -> str:
+    async with rest_client(base) as http:
+        _, operator, _ = await demo_staff(http, config)
+        return (await operator.get(f"/api/v1/tenants/{tenant_id}"))["widget_key"]
+
+
+async def test_a_business_admin_staffs_their_own_business_only(browser: Browser, gateway) -> None:
+    app, base, config = gateway
+    async with rest_client(base) as http:
+        _, operator, demo_id = await demo_staff(http, config)
+        await operator.post(f"/api/v1/tenants/{demo_id}/members", 201, json={"email": "boss@demo.example", "name": "Dee Boss",
+                                                                              "password": PASSWORD, "role": "tenant_admin"})
+    page: Page = await (await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")).new_page()
+    await log_in_as(page, base, "boss@demo.example", PASSWORD)
+    await page.get_by_role("button", name="Administration").click()
+    await expect(page.get_by_role("region", name="Businesses")).to_have_count(0)
+    team = page.get_by_role("region", name="Team of " + config.demo.tenant_name)
+    await expect(team.locator("tbody tr").filter(has_text="boss@demo.example")).to_be_visible()
+    add = page.get_by_role("form", name="Add to the team")
+    await add.get_by_label("E-mail").fill("newbie@demo.example")
+    await add.get_by_label("Password").fill(PASSWORD)
+    await add.get_by_role("button", name="Add").click()
+    newbie = team.locator("tbody tr").filter(has_text="newbie@demo.example")
+    await expect(newbie).to_be_visible()
+    await newbie.get_by_role("button", name="Remove newbie@demo.example").click()
+    await expect(newbie).to_have_count(0)
