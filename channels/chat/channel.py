@@ -52,6 +52,7 @@ from channels.chat.payloads import (
     MAX_CUSTOM_ATTRIBUTES, MAX_EVENT_BYTES, EndChat, History, LeaveMessage, Rate, SendMessage, SetAttributes, StartChat, Transcript,
 )
 from channels.chat.transcript import render_transcript
+from gateway.routing.engine import RoutingConflict
 
 # Per conversation and hour: enough for a typo, too few to mail-bomb someone through us.
 TRANSCRIPTS_PER_HOUR = 3
@@ -211,9 +212,13 @@ class ChatChannel(Channel):
         if conversation["status"] == "closed":
             return ok(status="closed")
         task = await self.ctx.open_task(who.tenant_id, payload.conversation_id)
-        if task is None or task[1] in ("queued", "offered"):
-            if task is not None:
+        waiting = task is None or task[1] in ("queued", "offered")
+        if waiting and task is not None:
+            try:
                 await self.ctx.cancel_task(task[0], "abandoned")
+            except RoutingConflict:
+                waiting = False  # an agent took it that very moment: they are told instead
+        if waiting:
             async with self.ctx.unit() as unit:
                 await unit.close_conversation(who.tenant_id, payload.conversation_id)
             return ok(status="closed")

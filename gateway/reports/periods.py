@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MAX_DAYS = 93  # a quarter: longer ranges are for exports of the raw events
+MAX_INTERVALS = 3_000  # a month of quarter hours, two of half hours, a quarter of hours
 
 
 class PeriodError(ValueError):
@@ -31,6 +32,8 @@ class Period:
             raise PeriodError(f"a report covers at most {MAX_DAYS} days")
         if minutes not in (None, 15, 30, 60):
             raise PeriodError("intervals are 15, 30 or 60 minutes")
+        if minutes is not None and ((last - first).days + 1) * 1440 // minutes > MAX_INTERVALS:
+            raise PeriodError(f"at most {MAX_INTERVALS} intervals: a shorter range, or longer intervals")
         zone = _zone(zone_name)
         start = datetime.combine(first, time(0), zone).astimezone(timezone.utc)
         end = datetime.combine(last + timedelta(days=1), time(0), zone).astimezone(timezone.utc)

@@ -4,7 +4,8 @@ a range of days:
 - logged_in_seconds: time the agent was signed in to work, by the presence the inbox and routing
   recorded (`agent.presence_changed`, written once for each business the agent serves): every state
   but "offline" counts (available, busy, away, wrap-up). The state at the range's start is the last
-  one recorded in the LOOKBACK_DAYS before it (none: offline). Up to now, never into the future.
+  one recorded in the LOOKBACK_DAYS before it (none: offline). Up to now, never into the future;
+  and no longer than the agent belonged to the business (`member.removed` ends it there).
 - work_seconds: time the agent held that business's work, from accepting a task to its end (done,
   cancelled...) or to handing it on (a transfer puts it back in a queue), cut to the range. Work held
   at the same time (three chats) counts once for each task: the billing unit is the task's time.
@@ -54,16 +55,17 @@ async def load(conn: AsyncConnection, period: Period, tenant_id: str | None = No
         return seats.setdefault((tenant, agent), Seat(tenant, agent))
 
     e = t.events
-    presence = sa.select(e.c.tenant_id, e.c.data, e.c.created_at).where(
-        e.c.type == "agent.presence_changed", e.c.created_at >= period.start - timedelta(days=LOOKBACK_DAYS),
+    presence = sa.select(e.c.tenant_id, e.c.type, e.c.data, e.c.created_at).where(
+        e.c.type.in_(("agent.presence_changed", "member.removed")), e.c.created_at >= period.start - timedelta(days=LOOKBACK_DAYS),
         e.c.created_at < period.end)
     if tenant_id is not None:
         presence = presence.where(e.c.tenant_id == tenant_id)
     changes: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
     for row in (await conn.execute(presence.order_by(e.c.id))).all():
-        agent = (row.data or {}).get("agent_id")
+        removed = row.type == "member.removed"
+        agent = (row.data or {}).get("user_id" if removed else "agent_id")
         if row.tenant_id and agent:
-            changes[row.tenant_id, agent].append((row.created_at, str(row.data.get("status", "offline"))))
+            changes[row.tenant_id, agent].append((row.created_at, "offline" if removed else str(row.data.get("status", "offline"))))
     for (tenant, agent), steps in changes.items():
         for (at, status), (until, _) in zip(steps, [*steps[1:], (period.end, "")]):
             if status != "offline":

@@ -30,9 +30,14 @@ Definitions, for the tasks in an interval and group:
 Callbacks (channel "callback") wait for the customer's window by design: they count in offered and
 handled, not in service level or speed of answer.
 
-By agent: `offers` (offers made to the agent), `handled` (accepted by them), `missed` (offers they
-declined or let ring out), and asa, aht, first response and CSAT of what they handled. Offered,
-abandoned and service level belong to queues, not agents (null there).
+Work that changes hands (a transfer, a supervisor's move) is handled once for its queue, its speed
+of answer runs to the first accept, and its handle time is the sum of each agent's stretch (accept to
+hand-on or end), not the time it waited in between.
+
+By agent: `offers` (offers made to the agent), `handled` (stretches they took: each accept),
+`missed` (offers they declined or let ring out), and of their stretches the speed of answer (from
+when the work last entered a queue) and handle time; first response and CSAT of the work they
+finished. Offered, abandoned and service level belong to queues, not agents (null there).
 """
 
 from __future__ import annotations
@@ -75,6 +80,7 @@ class Work:
     ended: str | None = None  # the terminal step's type
     ended_at: datetime | None = None
     offers: list[tuple[str, str]] = field(default_factory=list)  # (agent, "accepted" | "missed" | "open")
+    stretches: list["Stretch"] = field(default_factory=list)  # each agent's hold of it, in order
     first_reply_at: datetime | None = None
     rating: int | None = None
 
@@ -86,24 +92,44 @@ class Work:
         return self.ended == "abandoned" and self.accepted_at is None
 
 
+@dataclass
+class Stretch:
+    """One agent's hold of a piece of work: from their accept to handing it on or its end."""
+
+    agent_id: str
+    waited_from: datetime  # when the work last entered a queue (first, or handed back)
+    accepted_at: datetime
+    until: datetime | None = None  # None: still theirs (or ended without a record)
+
+
 def stories(tasks: list[Any], steps: list[Any]) -> list[Work]:
     """Each task's Work from its row (with queued_at) and its steps (task_events rows, in order)."""
     works = {row.id: Work(row.id, row.conversation_id, row.channel, row.queue_id or "", row.sla_seconds or DEFAULT_TARGET_SECONDS,
                           row.queued_at) for row in tasks}
+    entered: dict[str, datetime] = {work.task_id: work.queued_at for work in works.values()}
     for step in steps:
         work = works.get(step.task_id)
         if work is None:
             continue
+        holding = work.stretches[-1] if work.stretches and work.stretches[-1].until is None else None
         if step.type == "offered" and step.agent_id:
             work.offers.append((step.agent_id, "open"))
         elif step.type in ("rejected", "offer_timed_out") and step.agent_id:
             _settle(work, step.agent_id, "missed")
-        elif step.type == "accepted" and work.accepted_at is None:
-            work.accepted_at, work.agent_id = step.created_at, step.agent_id
-            if step.agent_id:
-                _settle(work, step.agent_id, "accepted")
+        elif step.type == "accepted" and step.agent_id and holding is None:
+            if work.accepted_at is None:
+                work.accepted_at = step.created_at
+            work.agent_id = step.agent_id  # who has it last: finishing, replies and the rating are theirs
+            work.stretches.append(Stretch(step.agent_id, entered[work.task_id], step.created_at))
+            _settle(work, step.agent_id, "accepted")
+        elif step.type == "requeued":
+            entered[work.task_id] = step.created_at
+            if holding is not None:
+                holding.until = step.created_at
         elif step.type in TERMINAL and work.ended is None:
             work.ended, work.ended_at = step.type, step.created_at
+            if holding is not None:
+                holding.until = step.created_at
             if step.type == "done":
                 work.done_at = step.created_at
     return list(works.values())
@@ -160,8 +186,8 @@ def tally(works: list[Work], period: Period, by: GroupBy) -> dict[tuple[int, str
                 tallies[index, agent_id].count("offers")
                 if outcome == "missed":
                     tallies[index, agent_id].count("missed")
-            if work.agent_id:
-                _handled(tallies[index, work.agent_id], work)
+            for stretch in work.stretches:
+                _took(tallies[index, stretch.agent_id], work, stretch)
             continue
         key = {"tenant": "", "queue": work.queue_id, "channel": work.channel}[by]
         here = tallies[index, key]
@@ -179,14 +205,30 @@ def tally(works: list[Work], period: Period, by: GroupBy) -> dict[tuple[int, str
 def _handled(here: Tally, work: Work) -> None:
     here.count("handled")
     waited = work.waited()
-    assert waited is not None and work.accepted_at is not None
+    assert waited is not None
     if work.channel not in UNTIMED_CHANNELS:
         here.count("handled_timed")
         here.measure("asa", waited)
         if waited <= work.target_seconds:
             here.count("answered_in_target")
-    if work.done_at is not None:
-        here.measure("aht", (work.done_at - work.accepted_at).total_seconds())
+    if work.done_at is not None and all(s.until is not None for s in work.stretches):
+        here.measure("aht", sum((s.until - s.accepted_at).total_seconds() for s in work.stretches))  # type: ignore[operator]
+    _outcome(here, work)
+
+
+def _took(here: Tally, work: Work, stretch: Stretch) -> None:
+    """One agent's stretch of the work, for the by-agent figures."""
+    here.count("handled")
+    if work.channel not in UNTIMED_CHANNELS:
+        here.measure("asa", (stretch.accepted_at - stretch.waited_from).total_seconds())
+    if stretch.until is not None:
+        here.measure("aht", (stretch.until - stretch.accepted_at).total_seconds())
+    if stretch is work.stretches[-1] and stretch.agent_id == work.agent_id:
+        _outcome(here, work)
+
+
+def _outcome(here: Tally, work: Work) -> None:
+    """What the customer got in the end: the first reply (e-mail, fax) and their rating."""
     if work.first_reply_at is not None:
         here.measure("frt", (work.first_reply_at - work.queued_at).total_seconds())
     if work.rating is not None:
@@ -208,11 +250,14 @@ async def load(conn: AsyncConnection, tenant_id: str, period: Period) -> list[Wo
         .join(entered, entered.c.task_id == t.task_events.c.task_id)
         .where(t.task_events.c.tenant_id == tenant_id).order_by(t.task_events.c.id))).all()
     works = stories(tasks, steps)
-    conversations = sa.select(t.tasks.c.conversation_id).join(entered, entered.c.task_id == t.tasks.c.id).scalar_subquery()
+    conversations = sa.select(t.tasks.c.conversation_id).join(entered, entered.c.task_id == t.tasks.c.id)
+    mailed = conversations.where(t.tasks.c.channel.in_(REPLY_CHANNELS)).scalar_subquery()  # first response: e-mail, fax
+    conversations = conversations.scalar_subquery()
     replies = (await conn.execute(
         sa.select(t.messages.c.conversation_id, t.messages.c.created_at)
-        .where(t.messages.c.tenant_id == tenant_id, t.messages.c.conversation_id.in_(conversations),
-               t.messages.c.author_type == "agent", t.messages.c.kind == "message")
+        .where(t.messages.c.tenant_id == tenant_id, t.messages.c.conversation_id.in_(mailed),
+               t.messages.c.author_type == "agent", t.messages.c.kind == "message",
+               t.messages.c.created_at >= period.start)
         .order_by(t.messages.c.created_at))).all()
     ratings = (await conn.execute(
         sa.select(t.events.c.conversation_id, t.events.c.data)
@@ -248,6 +293,11 @@ def _add_ratings(works: list[Work], ratings: list[Any]) -> None:
     for conversation_id, score in latest.items():
         if conversation_id in last_handled:
             last_handled[conversation_id].rating = score
+
+
+def agents_in(works: list[Work]) -> set[str]:
+    """Every agent the work was offered to or held by (whose names the by-agent report needs)."""
+    return {agent for work in works for agent, _ in work.offers} | {s.agent_id for work in works for s in work.stretches}
 
 
 def rows(works: list[Work], period: Period, by: GroupBy, labels: dict[str, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

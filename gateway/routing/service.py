@@ -511,7 +511,7 @@ class RoutingService:
             task = (await conn.execute(sa.select(t.tasks).where(t.tasks.c.id == task_id))).first()
             movable = ("queued", "offered", "assigned", "wrapup") if supervisor else ("offered", "assigned", "wrapup")
             if task is None or task.state not in movable or (not supervisor and task.assigned_agent_id != user_id):
-                raise RoutingConflict("not_yours", "you do not hold this task")
+                raise RoutingConflict("not_yours", "this work has ended" if supervisor else "you do not hold this task")
             if queue_id is not None:
                 found = (await conn.execute(sa.select(t.queues.c.id).where(t.queues.c.id == queue_id, t.queues.c.tenant_id == task.tenant_id))).first()
             else:

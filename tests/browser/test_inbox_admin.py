@@ -7,7 +7,7 @@ import re
 
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import screenshot_path
+from tests.browser.conftest import screenshot_path, until
 from tests.browser.test_inbox_chat import demo_staff, rest_client
 from tests.browser.test_inbox_supervise import log_in_as
 
@@ -47,8 +47,12 @@ async def test_the_operator_opens_staffs_and_suspends_a_business(browser: Browse
     async with rest_client(base) as http:
         _, operator, _ = await demo_staff(http, config)
         acme_id = next(x["id"] for x in (await operator.get("/api/v1/tenants"))["items"] if x["slug"] == "acme")
-        members = {m["email"]: m["role"] for m in (await operator.get(f"/api/v1/tenants/{acme_id}/members"))["items"]}
-    assert members == {"sam@acme.example": "supervisor", config.demo.agent_email: "agent"}
+
+        async def roles() -> dict[str, str] | None:
+            got = {m["email"]: m["role"] for m in (await operator.get(f"/api/v1/tenants/{acme_id}/members"))["items"]}
+            return got if got.get("sam@acme.example") == "supervisor" else None
+
+        assert await until(roles) == {"sam@acme.example": "supervisor", config.demo.agent_email: "agent"}
 
     # Seat usage, for billing (tests/reports/test_seats.py checks its figures), and its CSV.
     seats = page.get_by_role("region", name="Seat usage (UTC days)")

@@ -97,7 +97,7 @@ async def test_the_wallboard_follows_the_work_as_it_happens_and_steers_it(browse
     await queued_chat(app, tenant_id, "wallboard-visitor-1")
     await expect(general.locator("td").nth(0)).to_have_text("1")
     await expect(general.locator("td").nth(1)).to_have_text(re.compile(r"^0:\d\d$"))
-    await expect(page.locator(".wallboard-tile").filter(has_text="Offered")).to_contain_text("1")
+    await expect(page.locator(".wallboard-tile").filter(has_text="Offered").locator(".wallboard-tile-value")).to_have_text("1")
 
     # The supervisor makes herself available: the chat rings for her, then she takes it.
     await page.get_by_label("Your status").select_option("available")
@@ -107,7 +107,7 @@ async def test_the_wallboard_follows_the_work_as_it_happens_and_steers_it(browse
     await page.locator(".offer").get_by_role("button", name="Accept").click()
     await expect(me).to_contain_text("Chat with Grace Hopper (in progress)")
     await expect(general.locator("td").nth(0)).to_have_text("0")
-    await expect(page.locator(".wallboard-tile").filter(has_text="Handled")).to_contain_text("1")
+    await expect(page.locator(".wallboard-tile").filter(has_text="Handled").locator(".wallboard-tile-value")).to_have_text("1")
     await page.screenshot(path=screenshot_path("inbox-wallboard"))
 
     # The supervisor steers: the work is closed outright (a second press confirms), and an agent's

@@ -24,6 +24,6 @@ def test_a_quarter_hour_report_of_a_week_and_the_ranges_refused() -> None:
     assert len(week.intervals()) == 7 * 96 and week.local(week.start) == "2026-11-16T00:00+05:45"
     assert week.index(week.end) is None
     for first, last, minutes in ((date(2026, 11, 2), date(2026, 11, 1), 60), (date(2026, 1, 1), date(2026, 6, 1), 60),
-                                 (date(2026, 11, 1), date(2026, 11, 1), 45)):
+                                 (date(2026, 11, 1), date(2026, 11, 1), 45), (date(2026, 10, 1), date(2026, 11, 15), 15)):
         with pytest.raises(PeriodError):
             Period.of(first, last, "UTC", minutes)

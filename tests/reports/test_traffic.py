@@ -265,3 +265,28 @@ async def test_reports_are_for_supervisors_of_the_tenant_and_ranges_are_checked(
     assert refused["code"] == "invalid_range"
     assert (await agent.get(url, expect=422, params={"from": "2026-01-01", "to": "2026-12-31"}))["code"] == "invalid_range"
     await agent.get(url, expect=422, params={"from": DAY, "to": DAY, "interval": "45"})
+
+
+async def test_work_that_changes_hands_counts_once_for_the_queue_and_each_stretch_for_its_agent(
+        client: TestClient, operator: Api, agent: Api) -> None:
+    tenant_id = agent.tenant_id()
+    sales = (await operator.post(f"/api/v1/tenants/{tenant_id}/queues", 201, json={"name": "Sales"}))["id"]
+    ann = (await add_member(client, operator, tenant_id, "ann@hands.example", "agent")).me["user"]["id"]
+    bob = (await add_member(client, operator, tenant_id, "bob@hands.example", "agent")).me["user"]["id"]
+    with time_machine.travel(datetime(2026, 11, 23, 8, 59, tzinfo=UTC), tick=False) as traveller:
+        day = Day(client, tenant_id, traveller)
+        at = lambda hhmmss: datetime.fromisoformat(f"{DAY}T{hhmmss}+00:00")  # noqa: E731
+        await day.presence(at("08:59:00"), ann, "available")
+        _, task = await day.arrives(at("09:00:00"), "chat", sales, "hands-visitor")
+        await day.taken(at("09:00:10"), task, ann)
+        day.at(at("09:05:10"))
+        await client.app[ROUTING].transfer(task, ann, queue_id=sales)  # Ann hands it back to the queue
+        await day.presence(at("09:05:10"), bob, "available")
+        await day.taken(at("09:06:10"), task, bob)
+        await day.done(at("09:10:10"), task, bob)
+    url = f"/api/v1/tenants/{tenant_id}/reports/traffic"
+    queue = (await agent.get(url, params={"from": DAY, "interval": "none", "by": "queue"}))["totals"]
+    assert figures(next(r for r in queue if r["key"] == sales), "offered", "handled", "asa_seconds", "aht_seconds") == (1, 1, 10.0, 540.0)
+    by_agent = {row["key"]: row for row in (await agent.get(url, params={"from": DAY, "interval": "none", "by": "agent"}))["totals"]}
+    assert figures(by_agent[ann], "offers", "handled", "asa_seconds", "aht_seconds") == (1, 1, 10.0, 300.0)
+    assert figures(by_agent[bob], "offers", "handled", "missed", "asa_seconds", "aht_seconds") == (1, 1, 0, 60.0, 240.0)

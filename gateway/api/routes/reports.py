@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from functools import cache
 from zoneinfo import available_timezones
 from typing import Any, Literal
 
@@ -93,10 +94,8 @@ def register(api: ApiRegistry) -> None:
         tenant_id = call.path("tenant_id")
         call.user.require(tenant_id, SUPERVISE, "tenant")
         query: TrafficQuery = call.query
+        zone = await _tenant_zone(call, tenant_id)
         async with call.app[DB].connect() as conn:
-            zone = (await conn.execute(sa.select(t.tenants.c.timezone).where(t.tenants.c.id == tenant_id))).scalar_one_or_none()
-            if zone is None:
-                raise not_found("tenant")
             first = query.start or Period.today(zone)
             last = query.end or first
             try:
@@ -104,7 +103,7 @@ def register(api: ApiRegistry) -> None:
             except PeriodError as err:
                 raise ApiError(422, "invalid_range", str(err)) from None
             works = await traffic.load(conn, tenant_id, period)
-            labels = await _labels(conn, tenant_id, query.by)
+            labels = await _labels(conn, tenant_id, query.by, works)
         rows, totals = traffic.rows(works, period, query.by, labels)
         names = list(traffic.AGENT_FIGURES if query.by == "agent" else traffic.QUEUE_FIGURES)
         if query.format == "csv":
@@ -134,7 +133,7 @@ def register(api: ApiRegistry) -> None:
     async def all_seats(call: Call) -> Any:
         call.user.require_operator()
         query: SeatsQuery = call.query
-        if query.timezone not in available_timezones():
+        if query.timezone not in _zones():
             raise ApiError(422, "invalid_timezone", f"no time zone {query.timezone!r}")
         return await _seats(call, query.timezone, query, None)
 
@@ -157,6 +156,12 @@ async def _seats(call: Call, zone: str, query: SeatsQuery, tenant_id: str | None
     return SeatsReport(timezone=period.zone.key, start=first, end=last, rows=[SeatRow(**row) for row in rows])
 
 
+@cache
+def _zones() -> frozenset[str]:
+    """The tz database's zone names (read from disk once)."""
+    return frozenset(available_timezones())
+
+
 async def _tenant_zone(call: Call, tenant_id: str) -> str:
     async with call.app[DB].connect() as conn:
         zone = (await conn.execute(sa.select(t.tenants.c.timezone).where(t.tenants.c.id == tenant_id))).scalar_one_or_none()
@@ -165,14 +170,14 @@ async def _tenant_zone(call: Call, tenant_id: str) -> str:
     return zone
 
 
-async def _labels(conn: Any, tenant_id: str, by: str) -> dict[str, str]:
+async def _labels(conn: Any, tenant_id: str, by: str, works: list[traffic.Work]) -> dict[str, str]:
     """What the groups are called: queue and agent names (a removed agent keeps theirs)."""
     if by == "queue":
         names = dict((await conn.execute(sa.select(t.queues.c.id, t.queues.c.name).where(t.queues.c.tenant_id == tenant_id))).all())
         return {"": NO_QUEUE, **names}
     if by == "agent":
-        agents = sa.select(t.task_events.c.agent_id).where(t.task_events.c.tenant_id == tenant_id).distinct().scalar_subquery()
-        return dict((await conn.execute(sa.select(t.users.c.id, t.users.c.name).where(t.users.c.id.in_(agents)))).all())
+        agents = traffic.agents_in(works)
+        return dict((await conn.execute(sa.select(t.users.c.id, t.users.c.name).where(t.users.c.id.in_(agents)))).all()) if agents else {}
     return {"": "All"} if by == "tenant" else {}
 
 

@@ -40,13 +40,16 @@ export function ReportsPage({ memberships, supervisorEvents, onClose }) {
   const [problem, setProblem] = useState("");
   const [loading, setLoading] = useState(false);
 
+  const latest = useRef(0); // the answer to the latest question only (a slow one never overwrites it)
   async function load(event) {
     event?.preventDefault();
     if (!tenantId) return;
+    const mine = (latest.current += 1);
     setLoading(true);
     setProblem("");
     try {
       const got = await api.trafficReport(tenantId, asked);
+      if (mine !== latest.current) return;
       setReport(got);
       setQuery((q) => ({ ...q, from: got.start, to: got.end }));
       if (!got.figures.includes(figure)) setFigure(got.figures[0]);

@@ -11,7 +11,8 @@ import { PRESENCE_VALUES } from "./TopBar.jsx";
 
 const MOVES = ["task.queued", "task.offered", "task.accepted", "task.rejected", "task.offer_timed_out", "task.requeued", "task.wrapup",
   "task.done", "task.cancelled", "task.abandoned", "task.timed_out", "agent.presence_changed"];
-const SETTLE_MS = 150; // events come in bursts (an offer, then its accept): one fetch for each burst
+const SETTLE_MS = 150; // events come in bursts (an offer, then its accept): one fetch for each burst...
+const MAX_WAIT_MS = 800; // ...but under steady traffic, still at least this often
 
 function clock(ms) {
   const whole = Math.max(0, Math.floor(ms / 1000));
@@ -26,10 +27,12 @@ export function Wallboard({ tenantId, supervisorEvents }) {
   const [problem, setProblem] = useState("");
   const pending = useRef(null);
   const [closing, setClosing] = useState(null); // the task whose Close was pressed once: pressed again, it goes
+  const [targets, setTargets] = useState({}); // task -> where the supervisor chose to move it ("queue:id" | "agent:id")
 
   /** A supervisor's move; the board follows through the events it causes. */
   async function act(run) {
     setClosing(null);
+    setProblem("");
     try {
       await run();
     } catch (err) {
@@ -37,31 +40,40 @@ export function Wallboard({ tenantId, supervisorEvents }) {
     }
   }
 
+  const asked = useRef(0); // a slow answer never overwrites a newer one
   const load = useCallback(async () => {
+    const mine = (asked.current += 1);
     try {
       const got = await api.wallboard(tenantId);
+      if (mine !== asked.current) return;
       setBoard(got);
       setFetchedAt(Date.now());
       setProblem("");
     } catch (err) {
-      setProblem(describeError(err, t));
+      if (mine === asked.current) setProblem(describeError(err, t));
     }
   }, [tenantId, t]);
 
   useEffect(() => {
     load();
     if (!supervisorEvents) return undefined;
-    const soon = (data) => {
-      if (data?.tenant_id && data.tenant_id !== tenantId) return;
+    let first = 0; // when the burst being waited out began
+    const soon = () => {
+      const now = Date.now();
+      if (!pending.current) first = now;
       clearTimeout(pending.current);
-      pending.current = setTimeout(load, SETTLE_MS);
+      pending.current = setTimeout(() => {
+        pending.current = null;
+        load();
+      }, now - first >= MAX_WAIT_MS ? 0 : SETTLE_MS);
     };
     const offs = MOVES.map((type) => supervisorEvents.on(type, soon));
     return () => {
       offs.forEach((off) => off());
       clearTimeout(pending.current);
+      pending.current = null;
     };
-  }, [load, supervisorEvents, tenantId]);
+  }, [load, supervisorEvents]);
 
   // The waits go on between events: shown counting, from the last fetch.
   useEffect(() => {
@@ -144,7 +156,8 @@ export function Wallboard({ tenantId, supervisorEvents }) {
                     onChange={(e) => act(() => api.setAgentPresence(tenantId, agent.id, e.currentTarget.value))}
                   >
                     {PRESENCE_VALUES.map((value) => (
-                      <option key={value} value={value}>
+                      // A supervisor takes agents out of routing; putting them in is theirs to do.
+                      <option key={value} value={value} disabled={value === "available" && agent.presence !== "available"}>
                         {t(`presence.${value}`)}
                       </option>
                     ))}
@@ -161,11 +174,8 @@ export function Wallboard({ tenantId, supervisorEvents }) {
                         </span>
                         <select
                           aria-label={t("wallboard.move", { contact: work.contact || t("wallboard.someone") })}
-                          value=""
-                          onChange={(e) => {
-                            const [kind, id] = e.currentTarget.value.split(":");
-                            if (id) act(() => api.reassignTask(work.task_id, kind === "queue" ? { queue_id: id } : { agent_id: id }));
-                          }}
+                          value={targets[work.task_id] ?? ""}
+                          onChange={(e) => setTargets((now) => ({ ...now, [work.task_id]: e.currentTarget.value }))}
                         >
                           <option value="">{t("wallboard.moveTo")}</option>
                           {board.queues.map((queue) => (
@@ -181,6 +191,17 @@ export function Wallboard({ tenantId, supervisorEvents }) {
                               </option>
                             ))}
                         </select>
+                        <button
+                          type="button"
+                          class="button button-small"
+                          disabled={!targets[work.task_id]}
+                          onClick={() => {
+                            const [kind, id] = targets[work.task_id].split(":");
+                            act(() => api.reassignTask(work.task_id, kind === "queue" ? { queue_id: id } : { agent_id: id }));
+                          }}
+                        >
+                          {t("wallboard.moveIt")}
+                        </button>
                         <button
                           type="button"
                           class={`button button-small${closing === work.task_id ? " button-danger" : ""}`}
