@@ -14,10 +14,12 @@ Definitions, for the tasks in an interval and group:
 - abandoned: those the customer gave up on before any agent accepted them (a caller who hung up
   while waiting; a chat visitor who left the queue). A caller who asked to be called back instead
   is not abandoned: that task is cancelled, and the callback is work of its own (channel "callback").
-- answered_in_target: handled tasks accepted within the queue's target (the task's sla_seconds,
-  60 s where none was set) after entering the queue.
-- service_level: answered_in_target ÷ (handled + abandoned after the target), as a fraction. A
-  customer who gave up within the target is not held against the queue. Empty (null) with no such work.
+- answered_in_target: handled tasks accepted within the queue's target (the task's sla_seconds, one
+  target for every channel of the queue; where a queue has none, 60 s, or 4 hours for e-mail and
+  fax, which nobody answers in a minute) after entering the queue.
+- service_level: answered_in_target ÷ (handled + abandoned after the target + timed out, i.e. given
+  up by the queue's own maximum wait), as a fraction. A customer who gave up within the target is not
+  held against the queue. Empty (null) with no such work.
 - asa_seconds (average speed of answer): mean time from entering the queue to the agent's accept,
   over handled tasks.
 - aht_seconds (average handle time): mean time from the accept to the end of the agent's wrap-up
@@ -55,6 +57,7 @@ from gateway.reports.periods import Period
 
 GroupBy = Literal["tenant", "queue", "channel", "agent"]
 DEFAULT_TARGET_SECONDS = 60
+DEFAULT_TARGETS = {"email": 4 * 3600, "fax": 4 * 3600}  # per channel, where the queue set no target
 REPLY_CHANNELS = ("email", "fax")
 TERMINAL = ("done", "cancelled", "abandoned", "timed_out")
 UNTIMED_CHANNELS = ("callback",)  # not in service level or speed of answer (see above)
@@ -104,8 +107,9 @@ class Stretch:
 
 def stories(tasks: list[Any], steps: list[Any]) -> list[Work]:
     """Each task's Work from its row (with queued_at) and its steps (task_events rows, in order)."""
-    works = {row.id: Work(row.id, row.conversation_id, row.channel, row.queue_id or "", row.sla_seconds or DEFAULT_TARGET_SECONDS,
-                          row.queued_at) for row in tasks}
+    works = {row.id: Work(row.id, row.conversation_id, row.channel, row.queue_id or "",
+                          row.sla_seconds or DEFAULT_TARGETS.get(row.channel, DEFAULT_TARGET_SECONDS), row.queued_at)
+             for row in tasks}
     entered: dict[str, datetime] = {work.task_id: work.queued_at for work in works.values()}
     for step in steps:
         work = works.get(step.task_id)
@@ -199,6 +203,8 @@ def tally(works: list[Work], period: Period, by: GroupBy) -> dict[tuple[int, str
             assert work.ended_at is not None
             if work.channel not in UNTIMED_CHANNELS and (work.ended_at - work.queued_at).total_seconds() > work.target_seconds:
                 here.count("abandoned_late")
+        elif work.ended == "timed_out" and work.channel not in UNTIMED_CHANNELS:
+            here.count("abandoned_late")  # the queue gave up on it: a failure of service, like a late abandon
     return tallies
 
 

@@ -4,7 +4,8 @@ keep them) with the clock held and moved by time-machine, so every step happens 
 Then each figure of the report, by queue, channel, agent and interval, is checked against the
 answer worked out by hand below.
 
-The day, 2026-11-23 in Berlin (UTC+1). Sales's target is 20 s, Support's 60 s (the default).
+The day, 2026-11-23 in Berlin (UTC+1). Sales's target is 20 s, Support's 60 s (a queue's default),
+for every channel in it: e-mail answered in 2 minutes is late there.
   00:30 chat C0, Sales: Ann takes it after 5 s, done 5 min later.          (before 01:00 UTC+1:
         the day starts at 23:00 UTC the evening before)
   09:05 chat C1, Sales: Ann after 10 s, done after 6 min; rated 5.
