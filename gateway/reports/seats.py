@@ -26,9 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.db import schema as t
 from gateway.reports.periods import Period
+from gateway.routing.model import TERMINAL_STATES
 
 LOOKBACK_DAYS = 31
-ENDS_WORK = ("done", "cancelled", "abandoned", "timed_out", "requeued", "rejected", "offer_timed_out")
+ENDS_WORK = (*TERMINAL_STATES, "requeued", "rejected", "offer_timed_out")  # the agent's hold of the work ends
 
 
 @dataclass

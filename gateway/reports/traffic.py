@@ -54,12 +54,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.db import schema as t
 from gateway.reports.periods import Period
+from gateway.routing.model import TERMINAL_STATES
 
 GroupBy = Literal["tenant", "queue", "channel", "agent"]
 DEFAULT_TARGET_SECONDS = 60
 DEFAULT_TARGETS = {"email": 4 * 3600, "fax": 4 * 3600}  # per channel, where the queue set no target
 REPLY_CHANNELS = ("email", "fax")
-TERMINAL = ("done", "cancelled", "abandoned", "timed_out")
 UNTIMED_CHANNELS = ("callback",)  # not in service level or speed of answer (see above)
 QUEUE_FIGURES = ("offered", "handled", "abandoned", "answered_in_target", "service_level", "asa_seconds", "aht_seconds",
                  "first_response_seconds", "csat_average", "csat_responses", "csat_satisfied")
@@ -130,7 +130,7 @@ def stories(tasks: list[Any], steps: list[Any]) -> list[Work]:
             entered[work.task_id] = step.created_at
             if holding is not None:
                 holding.until = step.created_at
-        elif step.type in TERMINAL and work.ended is None:
+        elif step.type in TERMINAL_STATES and work.ended is None:
             work.ended, work.ended_at = step.type, step.created_at
             if holding is not None:
                 holding.until = step.created_at

@@ -45,30 +45,8 @@ export function TopBar({ user, presence, onPresenceChange, realtimeState, lang, 
         >
           <Icon name={muted ? "bellOff" : "bell"} size={18} />
         </button>
-        {onReports && (
-          <button
-            type="button"
-            class="button button-quiet icon-button reports-open"
-            aria-pressed={reportsOpen}
-            onClick={onReports}
-            title={t("reports.title")}
-            aria-label={t("reports.title")}
-          >
-            <Icon name="chart" size={18} />
-          </button>
-        )}
-        {onAdmin && (
-          <button
-            type="button"
-            class="button button-quiet icon-button admin-open"
-            aria-pressed={adminOpen}
-            onClick={onAdmin}
-            title={t("admin.title")}
-            aria-label={t("admin.title")}
-          >
-            <Icon name="settings" size={18} />
-          </button>
-        )}
+        {onReports && <PageButton name="reports" icon="chart" open={reportsOpen} onClick={onReports} title={t("reports.title")} />}
+        {onAdmin && <PageButton name="admin" icon="settings" open={adminOpen} onClick={onAdmin} title={t("admin.title")} />}
         <button
           type="button"
           class="button button-quiet icon-button deskphone-open"
@@ -88,5 +66,14 @@ export function TopBar({ user, presence, onPresenceChange, realtimeState, lang, 
         </button>
       </div>
     </header>
+  );
+}
+
+/** Opens (and, pressed again, closes) one of the pages that take the inbox's place. */
+function PageButton({ name, icon, open, onClick, title }) {
+  return (
+    <button type="button" class={`button button-quiet icon-button ${name}-open`} aria-pressed={open} onClick={onClick} title={title} aria-label={title}>
+      <Icon name={icon} size={18} />
+    </button>
   );
 }
