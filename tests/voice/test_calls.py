@@ -320,7 +320,9 @@ async def test_a_warm_transfer_lets_the_agent_talk_to_a_colleague_before_handing
     await until_heard(expert_peer, lambda audio: is_tone(audio, AGENT_HZ))
     await until_heard(agent_peer, lambda audio: is_tone(audio, 700.0))
     heard = await customer.heard.listen(0.5)
-    assert energy_near(heard, 700.0) < 0.15 and energy_near(heard, AGENT_HZ) < 0.01  # the hold melody comes near 700 Hz
+    # The hold melody comes near 700 Hz, and Opus leaves a trace of a few % anywhere; either agent
+    # in the caller's ear, even for a moment, would take far more than that.
+    assert energy_near(heard, 700.0) < 0.15 and energy_near(heard, AGENT_HZ) < 0.1
 
     assert (await inbox.call("call_consult_complete", {"call_id": call_id}))["ok"]
     await until_heard(customer, lambda audio: is_tone(audio, 700.0))
