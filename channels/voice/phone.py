@@ -1,7 +1,7 @@
 """Phone calls from SIP trunks into the voice channel's queue.
 
 A trunk (by its source address, `[channels.voice.sip]` trunks) sends an INVITE to one of the
-numbers configured for a tenant. The call is answered at once (ringing, then 200 OK) with a plain
+numbers a tenant has (sip/numbers.py). The call is answered at once (ringing, then 200 OK) with a plain
 RTP leg, so the caller hears the tenant's greeting, chooses from its key-press menu when it has one
 (the key picks the queue), then hears hold audio and their place in line while they wait, as a
 web caller does: from then on it is the voice channel's call (agents answer it in the inbox, hold,
@@ -35,7 +35,8 @@ from channels.voice.seats import RemoteSeats
 from channels.voice.sip.endpoint import Address, Dialog, IncomingCall, SipEndpoint
 from channels.voice.sip.registrar import Registrar
 from channels.voice.sip.message import SipMessage, uri_of, user_of
-from channels.voice.sip.settings import NumberSettings, SipSettings
+from channels.voice.sip.numbers import CalledNumber, PhoneNumbers
+from channels.voice.sip.settings import SipSettings
 from channels.voice.sip.trunks import TrunkPolicy
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class PhoneEntry:
     def __init__(self, voice: VoiceChannel, settings: SipSettings) -> None:
         self._voice = voice
         self._settings = settings
-        self._numbers = {number.number: number for number in settings.numbers}
+        self._numbers: PhoneNumbers | None = None  # once started: the channel context is given then
         self._calls: dict[str, str] = {}  # SIP Call-ID -> the voice call's id
         self._seat_calls: dict[str, str] = {}  # an agent's phone's SIP Call-ID -> the voice call it took
         self._keys: dict[str, asyncio.Future[dict[str, Any]]] = {}  # by voice call id: a menu's choice to come
@@ -81,6 +82,8 @@ class PhoneEntry:
 
     async def start(self) -> None:
         self._registrar = Registrar(self._voice.ctx)
+        self._numbers = PhoneNumbers(self._voice.ctx)
+        await self._numbers.seed(self._settings.numbers)
         await self.endpoint.start()
         log.info("SIP listening", extra={"host": self._settings.host, "port": self.endpoint.port})
         for registration in self.registrations:
@@ -145,11 +148,9 @@ class PhoneEntry:
         return outcome
 
     async def _caller_id(self, tenant_id: str) -> str | None:
-        """The number a tenant's calls out show: its first number here."""
-        for number in self._settings.numbers:
-            if await self._voice.ctx.tenant_id_of(number.tenant) == tenant_id:
-                return number.number
-        return None
+        """The number a tenant's calls out show: its first number."""
+        assert self._numbers is not None
+        return await self._numbers.first_of(tenant_id)
 
     def forget(self, dialog: Dialog) -> None:
         self._calls.pop(dialog.call_id, None)
@@ -166,7 +167,7 @@ class PhoneEntry:
 
     async def _invited(self, incoming: IncomingCall) -> None:
         request = incoming.request
-        number = self._number_called(request.uri, request.get("to") or "")
+        number = await self._number_called(request.uri, request.get("to") or "")
         if number is None:
             incoming.reject(404, "Not Found")
             return
@@ -174,10 +175,10 @@ class PhoneEntry:
             log.warning("a phone call was turned away: max_calls reached", extra={"max_calls": self._settings.max_calls})
             incoming.reject(503, "Service Unavailable", retry_after=30)
             return
-        tenant_id = await self._voice.ctx.tenant_id_of(number.tenant)
-        if tenant_id is None:
+        if not number.available:
             incoming.reject(480, "Temporarily Unavailable")
             return
+        tenant_id = number.tenant_id
         if request.get("content-type") not in (None, "application/sdp") or not request.body:
             incoming.reject(488, "Not Acceptable Here (an SDP offer is needed)")
             return
@@ -190,7 +191,7 @@ class PhoneEntry:
             call, answer = await self._voice.open_call(
                 tenant_id, identity, f"Phone call from {shown}", request.body.decode("utf-8", "replace"),
                 address=_local_address_towards(incoming.source[0]), peer_ip=incoming.source[0],
-                queue_id=number.queue or None,
+                queue_id=number.queue_id,
                 line=PhoneLine(self, incoming.dialog), enqueue=not menu,
                 callback_number=identity[1] if identity[0] == "phone" and await self._voice.may_call_back(
                     tenant_id, identity[1]) else None)
@@ -208,7 +209,7 @@ class PhoneEntry:
             await self._voice.end_call(call.id, "the customer hung up")
             return
         if menu:
-            await self._menu(call, settings, number.queue or None)
+            await self._menu(call, settings, number.queue_id)
         elif settings.get("greeting"):
             await self._voice.announce(call, settings["greeting"])
 
@@ -262,14 +263,15 @@ class PhoneEntry:
         if call.state != "ended" and call.agent_id is None:
             await self._voice.record_callback(call, call.callback_number)
 
-    def _number_called(self, request_uri: str, to: str) -> NumberSettings | None:
+    async def _number_called(self, request_uri: str, to: str) -> CalledNumber | None:
+        assert self._numbers is not None
         for candidate in (user_of(request_uri), user_of(uri_of(to))):
             try:
                 number = normalise_identity("phone", candidate)
             except InvalidIdentity:
                 continue
-            if number in self._numbers:
-                return self._numbers[number]
+            if called := await self._numbers.called(number):
+                return called
         return None
 
     async def _register(self, request: SipMessage, source: Address) -> tuple[int, str, list[tuple[str, str]]]:

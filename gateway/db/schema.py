@@ -519,3 +519,18 @@ sip_phones = sa.Table(
     _created(),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+# The phone numbers (DIDs) a SIP trunk brings to the center, each a tenant's: a call to one rings
+# in that tenant's queue (its own, or the tenant's default). The operator hands numbers out; the
+# tenant admin routes and names them.
+phone_numbers = sa.Table(
+    "phone_numbers",
+    metadata,
+    _id(),
+    _tenant(),
+    sa.Column("number", sa.String(20), nullable=False, unique=True),  # E.164
+    sa.Column("label", sa.String(100), nullable=False, server_default=""),
+    sa.Column("queue_id", sa.String(36), sa.ForeignKey("queues.id", ondelete="SET NULL"), nullable=True),
+    _created(),
+    sa.Index("ix_phone_numbers_tenant_id", "tenant_id"),
+)

@@ -68,7 +68,10 @@ async def make_tenant(operator: Api, slug: str) -> dict[str, Any]:
         "name": "support", "address": f"support@{slug}.example", "imap_host": "127.0.0.1", "imap_port": 9,
         "imap_username": f"{slug}-imap-user", "imap_password": f"{slug} secret imap password"})
     ids["mailbox_id"] = mailbox["id"]
-    return {"api": api, "ids": ids, "secrets": [f"{slug}-imap-user", f"{slug} secret imap password", f"{slug} secret file", f"{slug} secret subject", f"{slug} secret reply", f"{slug} secret note", f"{slug} secret canned",
+    own_number = "+4930555" + "".join(str(ord(c) % 10) for c in slug[:5])  # a number of its own, from its slug
+    number = await operator.post(f"/api/v1/tenants/{tid}/phone-numbers", expect=201, json={"number": own_number, "label": f"{slug} secret line"})
+    ids["number_id"] = number["id"]
+    return {"api": api, "ids": ids, "secrets": [f"{slug}-imap-user", f"{slug} secret imap password", f"{slug} secret file", f"{slug} secret subject", f"{slug} secret reply", f"{slug} secret note", f"{slug} secret canned", f"{slug} secret line",
                                                 f"{slug} customer", f"customer@{slug}.example", admin_email]}
 
 
@@ -92,6 +95,8 @@ def sample_body(method: str, path: str, b: dict[str, str]) -> dict[str, Any] | N
         ("POST", "/tenants/{tenant_id}/mailboxes"): {"name": "intruder", "address": "x@a.example", "imap_host": "127.0.0.1",
                                                       "imap_username": "x", "imap_password": "x"},
         ("PATCH", "/tenants/{tenant_id}/mailboxes/{mailbox_id}"): {"imap_host": "127.0.0.2"},
+        ("POST", "/tenants/{tenant_id}/phone-numbers"): {"number": "+4930555999"},
+        ("PATCH", "/tenants/{tenant_id}/phone-numbers/{number_id}"): {"label": "hijacked"},
         ("POST", "/auth/password"): None,
         ("PATCH", "/users/{user_id}"): {"status": "disabled"},
         ("POST", "/conversations"): {"tenant_id": b["tenant_id"], "contact_id": b["contact_id"], "channel": "chat"},

@@ -85,6 +85,31 @@ async def test_a_number_that_is_not_ours_is_refused(client: TestClient, caller: 
     assert "404" in closed.get("param", ""), closed
 
 
+async def test_a_number_handed_out_through_the_api_rings_in_the_queue_its_admin_chose_until_taken_back(
+        client: TestClient, operator: Api, agent: Api, caller: Baresip, sip_port: int):
+    tid = agent.tenant_id()
+    numbers = f"/api/v1/tenants/{tid}/phone-numbers"
+    assert [n["number"] for n in (await operator.get(numbers))["items"]] == [SUPPORT_LINE]  # from config.toml
+    orders = await operator.post(f"/api/v1/tenants/{tid}/queues", json={"name": "Orders"}, expect=201)
+    line = await operator.post(numbers, json={"number": "+4930777888", "label": "Orders line"}, expect=201)
+    await operator.patch(f"{numbers}/{line['id']}", json={"queue_id": orders["id"]})
+    caller.command("dial", f"sip:+4930777888@127.0.0.1:{sip_port}")
+    await caller.wait_for("CALL_ESTABLISHED")
+    conversation = await the_call(agent)
+    async with asyncio.timeout(PATIENCE_SECONDS):
+        while (task := await queued_task(client, conversation["id"])) is None:
+            await asyncio.sleep(0.05)
+    assert task["queue_id"] == orders["id"]
+    caller.command("hangup")
+    await caller.wait_for("CALL_CLOSED")
+
+    await operator.delete(f"{numbers}/{line['id']}", expect=204)
+    heard = len(caller.events)
+    caller.command("dial", f"sip:+4930777888@127.0.0.1:{sip_port}")
+    closed = await caller.wait_for("CALL_CLOSED", after=heard)
+    assert "404" in closed.get("param", ""), closed
+
+
 async def queued_task(client: TestClient, conversation_id: str) -> dict | None:
     async with client.app[DB].connect() as conn:
         row = (await conn.execute(sa.select(t.tasks.c.queue_id, t.tasks.c.priority).where(

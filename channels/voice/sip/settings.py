@@ -1,5 +1,6 @@
 """`[channels.voice.sip]`: where the gateway listens for SIP, which trunks may send calls, and
-which numbers (DIDs) belong to which tenant and queue.
+numbers (DIDs) to give tenants at start (numbers.py: after that they live in SQL, and the operator
+hands them out through the API).
 
     [channels.voice.sip]
     listen = "0.0.0.0:5060"            # UDP and TCP
@@ -19,7 +20,7 @@ which numbers (DIDs) belong to which tenant and queue.
     registration = false               # keep the gateway registered with the trunk (needs username)
     registration_seconds = 600
     ring_seconds = 30                  # an unanswered call is given up after this long
-    [[channels.voice.sip.numbers]]
+    [[channels.voice.sip.numbers]]         # added at start when no tenant has it yet
     number = "+493012345678"
     tenant = "demo"                    # the tenant's slug
     queue = ""                         # a queue id of that tenant; empty: its default queue

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from gateway.api.registry import ApiRegistry
 from gateway.api.routes import (
-    admin, attachments, auth, calls, canned_replies, contacts, conversations, events, inbox, mailboxes, reports, routing,
-    sip_phones, supervision, tenants, users, webhooks, widget, widget_files,
+    admin, attachments, auth, calls, canned_replies, contacts, conversations, events, inbox, mailboxes, phone_numbers, reports,
+    routing, sip_phones, supervision, tenants, users, webhooks, widget, widget_files,
 )
 
 
 def build_api() -> ApiRegistry:
     api = ApiRegistry()
     for module in (auth, users, tenants, admin, conversations, attachments, contacts, routing, webhooks, events, widget, widget_files,
-                   canned_replies, inbox, mailboxes, calls, sip_phones, reports, supervision):
+                   canned_replies, inbox, mailboxes, calls, phone_numbers, sip_phones, reports, supervision):
         module.register(api)
     return api
