@@ -37,6 +37,7 @@ from gateway.keys import CHANNELS, CONFIG, DB, EVENTS, FILES, LIMITER, MAIL, MED
 from gateway.mail.mailboxes import MailConsumer
 from gateway.media.service import MediaEvent, MediaService
 from gateway.mail.outbox import queue_mail
+from gateway.ops import channel_health
 from gateway.db.schema import first_id_at, utcnow
 from gateway.routing.hours import is_open
 from gateway.routing.model import ACTIVE_STATES
@@ -270,6 +271,10 @@ class ChannelContext:
     async def budget_spent(self, key: str, limit: int) -> bool:
         """Whether a within_limits budget is used up, without counting a hit."""
         return not (await self._app[LIMITER].peek(key, limit)).allowed
+
+    async def report_health(self, items: list[channel_health.HealthItem], *, valid_seconds: int) -> None:
+        """How the channel's links to the outside are doing, for the operator (gateway/ops/channel_health.py)."""
+        await channel_health.report(self._app[REDIS], self.name, items, valid_seconds=valid_seconds)
 
     async def tenant_id_of(self, slug: str) -> str | None:
         """The active tenant with this slug, when this channel serves it (a SIP number's tenant)."""

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.core.identities import InvalidIdentity, normalise_identity
 from gateway.media.service import MediaError
+from gateway.ops.channel_health import HealthItem
 
 from channels.voice.calls import Call
 from channels.voice.sip.dialling import Outcome, PlacedCall, Registration, credentials_of, trunk_address
@@ -35,6 +36,7 @@ from channels.voice.seats import RemoteSeats
 from channels.voice.sip.endpoint import Address, Dialog, IncomingCall, SipEndpoint
 from channels.voice.sip.registrar import Registrar
 from channels.voice.sip.message import SipMessage, uri_of, user_of
+from channels.voice.sip.health import CHECK_SECONDS, TrunkHealth
 from channels.voice.sip.numbers import CalledNumber, PhoneNumbers
 from channels.voice.sip.settings import SipSettings
 from channels.voice.sip.trunks import TrunkPolicy
@@ -77,8 +79,10 @@ class PhoneEntry:
         self.seats = RemoteSeats(voice, self)
         self._registrar: Registrar | None = None
         self._outbound = next((trunk.outbound for trunk in settings.trunks if trunk.outbound is not None), None)
-        self.registrations = [Registration(self.endpoint, trunk.outbound) for trunk in settings.trunks
-                              if trunk.outbound is not None and trunk.outbound.registration]
+        self.trunk_health = TrunkHealth(self.endpoint, settings.trunks, self._report_health)
+        self.registrations = self.trunk_health.registrations
+        self.registrations.update({trunk.name: Registration(self.endpoint, trunk.outbound, self.trunk_health.changed)
+                                   for trunk in settings.trunks if trunk.outbound is not None and trunk.outbound.registration})
 
     async def start(self) -> None:
         self._registrar = Registrar(self._voice.ctx)
@@ -86,16 +90,22 @@ class PhoneEntry:
         await self._numbers.seed(self._settings.numbers)
         await self.endpoint.start()
         log.info("SIP listening", extra={"host": self._settings.host, "port": self.endpoint.port})
-        for registration in self.registrations:
+        for registration in self.registrations.values():
             registration.start()
+        if self._settings.trunks:
+            self.trunk_health.start()
 
     async def stop(self) -> None:
         await self.seats.stop()
         for task in list(self._tasks):
             task.cancel()
-        for registration in self.registrations:
+        await self.trunk_health.stop()
+        for registration in self.registrations.values():
             await registration.stop()
         await self.endpoint.stop()
+
+    async def _report_health(self, items: list[HealthItem]) -> None:
+        await self._voice.ctx.report_health(items, valid_seconds=3 * CHECK_SECONDS)
 
     @property
     def dials_out(self) -> bool:

@@ -25,10 +25,14 @@ def sip_settings() -> dict:
     return {}
 
 
-@pytest.fixture
-def config(tmp_path: Path, sip_port: int, sip_settings: dict) -> Config:
+def sip_config(tmp_path: Path, sip_port: int, sip_settings: dict, **sections: dict) -> Config:
     sip = {"listen": f"127.0.0.1:{sip_port}", "trunks": [{"name": "test trunk", "addresses": ["127.0.0.1"]}],
            "numbers": [{"number": SUPPORT_LINE, "tenant": "demo"}], **sip_settings}
     return make_config(tmp_path / "data", realtime={"channel": f"wecc-test:{uuid.uuid4().hex}"},
                        channels={"chat": {"enabled": True}, "voice": {"enabled": True, "sip": sip}},
-                       media={"workers": 1, "connect_timeout_seconds": 5})
+                       media={"workers": 1, "connect_timeout_seconds": 5}, **sections)
+
+
+@pytest.fixture
+def config(tmp_path: Path, sip_port: int, sip_settings: dict) -> Config:
+    return sip_config(tmp_path, sip_port, sip_settings)

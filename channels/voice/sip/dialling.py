@@ -25,6 +25,7 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Literal
 
 from channels.voice.sip.digest import Credentials
@@ -218,8 +219,9 @@ RegistrationState = Literal["registering", "registered", "failed", "stopped"]
 class Registration:
     """The gateway's Contact kept registered with a trunk (outbound `registration = true`)."""
 
-    def __init__(self, endpoint: SipEndpoint, settings: OutboundSettings) -> None:
+    def __init__(self, endpoint: SipEndpoint, settings: OutboundSettings, on_change: Callable[[], None] = lambda: None) -> None:
         self.state: RegistrationState = "registering"
+        self._on_change = on_change  # told when state changes (the trunks' health report)
         self.problem = ""  # why the last attempt failed, for the operator
         self.expires_at = 0.0
         self._endpoint, self._settings = endpoint, settings
@@ -247,13 +249,15 @@ class Registration:
                 granted = await self._register(self._settings.registration_seconds)
             except OSError as exc:
                 granted, self.problem = None, str(exc)
+            was = self.state
             if granted:
                 self.state, self.problem, self.expires_at = "registered", "", time.time() + granted
-                await asyncio.sleep(max(T2, granted * 0.8))
             else:
                 self.state = "failed"
                 log.warning("registering with the trunk failed: %s", self.problem, extra={"proxy": self._settings.proxy})
-                await asyncio.sleep(RETRY_REGISTER_SECONDS)
+            if self.state != was:
+                self._on_change()
+            await asyncio.sleep(max(T2, granted * 0.8) if granted else RETRY_REGISTER_SECONDS)
 
     async def _register(self, seconds: int) -> int | None:
         """One REGISTER (0: removes the binding); the seconds the trunk granted, or None."""

@@ -20,6 +20,7 @@ hands them out through the API).
     registration = false               # keep the gateway registered with the trunk (needs username)
     registration_seconds = 600
     ring_seconds = 30                  # an unanswered call is given up after this long
+    qualify = true                     # ping the proxy with OPTIONS each minute, for the operator's health view
     [[channels.voice.sip.numbers]]         # added at start when no tenant has it yet
     number = "+493012345678"
     tenant = "demo"                    # the tenant's slug
@@ -47,6 +48,7 @@ class OutboundSettings(BaseModel):
     registration: bool = False
     registration_seconds: int = Field(600, ge=60, le=86_400)
     ring_seconds: int = Field(30, ge=5, le=300)
+    qualify: bool = True  # OPTIONS pings for the trunks' health (sip/health.py), unless it registers
 
     @field_validator("proxy")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.api.registry import ApiRegistry
 from gateway.api.routes import (
-    admin, attachments, auth, calls, canned_replies, contacts, conversations, events, inbox, mailboxes, phone_numbers, reports,
+    admin, attachments, auth, calls, canned_replies, channel_health, contacts, conversations, events, inbox, mailboxes, phone_numbers, reports,
     routing, sip_phones, supervision, tenants, users, webhooks, widget, widget_files,
 )
 
@@ -12,6 +12,6 @@ from gateway.api.routes import (
 def build_api() -> ApiRegistry:
     api = ApiRegistry()
     for module in (auth, users, tenants, admin, conversations, attachments, contacts, routing, webhooks, events, widget, widget_files,
-                   canned_replies, inbox, mailboxes, calls, phone_numbers, sip_phones, reports, supervision):
+                   canned_replies, inbox, mailboxes, calls, phone_numbers, sip_phones, reports, supervision, channel_health):
         module.register(api)
     return api
