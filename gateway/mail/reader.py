@@ -166,12 +166,14 @@ class MailboxReader:
                 return None
             return (await conn.execute(sa.select(b).where(b.c.id == self.mailbox_id))).one()
 
-    async def _renew(self, row: Any) -> None:
+    async def _renew(self, row: Any) -> Any:
         """Keep the lease (often enough that it never runs out while this process reads), or
-        stop: another process has the mailbox, or it was switched off or reconfigured."""
+        stop: another process has the mailbox, or it was switched off or its connection was
+        reconfigured. Returns the mailbox's settings as they are now."""
         current = await self._claim()
         if current is None or any(getattr(current, f) != getattr(row, f) for f in _SESSION_FIELDS):
             raise LeaseLost()
+        return current
 
     async def _warn(self, warning: str) -> None:
         """Tell the admin something a later good read must not wipe (last_error is the state's)."""
@@ -205,13 +207,15 @@ class MailboxReader:
             selected = await asyncio.wait_for(client.select(row.folder), timeout)
             if selected.result != "OK":
                 raise MailboxError(f"the mail server has no folder {row.folder!r}")
-            mailbox = Mailbox(row.id, row.tenant_id, row.address, row.queue_id)
             last_uid, import_upto = await self._check_uidvalidity(client, row, selected.lines)
             await self._set_state("connected", None)
             while not lost.is_set():
+                # Read fresh before each batch: a queue or address the admin changed applies to the
+                # next mail without reconnecting.
+                current = await self._renew(row)
+                mailbox = Mailbox(row.id, row.tenant_id, current.address, current.queue_id)
                 last_uid = await self._read_new(client, row, mailbox, last_uid, import_upto)
                 await self._set_state("connected", None)
-                await self._renew(row)
                 await self._wait_for_mail(client, lost)
             raise MailboxError("the mail server closed the connection")
         finally:
