@@ -84,6 +84,10 @@ class DeliveryOut(BaseModel):
     updated_at: datetime
 
 
+class EventTypeOut(BaseModel):
+    name: str
+
+
 class DeliveryQuery(PageQuery):
     status: DeliveryStatus | None = None
 
@@ -124,6 +128,11 @@ def _delivery_out(row: Any) -> DeliveryOut:
 
 
 def register(api: ApiRegistry) -> None:
+    @api.route("GET", "/webhook-event-types", summary="The events a webhook can subscribe to", tag="webhooks",
+               response=Items[EventTypeOut])
+    async def list_webhook_event_types(call: Call) -> BaseModel:
+        return Items[EventTypeOut](items=[EventTypeOut(name=name) for name in sorted(EVENT_TYPES)])
+
     @api.route("GET", "/tenants/{tenant_id}/webhooks", summary="The tenant's webhooks (never their secrets)", tag="webhooks",
                response=Items[WebhookOut], errors=(404,))
     async def list_webhooks(call: Call) -> BaseModel:
