@@ -17,10 +17,10 @@ _NOT_BUILT = (
 )
 
 
-def _page(path: Path) -> web.StreamResponse:
+def _page(path: Path, **headers: str) -> web.StreamResponse:
     if not (DIST_DIR / "inbox.js").is_file():
         return web.Response(text=_NOT_BUILT, content_type="text/html", status=503)
-    return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+    return web.FileResponse(path, headers={"Cache-Control": "no-cache", **headers})
 
 
 async def inbox(request: web.Request) -> web.StreamResponse:
@@ -29,6 +29,19 @@ async def inbox(request: web.Request) -> web.StreamResponse:
 
 async def demo(request: web.Request) -> web.StreamResponse:
     return _page(STATIC_DIR / "demo" / "index.html")
+
+
+# The widget drawn from an admin's unsaved settings, in a frame of the inbox's widget setup: an opaque
+# origin (no cookies, no storage, nothing of the inbox's), no network but the gateway's own scripts
+# (so nothing is ever sent), framed by the gateway's pages only.
+PREVIEW_POLICY = (
+    "sandbox allow-scripts allow-forms; default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'self'"
+)
+
+
+async def widget_preview(request: web.Request) -> web.StreamResponse:
+    return _page(STATIC_DIR / "widget-preview" / "index.html", **{"Content-Security-Policy": PREVIEW_POLICY})
 
 
 # Tenants' pages load these from another origin; with this header a page that isolates itself
@@ -61,6 +74,7 @@ def setup_pages(app: web.Application) -> None:
     app.router.add_get("/", root)
     app.router.add_get("/inbox/", inbox)
     app.router.add_get("/demo/", demo)
+    app.router.add_get("/widget/preview", widget_preview)
     app.router.add_get("/widget.js", widget_script)
     app.router.add_get("/widget.js.map", widget_script)
     # Before the static route, which would answer these with a short cache; the pattern admits no path.

@@ -15,7 +15,7 @@ import { createSession } from "./chat/session.js";
 import { createPanel } from "./panel.js";
 import { createEvents, installApi } from "./api.js";
 import { startInvitations } from "./proactive.js";
-import { configureParts, stylePartsWith } from "./parts.js";
+import { configureParts, loadPart, stylePartsWith } from "./parts.js";
 import { registerView } from "./views/registry.jsx";
 import { StatusView } from "./views/status.jsx";
 import { PrechatView } from "./views/prechat.jsx";
@@ -42,6 +42,29 @@ const HOST_STYLE = {
 };
 
 
+/** The widget's element on the page (its styles in its shadow root); answers draw(settings), which (re)draws it. */
+function createHost(config, parts) {
+  const host = document.createElement("wecc-widget");
+  for (const [property, value] of Object.entries(HOST_STYLE)) host.style.setProperty(property, value, "important");
+  const root = host.attachShadow({ mode: "open" });
+  adoptStyles(root, css);
+  stylePartsWith((partCss) => adoptStyles(root, partCss));
+  const container = document.createElement("div");
+  root.appendChild(container);
+  document.body.appendChild(host);
+  return (settings) => {
+    // The brand colour reaches the shadow root's CSS as custom properties (inherited through the host).
+    const color = brandColor(settings.color);
+    const colors = { "--wecc-color": color, "--wecc-on-color": color && textOn(color) };
+    for (const [property, value] of Object.entries(colors)) {
+      if (value) host.style.setProperty(property, value, "important");
+      else host.style.removeProperty(property);
+    }
+    const lang = pickLanguage(settings.locale !== "auto" && settings.locale, config.lang);
+    render(h(Widget, { t: strings(lang), lang, settings, ...parts }), container);
+  };
+}
+
 /** Draws the widget once the tenant's settings are in (or known to be unavailable). */
 async function mount(config, parts) {
   if (typeof Element.prototype.attachShadow !== "function") {
@@ -50,26 +73,15 @@ async function mount(config, parts) {
   }
   const settings = await fetchSettings(config.origin, config.widgetKey);
   parts.cobrowse.configure(settings.cobrowse, settings.loaded);
-  const host = document.createElement("wecc-widget");
-  for (const [property, value] of Object.entries(HOST_STYLE)) host.style.setProperty(property, value, "important");
-  // The brand colour reaches the shadow root's CSS as custom properties (inherited through the host).
-  const color = brandColor(settings.color);
-  if (color) {
-    host.style.setProperty("--wecc-color", color, "important");
-    host.style.setProperty("--wecc-on-color", textOn(color), "important");
-  }
-  const root = host.attachShadow({ mode: "open" });
-  adoptStyles(root, css);
-  stylePartsWith((partCss) => adoptStyles(root, partCss));
-  const container = document.createElement("div");
-  root.appendChild(container);
-  document.body.appendChild(host);
-
-  const lang = pickLanguage(settings.locale !== "auto" && settings.locale, config.lang);
-  render(h(Widget, { t: strings(lang), lang, settings, ...parts }), container);
+  createHost(config, parts)(settings);
   parts.panel.restore();
   startInvitations(settings.proactive, config.widgetKey, parts.panel.invite, parts.panel.withdrawInvite);
   parts.events.emit("ready");
+}
+
+function whenBody(fn) {
+  if (document.body) fn();
+  else document.addEventListener("DOMContentLoaded", fn, { once: true });
 }
 
 function start() {
@@ -82,6 +94,12 @@ function start() {
   if (window.__wecc_widget_loaded) return; // the tag was included twice
   window.__wecc_widget_loaded = true;
   configureParts(config);
+  if (config.preview) {
+    // An admin's preview of unsaved settings (the gateway's /widget/preview page): parts/preview.js
+    // draws the shell over stand-ins that never connect, instead of the visitor's widget.
+    whenBody(() => loadPart("preview").then((m) => m.startPreview(config, createHost)));
+    return;
+  }
   // The API is there at once (and runs the page's queued calls) though the panel draws a little later.
   const events = createEvents();
   const connection = createConnection({ origin: config.origin, widgetKey: config.widgetKey, visitorId: visitorId(config.widgetKey) });
@@ -95,8 +113,7 @@ function start() {
   // A chat going on (or a line waiting to be sent): connect now, so replies arrive before the panel opens.
   if (session.active) connection.open();
   const parts = { events, connection, session, panel, cobrowse };
-  if (document.body) mount(config, parts);
-  else document.addEventListener("DOMContentLoaded", () => mount(config, parts), { once: true });
+  whenBody(() => mount(config, parts));
 }
 
 start();

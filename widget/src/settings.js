@@ -35,7 +35,8 @@ export async function fetchSettings(origin, widgetKey) {
   }
 }
 
-function withDefaults(s) {
+/** The tenant's settings as the widget uses them: anything missing from the defaults. */
+export function withDefaults(s) {
   if (!s || typeof s !== "object") return DEFAULTS;
   return {
     ...DEFAULTS,
