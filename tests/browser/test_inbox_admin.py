@@ -33,6 +33,7 @@ async def test_the_operator_opens_staffs_and_suspends_a_business(browser: Browse
     await expect(acme.locator("code")).not_to_be_empty()  # its widget key, for the site's tag
 
     # Its team: Sam is a new account; the demo agent (an existing one) serves Acme too.
+    await acme.get_by_role("button", name="Acme Plumbing", exact=True).click()
     team = page.get_by_role("region", name="Team of Acme Plumbing")
     add = page.get_by_role("form", name="Add to the team")
     await add.get_by_label("E-mail").fill("sam@acme.example")
@@ -55,16 +56,22 @@ async def test_the_operator_opens_staffs_and_suspends_a_business(browser: Browse
         assert await until(roles) == {"sam@acme.example": "supervisor", config.demo.agent_email: "agent"}
 
     # Seat usage, for billing (tests/reports/test_seats.py checks its figures), and its CSV.
+    await sections(page).get_by_role("button", name="Seat usage").click()
     seats = page.get_by_role("region", name="Seat usage (UTC days)")
     await expect(seats.get_by_role("link", name="Download CSV")).to_have_attribute("href", re.compile(r"/api/v1/reports/seats\?.*format=csv"))
 
     # Suspended: its staff are out of it, its widget stops.
+    await sections(page).get_by_role("button", name="Businesses").click()
     await acme.get_by_role("button", name="Suspend Acme Plumbing").click()
     await expect(acme).to_contain_text("Suspended")
     await page.screenshot(path=screenshot_path("inbox-admin"))
     async with rest_client(base) as http:
         config_of_widget = await http.get("/api/v1/widget/config", params={"key": (await _key(base, config, acme_id))})
         assert config_of_widget.status == 404
+
+
+def sections(page: Page):
+    return page.get_by_role("navigation", name="Administration sections")
 
 
 async def _key(base: str, config, tenant_id: str) -> str:

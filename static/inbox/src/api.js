@@ -32,14 +32,38 @@ export class ApiError extends Error {
   }
 }
 
-/** A message fit to show a person: the gateway's own message when it gave one, else a translated fallback. */
+/**
+ * A message fit to show a person: the gateway's own message when it gave one (with what it said of
+ * each refused field: "some fields are not valid" alone doesn't say which), else a translated fallback.
+ */
 export function describeError(err, t) {
   if (err instanceof ApiError) {
+    const fields = Array.isArray(err.details) ? err.details.filter((d) => d?.message) : [];
+    if (err.serverMessage && fields.length) {
+      const name = err.fieldName ?? String;
+      const said = fields
+        .map((d) => String(d.message).replace(/^Value error, /, ""))
+        .map((words, i) => (fields[i].field ? `${name(String(fields[i].field))}: ${words}` : words))
+        .filter((line) => !err.serverMessage.includes(line));
+      return said.length ? `${err.serverMessage} (${said.join("; ")})` : err.serverMessage;
+    }
     if (err.serverMessage) return err.serverMessage;
     if (err.status === 0) return t("error.network");
     return t("error.http", { status: err.status });
   }
   return String(err?.message ?? err);
+}
+
+/** The action, with the fields its refusal names called as the page calls them (in describeError). */
+export function namingFields(action, fieldName) {
+  return async () => {
+    try {
+      return await action();
+    } catch (err) {
+      if (err instanceof ApiError) err.fieldName = fieldName;
+      throw err;
+    }
+  };
 }
 
 function parseRetryAfter(value) {

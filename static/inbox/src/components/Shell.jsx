@@ -23,7 +23,7 @@ import { CallBar } from "./CallBar.jsx";
 import { SuperviseBar } from "./SuperviseBar.jsx";
 import { ConsultBar } from "./Consult.jsx";
 import { ReportsPage } from "./Reports.jsx";
-import { AdminPage } from "./Admin.jsx";
+import { AdminPage } from "./admin/AdminPage.jsx";
 
 const NOTICE_MS = 8000;
 const WIDE_PANEL = "(min-width: 1200px)";
