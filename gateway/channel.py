@@ -41,7 +41,7 @@ from gateway.ops import channel_health
 from gateway.db.schema import first_id_at, utcnow
 from gateway.routing.hours import is_open
 from gateway.routing.model import ACTIVE_STATES
-from gateway.routing.queues import QueueSettings
+from gateway.routing.queues import QueueSettings, opening_hours
 from gateway.storage.files import StoredFile
 
 log = logging.getLogger(__name__)
@@ -574,7 +574,7 @@ class ChannelContext:
                 sa.select(t.agent_states.c.user_id)
                 .join(t.memberships, t.memberships.c.user_id == t.agent_states.c.user_id)
                 .where(t.memberships.c.tenant_id == tenant_id, t.agent_states.c.presence == "available").limit(1))).first()
-        hours = QueueSettings.model_validate(queue_settings).hours if queue_settings is not None else None
+            hours = await opening_hours(conn, tenant_id, QueueSettings.model_validate(queue_settings) if queue_settings is not None else None)
         return {"open": is_open(hours, utcnow()), "agents_available": available is not None}
 
     async def live(self, event: DomainEvent) -> None:

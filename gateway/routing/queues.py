@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.core.tenant_settings import read_settings
 from gateway.routing.hours import BusinessHours
 
 
@@ -26,3 +28,11 @@ class QueueSettings(BaseModel):
     # After this long, a task.max_wait_reached event lets the channel offer a way out
     # (chat: leave a message; voice: a callback).
     max_wait_seconds: int | None = Field(None, ge=1, le=7 * 86400)
+
+
+async def opening_hours(conn: AsyncConnection, tenant_id: str, settings: QueueSettings | None) -> BusinessHours | None:
+    """A queue's business hours: its own, else its tenant's (None: always open)."""
+    if settings is not None and settings.hours is not None:
+        return settings.hours
+    hours = ((await read_settings(conn, tenant_id)) or {}).get("hours")
+    return BusinessHours.model_validate(hours) if hours else None

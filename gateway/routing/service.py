@@ -30,7 +30,7 @@ from gateway.events.bus import DomainEvent, ephemeral_event, record_event
 from gateway.keys import CONFIG, DB, EVENTS, REDIS, ROUTING
 from gateway.routing.engine import RoutingConflict, RoutingEngine, RoutingNotReady, parse_signature
 from gateway.routing.hours import is_open
-from gateway.routing.queues import QueueSettings
+from gateway.routing.queues import QueueSettings, opening_hours
 from gateway.routing.recovery import missed_offer_streaks, task_history
 from gateway.routing.settings import EffectiveRouting, TenantRouting, effective
 from gateway.routing.model import ACTIVE_STATES, DEFAULT_CAPACITY, TERMINAL_STATES, AgentSpec, TaskSpec, Transition
@@ -299,8 +299,8 @@ class RoutingService:
             if row.not_before is not None and row.not_before > utcnow():
                 return  # waits for its time: wake_due_tasks routes it then
             spec = self._task_spec(row)
-            settings = await self._queue_settings(conn, row.queue_id)
-        if settings is not None and not is_open(settings.hours, utcnow()):
+            hours = await opening_hours(conn, row.tenant_id, await self._queue_settings(conn, row.queue_id))
+        if not is_open(hours, utcnow()):
             # The task still waits (nothing accepted is dropped); its channel decides what the
             # customer is offered instead: the chat widget its offline form, a caller a callback.
             await self._task_event(row, "queue_closed", {"queue_id": row.queue_id})

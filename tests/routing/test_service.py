@@ -317,6 +317,24 @@ async def test_closed_queue_keeps_the_work_and_says_so(client, operator: Api, ag
     assert [e["data"]["task_id"] for e in events["items"]] == [task_id]
 
 
+async def test_a_queue_without_hours_of_its_own_keeps_the_business_hours_of_its_tenant(client, operator: Api, agent: Api):
+    app, tid = client.app, agent.tenant_id()
+    today = datetime.now(timezone.utc).date().isoformat()
+    await operator.patch(f"/api/v1/tenants/{tid}", json={"business_hours": {"timezone": "UTC", "weekly": {}, "closed_dates": [today]}})
+    plain = await operator.post(f"/api/v1/tenants/{tid}/queues", expect=201, json={"name": "Plain"})
+    own = await operator.post(f"/api/v1/tenants/{tid}/queues", expect=201, json={"name": "Always", "settings": {
+        "hours": {"timezone": "UTC", "weekly": {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}}})
+    closed_task = await queue_work(app, tid, "visitor-6100", plain["id"])
+    assert await wait_history(app, closed_task, "queue_closed") == ["queued", "queue_closed"]
+    open_task = await queue_work(app, tid, "visitor-6101", own["id"])
+    await wait_history(app, open_task, "queued")
+    await operator.patch(f"/api/v1/tenants/{tid}", json={"business_hours": None})  # always open again
+    later = await queue_work(app, tid, "visitor-6102", plain["id"])
+    await wait_history(app, later, "queued")
+    await asyncio.sleep(0.3)  # routing has had its turn: neither says closed
+    assert await task_history(app, open_task) == ["queued"] and await task_history(app, later) == ["queued"]
+
+
 async def test_long_waits_overflow_and_then_reach_the_fallback(client, operator: Api, agent: Api, sockets: Sockets):
     app, tid = client.app, agent.tenant_id()
     backup = await operator.post(f"/api/v1/tenants/{tid}/queues", expect=201, json={"name": "Backup", "settings": {"max_wait_seconds": 1}})

@@ -35,6 +35,7 @@ class MembershipOut(BaseModel):
     tenant_id: str
     tenant_name: str
     tenant_slug: str
+    tenant_color: str = Field(description='the business\'s brand colour, "#RRGGBB" or "" (marks its work in the inbox)')
     role: str
 
 
@@ -49,7 +50,7 @@ async def session_info(app: web.Application, user_id: str, csrf_token: str | Non
         user = (await conn.execute(sa.select(t.users).where(t.users.c.id == user_id))).one()
         rows = (
             await conn.execute(
-                sa.select(t.memberships.c.tenant_id, t.memberships.c.role, t.tenants.c.name, t.tenants.c.slug)
+                sa.select(t.memberships.c.tenant_id, t.memberships.c.role, t.tenants.c.name, t.tenants.c.slug, t.tenants.c.settings)
                 .join(t.tenants, t.tenants.c.id == t.memberships.c.tenant_id)
                 .where(t.memberships.c.user_id == user_id, t.tenants.c.status == "active")
                 .order_by(t.tenants.c.name)
@@ -57,7 +58,8 @@ async def session_info(app: web.Application, user_id: str, csrf_token: str | Non
         ).all()
     return SessionOut(
         user=UserOut(id=user.id, email=user.email, name=user.name, is_operator=user.is_operator, locale=user.locale),
-        memberships=[MembershipOut(tenant_id=r.tenant_id, tenant_name=r.name, tenant_slug=r.slug, role=r.role) for r in rows],
+        memberships=[MembershipOut(tenant_id=r.tenant_id, tenant_name=r.name, tenant_slug=r.slug, role=r.role,
+                                   tenant_color=((r.settings or {}).get("branding") or {}).get("color", "")) for r in rows],
         csrf_token=csrf_token,
     )
 

@@ -1,12 +1,13 @@
 """Tenants and their rented seats. Creating, suspending and sizing tenants is the operator's;
-a tenant admin may edit their own tenant's name, origins and time zone, and rotate its secret."""
+a tenant admin may edit their own tenant's name, origins, time zone, business hours and branding,
+and rotate its secret. The business hours are those of every queue that has none of its own."""
 
 from __future__ import annotations
 
 import re
 import secrets
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,7 +23,9 @@ from gateway.core.upsert import insert_ignoring_conflicts
 from gateway.db import schema as t
 from gateway.db.schema import new_id, utcnow
 from gateway.keys import DB
-from gateway.tenancy import SEAT_ROLES
+from gateway.core.tenant_settings import write_section
+from gateway.routing.hours import BusinessHours
+from gateway.tenancy import SEAT_ROLES, Branding
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -51,7 +54,13 @@ class TenantOut(BaseModel):
     allowed_origins: list[str]
     timezone: str
     seat_limit: int
+    business_hours: BusinessHours | None = Field(description="the hours of queues with none of their own; null: always open")
+    branding: Branding
     created_at: datetime
+
+
+class TenantCreated(TenantOut):
+    widget_secret: str = Field(description="signs visitors' user ids (see the widget's docs); shown this once")
 
 
 class TenantCreate(Input):
@@ -60,6 +69,8 @@ class TenantCreate(Input):
     allowed_origins: list[str] = Field(default_factory=list, max_length=50)
     timezone: str = "UTC"
     seat_limit: int = Field(10, ge=0, le=100_000)
+    business_hours: BusinessHours | None = None
+    branding: Branding = Field(default_factory=Branding)
 
     _origins = field_validator("allowed_origins")(lambda v: [_origin(o) for o in v])
     _tz = field_validator("timezone")(_timezone)
@@ -71,6 +82,8 @@ class TenantUpdate(Input):
     timezone: str | None = None
     status: Literal["active", "suspended"] | None = None  # operator only
     seat_limit: int | None = Field(None, ge=0, le=100_000)  # operator only
+    business_hours: BusinessHours | None = Field(None, description="null: always open (queues with hours of their own keep them)")
+    branding: Branding | None = None
 
     _origins = field_validator("allowed_origins")(lambda v: None if v is None else [_origin(o) for o in v])
     _tz = field_validator("timezone")(lambda v: None if v is None else _timezone(v))
@@ -86,9 +99,11 @@ class WidgetSecretOut(BaseModel):
 
 
 def tenant_out(row: sa.Row) -> TenantOut:
+    settings = row.settings or {}
     return TenantOut(
         id=row.id, slug=row.slug, name=row.name, status=row.status, widget_key=row.widget_key,
-        allowed_origins=row.allowed_origins, timezone=row.timezone, seat_limit=row.seat_limit, created_at=row.created_at,
+        allowed_origins=row.allowed_origins, timezone=row.timezone, seat_limit=row.seat_limit,
+        business_hours=settings.get("hours"), branding=settings.get("branding") or {}, created_at=row.created_at,
     )
 
 
@@ -115,8 +130,8 @@ def register(api: ApiRegistry) -> None:
         return Items[TenantOut](items=[tenant_out(r) for r in rows])
 
     @api.route("POST", "/tenants", summary="Create a tenant (operator)", tag="tenants", body=TenantCreate,
-               response=TenantOut, status=201, errors=(409,))
-    async def create_tenant(call: Call) -> TenantOut:
+               response=TenantCreated, status=201, errors=(409,))
+    async def create_tenant(call: Call) -> TenantCreated:
         call.user.require_operator()
         body: TenantCreate = call.body
         tenant_id = new_id()
@@ -128,7 +143,9 @@ def register(api: ApiRegistry) -> None:
                     "id": tenant_id, "slug": body.slug, "name": body.name, "status": "active",
                     "widget_key": secrets.token_urlsafe(16), "widget_secret": secrets.token_urlsafe(32),
                     "allowed_origins": body.allowed_origins, "timezone": body.timezone, "seat_limit": body.seat_limit,
-                    "settings": {}, "created_at": utcnow(),
+                    "settings": {"branding": body.branding.model_dump(), **({"hours": body.business_hours.model_dump(mode="json")}
+                                                                         if body.business_hours else {})},
+                    "created_at": utcnow(),
                 },
                 ["slug"],
             )
@@ -136,7 +153,7 @@ def register(api: ApiRegistry) -> None:
                 raise ApiError(409, "slug_taken", f"a tenant with slug {body.slug!r} exists")
             await audit(conn, "tenant.created", principal=call.user, tenant_id=tenant_id, target_type="tenant", target_id=tenant_id)
             row = (await conn.execute(sa.select(t.tenants).where(t.tenants.c.id == tenant_id))).one()
-        return tenant_out(row)
+        return TenantCreated(**tenant_out(row).model_dump(), widget_secret=row.widget_secret)
 
     @api.route("GET", "/tenants/{tenant_id}", summary="One tenant", tag="tenants", response=TenantOut, errors=(404,))
     async def get_tenant(call: Call) -> TenantOut:
@@ -153,7 +170,16 @@ def register(api: ApiRegistry) -> None:
     async def update_tenant(call: Call) -> TenantOut:
         tenant_id = call.path("tenant_id")
         call.user.require(tenant_id, ADMIN, "tenant")
-        changes = call.body.model_dump(exclude_none=True)
+        body: TenantUpdate = call.body
+        changes = body.model_dump(exclude_none=True, exclude={"business_hours", "branding"})
+        sections: dict[str, Any] = {}  # of the tenant's settings document
+        if "business_hours" in body.model_fields_set:
+            sections["hours"] = body.business_hours.model_dump(mode="json") if body.business_hours else None
+        if "branding" in body.model_fields_set:
+            if body.branding is None:
+                raise ApiError(422, "validation_error", "branding can't be null; send {} to clear it",
+                               details=[{"field": "branding", "message": "not null"}])
+            sections["branding"] = body.branding.model_dump()
         if ({"status", "seat_limit"} & changes.keys()) and not call.user.is_operator:
             raise ApiError(403, "forbidden", "only the center's operators change a tenant's status or seats")
         async with call.app[DB].begin() as conn:
@@ -164,8 +190,11 @@ def register(api: ApiRegistry) -> None:
                 raise ApiError(409, "seats_in_use", f"{used} seats are in use; remove members before going below that")
             if changes:
                 await conn.execute(sa.update(t.tenants).where(t.tenants.c.id == tenant_id).values(**changes))
+            for name, value in sections.items():
+                await write_section(conn, tenant_id, name, value)
+            if changes or sections:
                 await audit(conn, "tenant.updated", principal=call.user, tenant_id=tenant_id, target_type="tenant",
-                            target_id=tenant_id, data=changes)
+                            target_id=tenant_id, data={**changes, **sections})
             row = (await conn.execute(sa.select(t.tenants).where(t.tenants.c.id == tenant_id))).one()
         return tenant_out(row)
 
