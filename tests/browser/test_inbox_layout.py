@@ -83,7 +83,8 @@ async def test_long_names_and_a_long_url_stay_on_screen(browser, gateway):
         await operator.post(f"/api/v1/tenants/{tenant_id}/queues", 201, json={"name": QUEUE})
         await agent.post(f"/api/v1/tenants/{tenant_id}/canned-replies", 201, json={"shortcut": "track", "title": "Tracking link", "body": URL})
         # The agent also serves a second business, so the inbox names the business of each conversation.
-        other: dict[str, Any] = await operator.post("/api/v1/tenants", 201, json={"slug": "northwind", "name": BUSINESS})
+        other: dict[str, Any] = await operator.post("/api/v1/tenants", 201, json={"slug": "northwind", "name": BUSINESS,
+                                                                                 "branding": {"color": "#aa3300"}})
         await operator.post(f"/api/v1/tenants/{other['id']}/members", 201, json={"email": config.demo.agent_email, "role": "agent"})
     mail_id = await customer_writes(app, other["id"], "orders@northwind.example", "email", URL, subject=URL)
     try:
@@ -134,6 +135,9 @@ async def test_long_names_and_a_long_url_stay_on_screen(browser, gateway):
         await fits(page, [".list-pane", ".conv-pane", ".customer-panel"])
         await shows_in_full_on_hover(page, f"{mail_row} .conv-subject", URL)
         await shows_in_full_on_hover(page, f"{mail_row} .conv-tenant", BUSINESS)
+        # Its brand colour marks its work; the demo business has none.
+        await expect(page.locator(f"{mail_row} .conv-tenant")).to_have_css("border-left-color", "rgb(170, 51, 0)")
+        await expect(page.locator(f"{row} .conv-tenant")).to_have_css("border-left-width", "0px")
         await shows_in_full_on_hover(page, ".conv-subline-text >> nth=0", URL)
         await shows_in_full_on_hover(page, ".conv-subline-text >> nth=1", BUSINESS)
         await shows_in_full_on_hover(page, ".panel-sub", f"Customer · {BUSINESS}")

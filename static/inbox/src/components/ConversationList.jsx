@@ -126,7 +126,7 @@ function ActiveChats({ items, selectedId, unreadCounts, typingIds, onSelect, hel
   );
 }
 
-function ConversationItem({ conversation, selected, unread, unreadCount, onSelect, user, tenantName }) {
+function ConversationItem({ conversation, selected, unread, unreadCount, onSelect, user, tenant }) {
   const t = useT();
   const channel = getChannel(conversation.channel);
   const name = contactNameOf(conversation, t);
@@ -161,9 +161,9 @@ function ConversationItem({ conversation, selected, unread, unreadCount, onSelec
           <span class="conv-line conv-tags">
             <span class={`pill status-${conversation.status}`}>{t(`status.${conversation.status}`, null, conversation.status)}</span>
             <span class="conv-assignee">{assignment}</span>
-            {tenantName && (
-              <span class="conv-tenant" title={tenantName}>
-                {tenantName}
+            {tenant && (
+              <span class={`conv-tenant${tenant.tenant_color ? " branded" : ""}`} title={tenant.tenant_name} style={tenant.tenant_color ? { "--brand": tenant.tenant_color } : undefined}>
+                {tenant.tenant_name}
               </span>
             )}
             <UnreadBadge count={unreadCount} fresh={unread} />
@@ -191,7 +191,7 @@ export function ConversationList({
   user,
 }) {
   const t = useT();
-  const tenantNames = new Map(memberships.map((m) => [m.tenant_id, m.tenant_name]));
+  const tenants = new Map(memberships.map((m) => [m.tenant_id, m]));
   const showTenant = memberships.length > 1;
   return (
     <section class="list-pane" aria-labelledby="list-heading">
@@ -227,7 +227,7 @@ export function ConversationList({
               unreadCount={unreadCounts[c.id] ?? 0}
               onSelect={onSelect}
               user={user}
-              tenantName={showTenant ? tenantNames.get(c.tenant_id) : null}
+              tenant={showTenant ? tenants.get(c.tenant_id) : null}
             />
           ))}
         </ul>
