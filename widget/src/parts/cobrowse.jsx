@@ -153,6 +153,7 @@ export function start({ send, blockSelectors = [], maskSelectors = [], onEnded =
     slimDOMOptions: "all",
   });
   const overlay = createOverlay();
+  const clickedFields = new Map(); // the agent's clicks: node id then -> element (see act)
 
   /** The element rrweb knows by this id, if still there; to act on, not private either. */
   function target(id, toActOn) {
@@ -240,8 +241,16 @@ export function start({ send, blockSelectors = [], maskSelectors = [], onEnded =
         if (sameSite(data.url)) window.location.assign(new URL(data.url, window.location.href).href);
         return;
       }
-      const element = target(data.node, true);
-      if (element && actions[data.kind]) actions[data.kind](element, data);
+      // Typing goes to the field the agent clicked: by the element it was then, should a new
+      // snapshot (a reconnect, a joiner's catch-up) have renumbered the page's nodes meanwhile.
+      const clicked = data.kind === "input" ? clickedFields.get(data.node) : null;
+      const element = target(data.node, true) ?? (clicked?.isConnected && !clicked.closest(blockSelector) ? clicked : null);
+      if (!element || !actions[data.kind]) return;
+      if (data.kind === "click") {
+        clickedFields.set(data.node, element);
+        if (clickedFields.size > 50) clickedFields.delete(clickedFields.keys().next().value);
+      }
+      actions[data.kind](element, data);
     },
   };
 }
