@@ -6,6 +6,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, describeError } from "../../api.js";
 import { useT } from "../../i18n.js";
 import { Businesses } from "./Businesses.jsx";
+import { BusinessProfile } from "./BusinessProfile.jsx";
 import { ChannelHealth } from "./ChannelHealth.jsx";
 import { Integrations } from "./Integrations.jsx";
 import { Mail } from "./Mail.jsx";
@@ -22,6 +23,7 @@ const SECTIONS = [
   { name: "health", center: true, Section: ChannelHealth },
   { name: "seats", center: true, Section: SeatUsage },
   { name: "team", Section: Team },
+  { name: "business", Section: BusinessProfile },
   { name: "queues", Section: Queues },
   { name: "replies", Section: Replies },
   { name: "widget", Section: WidgetSetup },

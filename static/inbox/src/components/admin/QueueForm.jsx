@@ -4,12 +4,11 @@
 // work that waits long (overflow to another queue, relaxed skills, a way out for the customer).
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import { useT } from "../../i18n.js";
+import { Hours, hoursForm, hoursOf } from "./BusinessHours.jsx";
 import { SkillLevels } from "./SkillLevels.jsx";
 
-export const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const LONGEST = 7 * 86400; // every wait the API takes is 1 s to 7 days
 const UNITS = [86400, 3600, 60, 1];
-const ZONES = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
 
 /** Seconds as the largest unit that divides them: {amount: "2", unit: 60} for 120. */
 export function asDuration(seconds) {
@@ -18,9 +17,6 @@ export function asDuration(seconds) {
 }
 
 const inSeconds = (duration) => Number(duration.amount) * duration.unit;
-// A time input cannot say "24:00": a close time of 00:00 is midnight, the end of the day.
-const closeFromApi = (close) => (close === "24:00" ? "00:00" : close);
-const closeToApi = (close) => (close === "00:00" ? "24:00" : close);
 
 function formOf(queue, zone) {
   const s = queue?.settings ?? {};
@@ -31,9 +27,7 @@ function formOf(queue, zone) {
     priority: String(s.default_priority ?? 0),
     required: s.required_skills ?? {},
     hoursOn: hours != null,
-    timezone: hours?.timezone ?? zone,
-    weekly: Object.fromEntries(DAYS.map((day) => [day, (hours?.weekly?.[day] ?? []).map(([open, close]) => ({ open, close: closeFromApi(close) }))])),
-    closed: hours?.closed_dates ?? [],
+    ...hoursForm(hours, zone),
     overflowOn: s.overflow_queue_id != null,
     overflowAfter: asDuration(s.overflow_after_seconds ?? 300),
     overflowQueue: s.overflow_queue_id ?? "",
@@ -46,12 +40,11 @@ function formOf(queue, zone) {
 }
 
 function settingsOf(form) {
-  const weekly = DAYS.filter((day) => form.weekly[day].length).map((day) => [day, form.weekly[day].map((w) => [w.open, closeToApi(w.close)])]);
   return {
     sla_seconds: inSeconds(form.sla),
     default_priority: Number(form.priority),
     required_skills: form.required,
-    hours: form.hoursOn ? { timezone: form.timezone.trim(), weekly: Object.fromEntries(weekly), closed_dates: [...form.closed].sort() } : null,
+    hours: form.hoursOn ? hoursOf(form) : null,
     overflow_after_seconds: form.overflowOn ? inSeconds(form.overflowAfter) : null,
     overflow_queue_id: form.overflowOn ? form.overflowQueue : null,
     relax_skills_after_seconds: form.relaxOn ? inSeconds(form.relaxAfter) : null,
@@ -91,110 +84,6 @@ function Duration({ label, value, onChange }) {
 }
 
 /** Opening hours per weekday (several windows a day for a lunch break) and closed dates. */
-function Hours({ form, put }) {
-  const t = useT();
-  const [date, setDate] = useState("");
-  const setDay = (day, windows) => put("weekly", { ...form.weekly, [day]: windows });
-  const setWindow = (day, i, key, value) => setDay(day, form.weekly[day].map((w, j) => (j === i ? { ...w, [key]: value } : w)));
-  const nextWindow = (windows) => (windows.length ? { open: windows[windows.length - 1].close, close: "00:00" } : { open: "09:00", close: "17:00" });
-  function copyMonday() {
-    const monday = form.weekly.mon;
-    put("weekly", { ...form.weekly, ...Object.fromEntries(["tue", "wed", "thu", "fri"].map((day) => [day, monday.map((w) => ({ ...w }))])) });
-  }
-  function addDate() {
-    if (date && !form.closed.includes(date)) put("closed", [...form.closed, date].sort());
-    setDate("");
-  }
-  return (
-    <>
-      <label class="queue-zone">
-        {t("admin.queues.timezone")}
-        <input value={form.timezone} onInput={(e) => put("timezone", e.currentTarget.value)} list="queue-zones" required placeholder="Europe/Berlin" />
-      </label>
-      <datalist id="queue-zones">
-        {ZONES.map((zone) => (
-          <option key={zone} value={zone} />
-        ))}
-      </datalist>
-      <table class="reports-table admin-table queue-week">
-        <thead>
-          <tr>
-            <th scope="col">{t("admin.queues.day")}</th>
-            <th scope="col">{t("admin.queues.open")}</th>
-            <th scope="col">{t("admin.queues.windows")}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {DAYS.map((day) => {
-            const dayName = t(`admin.day.${day}`);
-            const windows = form.weekly[day];
-            return (
-              <tr key={day}>
-                <th scope="row">{dayName}</th>
-                <td>
-                  <input
-                    type="checkbox"
-                    aria-label={t("admin.queues.openOn", { day: dayName })}
-                    checked={windows.length > 0}
-                    onChange={(e) => setDay(day, e.currentTarget.checked ? [nextWindow([])] : [])}
-                  />
-                </td>
-                <td class="queue-windows">
-                  {windows.map((w, i) => {
-                    const nth = i ? ` (${i + 1})` : "";
-                    return (
-                      <span key={i} class="queue-window">
-                        <input type="time" required aria-label={t("admin.queues.opens", { day: dayName }) + nth} value={w.open}
-                          onInput={(e) => setWindow(day, i, "open", e.currentTarget.value)} />
-                        –
-                        <input type="time" required aria-label={t("admin.queues.closes", { day: dayName }) + nth} value={w.close}
-                          onInput={(e) => setWindow(day, i, "close", e.currentTarget.value)} />
-                        <button type="button" class="button button-small" onClick={() => setDay(day, windows.filter((_, j) => j !== i))}>
-                          {t("admin.queues.removeWindow", { day: dayName, from: w.open, to: w.close })}
-                        </button>
-                      </span>
-                    );
-                  })}
-                  {windows.length > 0 && (
-                    <button type="button" class="link-button" onClick={() => setDay(day, [...windows, nextWindow(windows)])}>
-                      {t("admin.queues.addWindow", { day: dayName })}
-                    </button>
-                  )}
-                  {day === "mon" && windows.length > 0 && (
-                    <button type="button" class="link-button" onClick={copyMonday}>
-                      {t("admin.queues.copyMonday")}
-                    </button>
-                  )}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-      <div class="queue-closed">
-        <span>{t("admin.queues.closedDates")}</span>
-        <ul>
-          {form.closed.map((day) => (
-            <li key={day}>
-              {day}{" "}
-              <button type="button" class="button button-small" onClick={() => put("closed", form.closed.filter((d) => d !== day))}>
-                {t("admin.queues.removeDate", { date: day })}
-              </button>
-            </li>
-          ))}
-        </ul>
-        <label>
-          {t("admin.queues.closedDate")}
-          <input type="date" value={date} onInput={(e) => setDate(e.currentTarget.value)} />
-        </label>
-        <button type="button" class="button button-small" onClick={addDate} disabled={!date || form.closed.length >= 366}>
-          {t("admin.queues.addDate")}
-        </button>
-      </div>
-    </>
-  );
-}
-
 /**
  * @param {{queue: object|null, queues: object[], skills: string[], zone: string,
  *   onSave: (body: object) => Promise<string>, onCancel: () => void}} props

@@ -4,7 +4,8 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { describeError, request } from "../../api.js";
 import { useT } from "../../i18n.js";
-import { asDuration, DAYS, QueueForm } from "./QueueForm.jsx";
+import { DAYS } from "./BusinessHours.jsx";
+import { asDuration, QueueForm } from "./QueueForm.jsx";
 import { skillList } from "./SkillLevels.jsx";
 import "./Queues.css";
 
