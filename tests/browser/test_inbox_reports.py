@@ -13,9 +13,12 @@ from playwright.async_api import Browser, Page, expect
 from gateway.core.contacts import identify_contact
 from gateway.core.conversations import enqueue_task, open_conversation
 from gateway.db import schema as t
-from gateway.keys import DB, EVENTS, ROUTING
-from tests.browser.conftest import screenshot_path
-from tests.browser.test_inbox_chat import log_in
+from gateway.keys import DB, EVENTS, REDIS, ROUTING, SOCKETS
+from gateway.realtime.rooms import conversation_room
+from gateway.realtime.viewers import Viewers
+from tests.browser.conftest import screenshot_path, until
+from tests.browser.test_inbox_chat import demo_staff, log_in, rest_client
+from tests.browser.test_inbox_supervise import log_in_as
 
 
 async def handled_chat(app, tenant_id: str, agent_id: str, visitor: str) -> None:
@@ -118,3 +121,41 @@ async def test_the_wallboard_follows_the_work_as_it_happens_and_steers_it(browse
     await me.get_by_label("Status of Demo Agent").select_option("away")
     await expect(page.get_by_label("Your status")).to_have_value("away")
     await expect(me).to_contain_text("Away")
+
+
+async def test_a_supervisor_watches_an_agents_chat_silently_from_the_wallboard(browser: Browser, gateway) -> None:
+    app, base, config = gateway
+    async with app[DB].connect() as conn:
+        tenant_id = (await conn.execute(sa.select(t.tenants.c.id).where(t.tenants.c.slug == "demo"))).scalar_one()
+    async with rest_client(base) as http:
+        _, operator, _ = await demo_staff(http, config)
+        await operator.post(f"/api/v1/tenants/{tenant_id}/members", 201, json={"email": "sam@demo.example", "name": "Sam Agent",
+                                                                                "password": "a long enough password", "role": "agent"})
+    sam: Page = await (await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")).new_page()
+    await log_in_as(sam, base, "sam@demo.example", "a long enough password")
+    await sam.get_by_label("Your status").select_option("available")
+    await queued_chat(app, tenant_id, "watched-visitor-1")
+    await sam.locator(".offer").get_by_role("button", name="Accept").click()
+    await expect(sam.locator("#conv-title")).to_have_text("Grace Hopper")
+
+    boss: Page = await (await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")).new_page()
+    await log_in(boss, base, config)  # the demo agent supervises the demo business
+    await boss.get_by_role("button", name="Reports").click()
+    row = boss.locator(".wallboard-agents tbody tr").filter(has_text="Sam Agent")
+    await expect(row).to_contain_text("Chat with Grace Hopper (in progress)")
+    await row.get_by_role("button", name="Watch Grace Hopper").click()
+    await expect(boss.locator("#conv-title")).to_have_text("Grace Hopper")
+    await expect(boss.get_by_role("status").filter(has_text="You are watching silently")).to_be_visible()
+    # The supervisor follows the chat live (in its room) without being one of its viewers, so Sam
+    # doesn't see her... until she chooses to be seen.
+    conversation_id = await sam.locator(".conv-item.selected").get_attribute("data-conversation-id")
+    room = conversation_room(conversation_id)
+
+    async def both_follow() -> bool:
+        return len(list(app[SOCKETS].manager.get_participants("/agent", room))) >= 2
+
+    assert await until(both_follow)
+    assert [v["name"] for v in await Viewers(app[REDIS]).of(conversation_id)] == ["Sam Agent"]
+    await expect(sam.locator(".collision")).to_have_count(0)
+    await boss.get_by_role("button", name="Let them see me").click()
+    await expect(sam.locator(".collision")).to_contain_text("Also viewing this conversation: Demo Agent")

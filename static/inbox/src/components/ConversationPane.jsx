@@ -54,6 +54,8 @@ export function ConversationPane(props) {
     conversation,
     thread,
     liveError,
+    silent,
+    onShowMe,
     user,
     tenantName,
     draft,
@@ -148,6 +150,14 @@ export function ConversationPane(props) {
       {liveError && (
         <p class="conv-notice" role="status">
           {t("conv.liveUnavailable", { code: liveError })}
+        </p>
+      )}
+      {silent && (
+        <p class="conv-notice" role="status">
+          <Icon name="eye" size={16} /> {t("conv.watchingSilently")}{" "}
+          <button type="button" class="link-button" onClick={onShowMe}>
+            {t("conv.showMe")}
+          </button>
         </p>
       )}
       <View

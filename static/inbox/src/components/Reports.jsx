@@ -27,7 +27,7 @@ export function formatFigure(name, value) {
   return String(value);
 }
 
-export function ReportsPage({ memberships, supervisorEvents, onClose }) {
+export function ReportsPage({ memberships, supervisorEvents, onClose, onWatch }) {
   const t = useT();
   const tenants = memberships.filter((m) => m.role === "supervisor" || m.role === "tenant_admin");
   const [tenantId, setTenantId] = useState(tenants[0]?.tenant_id ?? "");
@@ -94,7 +94,7 @@ export function ReportsPage({ memberships, supervisorEvents, onClose }) {
           </label>
         )}
       </div>
-      {tab === "live" && tenantId && <Wallboard key={tenantId} tenantId={tenantId} supervisorEvents={supervisorEvents} />}
+      {tab === "live" && tenantId && <Wallboard key={tenantId} tenantId={tenantId} supervisorEvents={supervisorEvents} onWatch={onWatch} />}
       {tab === "traffic" && (
       <>
       <form class="reports-form" onSubmit={load}>

@@ -130,6 +130,9 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
 
   const [known, setKnown] = useState({}); // conversation id → the latest copy seen (list, events, fetches)
   const [selectedId, setSelectedId] = useState(null);
+  // A conversation a supervisor opened from the wallboard to watch: followed live without showing
+  // them as viewing it, until they choose to be seen.
+  const [silentId, setSilentId] = useState(null);
   const selectedIdRef = useRef(null);
   selectedIdRef.current = selectedId;
   const selected = selectedId ? known[selectedId] ?? null : null;
@@ -306,7 +309,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   const consultId = consultation && consultation.phase !== "ended" && consultation.phase !== "failed" ? consultation.conversationId : null;
   const roomsKey = [...new Set([...activeIds, ...(selectedId ? [selectedId] : []), ...(watchedId ? [watchedId] : []), ...(consultId ? [consultId] : [])])]
     .sort()
-    .map((id) => `${id}${id === selectedId ? "=view" : ""}`)
+    .map((id) => `${id}${id === selectedId && id !== silentId ? "=view" : ""}`)
     .join(",");
   useEffect(() => {
     const wanted = new Map();
@@ -374,10 +377,11 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
   }, [ringing, offers.length, consultation?.phase, t]);
 
   const select = useCallback(
-    (id, hint) => {
+    (id, hint, { silent = false } = {}) => {
       if (!id) return;
       if (hint) remember([hint]);
       setSelectedId(id);
+      setSilentId(silent ? id : null);
       clearUnread(id);
       // Not in the list (another filter, an old conversation from the history): fetch it.
       api.getConversation(id).then((c) => remember([c]), (err) => notify(() => describeError(err, t), "error"));
@@ -574,7 +578,17 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
             <SuperviseBar onOpen={(id) => select(id)} />
           </div>
         )}
-        {page === "reports" && <ReportsPage memberships={memberships} supervisorEvents={supervisorEvents} onClose={() => setPage("inbox")} />}
+        {page === "reports" && (
+          <ReportsPage
+            memberships={memberships}
+            supervisorEvents={supervisorEvents}
+            onClose={() => setPage("inbox")}
+            onWatch={(id) => {
+              setPage("inbox");
+              select(id, null, { silent: true });
+            }}
+          />
+        )}
         {page === "admin" && <AdminPage user={user} memberships={memberships} onClose={() => setPage("inbox")} />}
         <div class={`shell${selected ? " has-selection" : ""}${showPanel ? " has-panel" : ""}`} hidden={page !== "inbox"}>
           <ConversationList
@@ -597,6 +611,8 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
             conversation={selected}
             thread={selectedThread}
             liveError={liveError}
+            silent={selectedId !== null && selectedId === silentId}
+            onShowMe={() => setSilentId(null)}
             user={user}
             tenantName={memberships.length > 1 && selected ? tenantNames.get(selected.tenant_id) : null}
             draft={selectedId ? drafts[selectedId] : null}

@@ -19,7 +19,7 @@ function clock(ms) {
   return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
 }
 
-export function Wallboard({ tenantId, supervisorEvents }) {
+export function Wallboard({ tenantId, supervisorEvents, onWatch }) {
   const t = useT();
   const [board, setBoard] = useState(null);
   const [fetchedAt, setFetchedAt] = useState(0);
@@ -172,6 +172,9 @@ export function Wallboard({ tenantId, supervisorEvents }) {
                         <span>
                           {t("wallboard.work", { channel: t(`channel.${work.channel}`), contact: work.contact || t("wallboard.someone"), state: t(`wallboard.state.${work.state}`) })}
                         </span>
+                        <button type="button" class="button button-small" onClick={() => onWatch(work.conversation_id)}>
+                          {t("wallboard.watch", { contact: work.contact || t("wallboard.someone") })}
+                        </button>
                         <select
                           aria-label={t("wallboard.move", { contact: work.contact || t("wallboard.someone") })}
                           value={targets[work.task_id] ?? ""}
