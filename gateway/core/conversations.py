@@ -359,7 +359,8 @@ async def enqueue_task(
         settings = (await conn.execute(sa.select(t.queues.c.settings).where(t.queues.c.id == queue_id))).scalar_one()
     priority = max(priority, int(settings.get("default_priority", 0)))
     required_skills = settings.get("required_skills") if required_skills is None else required_skills
-    sla_seconds = settings.get("sla_seconds") if sla_seconds is None else sla_seconds
+    if sla_seconds is None:
+        sla_seconds = (settings.get("sla_by_channel") or {}).get(channel) or settings.get("sla_seconds")
     # A VIP contact's tier raises the priority (0-9) the channel or queue asked for.
     priority = max(0, min(9, priority + vip_tier))
     preferred = (

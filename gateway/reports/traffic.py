@@ -14,9 +14,10 @@ Definitions, for the tasks in an interval and group:
 - abandoned: those the customer gave up on before any agent accepted them (a caller who hung up
   while waiting; a chat visitor who left the queue). A caller who asked to be called back instead
   is not abandoned: that task is cancelled, and the callback is work of its own (channel "callback").
-- answered_in_target: handled tasks accepted within the queue's target (the task's sla_seconds, one
-  target for every channel of the queue; where a queue has none, 60 s, or 4 hours for e-mail and
-  fax, which nobody answers in a minute) after entering the queue.
+- answered_in_target: handled tasks accepted within the queue's target after entering the queue:
+  the task's sla_seconds, set as it was queued from its queue's target for its channel
+  (sla_by_channel), else the queue's own target; where there is none, 60 s, or 4 hours for e-mail
+  and fax, which nobody answers in a minute.
 - service_level: answered_in_target ÷ (handled + abandoned after the target + timed out, i.e. given
   up by the queue's own maximum wait), as a fraction. A customer who gave up within the target is not
   held against the queue. Empty (null) with no such work.

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.core.tenant_settings import read_settings
 from gateway.routing.hours import BusinessHours
+from gateway.routing.settings import Channel
 
 
 class QueueSettings(BaseModel):
@@ -14,6 +17,8 @@ class QueueSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     sla_seconds: int = Field(60, ge=1, le=7 * 86400)
+    # A target of its own for some channels of the queue (an e-mail isn't answered in a minute).
+    sla_by_channel: dict[Channel, Annotated[int, Field(ge=1, le=7 * 86400)]] = Field(default_factory=dict)
     default_priority: int = Field(0, ge=0, le=9)
     required_skills: dict[str, int] = Field(default_factory=dict)
     # Opening hours; outside them new work gets a task.queue_closed event its channel acts on.

@@ -335,6 +335,21 @@ async def test_a_queue_without_hours_of_its_own_keeps_the_business_hours_of_its_
     assert await task_history(app, open_task) == ["queued"] and await task_history(app, later) == ["queued"]
 
 
+async def test_a_queue_may_give_some_channels_a_target_of_their_own(client, operator: Api, agent: Api):
+    app, tid = client.app, agent.tenant_id()
+    mixed = await operator.post(f"/api/v1/tenants/{tid}/queues", expect=201, json={
+        "name": "Mixed", "settings": {"sla_seconds": 30, "sla_by_channel": {"email": 4 * 3600}}})
+    await operator.post(f"/api/v1/tenants/{tid}/queues", expect=422, json={"name": "Bad", "settings": {"sla_by_channel": {"sms": 60}}})
+    targets = {}
+    async with app[DB].begin() as conn:
+        for channel in ("chat", "email"):
+            contact = await identify_contact(conn, tid, "email", f"{channel}@target.example")
+            conversation_id, _ = await open_conversation(conn, tid, contact.contact_id, channel)
+            task_id, _ = await enqueue_task(conn, tid, conversation_id, channel, queue_id=mixed["id"])
+            targets[channel] = (await conn.execute(sa.select(t.tasks.c.sla_seconds).where(t.tasks.c.id == task_id))).scalar_one()
+    assert targets == {"chat": 30, "email": 4 * 3600}
+
+
 async def test_long_waits_overflow_and_then_reach_the_fallback(client, operator: Api, agent: Api, sockets: Sockets):
     app, tid = client.app, agent.tenant_id()
     backup = await operator.post(f"/api/v1/tenants/{tid}/queues", expect=201, json={"name": "Backup", "settings": {"max_wait_seconds": 1}})
