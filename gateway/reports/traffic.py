@@ -45,6 +45,8 @@ finished. Offered, abandoned and service level belong to queues, not agents (nul
 
 from __future__ import annotations
 
+import asyncio
+
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -256,7 +258,7 @@ async def load(conn: AsyncConnection, tenant_id: str, period: Period) -> list[Wo
         sa.select(t.task_events.c.task_id, t.task_events.c.type, t.task_events.c.agent_id, t.task_events.c.created_at)
         .join(entered, entered.c.task_id == t.task_events.c.task_id)
         .where(t.task_events.c.tenant_id == tenant_id).order_by(t.task_events.c.id))).all()
-    works = stories(tasks, steps)
+    works = await asyncio.to_thread(stories, tasks, steps)  # a long range's steps: not on the event loop
     conversations = sa.select(t.tasks.c.conversation_id).join(entered, entered.c.task_id == t.tasks.c.id)
     mailed = conversations.where(t.tasks.c.channel.in_(REPLY_CHANNELS)).scalar_subquery()  # first response: e-mail, fax
     conversations = conversations.scalar_subquery()
