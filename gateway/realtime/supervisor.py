@@ -1,17 +1,23 @@
 """/supervisor: every event of the tenants the user supervises (`tenant:{id}` rooms), for the live
-queue and agent views. Needs the `supervise` permission on at least one tenant.
+queue and agent views. Needs the `supervise` permission on at least one tenant, or to be one of
+the center's operators: they supervise every business, one at a time (watch_tenant), rather than
+hearing the whole center at once.
 
-Client events: queue_snapshot {"tenant_id"} -> {"ok": true, "queues", "agents", "agents_by_presence"}"""
+Client events: queue_snapshot {"tenant_id"} -> {"ok": true, "queues", "agents", "agents_by_presence"}
+               watch_tenant {"tenant_id"} -> {"ok": true}   operators: that business's events now
+                                                            (and no longer the one watched before)"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from aiohttp import web
 from socketio.exceptions import ConnectionRefusedError
 
 from gateway.auth.principal import SUPERVISE
-from gateway.keys import ROUTING
+from gateway.db import schema as t
+from gateway.keys import DB, ROUTING
 from gateway.realtime.handshake import is_own_origin, session_token, staff_principal
 from gateway.realtime.namespace import GatewayNamespace
 from gateway.realtime.payloads import Ack, TenantRef, error, ok, parse
@@ -30,8 +36,8 @@ class SupervisorNamespace(GatewayNamespace):
         principal = await staff_principal(self.app, session_token(environ))
         if principal is None:
             raise ConnectionRefusedError("log in first: no valid wecc_session cookie")
-        tenant_ids = principal.tenant_ids(SUPERVISE)
-        if not tenant_ids:
+        tenant_ids = [] if principal.is_operator else principal.tenant_ids(SUPERVISE)
+        if not tenant_ids and not principal.is_operator:
             raise ConnectionRefusedError("only supervisors and tenant admins can open the supervisor views")
         for tenant_id in tenant_ids:
             await self.enter_room(sid, tenant_room(tenant_id))
@@ -48,6 +54,25 @@ class SupervisorNamespace(GatewayNamespace):
         principal = await staff_principal(self.app, session.get("token"))
         if principal is None or principal.user_id != session.get("user_id"):
             return error("unauthenticated", "your session has ended; log in again")
-        if ref.tenant_id not in principal.tenant_ids(SUPERVISE):
+        if not principal.is_operator and ref.tenant_id not in principal.tenant_ids(SUPERVISE):
             return error("not_found", "tenant not found")
         return ok(**await self.app[ROUTING].snapshot(ref.tenant_id))
+
+    async def on_watch_tenant(self, sid: str, data: Any = None) -> Ack:
+        ref = parse(TenantRef, data)
+        if isinstance(ref, dict):
+            return ref
+        session = await self.get_session(sid)
+        principal = await staff_principal(self.app, session.get("token"))
+        if principal is None or principal.user_id != session.get("user_id"):
+            return error("unauthenticated", "your session has ended; log in again")
+        if not principal.is_operator:
+            return error("forbidden", "supervisors hear their businesses already; only operators pick one to watch")
+        async with self.app[DB].connect() as conn:
+            if (await conn.execute(sa.select(t.tenants.c.id).where(t.tenants.c.id == ref.tenant_id))).first() is None:
+                return error("not_found", "tenant not found")
+        if session.get("watching"):
+            await self.leave_room(sid, tenant_room(session["watching"]))
+        await self.enter_room(sid, tenant_room(ref.tenant_id))
+        await self.save_session(sid, {**session, "watching": ref.tenant_id})
+        return ok()

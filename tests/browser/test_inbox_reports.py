@@ -159,3 +159,16 @@ async def test_a_supervisor_watches_an_agents_chat_silently_from_the_wallboard(b
     await expect(sam.locator(".collision")).to_have_count(0)
     await boss.get_by_role("button", name="Let them see me").click()
     await expect(sam.locator(".collision")).to_contain_text("Also viewing this conversation: Demo Agent")
+
+
+async def test_the_operator_reads_any_business_wallboard_live(browser: Browser, gateway) -> None:
+    app, base, config = gateway
+    async with app[DB].connect() as conn:
+        tenant_id = (await conn.execute(sa.select(t.tenants.c.id).where(t.tenants.c.slug == "demo"))).scalar_one()
+    page: Page = await (await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")).new_page()
+    await log_in_as(page, base, config.demo.operator_email, config.demo.operator_password)
+    await page.get_by_role("button", name="Reports").click()
+    general = page.locator(".wallboard-queues tbody tr").filter(has_text="General")
+    await expect(general.locator("td").nth(0)).to_have_text("0")
+    await queued_chat(app, tenant_id, "operator-watched-visitor")
+    await expect(general.locator("td").nth(0)).to_have_text("1")  # heard live: the operator watches this business

@@ -40,3 +40,26 @@ async def test_supervisor_sees_every_event_of_their_tenant_and_none_of_others(
     assert board.got("message.created", lambda d: d["message"]["id"] == note["id"])
     assert not board.got("conversation.created", lambda d: d["id"] == elsewhere)
     assert not board.got("agent.presence_changed", lambda d: d["status"] == "available")
+
+
+async def test_an_operator_watches_one_business_at_a_time(client: TestClient, sockets: Sockets, agent: Api, operator: Api) -> None:
+    app = client.server.app
+    demo_id = agent.tenant_id()
+    acme, _ = await new_tenant(client, operator, "acme")
+    board = await sockets.connect("/supervisor", cookie=session_cookie(operator))
+    unwatched = await visitor_conversation(app, demo_id, "visitor-unwatched")
+    assert await board.call("watch_tenant", {"tenant_id": demo_id}) == {"ok": True}
+    watched = await visitor_conversation(app, demo_id, "visitor-watched")
+    await board.wait_for("conversation.created", lambda d: d["id"] == watched)
+    assert not board.got("conversation.created", lambda d: d["id"] == unwatched)  # before the watch: not heard
+
+    assert await board.call("watch_tenant", {"tenant_id": acme["id"]}) == {"ok": True}
+    left_behind = await visitor_conversation(app, demo_id, "visitor-left-behind")
+    now_watched = await visitor_conversation(app, acme["id"], "visitor-acme")
+    await board.wait_for("conversation.created", lambda d: d["id"] == now_watched)
+    assert not board.got("conversation.created", lambda d: d["id"] == left_behind)
+    assert (await board.call("watch_tenant", {"tenant_id": "no-such-tenant"}))["code"] == "not_found"
+    assert (await board.call("queue_snapshot", {"tenant_id": acme["id"]}))["ok"]
+
+    supervisor = await sockets.connect("/supervisor", cookie=session_cookie(agent))
+    assert (await supervisor.call("watch_tenant", {"tenant_id": acme["id"]}))["code"] == "forbidden"

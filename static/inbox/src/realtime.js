@@ -156,9 +156,18 @@ export function createSupervisorConnection() {
     tryAllTransports: true,
     autoConnect: false,
   });
+  let watching = null; // an operator's chosen business (they supervise every one, one at a time)
+  socket.on("connect", () => {
+    if (watching) socket.emit("watch_tenant", { tenant_id: watching });
+  });
   return {
     connect() {
       socket.connect();
+    },
+    /** Operators: hear this business's events now (each reconnect asks again). */
+    watch(tenantId) {
+      watching = tenantId;
+      if (socket.connected) socket.emit("watch_tenant", { tenant_id: tenantId });
     },
     close() {
       socket.disconnect();

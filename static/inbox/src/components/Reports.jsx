@@ -27,10 +27,24 @@ export function formatFigure(name, value) {
   return String(value);
 }
 
-export function ReportsPage({ memberships, supervisorEvents, onClose, onWatch }) {
+export function ReportsPage({ user, memberships, supervisorEvents, onClose, onWatch }) {
   const t = useT();
-  const tenants = memberships.filter((m) => m.role === "supervisor" || m.role === "tenant_admin");
-  const [tenantId, setTenantId] = useState(tenants[0]?.tenant_id ?? "");
+  const supervised = memberships.filter((m) => m.role === "supervisor" || m.role === "tenant_admin");
+  // The center's operator reads every business's reports, and watches one wallboard at a time.
+  const [everyBusiness, setEveryBusiness] = useState([]);
+  useEffect(() => {
+    if (!user.is_operator) return;
+    api.tenants().then(
+      (got) => setEveryBusiness(got.items.filter((x) => x.status === "active").map((x) => ({ tenant_id: x.id, tenant_name: x.name }))),
+      (err) => setProblem(describeError(err, t)),
+    );
+  }, [user.is_operator]);
+  const tenants = user.is_operator ? everyBusiness : supervised;
+  const [chosenId, setTenantId] = useState("");
+  const tenantId = chosenId || tenants[0]?.tenant_id || "";
+  useEffect(() => {
+    if (user.is_operator && tenantId) supervisorEvents?.watch(tenantId);
+  }, [user.is_operator, tenantId, supervisorEvents]);
   const [tab, setTab] = useState("live");
   // No dates at first: the gateway takes today in the tenant's time zone, and says which day it was.
   const [query, setQuery] = useState({ from: "", to: "", interval: "60", by: "queue" });

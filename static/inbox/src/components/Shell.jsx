@@ -105,7 +105,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
 
   // Supervisors (of any tenant the session has) also hear /supervisor: every event of their tenants,
   // the supervision.* ones among them, and calls they do not follow from a conversation room.
-  const supervises = memberships.some((m) => m.role === "supervisor" || m.role === "tenant_admin");
+  const supervises = user.is_operator || memberships.some((m) => m.role === "supervisor" || m.role === "tenant_admin");
   const administers = user.is_operator || memberships.some((m) => m.role === "tenant_admin");
   const supervisorEvents = useMemo(() => (supervises ? createSupervisorConnection() : null), [supervises]);
   const supervision = useSupervision({ realtime, supervisorEvents, userId: user.id, onCall });
@@ -580,6 +580,7 @@ export function Shell({ session, lang, onLangChange, onLogout }) {
         )}
         {page === "reports" && (
           <ReportsPage
+            user={user}
             memberships={memberships}
             supervisorEvents={supervisorEvents}
             onClose={() => setPage("inbox")}
