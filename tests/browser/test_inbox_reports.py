@@ -172,3 +172,33 @@ async def test_the_operator_reads_any_business_wallboard_live(browser: Browser, 
     await expect(general.locator("td").nth(0)).to_have_text("0")
     await queued_chat(app, tenant_id, "operator-watched-visitor")
     await expect(general.locator("td").nth(0)).to_have_text("1")  # heard live: the operator watches this business
+
+
+async def test_work_a_supervisor_moves_away_leaves_the_agents_inbox_at_once(browser: Browser, gateway) -> None:
+    app, base, config = gateway
+    async with app[DB].connect() as conn:
+        tenant_id = (await conn.execute(sa.select(t.tenants.c.id).where(t.tenants.c.slug == "demo"))).scalar_one()
+    async with rest_client(base) as http:
+        _, operator, _ = await demo_staff(http, config)
+        await operator.post(f"/api/v1/tenants/{tenant_id}/members", 201, json={"email": "moved@demo.example", "name": "Sasha Moved",
+                                                                                "password": "a long enough password", "role": "agent"})
+        billing = await operator.post(f"/api/v1/tenants/{tenant_id}/queues", 201, json={"name": "Billing"})
+    mo: Page = await (await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")).new_page()
+    await log_in_as(mo, base, "moved@demo.example", "a long enough password")
+    await mo.get_by_label("Your status").select_option("available")
+    task_id = await queued_chat(app, tenant_id, "moved-visitor-1")
+    await mo.locator(".offer").get_by_role("button", name="Accept").click()
+    await expect(mo.locator(".active-item", has_text="Grace Hopper")).to_have_count(1)
+
+    boss: Page = await (await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")).new_page()
+    await log_in(boss, base, config)
+    await boss.get_by_role("button", name="Reports").click()
+    row = boss.locator(".wallboard-agents tbody tr").filter(has_text="Sasha Moved")
+    await row.get_by_label("Move the work with Grace Hopper").select_option(label="Billing")
+    await row.get_by_role("button", name="Move").click()
+    await expect(row.locator(".wallboard-work")).to_have_text("–")
+    # Mo's inbox lets go of it without a reload: it is no longer theirs to answer.
+    await expect(mo.locator(".active-item", has_text="Grace Hopper")).to_have_count(0)
+    async with app[DB].connect() as conn:
+        moved = (await conn.execute(sa.select(t.tasks.c.queue_id, t.tasks.c.state).where(t.tasks.c.id == task_id))).one()
+    assert (moved.queue_id, moved.state) == (billing["id"], "queued")
