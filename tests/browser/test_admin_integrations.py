@@ -116,6 +116,8 @@ async def test_a_business_admin_wires_up_webhooks_and_api_tokens(browser: Browse
         (hook,) = (await operator.get(f"/api/v1/tenants/{tenant_id}/webhooks"))["items"]
         assert hook["event_types"] == [] and hook["active"] is False
         await row.get_by_role("button", name="Delete").click()
+        await expect(row.get_by_role("button", name=re.compile("^Really delete"))).to_be_focused()
+        assert len((await operator.get(f"/api/v1/tenants/{tenant_id}/webhooks"))["items"]) == 1
         await row.get_by_role("button", name="Cancel").click()
         await expect(row).to_have_count(1)
         await row.get_by_role("button", name="Delete").click()
@@ -145,6 +147,7 @@ async def test_a_business_admin_wires_up_webhooks_and_api_tokens(browser: Browse
 
         assert await call_with_token() == 200
         await token_row.get_by_role("button", name="Revoke").click()
+        assert await call_with_token() == 200  # asked, not yet revoked
         await token_row.get_by_role("button", name=re.compile("^Really revoke")).click()
         await expect(token_row).to_contain_text("Revoked")
         await expect(token_row.get_by_role("button", name="Revoke")).to_have_count(0)

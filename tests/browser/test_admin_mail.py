@@ -169,11 +169,15 @@ async def test_a_business_admin_connects_a_mailbox_with_a_fax_rule_then_changes_
         await expect(row.locator(".mail-state")).to_have_text("Error", timeout=HEALTH_WAIT)
         await expect(row).to_contain_text("the mail server refused the login")
 
-        # Removing asks first.
+        # Removing asks first; Cancel keeps it.
         await row.get_by_role("button", name="Remove Support desk").click()
-        confirm = row.get_by_role("button", name="Really remove Support desk")
-        await expect(confirm).to_be_visible()
+        confirm = row.get_by_role("button", name="Really remove Support desk?")
+        await expect(confirm).to_be_focused()
         assert len(await mailboxes()) == 1
+        await row.get_by_role("button", name="Cancel").click()
+        await expect(confirm).to_have_count(0)
+        await expect(row).to_have_count(1)
+        await row.get_by_role("button", name="Remove Support desk").click()
         await confirm.click()
         await expect(row).to_have_count(0)
         await expect(section).to_contain_text("No mailboxes yet")

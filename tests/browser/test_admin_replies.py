@@ -60,7 +60,12 @@ async def test_an_admin_keeps_the_replies_and_wrapup_codes_agents_use(browser: B
         await expect(rows.filter(has_text="/hours")).to_contain_text(HOURS)
         refund = rows.filter(has_text="/refund")
         await refund.get_by_role("button", name="Delete /refund").click()
-        await expect(refund.get_by_role("button", name="Really delete /refund?")).to_be_visible()
+        await expect(refund.get_by_role("button", name="Really delete /refund?")).to_be_focused()
+        await refund.get_by_role("button", name="Cancel").click()
+        await expect(refund.get_by_role("button", name="Really delete /refund?")).to_have_count(0)
+        await expect(rows.locator("th")).to_have_text(["/hours", "/refund"])
+        assert len((await agent.get(f"/api/v1/tenants/{tenant_id}/canned-replies"))["items"]) == 2
+        await refund.get_by_role("button", name="Delete /refund").click()
         await refund.get_by_role("button", name="Really delete /refund?").click()
         await expect(replies.get_by_role("status")).to_have_text("/refund deleted.")
         await expect(rows.locator("th")).to_have_text(["/hours"])

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy as sa
+from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
+from gateway.db import schema as t
+from gateway.keys import DB
 from tests.browser.conftest import screenshot_path
 from tests.browser.test_inbox_admin import PASSWORD, sections
 from tests.browser.test_inbox_chat import demo_staff, rest_client
@@ -37,7 +41,7 @@ async def test_a_business_admin_sets_up_the_widget_with_a_live_preview(browser: 
     snippet = section.get_by_label("Paste this tag")
     await expect(snippet).to_have_value(f'<script src="{base}/widget.js" data-tenant="{key}" async></script>')
 
-    # The sites the widget runs on: one added, then removed (a second press confirms).
+    # The sites the widget runs on: one added, then removed (a second press confirms; Cancel keeps it).
     sites = section.get_by_role("region", name="Sites the widget runs on")
     add_site = sites.get_by_role("form", name="Add the site")
     await add_site.get_by_label("New site (origin)").fill("https://Shop.Example/")
@@ -47,9 +51,30 @@ async def test_a_business_admin_sets_up_the_widget_with_a_live_preview(browser: 
         _, operator, _ = await demo_staff(http, config)
         assert (await operator.get(f"/api/v1/tenants/{demo_id}"))["allowed_origins"] == [base, "https://shop.example"]
         await sites.get_by_role("button", name="Remove https://shop.example").click()
+        await expect(sites.get_by_role("button", name="Really remove https://shop.example?")).to_be_focused()
+        await sites.get_by_role("button", name="Cancel").click()
+        await expect(sites.get_by_role("button", name="Really remove https://shop.example?")).to_have_count(0)
+        await expect(sites.get_by_role("row", name="https://shop.example")).to_be_visible()
+        assert (await operator.get(f"/api/v1/tenants/{demo_id}"))["allowed_origins"] == [base, "https://shop.example"]
+        await sites.get_by_role("button", name="Remove https://shop.example").click()
         await sites.get_by_role("button", name="Really remove https://shop.example?").click()
         await expect(sites.get_by_role("row", name="https://shop.example")).to_have_count(0)
         assert (await operator.get(f"/api/v1/tenants/{demo_id}"))["allowed_origins"] == [base]
+
+    # A new secret for signed-in visitors replaces the old one once confirmed, and shows once.
+    signing = section.get_by_role("region", name="Signed-in visitors")
+    old_secret = await widget_secret(app, demo_id)
+    await signing.get_by_role("button", name="Make a new secret").click()
+    await expect(signing.get_by_role("button", name="Really replace the secret?")).to_be_focused()
+    await signing.get_by_role("button", name="Cancel").click()
+    await expect(signing.get_by_label(re.compile("^The new secret"))).to_have_count(0)
+    assert await widget_secret(app, demo_id) == old_secret
+    await signing.get_by_role("button", name="Make a new secret").click()
+    await signing.get_by_role("button", name="Really replace the secret?").click()
+    shown = signing.get_by_label(re.compile("^The new secret"))
+    await expect(shown).not_to_have_value("")
+    new_secret = await widget_secret(app, demo_id)
+    assert new_secret != old_secret and await shown.input_value() == new_secret
 
     # The preview shows the real widget's panel, with the saved settings to begin with.
     settings = section.get_by_role("form", name="Widget settings")
@@ -156,6 +181,26 @@ async def test_a_business_admin_sets_up_the_widget_with_a_live_preview(browser: 
     await second.get_by_role("button", name="Remove field 2").click()
     await expect(settings.get_by_role("status")).to_have_text("")
     await expect(preview.get_by_label("Your e-mail again")).to_have_count(0)
+
+    # Unsaved changes are discarded only once confirmed.
+    title = settings.get_by_label("Title", exact=True)
+    await title.fill("Scratch")
+    await expect(settings.get_by_role("status")).to_have_text("Unsaved changes")
+    await settings.get_by_role("button", name="Discard changes").click()
+    await expect(settings.get_by_role("button", name="Really discard the changes?")).to_be_focused()
+    await settings.get_by_role("button", name="Cancel").click()
+    await expect(title).to_have_value("Scratch")
+    await expect(settings.get_by_role("status")).to_have_text("Unsaved changes")
+    await settings.get_by_role("button", name="Discard changes").click()
+    await settings.get_by_role("button", name="Really discard the changes?").click()
+    await expect(title).to_have_value("Acme help desk")
+    await expect(settings.get_by_role("status")).to_have_text("")
+    await expect(preview.get_by_role("heading", name="Acme help desk")).to_be_visible()
+
+
+async def widget_secret(app: web.Application, tenant_id: str) -> str:
+    async with app[DB].connect() as conn:
+        return (await conn.execute(sa.select(t.tenants.c.widget_secret).where(t.tenants.c.id == tenant_id))).scalar_one()
 
 
 async def test_the_preview_page_is_sandboxed_and_offline(gateway) -> None:

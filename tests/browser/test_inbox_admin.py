@@ -60,10 +60,20 @@ async def test_the_operator_opens_staffs_and_suspends_a_business(browser: Browse
     seats = page.get_by_role("region", name="Seat usage (UTC days)")
     await expect(seats.get_by_role("link", name="Download CSV")).to_have_attribute("href", re.compile(r"/api/v1/reports/seats\?.*format=csv"))
 
-    # Suspended: its staff are out of it, its widget stops.
+    # Suspended, once the operator confirms: its staff are out of it, its widget stops.
     await sections(page).get_by_role("button", name="Businesses").click()
     await acme.get_by_role("button", name="Suspend Acme Plumbing").click()
+    confirm = acme.get_by_role("button", name="Really suspend Acme Plumbing?")
+    await expect(confirm).to_be_focused()
+    await acme.get_by_role("button", name="Cancel").click()
+    await expect(confirm).to_have_count(0)
+    await expect(acme).to_contain_text("Active")
+    async with rest_client(base) as http:
+        assert (await http.get("/api/v1/widget/config", params={"key": (await _key(base, config, acme_id))})).status == 200
+    await acme.get_by_role("button", name="Suspend Acme Plumbing").click()
+    await confirm.click()
     await expect(acme).to_contain_text("Suspended")
+    await expect(acme.get_by_role("button", name="Reactivate Acme Plumbing")).to_be_visible()  # one press: nothing is lost
     await page.screenshot(path=screenshot_path("inbox-admin"))
     async with rest_client(base) as http:
         config_of_widget = await http.get("/api/v1/widget/config", params={"key": (await _key(base, config, acme_id))})
@@ -99,4 +109,15 @@ async def test_a_business_admin_staffs_their_own_business_only(browser: Browser,
     newbie = team.locator("tbody tr").filter(has_text="newbie@demo.example")
     await expect(newbie).to_be_visible()
     await newbie.get_by_role("button", name="Remove newbie@demo.example").click()
+    confirm = newbie.get_by_role("button", name=f"Really remove newbie@demo.example from {config.demo.tenant_name}?")
+    await expect(confirm).to_be_focused()
+    async with rest_client(base) as http:
+        _, operator, _ = await demo_staff(http, config)
+        emails = {m["email"] for m in (await operator.get(f"/api/v1/tenants/{demo_id}/members"))["items"]}
+        assert "newbie@demo.example" in emails  # the first press alone removes nobody
+    await confirm.click()
     await expect(newbie).to_have_count(0)
+    async with rest_client(base) as http:
+        _, operator, _ = await demo_staff(http, config)
+        emails = {m["email"] for m in (await operator.get(f"/api/v1/tenants/{demo_id}/members"))["items"]}
+        assert "newbie@demo.example" not in emails

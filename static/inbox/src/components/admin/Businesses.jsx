@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../../api.js";
 import { useT } from "../../i18n.js";
+import { ConfirmButton } from "./ConfirmButton.jsx";
 
 export function Businesses({ tenants, run, reload, onPick }) {
   const t = useT();
@@ -15,6 +16,7 @@ export function Businesses({ tenants, run, reload, onPick }) {
     const done = await run(() => api.createTenant(body), reload);
     if (done) setForm({ name: "", slug: "", timezone: "UTC", origins: "" });
   }
+  const setStatus = (tenant, status) => run(() => api.updateTenant(tenant.id, { status }), reload);
   return (
     <section class="admin-section" aria-labelledby="admin-businesses">
       <h3 id="admin-businesses">{t("admin.businesses")}</h3>
@@ -45,13 +47,17 @@ export function Businesses({ tenants, run, reload, onPick }) {
                 </td>
                 <td>{t(`admin.status.${tenant.status}`)}</td>
                 <td>
-                  <button
-                    type="button"
-                    class="button button-small"
-                    onClick={() => run(() => api.updateTenant(tenant.id, { status: tenant.status === "active" ? "suspended" : "active" }), reload)}
-                  >
-                    {t(tenant.status === "active" ? "admin.suspend" : "admin.reactivate", { name: tenant.name })}
-                  </button>
+                  {tenant.status === "active" ? (
+                    <ConfirmButton
+                      label={t("admin.suspend", { name: tenant.name })}
+                      confirmLabel={t("admin.confirmSuspend", { name: tenant.name })}
+                      onConfirm={() => setStatus(tenant, "suspended")}
+                    />
+                  ) : (
+                    <button type="button" class="button button-small" onClick={() => setStatus(tenant, "active")}>
+                      {t("admin.reactivate", { name: tenant.name })}
+                    </button>
+                  )}
                 </td>
               </tr>
             ))}

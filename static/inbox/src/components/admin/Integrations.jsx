@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { namingFields, request } from "../../api.js";
 import { useT } from "../../i18n.js";
 import { fullTime } from "../../util.js";
+import { ConfirmButton } from "./ConfirmButton.jsx";
 import "./Integrations.css";
 
 // The limits of the API's models (gateway/api/routes/webhooks.py, admin.py). (A webhook may name
@@ -63,33 +64,6 @@ function SecretOnce({ id, title, secret, usage, onDone }) {
         </button>
       </div>
     </div>
-  );
-}
-
-/** A destructive action asks once more, in place, before it runs. */
-function ConfirmButton({ label, confirmLabel, onConfirm }) {
-  const t = useT();
-  const [asking, setAsking] = useState(false);
-  const confirm = useRef(null);
-  useEffect(() => {
-    if (asking) confirm.current?.focus();
-  }, [asking]);
-  if (!asking) {
-    return (
-      <button type="button" class="button button-small" onClick={() => setAsking(true)}>
-        {label}
-      </button>
-    );
-  }
-  return (
-    <span class="integrations-confirm">
-      <button ref={confirm} type="button" class="button button-small integrations-danger" onClick={() => onConfirm().finally(() => setAsking(false))}>
-        {confirmLabel}
-      </button>
-      <button type="button" class="button button-small" onClick={() => setAsking(false)}>
-        {t("admin.integrations.cancel")}
-      </button>
-    </span>
   );
 }
 

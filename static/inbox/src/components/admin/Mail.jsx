@@ -7,6 +7,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, request } from "../../api.js";
 import { useT } from "../../i18n.js";
 import { fullTime } from "../../util.js";
+import { ConfirmButton } from "./ConfirmButton.jsx";
 import "./Mail.css";
 
 const enc = encodeURIComponent;
@@ -91,7 +92,6 @@ export function Mail({ tenant, run }) {
   const [items, setItems] = useState(null);
   const [queues, setQueues] = useState([]);
   const [editing, setEditing] = useState(null); // null: no form; "new"; or the mailbox being changed
-  const [confirming, setConfirming] = useState(null); // the id of the mailbox whose removal waits for a second press
 
   const load = useCallback(async () => {
     await run(() => Promise.all([mailboxApi.list(tenant.id), mailboxApi.queues(tenant.id)]), ([boxes, found]) => {
@@ -117,7 +117,6 @@ export function Mail({ tenant, run }) {
   const queueName = (id, fallback) => (id ? (queues.find((q) => q.id === id)?.name ?? t("admin.mail.queueGone")) : fallback);
   const update = (mailbox, body) => run(() => mailboxApi.update(tenant.id, mailbox.id, body), load);
   async function remove(mailbox) {
-    setConfirming(null);
     if (await run(() => mailboxApi.remove(tenant.id, mailbox.id), load) && editing?.id === mailbox.id) setEditing(null);
   }
 
@@ -179,20 +178,11 @@ export function Mail({ tenant, run }) {
                       <button type="button" class="button button-small" onClick={() => update(mailbox, { enabled: !mailbox.enabled })}>
                         {t(mailbox.enabled ? "admin.mail.switchOff" : "admin.mail.switchOn", { name: mailbox.name })}
                       </button>
-                      {confirming === mailbox.id ? (
-                        <>
-                          <button type="button" class="button button-small mail-danger" onClick={() => remove(mailbox)}>
-                            {t("admin.mail.confirmRemove", { name: mailbox.name })}
-                          </button>
-                          <button type="button" class="button button-small" onClick={() => setConfirming(null)}>
-                            {t("admin.mail.keep")}
-                          </button>
-                        </>
-                      ) : (
-                        <button type="button" class="button button-small" onClick={() => setConfirming(mailbox.id)}>
-                          {t("admin.mail.remove", { name: mailbox.name })}
-                        </button>
-                      )}
+                      <ConfirmButton
+                        label={t("admin.mail.remove", { name: mailbox.name })}
+                        confirmLabel={t("admin.mail.confirmRemove", { name: mailbox.name })}
+                        onConfirm={() => remove(mailbox)}
+                      />
                     </div>
                   </td>
                 </tr>

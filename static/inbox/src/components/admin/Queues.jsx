@@ -5,6 +5,7 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import { describeError, request } from "../../api.js";
 import { useT } from "../../i18n.js";
 import { DAYS } from "./BusinessHours.jsx";
+import { ConfirmButton } from "./ConfirmButton.jsx";
 import { asDuration, QueueForm } from "./QueueForm.jsx";
 import { skillList } from "./SkillLevels.jsx";
 import "./Queues.css";
@@ -23,36 +24,6 @@ export const queuesApi = {
   updateQueue: (tenantId, queueId, body) => request("PATCH", `${base(tenantId)}/queues/${enc(queueId)}`, { body }),
   deleteQueue: (tenantId, queueId) => request("DELETE", `${base(tenantId)}/queues/${enc(queueId)}`),
 };
-
-/** Delete, then a second press to be sure (or keep it). */
-function ConfirmDelete({ name, onConfirm }) {
-  const t = useT();
-  const [armed, setArmed] = useState(false);
-  if (!armed) {
-    return (
-      <button type="button" class="button button-small" onClick={() => setArmed(true)}>
-        {t("admin.queues.delete", { name })}
-      </button>
-    );
-  }
-  return (
-    <>
-      <button
-        type="button"
-        class="button button-small button-danger"
-        onClick={() => {
-          setArmed(false);
-          onConfirm();
-        }}
-      >
-        {t("admin.queues.really", { name })}
-      </button>{" "}
-      <button type="button" class="button button-small" onClick={() => setArmed(false)}>
-        {t("admin.queues.keep", { name })}
-      </button>
-    </>
-  );
-}
 
 export function Queues({ tenant, run }) {
   const t = useT();
@@ -139,7 +110,11 @@ export function Queues({ tenant, run }) {
                     <button type="button" class="button button-small" onClick={() => setEditing(queue)}>
                       {t("admin.queues.edit", { name: queue.name })}
                     </button>{" "}
-                    <ConfirmDelete name={queue.name} onConfirm={() => deleteQueue(queue)} />
+                    <ConfirmButton
+                      label={t("admin.queues.delete", { name: queue.name })}
+                      confirmLabel={t("admin.queues.really", { name: queue.name })}
+                      onConfirm={() => deleteQueue(queue)}
+                    />
                   </td>
                 </tr>
               ))}
@@ -202,7 +177,11 @@ function Skills({ tenant, run, skills, queues, members, reload }) {
                 <td class="queue-wrap">{skill.description}</td>
                 <td class="queue-wrap">{usedBy(skill.name)}</td>
                 <td>
-                  <ConfirmDelete name={skill.name} onConfirm={() => run(() => queuesApi.deleteSkill(tenant.id, skill.id), reload)} />
+                  <ConfirmButton
+                    label={t("admin.queues.delete", { name: skill.name })}
+                    confirmLabel={t("admin.queues.really", { name: skill.name })}
+                    onConfirm={() => run(() => queuesApi.deleteSkill(tenant.id, skill.id), reload)}
+                  />
                 </td>
               </tr>
             ))}

@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { namingFields, request } from "../../api.js";
 import { useT } from "../../i18n.js";
+import { ConfirmButton } from "./ConfirmButton.jsx";
 import "./Replies.css";
 
 // The API's limits (gateway/api/routes/canned_replies.py, gateway/core/wrapup.py).
@@ -45,7 +46,6 @@ function CannedReplies({ tenant, run }) {
   const [replies, setReplies] = useState(null);
   const [form, setForm] = useState(NO_REPLY);
   const [editing, setEditing] = useState(null); // the reply the form changes; null: the form adds one
-  const [confirming, setConfirming] = useState(null); // the reply whose Delete was pressed once
   const [query, setQuery] = useState("");
   const [done, setDone] = useState("");
   const firstField = useRef(null);
@@ -93,11 +93,6 @@ function CannedReplies({ tenant, run }) {
   }
 
   async function remove(reply) {
-    if (confirming !== reply.id) {
-      setConfirming(reply.id);
-      return;
-    }
-    setConfirming(null);
     if (await run(() => repliesApi.remove(tenant.id, reply.id), load)) {
       if (editing?.id === reply.id) stopEditing();
       setDone(t("admin.replies.deleted", { shortcut: reply.shortcut }));
@@ -203,14 +198,11 @@ function CannedReplies({ tenant, run }) {
                         <button type="button" class="button button-small" onClick={() => edit(reply)}>
                           {t("admin.replies.edit", { shortcut: reply.shortcut })}
                         </button>
-                        <button
-                          type="button"
-                          class={`button button-small${confirming === reply.id ? " replies-confirm" : ""}`}
-                          onClick={() => remove(reply)}
-                          onBlur={() => setConfirming((id) => (id === reply.id ? null : id))}
-                        >
-                          {t(confirming === reply.id ? "admin.replies.confirmDelete" : "admin.replies.delete", { shortcut: reply.shortcut })}
-                        </button>
+                        <ConfirmButton
+                          label={t("admin.replies.delete", { shortcut: reply.shortcut })}
+                          confirmLabel={t("admin.replies.confirmDelete", { shortcut: reply.shortcut })}
+                          onConfirm={() => remove(reply)}
+                        />
                       </div>
                     </td>
                   </tr>

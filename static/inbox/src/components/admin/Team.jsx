@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { api } from "../../api.js";
 import { useT } from "../../i18n.js";
+import { ConfirmButton } from "./ConfirmButton.jsx";
 import { queuesApi } from "./Queues.jsx";
 import { SkillLevels, skillList } from "./SkillLevels.jsx";
 
@@ -81,9 +82,11 @@ export function Team({ tenant, run }) {
                   >
                     {t("admin.team.edit", { name: member.name || member.email })}
                   </button>{" "}
-                  <button type="button" class="button button-small" onClick={() => run(() => api.removeMember(tenant.id, member.user_id), load)}>
-                    {t("admin.remove", { name: member.name || member.email })}
-                  </button>
+                  <ConfirmButton
+                    label={t("admin.remove", { name: member.name || member.email })}
+                    confirmLabel={t("admin.confirmRemove", { name: member.name || member.email, business: tenant.name })}
+                    onConfirm={() => run(() => api.removeMember(tenant.id, member.user_id), load)}
+                  />
                 </td>
               </tr>,
               editing === member.user_id && (

@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError, request } from "../../api.js";
 import { useT } from "../../i18n.js";
+import { ConfirmButton } from "./ConfirmButton.jsx";
 import { WidgetPreview } from "./WidgetPreview.jsx";
 import { WidgetSite } from "./WidgetSite.jsx";
 import "./WidgetSetup.css";
@@ -82,7 +83,6 @@ export function WidgetSetup({ tenant, run }) {
   const [queues, setQueues] = useState([]);
   const [refusal, setRefusal] = useState(null); // {message, details} of the last refused save
   const [justSaved, setJustSaved] = useState(false);
-  const [discarding, setDiscarding] = useState(false);
 
   const show = (settings) => {
     setSaved(settings);
@@ -102,7 +102,6 @@ export function WidgetSetup({ tenant, run }) {
   /** Changes the form: `change` edits a copy of it. */
   function edit(change) {
     setJustSaved(false);
-    setDiscarding(false);
     setForm((now) => {
       const next = clone(now);
       change(next);
@@ -138,8 +137,6 @@ export function WidgetSetup({ tenant, run }) {
   }
 
   function discard() {
-    if (!discarding) return setDiscarding(true);
-    setDiscarding(false);
     setRefusal(null);
     setForm(toForm(saved));
   }
@@ -184,9 +181,7 @@ export function WidgetSetup({ tenant, run }) {
                 {t("admin.widget.save")}
               </button>
               {dirty && (
-                <button type="button" class={`button${discarding ? " button-danger" : ""}`} onClick={discard} onBlur={() => setDiscarding(false)}>
-                  {t(discarding ? "admin.widget.discardConfirm" : "admin.widget.discard")}
-                </button>
+                <ConfirmButton label={t("admin.widget.discard")} confirmLabel={t("admin.widget.discardConfirm")} onConfirm={discard} />
               )}
               <span role="status" class="widget-setup-state">
                 {dirty ? t("admin.widget.unsaved") : justSaved ? t("admin.widget.saved") : ""}

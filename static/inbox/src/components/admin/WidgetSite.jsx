@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { request } from "../../api.js";
 import { useT } from "../../i18n.js";
+import { ConfirmButton } from "./ConfirmButton.jsx";
 
 const MAX_ORIGINS = 50; // as PATCH /tenants/{id} allows
 
@@ -11,9 +12,8 @@ export function WidgetSite({ tenant, run }) {
   const t = useT();
   const [info, setInfo] = useState(null); // the tenant: widget_key, allowed_origins
   const [origin, setOrigin] = useState("");
-  const [confirming, setConfirming] = useState(null); // the origin whose removal waits for a second press
   const [copied, setCopied] = useState(false);
-  const [secret, setSecret] = useState(null); // {asking} before a new one is made, {value} once made
+  const [secret, setSecret] = useState(null); // the new secret, shown once when made
   const snippetRef = useRef(null);
   const path = `/tenants/${encodeURIComponent(tenant.id)}`;
 
@@ -34,9 +34,7 @@ export function WidgetSite({ tenant, run }) {
   }
 
   function remove(gone) {
-    if (confirming !== gone) return setConfirming(gone);
-    setConfirming(null);
-    setOrigins(info.allowed_origins.filter((o) => o !== gone));
+    return setOrigins(info.allowed_origins.filter((o) => o !== gone));
   }
 
   async function copy() {
@@ -50,8 +48,7 @@ export function WidgetSite({ tenant, run }) {
   }
 
   function newSecret() {
-    if (!secret?.asking) return setSecret({ asking: true });
-    run(() => request("POST", `${path}/widget-secret`), (got) => setSecret({ value: got.widget_secret }));
+    return run(() => request("POST", `${path}/widget-secret`), (got) => setSecret(got.widget_secret));
   }
 
   if (!info) return null;
@@ -91,14 +88,11 @@ export function WidgetSite({ tenant, run }) {
                   <tr key={o}>
                     <th scope="row">{o}</th>
                     <td>
-                      <button
-                        type="button"
-                        class={`button button-small${confirming === o ? " button-danger" : ""}`}
-                        onClick={() => remove(o)}
-                        onBlur={() => setConfirming((now) => (now === o ? null : now))}
-                      >
-                        {t(confirming === o ? "admin.widget.confirmRemoveOrigin" : "admin.widget.removeOrigin", { origin: o })}
-                      </button>
+                      <ConfirmButton
+                        label={t("admin.widget.removeOrigin", { origin: o })}
+                        confirmLabel={t("admin.widget.confirmRemoveOrigin", { origin: o })}
+                        onConfirm={() => remove(o)}
+                      />
                     </td>
                   </tr>
                 ))}
@@ -120,20 +114,13 @@ export function WidgetSite({ tenant, run }) {
       <section aria-labelledby="admin-widget-secret">
         <h4 id="admin-widget-secret">{t("admin.widget.secret")}</h4>
         <p class="muted">{t("admin.widget.secretHint")}</p>
-        {secret?.value && (
+        {secret && (
           <label class="widget-site-snippet">
             {t("admin.widget.secretShown")}
-            <input readOnly value={secret.value} onFocus={(e) => e.currentTarget.select()} />
+            <input readOnly value={secret} onFocus={(e) => e.currentTarget.select()} />
           </label>
         )}
-        <button
-          type="button"
-          class={`button button-small${secret?.asking ? " button-danger" : ""}`}
-          onClick={newSecret}
-          onBlur={() => setSecret((now) => (now?.asking ? null : now))}
-        >
-          {t(secret?.asking ? "admin.widget.newSecretConfirm" : "admin.widget.newSecret")}
-        </button>
+        <ConfirmButton label={t("admin.widget.newSecret")} confirmLabel={t("admin.widget.newSecretConfirm")} onConfirm={newSecret} />
       </section>
     </div>
   );
