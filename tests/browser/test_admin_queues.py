@@ -61,6 +61,8 @@ async def test_a_business_admin_sets_up_skills_queues_and_who_has_which_skill(br
     await form.get_by_label("Skill to add to Required skills").select_option("billing")
     await form.get_by_role("button", name="Add to Required skills").click()
     await form.get_by_label("Minimum level of billing").select_option("6")
+    await form.get_by_label("Email has its own target").check()  # 4 hours to begin with
+    await form.get_by_label("Target for Email", exact=True).fill("3")
 
     await form.get_by_label("Open only at set hours").check()
     await form.get_by_label("Time zone").fill("Europe/Berlin")
@@ -99,7 +101,7 @@ async def test_a_business_admin_sets_up_skills_queues_and_who_has_which_skill(br
         listed = {q["name"]: q for q in (await operator.get(f"/api/v1/tenants/{demo_id}/queues"))["items"]}
         general_id = listed["General"]["id"]
         expected = {
-            "sla_seconds": 120, "default_priority": 5, "required_skills": {"billing": 6},
+            "sla_seconds": 120, "sla_by_channel": {"email": 3 * 3600}, "default_priority": 5, "required_skills": {"billing": 6},
             "hours": {"timezone": "Europe/Berlin", "closed_dates": ["2026-12-25"],
                       "weekly": {**{day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}, "sat": [["10:00", "14:00"]]}},
             "overflow_after_seconds": 600, "overflow_queue_id": general_id,
@@ -174,6 +176,10 @@ async def test_a_business_admin_sets_up_skills_queues_and_who_has_which_skill(br
         await expect(page.get_by_role("alert")).to_contain_text("the queue still has work in it")
         await expect(general).to_be_visible()
         await page.screenshot(path=screenshot_path("admin-queues"), full_page=True)
+        await billing.get_by_role("button", name="Delete Billing").click()
+        await billing.get_by_role("button", name="Cancel").click()  # kept: nothing happens until the confirmation
+        await expect(billing.get_by_role("button", name="Really delete Billing?")).to_have_count(0)
+        await expect(billing).to_be_visible()
         await billing.get_by_role("button", name="Delete Billing").click()
         await billing.get_by_role("button", name="Really delete Billing?").click()
         await expect(billing).to_have_count(0)

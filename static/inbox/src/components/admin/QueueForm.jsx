@@ -7,6 +7,7 @@ import { useT } from "../../i18n.js";
 import { Hours, hoursForm, hoursOf } from "./BusinessHours.jsx";
 import { SkillLevels } from "./SkillLevels.jsx";
 
+const CHANNELS = ["chat", "voice", "email", "fax", "callback"];
 const LONGEST = 7 * 86400; // every wait the API takes is 1 s to 7 days
 const UNITS = [86400, 3600, 60, 1];
 
@@ -24,6 +25,7 @@ function formOf(queue, zone) {
   return {
     name: queue?.name ?? "",
     sla: asDuration(s.sla_seconds ?? 60),
+    slaByChannel: Object.fromEntries(Object.entries(s.sla_by_channel ?? {}).map(([channel, seconds]) => [channel, asDuration(seconds)])),
     priority: String(s.default_priority ?? 0),
     required: s.required_skills ?? {},
     hoursOn: hours != null,
@@ -42,6 +44,7 @@ function formOf(queue, zone) {
 function settingsOf(form) {
   return {
     sla_seconds: inSeconds(form.sla),
+    sla_by_channel: Object.fromEntries(Object.entries(form.slaByChannel).map(([channel, duration]) => [channel, inSeconds(duration)])),
     default_priority: Number(form.priority),
     required_skills: form.required,
     hours: form.hoursOn ? hoursOf(form) : null,
@@ -129,6 +132,26 @@ export function QueueForm({ queue, queues, skills, zone, onSave, onCancel }) {
         </label>
       </div>
       <p class="reports-note">{t("admin.queues.slaHint")}</p>
+      <fieldset>
+        <legend>{t("admin.queues.slaByChannel")}</legend>
+        {CHANNELS.map((channel) => {
+          const name = t(`channel.${channel}`);
+          const own = form.slaByChannel[channel];
+          const setOwn = (value) => {
+            const { [channel]: _, ...others } = form.slaByChannel;
+            put("slaByChannel", value ? { ...others, [channel]: value } : others);
+          };
+          return (
+            <div class="queue-rule" key={channel}>
+              <label class="queue-check">
+                <input type="checkbox" checked={!!own} onChange={(e) => setOwn(e.currentTarget.checked ? asDuration(channel === "email" || channel === "fax" ? 4 * 3600 : 60) : null)} />
+                {t("admin.queues.ownTarget", { channel: name })}
+              </label>
+              {own && <Duration label={t("admin.queues.targetOf", { channel: name })} value={own} onChange={setOwn} />}
+            </div>
+          );
+        })}
+      </fieldset>
 
       <SkillLevels
         legend={t("admin.queues.required")}
