@@ -80,6 +80,11 @@ def register(api: ApiRegistry) -> None:
             raise ApiError(409, "live_call", "a call in progress is moved by its agent (transfer on the call bar)")
         if body.agent_id is not None:
             async with call.app[DB].connect() as conn:
+                # Membership first: another business's people are not found, whatever their presence.
+                member = (await conn.execute(sa.select(t.memberships.c.user_id).where(
+                    t.memberships.c.tenant_id == task.tenant_id, t.memberships.c.user_id == body.agent_id))).first()
+                if member is None:
+                    raise not_found("agent")
                 presence = (await conn.execute(sa.select(t.agent_states.c.presence).where(
                     t.agent_states.c.user_id == body.agent_id))).scalar_one_or_none()
             if presence != "available":
