@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy as sa
 from playwright.async_api import Browser, Page, expect
 
+from gateway.db import schema as t
+from gateway.keys import DB
 from tests.browser.conftest import screenshot_path, until
 from tests.browser.test_inbox_chat import demo_staff, rest_client
 from tests.browser.test_inbox_supervise import log_in_as
@@ -27,10 +30,21 @@ async def test_the_operator_opens_staffs_and_suspends_a_business(browser: Browse
     await new.get_by_label("Short name").fill("acme")
     await new.get_by_label("Time zone").fill("Europe/Berlin")
     await new.get_by_label("Web sites (origins)").fill("https://acme.example")
+    await new.get_by_label("Seats rented").fill("5")
+    await new.get_by_label("Brand colour").fill("#aa3300")
     await new.get_by_role("button", name="Create business").click()
     acme = businesses.locator("tbody tr").filter(has_text="Acme Plumbing")
     await expect(acme).to_contain_text("Europe/Berlin")
     await expect(acme.locator("code")).not_to_be_empty()  # its widget key, for the site's tag
+    # Its widget secret is shown this once, and it is the one the gateway keeps.
+    shown = page.get_by_role("status").filter(has_text="The widget secret of Acme Plumbing")
+    secret = await shown.locator("code").inner_text()
+    async with app[DB].connect() as conn:
+        kept = (await conn.execute(sa.select(t.tenants.c.widget_secret, t.tenants.c.settings).where(t.tenants.c.slug == "acme"))).one()
+    assert (secret, kept.settings["branding"]["color"]) == (kept.widget_secret, "#aa3300")
+    await shown.get_by_role("button", name="I have stored it").click()
+    await expect(shown).to_have_count(0)
+    await expect(acme.get_by_label("Seats rented by Acme Plumbing")).to_have_value("5")
 
     # Its team: Sam is a new account; the demo agent (an existing one) serves Acme too.
     await acme.get_by_role("button", name="Acme Plumbing", exact=True).click()
@@ -54,6 +68,13 @@ async def test_the_operator_opens_staffs_and_suspends_a_business(browser: Browse
             return got if got.get("sam@acme.example") == "supervisor" else None
 
         assert await until(roles) == {"sam@acme.example": "supervisor", config.demo.agent_email: "agent"}
+
+    # Fewer seats than the two in use is refused with the reason; the field shows what holds.
+    await sections(page).get_by_role("button", name="Businesses").click()
+    await acme.get_by_label("Seats rented by Acme Plumbing").fill("1")
+    await acme.get_by_label("Seats rented by Acme Plumbing").press("Enter")
+    await expect(page.get_by_role("alert")).to_contain_text("2 seats are in use")
+    await expect(acme.get_by_label("Seats rented by Acme Plumbing")).to_have_value("5")
 
     # Seat usage, for billing (tests/reports/test_seats.py checks its figures), and its CSV.
     await sections(page).get_by_role("button", name="Seat usage").click()

@@ -1,5 +1,10 @@
 // The administration pages' frame, businesses, team and seat usage.
 export const en = {
+  "admin.seatLimit": "Seats rented",
+  "admin.seatLimitOf": "Seats rented by {name}",
+  "admin.brandColor": "Brand colour",
+  "admin.secretOnce": "The widget secret of {name}, which signs its signed-in visitors' ids: copy it now, it is shown only this once.",
+  "admin.secretStored": "I have stored it",
   "admin.sections": "Administration sections",
   "admin.section.businesses": "Businesses",
   "admin.section.health": "Channel health",
@@ -48,6 +53,11 @@ export const en = {
 };
 
 export const zhCN = {
+  "admin.seatLimit": "租用坐席数",
+  "admin.seatLimitOf": "{name} 租用的坐席数",
+  "admin.brandColor": "品牌颜色",
+  "admin.secretOnce": "{name} 的插件密钥，用于签署已登录访客的身份：请立即复制，它只显示这一次。",
+  "admin.secretStored": "我已保存",
   "admin.sections": "管理分区",
   "admin.section.businesses": "企业",
   "admin.section.health": "渠道状态",
