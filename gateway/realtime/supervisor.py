@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from aiohttp import web
 from socketio.exceptions import ConnectionRefusedError
 
-from gateway.auth.principal import SUPERVISE
+from gateway.auth.principal import SUPERVISE, Principal
 from gateway.db import schema as t
 from gateway.keys import DB, ROUTING
 from gateway.realtime.handshake import is_own_origin, session_token, staff_principal
@@ -44,15 +44,20 @@ class SupervisorNamespace(GatewayNamespace):
         await self.save_session(sid, {"token": session_token(environ), "user_id": principal.user_id})
         self.connected()
 
+    async def _caller(self, sid: str) -> tuple[dict[str, Any], Principal | None]:
+        """The socket's session, and who holds it now (None once their session has ended)."""
+        session = await self.get_session(sid)
+        principal = await staff_principal(self.app, session.get("token"))
+        return session, principal if principal is not None and principal.user_id == session.get("user_id") else None
+
     async def on_queue_snapshot(self, sid: str, data: Any = None) -> Ack:
         """{"tenant_id"} -> the live queue view: per queue waiting and longest wait, agents and
         what each holds, agents by presence. Later changes arrive as events."""
         ref = parse(TenantRef, data)
         if isinstance(ref, dict):
             return ref
-        session = await self.get_session(sid)
-        principal = await staff_principal(self.app, session.get("token"))
-        if principal is None or principal.user_id != session.get("user_id"):
+        _, principal = await self._caller(sid)
+        if principal is None:
             return error("unauthenticated", "your session has ended; log in again")
         if not principal.is_operator and ref.tenant_id not in principal.tenant_ids(SUPERVISE):
             return error("not_found", "tenant not found")
@@ -62,9 +67,8 @@ class SupervisorNamespace(GatewayNamespace):
         ref = parse(TenantRef, data)
         if isinstance(ref, dict):
             return ref
-        session = await self.get_session(sid)
-        principal = await staff_principal(self.app, session.get("token"))
-        if principal is None or principal.user_id != session.get("user_id"):
+        session, principal = await self._caller(sid)
+        if principal is None:
             return error("unauthenticated", "your session has ended; log in again")
         if not principal.is_operator:
             return error("forbidden", "supervisors hear their businesses already; only operators pick one to watch")
