@@ -36,7 +36,7 @@ class SupervisorNamespace(GatewayNamespace):
         principal = await staff_principal(self.app, session_token(environ))
         if principal is None:
             raise ConnectionRefusedError("log in first: no valid wecc_session cookie")
-        tenant_ids = [] if principal.is_operator else principal.tenant_ids(SUPERVISE)
+        tenant_ids = principal.tenant_ids(SUPERVISE)  # an operator's own memberships too
         if not tenant_ids and not principal.is_operator:
             raise ConnectionRefusedError("only supervisors and tenant admins can open the supervisor views")
         for tenant_id in tenant_ids:
@@ -75,8 +75,8 @@ class SupervisorNamespace(GatewayNamespace):
         async with self.app[DB].connect() as conn:
             if (await conn.execute(sa.select(t.tenants.c.id).where(t.tenants.c.id == ref.tenant_id))).first() is None:
                 return error("not_found", "tenant not found")
-        if session.get("watching"):
-            await self.leave_room(sid, tenant_room(session["watching"]))
+        if session.get("watching") and session["watching"] not in principal.tenant_ids(SUPERVISE):
+            await self.leave_room(sid, tenant_room(session["watching"]))  # not one they hear anyway
         await self.enter_room(sid, tenant_room(ref.tenant_id))
         await self.save_session(sid, {**session, "watching": ref.tenant_id})
         return ok()

@@ -21,14 +21,13 @@ class Coalescer(Generic[T]):
     async def run(self, key: Any, compute: Callable[[], Awaitable[T]]) -> T:
         if key in self._next:  # a later run is already promised: share it
             return await asyncio.shield(self._next[key])
-        if key in self._running:  # one runs that may predate this question: the next one is ours
-            promised = self._next[key] = asyncio.get_running_loop().create_future()
-            await asyncio.wait([self._running[key]])
-            del self._next[key]
-            self._start(key, compute, promised)
-            return await asyncio.shield(promised)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._start(key, compute, future)
+        if key in self._running:  # one runs that may predate this question: the next one is ours
+            self._next[key] = future
+            # Started by the running one's end, not by this caller, who may be cancelled meanwhile.
+            self._running[key].add_done_callback(lambda _: self._start(key, compute, self._next.pop(key)))
+        else:
+            self._start(key, compute, future)
         return await asyncio.shield(future)
 
     def _start(self, key: Any, compute: Callable[[], Awaitable[T]], future: asyncio.Future[T]) -> None:

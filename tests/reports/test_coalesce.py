@@ -48,3 +48,26 @@ async def test_an_error_reaches_every_reader_and_the_next_question_runs_again() 
     with pytest.raises(RuntimeError):
         await coalescer.run("demo", broken)
     assert calls == 3
+
+
+async def test_a_reader_who_gives_up_waiting_leaves_the_next_run_to_the_others() -> None:
+    coalescer: Coalescer[int] = Coalescer()
+    release = asyncio.Event()
+    runs = 0
+
+    async def compute() -> int:
+        nonlocal runs
+        runs += 1
+        if runs == 1:
+            await release.wait()
+        return runs
+
+    first = asyncio.ensure_future(coalescer.run("demo", compute))
+    await asyncio.sleep(0)
+    impatient = asyncio.ensure_future(coalescer.run("demo", compute))  # promised the next run...
+    await asyncio.sleep(0)
+    impatient.cancel()  # ...and gone (a closed request)
+    patient = asyncio.ensure_future(coalescer.run("demo", compute))
+    release.set()
+    assert await first == 1
+    assert await asyncio.wait_for(patient, 5) == 2

@@ -1,9 +1,9 @@
 """The tenants' phone numbers (DIDs), kept in SQL (`phone_numbers`, managed through the API):
 which tenant and queue a call to a number rings in, and which number a tenant's calls out show.
 
-Numbers listed in `[channels.voice.sip] numbers` are added at start when no tenant has them yet,
-so a first setup can live in config.toml; from then on SQL is the truth (a number the API moved to
-another tenant or queue stays there)."""
+Numbers listed in `[channels.voice.sip] numbers` are added at start while no tenant has any
+number, so a first setup can live in config.toml; from then on SQL is the truth (a number the API
+moved to another tenant or queue stays there, one it took back stays away)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from gateway.core.upsert import insert_ignoring_conflicts
 from gateway.db import schema as t
 from gateway.db.schema import new_id, utcnow
 
@@ -37,7 +38,10 @@ class PhoneNumbers:
         self._ctx = ctx
 
     async def seed(self, numbers: list[NumberSettings]) -> None:
-        """Adds config.toml's numbers that no tenant has yet."""
+        """Adds config.toml's numbers, the first time only: while no tenant has any number."""
+        async with self._ctx.unit() as unit:
+            if (await unit.conn.execute(sa.select(t.phone_numbers.c.id).limit(1))).first() is not None:
+                return
         for configured in numbers:
             tenant_id = await self._ctx.tenant_id_of(configured.tenant)
             if tenant_id is None:
@@ -45,18 +49,16 @@ class PhoneNumbers:
                             extra={"number": configured.number, "tenant": configured.tenant})
                 continue
             async with self._ctx.unit() as unit:
-                taken = (await unit.conn.execute(sa.select(t.phone_numbers.c.tenant_id).where(
-                    t.phone_numbers.c.number == configured.number))).scalar_one_or_none()
-                if taken is not None:
-                    continue
                 queue_id = configured.queue or None
                 if queue_id is not None and (await unit.conn.execute(sa.select(t.queues.c.id).where(
                         t.queues.c.id == queue_id, t.queues.c.tenant_id == tenant_id))).scalar_one_or_none() is None:
                     log.warning("a configured phone number names a queue its tenant doesn't have; it rings in the default queue",
                                 extra={"number": configured.number})
                     queue_id = None
-                await unit.conn.execute(sa.insert(t.phone_numbers).values(
-                    id=new_id(), tenant_id=tenant_id, number=configured.number, queue_id=queue_id, created_at=utcnow()))
+                # Another process starting at the same time may have added it: one row either way.
+                await insert_ignoring_conflicts(unit.conn, t.phone_numbers, {
+                    "id": new_id(), "tenant_id": tenant_id, "number": configured.number, "queue_id": queue_id,
+                    "label": "", "created_at": utcnow()}, ["number"])
 
     async def called(self, number: str) -> CalledNumber | None:
         """The number's tenant and queue; None when no tenant has it."""
