@@ -1,12 +1,14 @@
 """What channels say of their links to the outside (a SIP trunk registered or answering, ...), for
-the operator's channel-health view. A channel reports its whole list now and then
-(ChannelContext.report_health); it is kept in Redis so every gateway process answers the same, and
-expires when the reporting process stops reporting (a report that old says nothing any more)."""
+the operator's channel-health view. Each gateway process reports its channel's whole list now and
+then (ChannelContext.report_health), under a key of its own in Redis, so every process answers the
+same and two processes' reports never overwrite each other; a report expires when its process
+stops reporting (a report that old says nothing any more)."""
 
 from __future__ import annotations
 
 import json
-import time
+import os
+import socket
 from typing import Any, Literal, TypedDict
 
 from redis.asyncio import Redis
@@ -24,13 +26,19 @@ class HealthItem(TypedDict):
     checked_at: float  # unix time
 
 
+_NODE = f"{socket.gethostname()}:{os.getpid()}"
+
+
 async def report(redis: Redis, channel: str, items: list[HealthItem], *, valid_seconds: int) -> None:
-    await redis.set(_KEY + channel, json.dumps({"reported_at": time.time(), "items": items}), ex=valid_seconds)
+    await redis.set(f"{_KEY}{channel}:{_NODE}", json.dumps(items), ex=valid_seconds)
 
 
 async def read(redis: Redis, channels: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Each channel's last report that is still valid, by channel name."""
-    if not channels:
-        return {}
-    raw = await redis.mget([_KEY + name for name in channels])
-    return {name: json.loads(value)["items"] for name, value in zip(channels, raw) if value is not None}
+    """Each channel's reports that are still valid, every process's, by channel name."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name in channels:
+        keys = [key async for key in redis.scan_iter(match=f"{_KEY}{name}:*", count=100)]
+        for value in await redis.mget(keys) if keys else []:
+            if value is not None:
+                found.setdefault(name, []).extend(json.loads(value))
+    return found

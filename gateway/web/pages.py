@@ -36,7 +36,7 @@ async def demo(request: web.Request) -> web.StreamResponse:
 # (so nothing is ever sent), framed by the gateway's pages only.
 PREVIEW_POLICY = (
     "sandbox allow-scripts allow-forms; default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; frame-ancestors 'self'"
+    "img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors 'self'"
 )
 
 

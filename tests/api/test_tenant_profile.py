@@ -19,7 +19,10 @@ async def test_a_business_opens_with_hours_and_branding_and_its_secret_shown_onc
 
     admin = await add_member(client, operator, made["id"], "boss@acme.example", "tenant_admin")
     changed = await admin.patch(f"/api/v1/tenants/{made['id']}", json={"branding": {"color": "#0055aa"}})
-    assert changed["branding"] == {"color": "#0055aa", "logo_url": ""} and changed["business_hours"] == HOURS  # untouched
+    assert changed["branding"] == {"color": "#0055aa", "logo_url": "https://acme.example/logo.png"}  # what wasn't sent stays
+    assert changed["business_hours"] == HOURS
+    cleared = await admin.patch(f"/api/v1/tenants/{made['id']}", json={"branding": {"logo_url": ""}})
+    assert cleared["branding"] == {"color": "#0055aa", "logo_url": ""}
     assert (await admin.patch(f"/api/v1/tenants/{made['id']}", json={"business_hours": None}))["business_hours"] is None
     for bad in ({"branding": {"color": "blue"}}, {"branding": {"logo_url": "http://acme.example/logo.png"}}, {"branding": None},
                 {"business_hours": {"timezone": "Mars/Olympus"}}):

@@ -216,3 +216,4 @@ async def test_the_preview_page_is_sandboxed_and_offline(gateway) -> None:
     assert directives["sandbox"] == "allow-scripts allow-forms"  # no allow-same-origin
     assert directives["default-src"] == "'none'" and directives["script-src"] == "'self'"
     assert directives["frame-ancestors"] == "'self'"
+    assert directives["form-action"] == directives["base-uri"] == "'none'"  # a form in it submits nowhere

@@ -78,7 +78,9 @@ def test_sip_settings_say_what_is_wrong() -> None:
                          "registering with the trunk needs its username"),
                         ({"trunks": [{"name": "t", "addresses": ["10.0.0.1"], "outbound": {"proxy": "10.0.0.1:5060",
                                                                                             "transport": "tls"}}]},
-                         "'udp' or 'tcp'")):
+                         "'udp' or 'tcp'"),
+                        ({"trunks": [{"name": "t", "addresses": ["10.0.0.1"]}, {"name": "t", "addresses": ["10.0.0.2"]}]},
+                         "a name of its own")):
         with pytest.raises(ValidationError, match=reason):
             SipSettings(**bad)
     assert SipSettings(numbers=[{"number": "+49 30 123456", "tenant": "demo"}]).numbers[0].number == "+4930123456"

@@ -133,6 +133,14 @@ class SipSettings(BaseModel):
     trunks: list[TrunkSettings] = Field(default_factory=list)
     numbers: list[NumberSettings] = Field(default_factory=list)
 
+    @field_validator("trunks")
+    @classmethod
+    def _names_differ(cls, value: list[TrunkSettings]) -> list[TrunkSettings]:
+        names = [trunk.name for trunk in value]
+        if len(set(names)) != len(names):
+            raise ValueError("each trunk needs a name of its own (its health and registration go by it)")
+        return value
+
     @field_validator("listen")
     @classmethod
     def _host_and_port(cls, value: str) -> str:

@@ -179,7 +179,7 @@ def register(api: ApiRegistry) -> None:
             if body.branding is None:
                 raise ApiError(422, "validation_error", "branding can't be null; send {} to clear it",
                                details=[{"field": "branding", "message": "not null"}])
-            sections["branding"] = body.branding.model_dump()
+            sections["branding"] = body.branding.model_dump(exclude_unset=True)  # merged below: unsent fields stay
         if ({"status", "seat_limit"} & changes.keys()) and not call.user.is_operator:
             raise ApiError(403, "forbidden", "only the center's operators change a tenant's status or seats")
         async with call.app[DB].begin() as conn:
@@ -190,6 +190,8 @@ def register(api: ApiRegistry) -> None:
                 raise ApiError(409, "seats_in_use", f"{used} seats are in use; remove members before going below that")
             if changes:
                 await conn.execute(sa.update(t.tenants).where(t.tenants.c.id == tenant_id).values(**changes))
+            if "branding" in sections:
+                sections["branding"] = {**Branding().model_dump(), **((row.settings or {}).get("branding") or {}), **sections["branding"]}
             for name, value in sections.items():
                 await write_section(conn, tenant_id, name, value)
             if changes or sections:
