@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from aiohttp import ClientSession, web
 from playwright.async_api import Browser, Locator, Page, expect

@@ -40,7 +40,7 @@ export function ReportsPage({ user, memberships, supervisorEvents, onClose, onWa
     );
   }, [user.is_operator]);
   const tenants = user.is_operator ? everyBusiness : supervised;
-  const [chosenId, setTenantId] = useState("");
+  const [chosenId, setChosenId] = useState("");
   const tenantId = chosenId || tenants[0]?.tenant_id || "";
   useEffect(() => {
     if (user.is_operator && tenantId) supervisorEvents?.watch(tenantId);
@@ -98,7 +98,7 @@ export function ReportsPage({ user, memberships, supervisorEvents, onClose, onWa
         {tenants.length > 1 && (
           <label>
             {t("reports.tenant")}
-            <select value={tenantId} onChange={(e) => setTenantId(e.currentTarget.value)}>
+            <select value={tenantId} onChange={(e) => setChosenId(e.currentTarget.value)}>
               {tenants.map((m) => (
                 <option key={m.tenant_id} value={m.tenant_id}>
                   {m.tenant_name}

@@ -125,7 +125,7 @@ export function AdminPage({ user, memberships, onClose }) {
       {section.center ? (
         <Section tenants={tenants} run={run} reload={loadTenants} onPick={pickBusiness} />
       ) : (
-        tenantId && <Section key={tenantId} tenant={tenant} run={run} operator={user.is_operator} />
+        tenantId && <Section key={tenantId} tenant={tenant} run={run} operator={user.is_operator} reload={loadTenants} />
       )}
     </main>
   );

@@ -25,6 +25,7 @@ export function hoursOf(form) {
 }
 
 /**
+ * Opening hours per weekday (several windows a day for a lunch break) and closed dates.
  * `form` holds timezone, weekly and closed; `put(name, value)` changes one of them. Without
  * `withZone`, the time zone is the caller's to ask (a business's hours are in its own time zone).
  */

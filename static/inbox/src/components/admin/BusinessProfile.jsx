@@ -20,7 +20,7 @@ function formOf(tenant) {
   };
 }
 
-export function BusinessProfile({ tenant, run }) {
+export function BusinessProfile({ tenant, run, reload }) {
   const t = useT();
   const [form, setForm] = useState(null);
   const [saved, setSaved] = useState(false);
@@ -41,7 +41,10 @@ export function BusinessProfile({ tenant, run }) {
       business_hours: form.hoursOn ? hoursOf({ ...form, timezone: form.zone }) : null,
       branding: { color: form.color, logo_url: form.logo.trim() },
     };
-    setSaved(await run(namingFields(() => request("PATCH", tenantPath(tenant.id), { body }), label), (got) => setForm(formOf(got))));
+    setSaved(await run(namingFields(() => request("PATCH", tenantPath(tenant.id), { body }), label), async (got) => {
+      setForm(formOf(got));
+      await reload(); // the page's business picker and headings say its new name
+    }));
   }
   return (
     <section class="admin-section" aria-labelledby="admin-business">

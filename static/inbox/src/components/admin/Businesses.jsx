@@ -9,7 +9,7 @@ import "./Businesses.css";
 
 export function Businesses({ tenants, run, reload, onPick }) {
   const t = useT();
-  const blank = { name: "", slug: "", timezone: "UTC", origins: "", seats: "10", color: "" };
+  const blank = { name: "", slug: "", timezone: "UTC", origins: "", seats: "10", color: "#1f6feb" };
   const [form, setForm] = useState(blank);
   const [secret, setSecret] = useState(null); // {name, widget_secret} of the business just opened: shown once
   const set = (name) => (e) => setForm((f) => ({ ...f, [name]: e.currentTarget.value }));
@@ -120,7 +120,7 @@ export function Businesses({ tenants, run, reload, onPick }) {
         </label>
         <label>
           {t("admin.brandColor")}
-          <input type="color" value={form.color || "#1f6feb"} onInput={set("color")} />
+          <input type="color" value={form.color} onInput={set("color")} />
         </label>
         <button type="submit" class="button button-primary">
           {t("admin.create")}

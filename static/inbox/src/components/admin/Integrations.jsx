@@ -265,24 +265,31 @@ function EventPicker({ eventTypes, form, setForm }) {
 function Deliveries({ base, hook, run }) {
   const t = useT();
   const [status, setStatus] = useState("");
-  const [page, setPage] = useState(null); // {items, next_cursor}
-  const fetchPage = (query) => request("GET", `${base}/deliveries`, { query: { status, ...query } });
+  const [page, showPage] = useState(null); // {items, next_cursor}
+  const asked = useRef(0); // only the latest question's answer shows (a slow poll never overwrites a new filter's list)
+  const fetchPage = (query) => {
+    const mine = ++asked.current;
+    return request("GET", `${base}/deliveries`, { query: { status, ...query } }).then((got) => ({ got, mine }));
+  };
+  const showLatest = ({ got, mine }) => {
+    if (mine === asked.current) showPage(got);
+  };
   // The newest ones, as many as are shown now.
   const reload = () => fetchPage({ limit: Math.min(200, Math.max(DELIVERIES_PAGE, page?.items.length ?? 0)) });
   useEffect(() => {
-    run(() => fetchPage({ limit: DELIVERIES_PAGE }), setPage);
+    run(() => fetchPage({ limit: DELIVERIES_PAGE }), showLatest);
   }, [status]);
   const waiting = page?.items.some((d) => d.status === "pending");
   useEffect(() => {
     if (!waiting) return undefined;
-    const timer = setTimeout(() => reload().then(setPage, () => {}), DELIVERIES_REFRESH_MS);
+    const timer = setTimeout(() => reload().then(showLatest, () => {}), DELIVERIES_REFRESH_MS);
     return () => clearTimeout(timer);
   }, [page, status]);
   const more = () =>
-    run(() => fetchPage({ limit: DELIVERIES_PAGE, cursor: page.next_cursor }), (got) =>
-      setPage((p) => ({ items: [...p.items, ...got.items], next_cursor: got.next_cursor })),
-    );
-  const retry = (delivery) => run(() => request("POST", `${base}/deliveries/${enc(delivery.id)}/retry`), async () => setPage(await reload()));
+    run(() => fetchPage({ limit: DELIVERIES_PAGE, cursor: page.next_cursor }), ({ got, mine }) => {
+      if (mine === asked.current) showPage((p) => ({ items: [...p.items, ...got.items], next_cursor: got.next_cursor }));
+    });
+  const retry = (delivery) => run(() => request("POST", `${base}/deliveries/${enc(delivery.id)}/retry`), async () => showLatest(await reload()));
 
   return (
     <section class="admin-section integrations-deliveries" id="admin-deliveries" aria-labelledby="admin-deliveries-title">
@@ -299,7 +306,7 @@ function Deliveries({ base, hook, run }) {
             ))}
           </select>
         </label>
-        <button type="button" class="button" onClick={() => run(reload, setPage)}>
+        <button type="button" class="button" onClick={() => run(reload, showLatest)}>
           {t("admin.deliveries.refresh")}
         </button>
       </div>

@@ -86,7 +86,6 @@ function Duration({ label, value, onChange }) {
   );
 }
 
-/** Opening hours per weekday (several windows a day for a lunch break) and closed dates. */
 /**
  * @param {{queue: object|null, queues: object[], skills: string[], zone: string,
  *   onSave: (body: object) => Promise<string>, onCancel: () => void}} props
