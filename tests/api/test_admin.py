@@ -102,7 +102,7 @@ async def test_queues(operator: Api):
     assert [q["name"] for q in queues["items"]] == ["General"]
     vip = await operator.post(f"/api/v1/tenants/{tid}/queues", expect=201,
                               json={"name": "VIP", "settings": {"sla_seconds": 20, "default_priority": 5}})
-    assert vip["settings"] == {"sla_seconds": 20, "default_priority": 5, "required_skills": {}, "hours": None,
+    assert vip["settings"] == {"sla_seconds": 20, "sla_by_channel": {}, "default_priority": 5, "required_skills": {}, "hours": None,
                                "overflow_after_seconds": None, "overflow_queue_id": None, "max_wait_seconds": None,
                                  "relax_skills_after_seconds": None, "relaxed_skills": None}
     resp = await operator.request("PATCH", f"/api/v1/tenants/{tid}/queues/{vip['id']}", json={"name": "General"})
