@@ -1,9 +1,10 @@
 """The tenants' phone numbers (DIDs), kept in SQL (`phone_numbers`, managed through the API):
 which tenant and queue a call to a number rings in, and which number a tenant's calls out show.
 
-Numbers listed in `[channels.voice.sip] numbers` are added at start while no tenant has any
-number, so a first setup can live in config.toml; from then on SQL is the truth (a number the API
-moved to another tenant or queue stays there, one it took back stays away)."""
+Numbers listed in `[channels.voice.sip] numbers` are given to their tenants at start, each once:
+the tenant's settings remember which it was given (SEEDED), so a number the operator later moved
+or took back through the API stays so, and a number added to config.toml later still comes in.
+From then on SQL is the truth."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from gateway.core.tenant_settings import read_settings, write_section
 from gateway.core.upsert import insert_ignoring_conflicts
 from gateway.db import schema as t
 from gateway.db.schema import new_id, utcnow
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from gateway.channel import ChannelContext
 
 log = logging.getLogger(__name__)
+
+SEEDED = "seeded_phone_numbers"  # the tenant settings' section listing config.toml's numbers it was given
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,7 @@ class PhoneNumbers:
         self._ctx = ctx
 
     async def seed(self, numbers: list[NumberSettings]) -> None:
-        """Adds config.toml's numbers, the first time only: while no tenant has any number."""
-        async with self._ctx.unit() as unit:
-            if (await unit.conn.execute(sa.select(t.phone_numbers.c.id).limit(1))).first() is not None:
-                return
+        """Gives each tenant config.toml's numbers it was never given before."""
         for configured in numbers:
             tenant_id = await self._ctx.tenant_id_of(configured.tenant)
             if tenant_id is None:
@@ -49,16 +50,20 @@ class PhoneNumbers:
                             extra={"number": configured.number, "tenant": configured.tenant})
                 continue
             async with self._ctx.unit() as unit:
+                given = ((await read_settings(unit.conn, tenant_id)) or {}).get(SEEDED) or []
+                if configured.number in given:
+                    continue
                 queue_id = configured.queue or None
                 if queue_id is not None and (await unit.conn.execute(sa.select(t.queues.c.id).where(
                         t.queues.c.id == queue_id, t.queues.c.tenant_id == tenant_id))).scalar_one_or_none() is None:
                     log.warning("a configured phone number names a queue its tenant doesn't have; it rings in the default queue",
                                 extra={"number": configured.number})
                     queue_id = None
-                # Another process starting at the same time may have added it: one row either way.
+                # Another business may have it by now, or another process just added it: one row either way.
                 await insert_ignoring_conflicts(unit.conn, t.phone_numbers, {
                     "id": new_id(), "tenant_id": tenant_id, "number": configured.number, "queue_id": queue_id,
                     "label": "", "created_at": utcnow()}, ["number"])
+                await write_section(unit.conn, tenant_id, SEEDED, [*given, configured.number])
 
     async def called(self, number: str) -> CalledNumber | None:
         """The number's tenant and queue; None when no tenant has it."""

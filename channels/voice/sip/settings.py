@@ -21,7 +21,7 @@ hands them out through the API).
     registration_seconds = 600
     ring_seconds = 30                  # an unanswered call is given up after this long
     qualify = true                     # ping the proxy with OPTIONS each minute, for the operator's health view
-    [[channels.voice.sip.numbers]]         # added at the first start (while no tenant has a number)
+    [[channels.voice.sip.numbers]]         # given to the tenant once (numbers.py); then the API manages it
     number = "+493012345678"
     tenant = "demo"                    # the tenant's slug
     queue = ""                         # a queue id of that tenant; empty: its default queue
