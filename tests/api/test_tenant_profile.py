@@ -16,6 +16,8 @@ async def test_a_business_opens_with_hours_and_branding_and_its_secret_shown_onc
     assert made["business_hours"] == HOURS and made["branding"] == {"color": "#aa3300", "logo_url": "https://acme.example/logo.png"}
     again = await operator.get(f"/api/v1/tenants/{made['id']}")
     assert "widget_secret" not in again and again["business_hours"] == HOURS
+    widget = await operator.get(f"/api/v1/widget/config?key={made['widget_key']}")
+    assert widget["logo_url"] == "https://acme.example/logo.png"  # the widget's header shows it
 
     admin = await add_member(client, operator, made["id"], "boss@acme.example", "tenant_admin")
     changed = await admin.patch(f"/api/v1/tenants/{made['id']}", json={"branding": {"color": "#0055aa"}})

@@ -334,6 +334,7 @@ async def test_settings_invitation_language_and_the_js_api(browser: Browser, gat
         "proactive": [{"id": "welcome", "message": "需要帮忙吗？", "after_seconds": 1, "url_pattern": "/demo*"},
                       {"id": "elsewhere", "message": "Not on this page", "after_seconds": 0, "url_pattern": "/pricing*"}],
     })
+    await operator.call("PATCH", f"/api/v1/tenants/{tenant_id}", json={"branding": {"logo_url": "https://demo.example/logo.png"}})
     page = await browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-US")
     # The page queues calls before widget.js has loaded.
     await page.add_init_script("""
@@ -354,6 +355,7 @@ async def test_settings_invitation_language_and_the_js_api(browser: Browser, gat
     await page.screenshot(path=screenshot_path("widget-invitation"))
     await invite.click()
     await expect(page.get_by_role("heading", name="Demo 客服")).to_be_visible()
+    await expect(page.locator(".panel-logo")).to_have_attribute("src", "https://demo.example/logo.png")  # the business's logo
     assert await page.evaluate("window.seen") == ["open"]
     # The tenant's form: name required, no e-mail, the department picker.
     await expect(page.get_by_label("电子邮箱")).to_have_count(0)

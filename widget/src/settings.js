@@ -5,6 +5,7 @@
 export const DEFAULTS = {
   title: "",
   subtitle: "",
+  logo_url: "", // the business's logo (its branding): https only
   color: "",
   position: "right",
   locale: "auto",

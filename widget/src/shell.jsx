@@ -70,7 +70,8 @@ export function Widget({ t, lang, settings, connection, session, panel, cobrowse
           onBlurCapture={(e) => (focusInside.current = !!(e.relatedTarget && e.currentTarget.contains(e.relatedTarget)))}
         >
           <header class="panel-head">
-            <div>
+            {/^https:\/\//.test(settings.logo_url) && <img class="panel-logo" src={settings.logo_url} alt="" />}
+            <div class="panel-titles">
               <h2 id="wecc-title">{settings.title || t.title}</h2>
               <p>{settings.subtitle || t.subtitle}</p>
             </div>

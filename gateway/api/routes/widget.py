@@ -16,6 +16,7 @@ from gateway.core.tenant_settings import read_settings, write_section
 from gateway.db import schema as t
 from gateway.events.bus import record_event
 from gateway.keys import CHANNELS, CONFIG, DB, EVENTS
+from gateway.tenancy import Branding
 from gateway.widget.settings import WidgetSettings
 
 # Short, so a tenant's change reaches visitors' next page view within a minute.
@@ -67,6 +68,7 @@ def register(api: ApiRegistry) -> None:
         if tenant is None:
             raise ApiError(404, "unknown_widget", "no active tenant has this widget key", headers=headers)
         config = WidgetSettings.of(tenant.settings).public_config(call.app[CONFIG].uploads)
+        config["logo_url"] = Branding.model_validate((tenant.settings or {}).get("branding") or {}).logo_url  # https or ""
         # Don't offer what can't be had: a transcript needs the center's mail, a call a channel
         # that carries calls for this tenant.
         features = config["features"]
