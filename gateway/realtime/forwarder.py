@@ -7,7 +7,7 @@ Socket event name = event type, payload = event data, routed as follows:
   /agent       tenant:{tid}        conversation.*, contact.*, the other task.* events (not task.position)
   /agent       conversation:{cid}  message.* (internal notes included), conversation.typing/.viewers/.receipt,
                                    call.*, callback.*, cobrowse.*
-  /supervisor  tenant:{tid}        every event
+  /supervisor  tenant:{tid}        every event but task.position
   /visitor     conversation:{cid} and visitor:{tid}:{vid} of the conversation's contact
                                    public events only, reduced to their visitor form
 
@@ -46,10 +46,12 @@ AGENT_PERSONAL_EVENTS = ("task.offered", "task.offer_timed_out", "task.rejected"
                          "call.desk_phone_answered", "agent.presence_changed")
 AGENT_CONVERSATION_EVENTS = ("message.", "conversation.typing", "conversation.viewers", "conversation.receipt", "call.",
                              "callback.", "cobrowse.")
-# Not for every agent of the tenant: a waiting contact's place in line is for that visitor (and
-# supervisors), one event per waiting task each time a queue moves; typing is for those on the
-# conversation (so are who views it and how far the customer has read).
+# Not for every agent of the tenant: a waiting contact's place in line is for that visitor alone,
+# one event per waiting task each time a queue moves (supervisors' views read the queues, which
+# say as much: bench/wallboard.py saw 14 position events per new chat at 150 waiting); typing is
+# for those on the conversation (so are who views it and how far the customer has read).
 AGENT_SKIPPED_EVENTS = ("task.position", "conversation.typing", "conversation.viewers", "conversation.receipt")
+SUPERVISOR_SKIPPED_EVENTS = ("task.position",)
 
 
 class Forwarder:
@@ -70,7 +72,8 @@ class Forwarder:
             await emit(event.type, event.data, to=tenant_room(event.tenant_id), namespace=agent.NAMESPACE)
         if event.type.startswith(AGENT_CONVERSATION_EVENTS) and event.conversation_id:
             await emit(event.type, event.data, to=conversation_room(event.conversation_id), namespace=agent.NAMESPACE)
-        await emit(event.type, event.data, to=tenant_room(event.tenant_id), namespace=supervisor.NAMESPACE)
+        if event.type not in SUPERVISOR_SKIPPED_EVENTS:
+            await emit(event.type, event.data, to=tenant_room(event.tenant_id), namespace=supervisor.NAMESPACE)
         public = visitor_payload(event)
         if public is not None and event.conversation_id:
             if public.get("message", {}).get("attachments"):

@@ -12,7 +12,7 @@ import { PRESENCE_VALUES } from "./TopBar.jsx";
 const MOVES = ["task.queued", "task.offered", "task.accepted", "task.rejected", "task.offer_timed_out", "task.requeued", "task.wrapup",
   "task.done", "task.cancelled", "task.abandoned", "task.timed_out", "agent.presence_changed"];
 const SETTLE_MS = 150; // events come in bursts (an offer, then its accept): one fetch for each burst...
-const MAX_WAIT_MS = 800; // ...but under steady traffic, still at least this often
+const MAX_WAIT_MS = 500; // ...but under steady traffic, still at least this often (with the fetch, within a second: bench/wallboard.py)
 
 function clock(ms) {
   const whole = Math.max(0, Math.floor(ms / 1000));
